@@ -1,0 +1,9 @@
+import type { Migration } from 'kysely'
+import * as catalogue from './0001-catalogue.js'
+import * as provinces from './0002-provinces.js'
+
+/** Every migration in order; names are permanent once released. */
+export const migrations: Record<string, Migration> = {
+  '0001-catalogue': catalogue,
+  '0002-provinces': provinces,
+}

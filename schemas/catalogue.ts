@@ -1,0 +1,102 @@
+import { Type, type Static } from 'typebox'
+import { AdminUnitCode, CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+
+export const AdminUnitLevel = Type.Union([Type.Literal('province'), Type.Literal('commune')], {
+  description: 'Level of the unit: `province` (cấp tỉnh) or `commune` (cấp xã: xã, phường, đặc khu).',
+})
+
+export const AdminUnitKind = Type.Union([
+  Type.Literal('tinh'), Type.Literal('thanh_pho'), Type.Literal('xa'), Type.Literal('phuong'), Type.Literal('dac_khu'),
+], { description: 'Kind of unit: `tinh` (tỉnh), `thanh_pho` (thành phố trực thuộc trung ương), `xa` (xã), `phuong` (phường), `dac_khu` (đặc khu).' })
+
+const unitProperties = {
+  code: AdminUnitCode(),
+  name: Type.Union([Type.String(), Type.Null()], { description: 'Official name (tên đơn vị); null for a former unit known only by its code.' }),
+  level: AdminUnitLevel,
+  kind: Type.Union([AdminUnitKind, Type.Null()], { description: 'Kind of unit; null for a former unit whose kind is not recorded.' }),
+  provinceCode: Type.Union([ProvinceCode(), Type.Null()], { description: 'For a commune-level unit, the province it belongs to; null for a province.' }),
+  status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { description: '`active`, or `retired` when the unit was merged into another (its code is never reused).' }),
+  successorCode: Type.Union([AdminUnitCode(), Type.Null()], { description: 'For a retired unit, the unit it became part of.' }),
+  retiredOn: Type.Union([CalendarDate(), Type.Null()], { description: 'Date the unit ceased to exist.' }),
+  updatedAt: Instant('When the catalogue last changed this unit.'),
+}
+
+export const AdminUnit = Strict(unitProperties, {
+  $id: 'AdminUnit',
+  description: 'An administrative unit (đơn vị hành chính) of the national catalogue.',
+  examples: [{ code: '02', name: 'Hà Giang', level: 'province', kind: null, provinceCode: null, status: 'retired', successorCode: '08', retiredOn: '2025-07-01', updatedAt: '2025-07-01T00:00:00.000Z' }],
+})
+export type AdminUnit = Static<typeof AdminUnit>
+
+export const AdminUnitPredecessor = Strict({
+  code: AdminUnitCode(),
+  name: Type.Union([Type.String(), Type.Null()], { description: 'Name the former unit had, when known.' }),
+  effectiveOn: CalendarDate('Date the merger took effect.'),
+}, { $id: 'AdminUnitPredecessor', description: 'A former unit merged into this one (đơn vị trước sắp xếp).' })
+
+export const AdminUnitDetail = Strict({
+  ...unitProperties,
+  predecessors: Type.Array(ref(AdminUnitPredecessor), { description: 'The former units this unit was formed from.' }),
+  successor: Type.Union([Strict({ code: AdminUnitCode(), name: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
+    description: 'For a retired unit, the unit it became part of, with its current name.',
+  }),
+}, {
+  $id: 'AdminUnitDetail',
+  description: 'An administrative unit with the units it was formed from and the one it became.',
+  examples: [{
+    code: '08', name: 'Tuyên Quang', level: 'province', kind: 'tinh', provinceCode: null, status: 'active',
+    successorCode: null, retiredOn: null, updatedAt: '2025-07-01T00:00:00.000Z',
+    predecessors: [{ code: '02', name: 'Hà Giang', effectiveOn: '2025-07-01' }, { code: '08', name: 'Tuyên Quang', effectiveOn: '2025-07-01' }],
+    successor: null,
+  }],
+})
+export type AdminUnitDetail = Static<typeof AdminUnitDetail>
+
+export const AdminUnitPage = Page('AdminUnitPage', ref(AdminUnit), 'A page of administrative units, ordered by code.')
+
+export const AdminUnitListQuery = Strict({
+  level: Type.Optional(AdminUnitLevel),
+  province: Type.Optional(ProvinceCode('Only this province and its commune-level units.')),
+  includeRetired: Type.Optional(Type.Boolean({ default: false, description: 'Also list units that no longer exist.' })),
+  ...PageQuery,
+})
+export type AdminUnitListQuery = Static<typeof AdminUnitListQuery>
+
+
+/** One line of the commune list imported by `ttn catalogue import` (CSV with a header line). */
+export const CommuneCsvRow = Strict({
+  code: CommuneCode(),
+  name: Type.String({ minLength: 1, maxLength: 200, description: 'Official name.' }),
+  kind: Type.String({ description: '`xa`, `phuong` or `dac_khu`, or the Vietnamese `xã`, `phường`, `đặc khu`.' }),
+  province_code: ProvinceCode(),
+  former_codes: Type.Optional(Type.String({ pattern: '^([0-9]{5}([; ]+[0-9]{5})*)?$', description: 'Codes of the former communes it absorbed, separated by `;`.' })),
+  effective_on: Type.Optional(CalendarDate('Date the unit took this form; 2025-07-01 when empty.')),
+})
+export type CommuneCsvRow = Static<typeof CommuneCsvRow>
+
+export const MAX_RESOLVE_CODES = 1000
+
+export const ResolveAdminUnitsRequest = Strict({
+  codes: Type.Array(AdminUnitCode(), {
+    minItems: 1, maxItems: MAX_RESOLVE_CODES, uniqueItems: true,
+    description: `Codes to resolve, current or former (1 to ${MAX_RESOLVE_CODES}, no repeats).`,
+  }),
+}, {
+  $id: 'ResolveAdminUnitsRequest',
+  description: 'Codes, possibly of units merged away since, to map onto the units that exist now.',
+  examples: [{ codes: ['02', '79'] }],
+})
+
+export const AdminUnitResolution = Strict({
+  code: AdminUnitCode('The code asked about.'),
+  current: Type.Union([ref(AdminUnit), Type.Null()], { description: 'The active unit the code is or became part of; null for an unknown code.' }),
+}, { $id: 'AdminUnitResolution', description: 'Where one code stands today.' })
+
+export const ResolveAdminUnitsResponse = Strict({
+  items: Type.Array(ref(AdminUnitResolution), { description: 'One entry per code asked, in the order asked.' }),
+}, { $id: 'ResolveAdminUnitsResponse', description: 'The current unit for each code asked.' })
+
+export const catalogueComponents = [
+  AdminUnit, AdminUnitPredecessor, AdminUnitDetail, AdminUnitPage,
+  ResolveAdminUnitsRequest, AdminUnitResolution, ResolveAdminUnitsResponse,
+]

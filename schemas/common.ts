@@ -1,0 +1,87 @@
+import { Type, type Static, type TProperties, type TSchema, type TObject } from 'typebox'
+
+/**
+ * An object that rejects fields it does not declare: every request and response object of
+ * the contract is built with it, so an unknown field is a 400, never silently dropped.
+ */
+export const Strict = <P extends TProperties>(properties: P, options: Record<string, unknown> = {}): TObject<P> =>
+  Type.Object(properties, { ...options, additionalProperties: false })
+
+/** A reference to a named component that keeps the component's static type. */
+export const ref = <T extends TSchema & { $id?: string }>(schema: T) => {
+  if (!schema.$id) throw new Error('ref() needs a schema with an $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
+}
+
+export const ProvinceCode = (description = 'Two-digit province code (mã tỉnh) under QĐ 124/2004 and QĐ 19/2025.') =>
+  Type.String({ pattern: '^[0-9]{2}$', description, examples: ['79'] })
+
+export const CommuneCode = (description = 'Five-digit commune-level unit code (mã đơn vị hành chính cấp xã).') =>
+  Type.String({ pattern: '^[0-9]{5}$', description, examples: ['26734'] })
+
+export const AdminUnitCode = (description = 'Code of a province (2 digits) or a commune-level unit (5 digits).') =>
+  Type.String({ pattern: '^([0-9]{2}|[0-9]{5})$', description, examples: ['79', '26734'] })
+
+export const Instant = (description = 'An instant in RFC 3339 form, with its offset.') =>
+  Type.String({ format: 'date-time', maxLength: 40, description })
+
+export const CalendarDate = (description = 'A calendar date, YYYY-MM-DD.') =>
+  Type.String({ format: 'date', maxLength: 10, description })
+
+export const MAX_PAGE_LIMIT = 1000
+export const DEFAULT_PAGE_LIMIT = 100
+
+/** Query parameters every list takes. */
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({
+    minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT,
+    description: `Most items in one page (1 to ${MAX_PAGE_LIMIT}).`,
+  })),
+  cursor: Type.Optional(Type.String({
+    minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$',
+    description: 'Opaque cursor from the `nextCursor` of the previous page.',
+  })),
+}
+
+/** One page of a list; `nextCursor` is null on the last page. */
+export const Page = <T extends TSchema>(id: string, item: T, description: string) => Strict({
+  items: Type.Array(item),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next page, or null when this page is the last.' }),
+}, { $id: id, description })
+
+export const ProblemFieldError = Strict({
+  in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')], { description: 'Which part of the request the pointer is into.' }),
+  pointer: Type.String({ description: 'JSON pointer (RFC 6901) to the failing value; for query and path, `/name` of the parameter.' }),
+  message: Type.String({ description: 'What is wrong with the value.' }),
+}, { $id: 'ProblemFieldError', description: 'One failing field of a request.' })
+
+export const Problem = Type.Object({
+  type: Type.String({ description: 'URI reference naming the problem type; `/problems/{code}` on this service describes it.' }),
+  title: Type.String({ description: 'Short summary of the problem type.' }),
+  status: Type.Integer({ description: 'The HTTP status code.' }),
+  detail: Type.String({ description: 'What went wrong with this request.' }),
+  code: Type.String({ description: 'Stable machine-readable problem code; the same as the last segment of `type`.' }),
+  instance: Type.Optional(Type.String({ description: 'Request id of the call, as in the `x-request-id` header.' })),
+  errors: Type.Optional(Type.Array(ref(ProblemFieldError), { description: 'Every failing field, for validation problems.' })),
+}, {
+  $id: 'Problem',
+  additionalProperties: false,
+  description: 'An RFC 9457 problem document, sent as `application/problem+json` with every error.',
+  examples: [{
+    type: '/problems/validation-failed',
+    title: 'The request does not match the contract',
+    status: 400,
+    detail: 'query /limit: must be <= 1000',
+    code: 'validation-failed',
+    instance: 'req-1',
+    errors: [{ in: 'query', pointer: '/limit', message: 'must be <= 1000' }],
+  }],
+})
+export type Problem = Static<typeof Problem>
+
+export const ProblemType = Strict({
+  type: Type.String({ description: 'The problem type URI, as in problem documents.' }),
+  code: Type.String({ description: 'The stable problem code.' }),
+  status: Type.Integer({ description: 'The HTTP status answered with this problem.' }),
+  title: Type.String({ description: 'What the problem means.' }),
+}, { $id: 'ProblemType', description: 'One problem type this service can answer with.' })

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, {
+  type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault,
+} from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { components } from '../schemas/index.js'
+import type { Config } from './config.js'
+import type { Database } from './db/database.js'
+import './auth/policy.js'
+import { registerErrorHandling } from './http/errors.js'
+import { registerJsonBody } from './http/json-body.js'
+import { problemRoutes } from './http/problem-routes.js'
+import { completeRouteSchema } from './http/responses.js'
+import { createValidatorCompiler } from './http/validation.js'
+import { catalogueRoutes } from './modules/catalogue/routes.js'
+import { healthRoutes } from './modules/health/routes.js'
+import { openApiDocument } from './openapi.js'
+
+export interface AppDeps {
+  config: Config
+  database: Database
+  /** A pino logger; silent when omitted. */
+  logger?: FastifyBaseLogger
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The HTTP application: shared machinery first, then one plugin per area. Nothing listens here. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    // A caller's request id is kept when it is safe to log; otherwise the service makes one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('deps', deps)
+  for (const component of components) app.addSchema(component)
+  app.setValidatorCompiler(createValidatorCompiler(components))
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide) return
+    if (!route.config?.policy) throw new Error(`route ${route.method} ${route.url} declares no policy`)
+    completeRouteSchema(route)
+  })
+  // While stopping, answers in flight also close their connection, so draining ends with them.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
+  })
+  registerJsonBody(app)
+  registerErrorHandling(app)
+
+  await app.register(swagger, openApiDocument)
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(healthRoutes)
+  await app.register(problemRoutes)
+  await app.register(catalogueRoutes)
+  return app
+}

@@ -1,0 +1,43 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * Every setting of the service, read from the environment. The descriptions double as the
+ * configuration table of the README and as the error text when a value is wrong.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port the HTTP server listens on' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to bind; 0.0.0.0 to accept connections from other machines' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'base URL callers use to reach the service, shown in logs' })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string; without it the embedded database in DATA_DIR is used' })),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'largest number of PostgreSQL connections per instance' }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'longest time one SQL statement may run' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder for the embedded database and generated keys' }),
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
+  LOG_PRETTY: Type.Boolean({ default: false, description: 'true for human-readable logs instead of JSON lines' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest request body accepted, in bytes' }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long a stopping instance waits for in-flight requests' }),
+}, { additionalProperties: true })
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+const keys = Object.keys(ConfigSchema.properties) as (keyof Config)[]
+
+/** Reads the configuration from an environment, or throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of keys) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const candidate = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, raw))
+  const [first] = Value.Errors(ConfigSchema, candidate)
+  if (first) {
+    const key = first.instancePath.split('/')[1] as keyof Config
+    const property = ConfigSchema.properties[key] as { description?: string } | undefined
+    throw new ConfigError(`${key}: expected ${property?.description ?? first.message} (got ${JSON.stringify(raw[key] ?? null)})`)
+  }
+  return candidate as Config
+}

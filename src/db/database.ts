@@ -1,0 +1,172 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { PGlite } from '@electric-sql/pglite'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import type { Tables } from './tables.js'
+
+export type Db = Kysely<Tables>
+
+export interface Database {
+  db: Db
+  /** `postgresql` for a server reached through `pg`, `embedded` for PGlite in a folder or in memory. */
+  kind: 'postgresql' | 'embedded'
+  /** Answers whether a trivial query succeeds within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>
+  close(): Promise<void>
+}
+
+const INT8 = 20
+const DATE = 1082
+const NUMERIC = 1700
+
+/**
+ * int8 values (counts, sequence numbers) stay below 2^53 in this service, so both drivers
+ * return them as numbers; dates stay the calendar strings they are, never a local midnight.
+ */
+const parseInt8 = (value: string) => Number(value)
+const keepText = (value: string) => value
+
+export interface PostgresOptions {
+  url: string
+  poolMax?: number
+  statementTimeoutMs?: number
+  connectionTimeoutMs?: number
+  applicationName?: string
+}
+
+export function openPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax ?? 20,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+    application_name: options.applicationName ?? 'ttn-interop',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8 || oid === NUMERIC) return parseInt8
+        if (oid === DATE) return keepText
+        return pg.types.getTypeParser(oid, format)
+      }) as typeof pg.types.getTypeParser,
+    },
+  })
+  // A client losing its server (a restart, a cut link) must not crash the process: the query it
+  // was running fails and becomes a 503, and the pool replaces the client.
+  pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    kind: 'postgresql',
+    ping: (timeoutMs) => ping(db, timeoutMs),
+    close: () => db.destroy(),
+  }
+}
+
+export interface EmbeddedOptions {
+  /** A folder to keep the data in; omitted for a database in memory. */
+  dataDir?: string
+  /** A dump of a data folder to start from (tests clone a migrated database this way). */
+  loadFrom?: Blob
+}
+
+/**
+ * PGlite's data folder may be opened by one process only, so the folder carries a lock file
+ * naming the process that holds it; a second opener is refused with a clear message.
+ */
+export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Database> {
+  const release = options.dataDir ? await lockDataDir(options.dataDir) : async () => {}
+  try {
+    const pglite = await PGlite.create({
+      ...(options.dataDir ? { dataDir: join(resolve(options.dataDir), 'pglite') } : {}),
+      ...(options.loadFrom ? { loadDataDir: options.loadFrom } : {}),
+      parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8, [DATE]: keepText },
+    })
+    const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) })
+    return {
+      db,
+      kind: 'embedded',
+      ping: (timeoutMs) => ping(db, timeoutMs),
+      close: async () => {
+        await db.destroy()
+        // Kysely closes PGlite only if a query ever ran; an instance left open keeps the process alive.
+        if (!pglite.closed) await pglite.close()
+        await release()
+      },
+    }
+  } catch (error) {
+    await release()
+    throw error
+  }
+}
+
+export class DataDirInUseError extends Error {}
+
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true })
+  const lockFile = join(dataDir, 'pglite.lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockFile, 'wx')
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return () => rm(lockFile, { force: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim())
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new DataDirInUseError(
+          `the embedded database in ${resolve(dataDir)} is in use by process ${holder}; ` +
+          'stop that process or use the running service through its HTTP API',
+        )
+      }
+      await rm(lockFile, { force: true })
+    }
+  }
+  throw new DataDirInUseError(`could not lock ${resolve(dataDir)}`)
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function ping(db: Db, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  })
+  try {
+    return await Promise.race([
+      sql`select 1`.execute(db).then(() => true, () => false),
+      timeout,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export interface DatabaseSettings {
+  DATABASE_URL?: string | undefined
+  DATABASE_POOL_MAX: number
+  DATABASE_STATEMENT_TIMEOUT_MS: number
+  DATA_DIR: string
+}
+
+/** The database the configuration names: PostgreSQL when `DATABASE_URL` is set, else the embedded one. */
+export function openConfigured(settings: DatabaseSettings): Promise<Database> {
+  if (settings.DATABASE_URL) {
+    return Promise.resolve(openPostgres({
+      url: settings.DATABASE_URL,
+      poolMax: settings.DATABASE_POOL_MAX,
+      statementTimeoutMs: settings.DATABASE_STATEMENT_TIMEOUT_MS,
+    }))
+  }
+  return openEmbedded({ dataDir: settings.DATA_DIR })
+}

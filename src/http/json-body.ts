@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto'
+import type { FastifyBodyParser, FastifyInstance } from 'fastify'
+import secureJson from 'secure-json-parse'
+import { HttpProblem } from './problem.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** base64url SHA-256 of the exact body bytes received (of no bytes for a request without a body). */
+    bodySha256: string
+  }
+}
+
+export const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('base64url')
+const EMPTY_SHA256 = sha256('')
+
+/**
+ * JSON bodies are read as raw bytes, hashed, then parsed once: the call token signs the
+ * hash of exactly these bytes, so nothing may re-serialise the body to hash it.
+ */
+export function registerJsonBody(app: FastifyInstance): void {
+  app.decorateRequest('bodySha256', EMPTY_SHA256)
+  app.removeAllContentTypeParsers()
+  const parse: FastifyBodyParser<Buffer> = (request, bytes, done) => {
+    request.bodySha256 = sha256(bytes)
+    if (bytes.length === 0) {
+      done(new HttpProblem('malformed-json', 'the body is empty; send a JSON document or no Content-Type'))
+      return
+    }
+    try {
+      done(null, secureJson.parse(bytes, undefined, { protoAction: 'error', constructorAction: 'error' }))
+    } catch (error) {
+      done(new HttpProblem('malformed-json', `the body is not valid JSON: ${(error as Error).message}`))
+    }
+  }
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse)
+  app.addContentTypeParser(/^application\/[a-z0-9.+-]+\+json$/, { parseAs: 'buffer' }, parse)
+}

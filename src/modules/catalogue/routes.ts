@@ -1,0 +1,64 @@
+import { AdminUnitCode, Strict, ref } from '../../../schemas/common.js'
+import {
+  AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, ResolveAdminUnitsRequest, ResolveAdminUnitsResponse,
+} from '../../../schemas/catalogue.js'
+import type { App } from '../../app.js'
+import { decodeCursor, toPage } from '../../http/pagination.js'
+import { notFound } from '../../http/problem.js'
+import { problemResponses } from '../../http/responses.js'
+import { CatalogueStore } from './store.js'
+
+export async function catalogueRoutes(app: App) {
+  const store = new CatalogueStore(app.deps.database.db)
+
+  app.get('/v2/admin-units', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['catalogue'],
+      operationId: 'listAdminUnits',
+      summary: 'List administrative units',
+      description: 'The national catalogue of administrative units (danh mục đơn vị hành chính): the 34 provinces since 1 July 2025, ' +
+        'the 63 before, and the commune-level units imported from the official list. Public; ordered by code.',
+      querystring: AdminUnitListQuery,
+      response: { 200: ref(AdminUnitPage) },
+    },
+  }, async (request) => {
+    const { limit = 100, cursor, includeRetired = false, level, province } = request.query
+    const [afterCode] = decodeCursor(cursor, ['string'] as const) ?? []
+    const rows = await store.list({ level, province, includeRetired, afterCode, limit })
+    return toPage(rows, limit, (unit) => [unit.code], (unit) => unit)
+  })
+
+  app.get('/v2/admin-units/:code', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['catalogue'],
+      operationId: 'getAdminUnit',
+      summary: 'Get one administrative unit',
+      description: 'One unit with the former units it was formed from and, when retired, the unit it became part of.',
+      params: Strict({ code: AdminUnitCode() }),
+      response: { 200: ref(AdminUnitDetail), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const unit = await store.get(request.params.code)
+    if (!unit) throw notFound(`administrative unit ${request.params.code}`)
+    return unit
+  })
+
+  app.post('/v2/admin-units/resolve', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['catalogue'],
+      operationId: 'resolveAdminUnits',
+      summary: 'Map codes onto the units that exist today',
+      description: 'For each code, current or former, the active unit it is or was merged into: how a province maps ' +
+        'commune codes of its old records onto the 2025 units. Reads only; POST because the list can be long.',
+      body: ref(ResolveAdminUnitsRequest),
+      response: { 200: ref(ResolveAdminUnitsResponse) },
+    },
+  }, async (request) => {
+    const { codes } = request.body
+    const current = await store.resolve(codes)
+    return { items: codes.map((code) => ({ code, current: current.get(code) ?? null })) }
+  })
+}

@@ -1,0 +1,40 @@
+import { Type } from 'typebox'
+import { Strict } from '../../../schemas/common.js'
+import type { App } from '../../app.js'
+import { pendingMigrations } from '../../db/migrator.js'
+import { HttpProblem } from '../../http/problem.js'
+
+const Live = Strict({ status: Type.Literal('live') }, { description: 'The process is up.' })
+const Ready = Strict({
+  status: Type.Literal('ready'),
+  database: Type.Union([Type.Literal('postgresql'), Type.Literal('embedded')], { description: 'Which database the instance uses.' }),
+}, { description: 'The database answers and its schema is current.' })
+
+export async function healthRoutes(app: App) {
+  const { database } = app.deps
+
+  app.get('/health/live', {
+    config: { policy: 'public' },
+    schema: { tags: ['health'], operationId: 'live', summary: 'Liveness: the process is up', response: { 200: Live } },
+  }, async () => ({ status: 'live' as const }))
+
+  app.get('/health/ready', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['health'],
+      operationId: 'ready',
+      summary: 'Readiness: the database answers and migrations are current',
+      description: 'A load balancer sends traffic only to instances answering 200 here; 503 with a problem document otherwise.',
+      response: { 200: Ready },
+    },
+  }, async () => {
+    if (!await database.ping()) {
+      throw new HttpProblem('not-ready', 'the database does not answer', { headers: { 'retry-after': '5' } })
+    }
+    const pending = await pendingMigrations(database.db).catch(() => ['unknown'])
+    if (pending.length > 0) {
+      throw new HttpProblem('not-ready', `migrations pending: ${pending.join(', ')}`, { headers: { 'retry-after': '5' } })
+    }
+    return { status: 'ready' as const, database: database.kind }
+  })
+}

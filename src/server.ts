@@ -1,0 +1,60 @@
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { buildApp } from './app.js'
+import { DataDirInUseError, openConfigured } from './db/database.js'
+import { migrateToLatest } from './db/migrator.js'
+import { createLogger } from './logger.js'
+
+/** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`ttn-interop: invalid configuration: ${error.message}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+  const logger = createLogger(config)
+  const database = await openConfigured(config).catch((error: unknown) => {
+    if (error instanceof DataDirInUseError) {
+      logger.fatal(error.message)
+      process.exit(1)
+    }
+    throw error
+  })
+  const applied = await migrateToLatest(database.db)
+  if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'database migrated')
+
+  const app = await buildApp({ config, database, logger })
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const base = config.PUBLIC_URL ?? address
+  logger.info({
+    api: `${base}/v2`, docs: `${base}/docs`, contract: `${base}/openapi.json`,
+    database: database.kind === 'embedded' ? `embedded in ${config.DATA_DIR}` : 'postgresql',
+  }, `ttn-interop listening on ${address}; docs at ${base}/docs`)
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'stopping: finishing in-flight requests')
+    const timer = setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; exiting')
+      process.exit(1)
+    }, config.SHUTDOWN_TIMEOUT_MS)
+    timer.unref()
+    await app.close()
+    await database.close()
+    logger.info('stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ttn-interop: failed to start: ${(error as Error).stack ?? String(error)}\n`)
+  process.exit(1)
+})

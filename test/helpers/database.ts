@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import pg from 'pg'
+import { openEmbedded, openPostgres, type Database } from '../../src/db/database.js'
+import { projectPath } from '../../src/paths.js'
+
+/** Set TEST_DATABASE_URL to run the suite on a PostgreSQL server instead of the embedded database. */
+export const serverUrl = process.env.TEST_DATABASE_URL
+/** Named after the database CI made, so two suites on one server never share a template. */
+export const TEMPLATE_DATABASE = serverUrl ? `${new URL(serverUrl).pathname.slice(1) || 'ttn'}_template` : ''
+export const EMBEDDED_TEMPLATE = projectPath('.tap', 'ttn-embedded-template.tar')
+
+/** What the helpers need of a tap test: somewhere to register cleanup. */
+export interface Teardown { teardown(fn: () => unknown): void }
+
+export function withDatabaseName(url: string, name: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = '/' + name
+  return parsed.toString()
+}
+
+/** Runs statements that cannot run inside a transaction (CREATE/DROP DATABASE) on the server. */
+export async function onServer(statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    for (const statement of statements) await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * A clean, migrated database of its own for one test file: a copy of the template the
+ * `before` step migrated, on the server when TEST_DATABASE_URL is set, else embedded.
+ */
+export async function testDatabase(t: Teardown, options: { poolMax?: number } = {}): Promise<Database & { url?: string }> {
+  if (serverUrl) {
+    const name = `ttn_test_${process.pid}_${randomBytes(4).toString('hex')}`
+    await onServer([`create database ${name} template ${TEMPLATE_DATABASE}`])
+    const url = withDatabaseName(serverUrl, name)
+    const database = openPostgres({ url, poolMax: options.poolMax ?? 10 })
+    t.teardown(async () => {
+      await database.close()
+      await onServer([`drop database if exists ${name} with (force)`])
+    })
+    return Object.assign(database, { url })
+  }
+  const dump = await readFile(EMBEDDED_TEMPLATE)
+  const database = await openEmbedded({ loadFrom: new Blob([dump]) })
+  t.teardown(() => database.close())
+  return database
+}

@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { generateOpenApi } from '../src/openapi.js'
+import { projectPath } from '../src/paths.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { testDatabase } from './helpers/database.js'
+
+const generated = await generateOpenApi()
+const document = JSON.parse(generated)
+
+t.test('the committed contract is what the code declares (npm run openapi regenerates it)', async (t) => {
+  const committed = await readFile(projectPath('openapi', 'openapi.json'), 'utf8')
+  t.equal(committed, generated, 'openapi/openapi.json is in sync with the code')
+})
+
+t.test('the contract is valid OpenAPI 3.1', async (t) => {
+  const validator = new Validator()
+  const result = await validator.validate(document)
+  t.equal(validator.version, '3.1')
+  t.same(result.errors ?? [], [], 'no schema errors')
+  t.ok(result.valid)
+})
+
+const operations = () => Object.entries(document.paths as Record<string, Record<string, any>>)
+  .flatMap(([path, item]) => Object.entries(item).map(([method, operation]) => ({ path, method, operation })))
+
+t.test('every operation has an id, a summary, a tag, and documents its errors as problems', async (t) => {
+  const ids = new Set<string>()
+  for (const { path, method, operation } of operations()) {
+    const name = `${method.toUpperCase()} ${path}`
+    t.ok(operation.operationId, `${name} has an operationId`)
+    t.notOk(ids.has(operation.operationId), `${name} operationId is unique`)
+    ids.add(operation.operationId)
+    t.ok(operation.summary, `${name} has a summary`)
+    t.ok(operation.tags?.length, `${name} has a tag`)
+    for (const status of ['400', '500', '503']) {
+      t.ok(operation.responses[status]?.content?.['application/problem+json'], `${name} declares ${status} as a problem`)
+    }
+    if (operation.requestBody) {
+      for (const status of ['413', '415']) t.ok(operation.responses[status], `${name} declares ${status}`)
+    }
+  }
+})
+
+t.test('every object a caller sends refuses unknown fields', async (t) => {
+  const schemas = document.components.schemas as Record<string, any>
+  const resolve = (schema: any): any => schema?.$ref ? schemas[schema.$ref.split('/').pop()] : schema
+  const visit = (schema: any, where: string, seen = new Set<any>()): void => {
+    schema = resolve(schema)
+    if (!schema || typeof schema !== 'object' || seen.has(schema)) return
+    seen.add(schema)
+    if (schema.type === 'object') t.equal(schema.additionalProperties, false, `${where} is strict`)
+    for (const sub of [...Object.values(schema.properties ?? {}), schema.items, ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) visit(sub, where, seen)
+  }
+  for (const { path, method, operation } of operations()) {
+    for (const media of Object.values(operation.requestBody?.content ?? {}) as any[]) visit(media.schema, `${method} ${path} body`)
+  }
+})
+
+t.test('a route that declares no policy cannot be registered', async (t) => {
+  const database = await testDatabase(t)
+  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database })
+  t.teardown(() => app.close())
+  t.throws(() => app.get('/v2/unguarded', async () => 'open'), /route GET \/v2\/unguarded declares no policy/)
+})

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { projectPath } from '../src/paths.js'
+import { serverUrl, testDatabase } from './helpers/database.js'
+
+interface Started { child: ChildProcess, url: string, output: () => string, exited: Promise<number | null> }
+
+/** Starts the real service process and waits for the log line that says where it listens. */
+async function startService(t: Test, env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
+    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    cwd: projectPath(),
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no listening line within 30 s:\n' + output)), 30_000)
+    const check = () => {
+      const match = /listening on (http:\/\/[^;\s]+)/.exec(output)
+      if (match) { clearTimeout(timer); resolve(match[1]!) }
+    }
+    child.stdout!.on('data', check)
+    void exited.then(() => { clearTimeout(timer); reject(new Error('service exited:\n' + output)) })
+  })
+  return { child, url, output: () => output, exited }
+}
+
+async function databaseEnv(t: Test): Promise<Record<string, string>> {
+  if (serverUrl) {
+    const database = await testDatabase(t)
+    return { DATABASE_URL: database.url! }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ttn-server-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return { DATA_DIR: dir }
+}
+
+t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM', async (t) => {
+  const started = Date.now()
+  const service = await startService(t, await databaseEnv(t))
+  const ready = await fetch(`${service.url}/health/ready`)
+  t.equal(ready.status, 200)
+  t.ok(Date.now() - started < 30_000, `ready after ${Date.now() - started} ms`)
+  t.match(service.output(), /"docs":"http:\/\/127\.0\.0\.1:\d+\/docs"/, 'logs where the docs are')
+  const docs = await fetch(`${service.url}/docs/`)
+  t.equal(docs.status, 200, 'the docs page is served')
+  const contract = await fetch(`${service.url}/openapi.json`)
+  t.equal((await contract.json() as { openapi: string }).openapi, '3.1.0')
+
+  service.child.kill('SIGTERM')
+  t.equal(await service.exited, 0)
+  t.match(service.output(), /"msg":"stopped"/)
+})
+
+t.test('SIGTERM lets a request in flight finish', async (t) => {
+  const service = await startService(t, await databaseEnv(t))
+  const { port } = new URL(service.url)
+  const body = JSON.stringify({ codes: ['77', '79'] })
+  const socket = net.connect(Number(port), '127.0.0.1')
+  await new Promise((resolve) => socket.once('connect', resolve))
+  let response = ''
+  socket.on('data', (chunk) => { response += chunk })
+  socket.write(`POST /v2/admin-units/resolve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)
+  socket.write(body.slice(0, 10))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+
+  service.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  socket.write(body.slice(10))
+  await new Promise((resolve) => socket.once('close', resolve))
+  t.match(response, /^HTTP\/1\.1 200/, 'the request in flight got its answer')
+  t.match(response, /"code":"79"/)
+  t.equal(await service.exited, 0)
+})
+
+t.test('a bad setting stops the process with one line naming it', async (t) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
+    env: { ...process.env, PORT: 'eighty' },
+    cwd: projectPath(),
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => { stderr += chunk })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.equal(code, 2)
+  t.equal(stderr, 'ttn-interop: invalid configuration: PORT: expected TCP port the HTTP server listens on (got "eighty")\n')
+})
