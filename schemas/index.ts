@@ -1,9 +1,13 @@
 import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
+import { systemsComponents } from './systems.js'
+import { trustComponents } from './trust.js'
 
 /** Every named component of the contract, registered once with the validator, the serializer and OpenAPI. */
 export const components: TSchema[] = [
   ProblemFieldError, Problem, ProblemType,
   ...catalogueComponents,
+  ...trustComponents,
+  ...systemsComponents,
 ]

@@ -8,19 +8,25 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { components } from '../schemas/index.js'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
-import './auth/policy.js'
+import { registerTrust } from './auth/plugin.js'
+import type { ServiceKeys } from './auth/service-keys.js'
 import { registerErrorHandling } from './http/errors.js'
-import { registerJsonBody } from './http/json-body.js'
 import { problemRoutes } from './http/problem-routes.js'
 import { completeRouteSchema } from './http/responses.js'
 import { createValidatorCompiler } from './http/validation.js'
+import { registerAudit } from './modules/audit/plugin.js'
+import { auditRoutes } from './modules/audit/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
+import { receiptsRoutes } from './modules/receipts/routes.js'
+import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
 
 export interface AppDeps {
   config: Config
   database: Database
+  /** The keys the service signs receipts, seals and webhook calls with. */
+  serviceKeys: ServiceKeys
   /** A pino logger; silent when omitted. */
   logger?: FastifyBaseLogger
 }
@@ -53,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.decorate('deps', deps)
   for (const component of components) app.addSchema(component)
-  app.setValidatorCompiler(createValidatorCompiler(components))
+  app.setValidatorCompiler(createValidatorCompiler())
   app.addHook('onRoute', (route) => {
     if (route.schema?.hide) return
     if (!route.config?.policy) throw new Error(`route ${route.method} ${route.url} declares no policy`)
@@ -66,8 +72,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
   })
-  registerJsonBody(app)
   registerErrorHandling(app)
+  registerTrust(app)
+  registerAudit(app)
 
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })
@@ -76,5 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes)
   await app.register(problemRoutes)
   await app.register(catalogueRoutes)
+  await app.register(systemsRoutes)
+  await app.register(receiptsRoutes)
+  await app.register(auditRoutes)
   return app
 }

@@ -16,6 +16,13 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
   LOG_PRETTY: Type.Boolean({ default: false, description: 'true for human-readable logs instead of JSON lines' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest request body accepted, in bytes' }),
+  SERVICE_ID: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', maxLength: 64, default: 'ttn-central', description: 'identity of this service: the aud of call tokens, the iss of receipts and webhook calls' }),
+  CENTRAL_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file holding the private JWK (or a JWK set, newest first) the service signs with; generated into DATA_DIR when unset' })),
+  SYSTEMS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'JSON file of systems to register or update at start' })),
+  CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 60, description: 'clock difference tolerated between callers and the service, in seconds' }),
+  SYSTEMS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000, description: 'how long an instance trusts its cached copy of a system and its keys, in milliseconds' }),
+  JWKS_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'how long keys fetched from a jwksUri are kept before fetching again, in seconds' }),
+  AUDIT_SEAL_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5_000, description: 'how often new audit entries are sealed into a signed batch, in milliseconds' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long a stopping instance waits for in-flight requests' }),
 }, { additionalProperties: true })
 

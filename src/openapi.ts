@@ -11,17 +11,54 @@ and the 34 provincial source-information systems (Hệ thống thông tin nguồ
 Provinces push their commune radio stations, loudspeaker clusters, bulletin boards, device status, broadcast logs and
 periodic reports; central publishes essential content and reads national summaries.
 
+**Calls between systems** are authenticated by a call token signed over that very request (security scheme \`callToken\`);
+every accepted write answers with a \`receipt\` signed by the service, verifiable offline with \`/.well-known/jwks.json\`.
+
 **Errors** are RFC 9457 problem documents (\`application/problem+json\`) with a stable \`code\`; \`GET /problems\` lists them.
 Unknown fields in bodies and queries are refused. Lists page by opaque cursor with \`limit\` at most 1000.
+`.trim()
+
+const callTokenDescription = `
+Every call between systems carries \`Authorization: Bearer <call token>\`: a compact JWS signed with the caller's
+private key over that very request. Header: \`alg\` ES256 or EdDSA (nothing else), \`kid\` of a key registered for
+the caller, \`typ\` \`ttn-call+jwt\`; no \`jwk\`, \`jku\`, \`x5u\` or \`x5c\`. Claims:
+
+| claim | value |
+|---|---|
+| \`iss\` | the caller's system id, e.g. \`province-79\` |
+| \`aud\` | the callee's system id: this service's \`SERVICE_ID\` (\`ttn-central\` by default) |
+| \`iat\`, \`exp\` | issued at and expiry, NumericDate; \`exp - iat\` at most 300 seconds; clocks may differ by \`CLOCK_SKEW_SECONDS\` |
+| \`jti\` | unique per call, at most 128 characters; a token is accepted once |
+| \`htm\` | the HTTP method, upper case |
+| \`htu\` | the path and query exactly as sent, e.g. \`/v2/systems/province-79?x=1\` |
+| \`bsh\` | base64url (no padding) SHA-256 of the exact body bytes; of no bytes for a request without a body |
+
+The checks run in this order, each with its own problem code: \`token-missing\`, \`token-malformed\`, \`token-type\`,
+\`token-algorithm\`, \`token-embedded-key\`, \`issuer-unknown\`, \`key-unknown\`, \`key-retired\`, \`signature-invalid\`,
+\`audience-mismatch\`, \`token-lifetime\`, \`token-not-yet-valid\`, \`token-expired\`, \`method-mismatch\`, \`path-mismatch\`,
+\`body-hash-mismatch\`, \`token-replayed\` (all 401), then \`issuer-suspended\`, \`role-forbidden\`, \`scope-forbidden\` (403).
+The service signs its own webhook calls the same way, with \`aud\` the receiving province's system id.
 `.trim()
 
 export const openApiDocument: SwaggerOptions = {
   openapi: {
     openapi: '3.1.0',
     info: { title: 'ttn-interop', version, description },
+    components: {
+      securitySchemes: {
+        callToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'ttn-call+jwt',
+          description: callTokenDescription,
+        },
+      },
+    },
     tags: [
       { name: 'health', description: 'Liveness and readiness for load balancers and orchestrators.' },
       { name: 'catalogue', description: 'Administrative units (đơn vị hành chính): provinces and commune-level units, before and after the 2025 reorganisation.' },
+      { name: 'systems', description: 'The systems allowed to call the service, with their public keys (đăng ký hệ thống kết nối).' },
+      { name: 'trust', description: 'The service\'s keys, receipts for accepted writes, and the tamper-evident audit log.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },
@@ -39,8 +76,9 @@ export async function generateOpenApi(): Promise<string> {
   const { buildApp } = await import('./app.js')
   const { loadConfig } = await import('./config.js')
   const { openPostgres } = await import('./db/database.js')
+  const { ephemeralServiceKeys } = await import('./auth/service-keys.js')
   const database = openPostgres({ url: 'postgresql://contract-only.invalid/none' })
-  const app = await buildApp({ config: loadConfig({}), database })
+  const app = await buildApp({ config: loadConfig({}), database, serviceKeys: await ephemeralServiceKeys() })
   try {
     await app.ready()
     return JSON.stringify(app.swagger(), null, 2) + '\n'

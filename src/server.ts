@@ -3,6 +3,8 @@ import { buildApp } from './app.js'
 import { DataDirInUseError, openConfigured } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
+import { loadServiceKeys } from './auth/service-keys.js'
+import { applySystemsFile } from './modules/systems/file.js'
 
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
 async function main(): Promise<void> {
@@ -26,12 +28,18 @@ async function main(): Promise<void> {
   })
   const applied = await migrateToLatest(database.db)
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'database migrated')
+  const serviceKeys = await loadServiceKeys(config, (message) => logger.warn(message))
+  if (config.SYSTEMS_FILE) {
+    const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db)
+    logger.info({ file: config.SYSTEMS_FILE, ...outcome }, 'systems file applied')
+  }
 
-  const app = await buildApp({ config, database, logger })
+  const app = await buildApp({ config, database, serviceKeys, logger })
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   const base = config.PUBLIC_URL ?? address
   logger.info({
-    api: `${base}/v2`, docs: `${base}/docs`, contract: `${base}/openapi.json`,
+    api: `${base}/v2`, docs: `${base}/docs`, contract: `${base}/openapi.json`, jwks: `${base}/.well-known/jwks.json`,
+    serviceId: config.SERVICE_ID, signingKey: serviceKeys.current.kid,
     database: database.kind === 'embedded' ? `embedded in ${config.DATA_DIR}` : 'postgresql',
   }, `ttn-interop listening on ${address}; docs at ${base}/docs`)
 

@@ -5,6 +5,7 @@ import { generateOpenApi } from '../src/openapi.js'
 import { projectPath } from '../src/paths.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { ephemeralServiceKeys } from '../src/auth/service-keys.js'
 import { testDatabase } from './helpers/database.js'
 
 const generated = await generateOpenApi()
@@ -61,7 +62,7 @@ t.test('every object a caller sends refuses unknown fields', async (t) => {
 
 t.test('a route that declares no policy cannot be registered', async (t) => {
   const database = await testDatabase(t)
-  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database })
+  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database, serviceKeys: await ephemeralServiceKeys() })
   t.teardown(() => app.close())
   t.throws(() => app.get('/v2/unguarded', async () => 'open'), /route GET \/v2\/unguarded declares no policy/)
 })

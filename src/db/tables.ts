@@ -24,7 +24,76 @@ export interface AdminUnitPredecessorsTable {
   effective_on: string
 }
 
+export interface SystemsTable {
+  id: string
+  role: 'province' | 'central'
+  province_code: string | null
+  name: string
+  jwks_uri: string | null
+  webhook_url: string | null
+  status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>
+  version: ColumnType<number, number | undefined, number>
+  created_at: DefaultedTimestamp
+  updated_at: DefaultedTimestamp
+}
+
+export interface SystemKeysTable {
+  system_id: string
+  kid: string
+  alg: 'ES256' | 'EdDSA'
+  jwk: ColumnType<Record<string, unknown>, string, string>
+  status: ColumnType<'active' | 'retired', 'active' | 'retired' | undefined, 'active' | 'retired'>
+  added_at: DefaultedTimestamp
+  retired_at: Timestamp | null
+}
+
+export interface CallTokensSeenTable {
+  issuer: string
+  jti: string
+  expires_at: Timestamp
+}
+
+export interface ReceiptsTable {
+  id: string
+  issued_at: Timestamp
+  caller: string
+  province_code: string | null
+  jws: string
+}
+
+export interface AuditLogTable {
+  id: ColumnType<number, never, never>
+  at: Timestamp
+  caller: string | null
+  verified: boolean
+  jti: string | null
+  method: string
+  path: string
+  body_sha256: string
+  status: number
+  problem_code: string | null
+  receipt_id: string | null
+  request_id: string
+  row_hash: string
+  seal_id: number | null
+}
+
+export interface AuditSealsTable {
+  id: number
+  sealed_at: Timestamp
+  entries: number
+  previous_hash: string
+  hash: string
+  jws: string
+}
+
 export interface Tables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
+  systems: SystemsTable
+  system_keys: SystemKeysTable
+  call_tokens_seen: CallTokensSeenTable
+  receipts: ReceiptsTable
+  audit_log: AuditLogTable
+  audit_seals: AuditSealsTable
 }

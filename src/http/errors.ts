@@ -73,6 +73,7 @@ function toProblem(error: FastifyError): HttpProblem {
 }
 
 export async function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: HttpProblem) {
+  reply.problemCode = problem.code
   return reply
     .code(problem.status)
     .headers(problem.headers)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FastifyBodyParser, FastifyInstance } from 'fastify'
+import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from 'fastify'
 import secureJson from 'secure-json-parse'
 import { HttpProblem } from './problem.js'
 
@@ -16,12 +16,19 @@ const EMPTY_SHA256 = sha256('')
 /**
  * JSON bodies are read as raw bytes, hashed, then parsed once: the call token signs the
  * hash of exactly these bytes, so nothing may re-serialise the body to hash it.
+ * `beforeParse` sees the hash first, so a body that is not the signed one is never parsed.
  */
-export function registerJsonBody(app: FastifyInstance): void {
+export function registerJsonBody(app: FastifyInstance, beforeParse: (request: FastifyRequest) => void = () => {}): void {
   app.decorateRequest('bodySha256', EMPTY_SHA256)
   app.removeAllContentTypeParsers()
   const parse: FastifyBodyParser<Buffer> = (request, bytes, done) => {
     request.bodySha256 = sha256(bytes)
+    try {
+      beforeParse(request)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
     if (bytes.length === 0) {
       done(new HttpProblem('malformed-json', 'the body is empty; send a JSON document or no Content-Type'))
       return

@@ -1,5 +1,6 @@
 import type { RouteOptions } from 'fastify'
 import { Strict, ref, Problem } from '../../schemas/common.js'
+import { policyDescriptions } from '../auth/policy.js'
 
 const problemResponse = (description: string) => ({
   description,
@@ -44,11 +45,15 @@ const bodyMethods = new Set(['POST', 'PUT', 'PATCH'])
  * (validation, body limits, failure, unavailability) is declared with its problem schema.
  */
 export function completeRouteSchema(route: RouteOptions): void {
-  const schema = (route.schema ??= {})
+  const schema = (route.schema ??= {}) as Record<string, unknown>
   if (schema.hide) return
+  const policy = route.config!.policy!
   schema.querystring ??= Strict({})
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   const statuses: ProblemStatus[] = [400, 500, 503]
   if (methods.some((m) => bodyMethods.has(m))) statuses.push(413, 415)
+  if (policy !== 'public') statuses.push(401, 403)
+  schema.security = policy === 'public' ? [] : [{ callToken: [] }]
+  schema.description = [schema.description, policyDescriptions[policy]].filter(Boolean).join('\n\n')
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
 }

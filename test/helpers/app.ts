@@ -1,4 +1,5 @@
 import { buildApp, type App } from '../../src/app.js'
+import { ephemeralServiceKeys, type ServiceKeys } from '../../src/auth/service-keys.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'
 import { testDatabase, type Teardown } from './database.js'
@@ -7,14 +8,22 @@ export interface TestApp {
   app: App
   database: Database
   config: Config
+  serviceKeys: ServiceKeys
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>
+  database?: Database
+  serviceKeys?: ServiceKeys
 }
 
 /** The real app on a clean database of its own, closed when the test ends. */
-export async function buildTestApp(t: Teardown, env: Record<string, string> = {}, database?: Database): Promise<TestApp> {
-  const db = database ?? await testDatabase(t)
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env })
-  const app = await buildApp({ config, database: db })
+export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? await testDatabase(t)
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
+  const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
+  const app = await buildApp({ config, database, serviceKeys })
   t.teardown(() => app.close())
   await app.ready()
-  return { app, database: db, config }
+  return { app, database, config, serviceKeys }
 }

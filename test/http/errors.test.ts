@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { buildTestApp } from '../helpers/app.js'
 
-const { app, database } = await buildTestApp(t, { BODY_LIMIT_BYTES: '2048' })
+const { app, database } = await buildTestApp(t, { env: { BODY_LIMIT_BYTES: '2048' } })
 
 const isProblem = (t: Test, response: { statusCode: number, headers: Record<string, unknown>, json(): any }, status: number, code: string) => {
   t.equal(response.statusCode, status, `status ${status}`)

@@ -88,7 +88,7 @@ t.test('ttn catalogue import lists the communes, and a second import changes not
 
   const database = await target.open()
   if (!serverUrl) t.teardown(() => database.close())
-  const { app } = await buildTestApp(t, {}, database)
+  const { app } = await buildTestApp(t, { database })
   const communes = (await app.inject({ method: 'GET', url: '/v2/admin-units?level=commune&province=79' })).json()
   t.same(communes.items.map((u: { code: string }) => u.code), ['26680', '26734', '26740', '26743', '27004'])
   t.match(communes.items[0], { name: 'Côn Đảo', kind: 'dac_khu', provinceCode: '79' })
@@ -119,7 +119,7 @@ t.test('an import names every bad line and writes nothing', async (t) => {
 
   const database = await target.open()
   if (!serverUrl) t.teardown(() => database.close())
-  const { app } = await buildTestApp(t, {}, database)
+  const { app } = await buildTestApp(t, { database })
   const communes = (await app.inject({ method: 'GET', url: '/v2/admin-units?level=commune&includeRetired=true' })).json()
   t.same(communes.items, [], 'nothing was imported')
 })

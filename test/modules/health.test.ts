@@ -32,7 +32,7 @@ t.test('ready is 503 while PostgreSQL is unreachable and 200 once it is back, wi
     url.host = `127.0.0.1:${proxy.port}`
     const database = openPostgres({ url: url.toString(), connectionTimeoutMs: 1000 })
     t.teardown(() => database.close())
-    const { app } = await buildTestApp(t, {}, database)
+    const { app } = await buildTestApp(t, { database })
 
     t.equal((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200, 'ready through the relay')
     await proxy.cut()

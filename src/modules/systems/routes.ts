@@ -1,0 +1,162 @@
+import { Type } from 'typebox'
+import { Strict, ref } from '../../../schemas/common.js'
+import {
+  SystemId, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult, System as SystemSchema,
+} from '../../../schemas/systems.js'
+import { PublicJwk } from '../../../schemas/trust.js'
+import type { App } from '../../app.js'
+import { decodeCursor, toPage } from '../../http/pagination.js'
+import { HttpProblem, notFound } from '../../http/problem.js'
+import { problemResponses } from '../../http/responses.js'
+import { registrationProblem, SystemsStore } from './store.js'
+
+const IdParams = Strict({ id: SystemId() })
+
+export async function systemsRoutes(app: App) {
+  const { db } = app.deps.database
+  const store = new SystemsStore(db)
+  const { receipts, keyDirectory } = app
+
+  app.post('/v2/systems', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'registerSystem',
+      summary: 'Register a system',
+      description: 'Registers a provincial or central system with its public keys, inline or by `jwksUri`.',
+      body: ref(SystemRegistration),
+      response: { 201: ref(SystemWriteResult), ...problemResponses([409, 422]) },
+    },
+  }, async (request, reply) => {
+    const registration = request.body
+    const problem = registrationProblem(registration)
+    if (problem) throw new HttpProblem('rule-violated', problem)
+    if (registration.provinceCode && !await store.isActiveProvince(registration.provinceCode)) {
+      throw new HttpProblem('rule-violated', `${registration.provinceCode} is not a province since 1 July 2025`)
+    }
+    const result = await db.transaction().execute(async (trx) => {
+      const system = await store.register(registration, trx)
+      const receipt = await receipts.issue(request, { status: 201, records: [{ entity: 'system', id: system.id, version: system.version }] }, trx)
+      return { system, receipt }
+    })
+    return reply.code(201).send(result)
+  })
+
+  app.get('/v2/systems', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'listSystems',
+      summary: 'List registered systems',
+      querystring: SystemListQuery,
+      response: { 200: ref(SystemPage) },
+    },
+  }, async (request) => {
+    const { limit = 100, cursor, role, status } = request.query
+    const [afterId] = decodeCursor(cursor, ['string'] as const) ?? []
+    return toPage(await store.list({ role, status, afterId, limit }), limit, (s) => [s.id], (s) => s)
+  })
+
+  app.get('/v2/systems/:id', {
+    config: { policy: 'self-or-central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'getSystem',
+      summary: 'Get one system',
+      params: IdParams,
+      response: { 200: ref(SystemSchema), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const system = await store.get(request.params.id)
+    if (!system) throw notFound(`system ${request.params.id}`)
+    return system
+  })
+
+  app.patch('/v2/systems/:id', {
+    config: { policy: 'self-or-central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'updateSystem',
+      summary: 'Change a system',
+      description: 'A system may change its own name, webhook URL and JWKS URL. Central may also suspend or reactivate it.',
+      params: IdParams,
+      body: ref(SystemUpdate),
+      response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
+    },
+  }, async (request) => {
+    const { id } = request.params
+    const update = request.body
+    if (request.caller!.role !== 'central' && (update.status !== undefined || update.provinceCode !== undefined)) {
+      throw new HttpProblem('scope-forbidden', 'only the central system changes a system\'s status or province')
+    }
+    const result = await db.transaction().execute(async (trx) => {
+      const existing = await store.get(id, trx)
+      if (!existing) throw notFound(`system ${id}`)
+      if (update.provinceCode !== undefined && existing.role === 'province' && update.provinceCode !== existing.provinceCode) {
+        throw new HttpProblem('rule-violated', 'a provincial system keeps its province; register the new province\'s system instead')
+      }
+      if (update.jwksUri === null && existing.keys.every((k) => k.status === 'retired')) {
+        throw new HttpProblem('rule-violated', 'removing jwksUri would leave the system without an active key')
+      }
+      const system = (await store.update(id, update, trx))!
+      const receipt = await receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
+      return { system, receipt }
+    })
+    keyDirectory.invalidate(id)
+    return result
+  })
+
+  app.post('/v2/systems/:id/keys', {
+    config: { policy: 'self-or-central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'addSystemKey',
+      summary: 'Add a public key',
+      description: 'Adds a key the system may sign with at once; the way to rotate is add, use, then retire the old one.',
+      params: IdParams,
+      body: ref(PublicJwk),
+      response: { 201: ref(SystemWriteResult), ...problemResponses([404, 409]) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params
+    const result = await db.transaction().execute(async (trx) => {
+      if (!await store.get(id, trx)) throw notFound(`system ${id}`)
+      await store.addKey(id, request.body, trx)
+      const system = (await store.get(id, trx))!
+      const receipt = await receipts.issue(request, { status: 201, records: [{ entity: 'system-key', id: `${id}/${request.body.kid}`, version: system.version }] }, trx)
+      return { system, receipt }
+    })
+    keyDirectory.invalidate(id)
+    return reply.code(201).send(result)
+  })
+
+  app.delete('/v2/systems/:id/keys/:kid', {
+    config: { policy: 'self-or-central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'retireSystemKey',
+      summary: 'Retire a public key',
+      description: 'A retired key verifies no call token from then on, on every instance within `SYSTEMS_CACHE_MS`. ' +
+        'A system cannot retire its own last active key; central can.',
+      params: Strict({ id: SystemId(), kid: Type.String({ minLength: 1, maxLength: 128, description: 'The key id.' }) }),
+      response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
+    },
+  }, async (request) => {
+    const { id, kid } = request.params
+    const result = await db.transaction().execute(async (trx) => {
+      const existing = await store.get(id, trx)
+      if (!existing) throw notFound(`system ${id}`)
+      const others = existing.keys.filter((k) => k.kid !== kid && k.status === 'active')
+      if (request.caller!.role !== 'central' && others.length === 0 && !existing.jwksUri) {
+        throw new HttpProblem('rule-violated', `${kid} is the last active key of ${id}; add its successor first`)
+      }
+      const outcome = await store.retireKey(id, kid, trx)
+      if (outcome === 'not-found') throw notFound(`key ${kid} of system ${id}`)
+      const system = (await store.get(id, trx))!
+      const receipt = await receipts.issue(request, { status: 200, records: [{ entity: 'system-key', id: `${id}/${kid}`, version: system.version }] }, trx)
+      return { system, receipt }
+    })
+    keyDirectory.invalidate(id)
+    return result
+  })
+}

@@ -1,0 +1,68 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import type { App } from '../../src/app.js'
+import { generateKey, importSigningKey, type SigningAlg, type SigningKey } from '../../src/client/keys.js'
+import { signCall, type CallToSign } from '../../src/client/sign.js'
+import type { Database } from '../../src/db/database.js'
+import { SystemsStore } from '../../src/modules/systems/store.js'
+import type { SystemRegistration } from '../../schemas/systems.js'
+import type { PublicJwk } from '../../schemas/trust.js'
+
+export interface TestSystem {
+  id: string
+  key: SigningKey
+}
+
+export async function newKey(alg: SigningAlg = 'ES256'): Promise<SigningKey> {
+  return importSigningKey((await generateKey(alg)).privateJwk)
+}
+
+/** Registers a system with a fresh key straight in the database: the setup a SYSTEMS_FILE does. */
+export async function registerSystem(
+  database: Database,
+  id: string,
+  options: { alg?: SigningAlg, status?: 'active' | 'suspended', extra?: Partial<SystemRegistration> } = {},
+): Promise<TestSystem> {
+  const key = await newKey(options.alg)
+  const province = /^province-(\d{2})$/.exec(id)?.[1]
+  await new SystemsStore(database.db).register({
+    id,
+    role: province ? 'province' : 'central',
+    ...(province ? { provinceCode: province } : {}),
+    name: `Test ${id}`,
+    jwks: { keys: [key.publicJwk as PublicJwk] },
+    ...(options.status ? { status: options.status } : {}),
+    ...options.extra,
+  }, database.db)
+  return { id, key }
+}
+
+export interface SignedRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  url: string
+  /** Sent as JSON exactly as given; signed over these bytes. */
+  body?: unknown
+  /** Changes to the signed claims, to forge a token. */
+  sign?: Partial<CallToSign>
+  headers?: Record<string, string>
+}
+
+/** Sends a request through the real app with a call token signed by `system`. */
+export async function signedInject(app: App, system: TestSystem, request: SignedRequest): Promise<LightMyRequestResponse> {
+  const payload = request.body === undefined ? undefined : JSON.stringify(request.body)
+  const token = await signCall({
+    issuer: system.id,
+    audience: app.deps.config.SERVICE_ID,
+    key: system.key,
+    method: request.method,
+    pathAndQuery: request.url,
+    body: payload,
+    ...request.sign,
+  })
+  const options: InjectOptions = {
+    method: request.method,
+    url: request.url,
+    headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}), ...request.headers },
+    ...(payload !== undefined ? { payload } : {}),
+  }
+  return app.inject(options)
+}
