@@ -1,21 +1,60 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
+interface Waiting {
+  issuer: string
+  jti: string
+  expiresAt: Date
+  resolve: (firstUse: boolean) => void
+  reject: (error: unknown) => void
+}
+
+const MAX_BATCH = 500
+
 /**
- * The replay guard every instance shares: one insert per call, keyed by issuer and jti.
- * The primary key decides a race between two instances; no read comes before the write.
+ * The replay guard every instance shares: an insert keyed by issuer and jti, so the primary
+ * key decides a race between instances and no read comes before the write. Calls arriving
+ * together share one insert statement (and one commit), which keeps the guard off the
+ * critical path under load; each call still waits for its own answer.
  */
 export class ReplayStore {
+  private waiting: Waiting[] = []
+  private scheduled = false
+
   constructor(private readonly db: Db) {}
 
   /** True the first time a token is seen; false for a replay. */
-  async firstUse(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
-    const row = await this.db.insertInto('call_tokens_seen')
-      .values({ issuer, jti, expires_at: expiresAt })
+  firstUse(issuer: string, jti: string, expiresAt: Date): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ issuer, jti, expiresAt, resolve, reject })
+      if (this.waiting.length >= MAX_BATCH) this.flush()
+      else if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    const batch = this.waiting
+    this.waiting = []
+    if (batch.length === 0) return
+    this.db.insertInto('call_tokens_seen')
+      .values(batch.map((w) => ({ issuer: w.issuer, jti: w.jti, expires_at: w.expiresAt })))
       .onConflict((oc) => oc.columns(['issuer', 'jti']).doNothing())
-      .returning('jti')
-      .executeTakeFirst()
-    return row !== undefined
+      .returning(['issuer', 'jti'])
+      .execute()
+      .then((inserted) => {
+        const fresh = new Set(inserted.map((row) => `${row.issuer}\n${row.jti}`))
+        for (const w of batch) {
+          const key = `${w.issuer}\n${w.jti}`
+          // The same token twice in one batch: the first is its use, the second a replay.
+          w.resolve(fresh.delete(key))
+        }
+      }, (error: unknown) => {
+        for (const w of batch) w.reject(error)
+      })
   }
 
   /** Forgets tokens that expired more than `graceSeconds` ago: they would be refused as expired anyway. */

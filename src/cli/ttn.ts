@@ -1,27 +1,18 @@
 #!/usr/bin/env node
 import { readFile, writeFile } from 'node:fs/promises'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
+import { generatedKeyFile, readServiceKeys } from '../auth/service-keys.js'
+import { readSigningKey } from '../client/keys.js'
+import { signCall } from '../client/sign.js'
 import { ConfigError, loadConfig } from '../config.js'
-import { openConfigured, type Database } from '../db/database.js'
-import { migrateToLatest } from '../db/migrator.js'
+import { verifyAuditLog } from '../modules/audit/seal.js'
+import { AuditStore } from '../modules/audit/store.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { generateOpenApi } from '../openapi.js'
-
-const DIRECT = 'Opens the database directly (DATABASE_URL, or the embedded one in DATA_DIR, which must not be in use by a running service).'
-
-/** Opens the configured database, brings its schema up to date, runs `work`, and closes it. */
-async function withDatabase<T>(work: (database: Database, migrationsApplied: number) => Promise<T>): Promise<T> {
-  const database = await openConfigured(loadConfig())
-  try {
-    const applied = await migrateToLatest(database.db)
-    return await work(database, applied.length)
-  } finally {
-    await database.close()
-  }
-}
-
-const print = (line: string) => process.stdout.write(line + '\n')
+import { DIRECT, print, withDatabase } from './common.js'
+import { keysCommand } from './keys.js'
+import { systemsCommand } from './systems.js'
 
 export function buildProgram(): Command {
   const program = new Command('ttn')
@@ -46,6 +37,41 @@ export function buildProgram(): Command {
       print(`${report.rows} rows: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged} unchanged, ` +
         `${report.retired.length} former units retired, ${report.predecessorsAdded} successions recorded`)
       if (changed === 0) print('no change')
+    })
+
+  program.addCommand(keysCommand())
+  program.addCommand(systemsCommand())
+
+  program.command('token')
+    .description('Print a call token for one request, to call the API with curl: curl -H "Authorization: Bearer $(ttn token ...)".')
+    .addOption(new Option('--system-id <id>', 'the caller (iss)').env('TTN_SYSTEM_ID').makeOptionMandatory())
+    .addOption(new Option('--key <file>', 'private JWK file').env('TTN_KEY_FILE').makeOptionMandatory())
+    .addOption(new Option('--audience <id>', 'the callee (aud)').env('TTN_AUDIENCE').default('ttn-central'))
+    .requiredOption('--method <method>', 'HTTP method of the request')
+    .requiredOption('--path <path>', 'path and query exactly as sent, e.g. /v2/systems?limit=10')
+    .option('--body-file <file>', 'the exact body bytes to be sent')
+    .option('--lifetime <seconds>', 'seconds the token stays valid (at most 300)', (v) => Number.parseInt(v, 10), 60)
+    .action(async (options: { systemId: string, key: string, audience: string, method: string, path: string, bodyFile?: string, lifetime: number }) => {
+      print(await signCall({
+        issuer: options.systemId,
+        audience: options.audience,
+        key: await readSigningKey(options.key),
+        method: options.method,
+        pathAndQuery: options.path,
+        body: options.bodyFile ? await readFile(options.bodyFile) : undefined,
+        lifetimeSeconds: options.lifetime,
+      }))
+    })
+
+  const audit = program.command('audit').description('The tamper-evident audit log.')
+  audit.command('verify')
+    .description(`Check every audit entry, every seal and its signature; name the first record found altered. ${DIRECT}`)
+    .action(async () => {
+      const config = loadConfig()
+      const keys = await readServiceKeys(config.CENTRAL_KEY_FILE ?? generatedKeyFile(config.DATA_DIR))
+      const result = await withDatabase((database) => verifyAuditLog(new AuditStore(database.db), keys.jwks))
+      if (!result.ok) throw new Error(`audit log verification failed: ${result.problem!.reason}`)
+      print(`audit log verified: ${result.seals} seals covering ${result.sealedEntries} entries, ${result.unsealedEntries} entries not yet sealed`)
     })
 
   program.command('openapi')

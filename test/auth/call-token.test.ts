@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { SignJWT, base64url } from 'jose'
 import { sql } from 'kysely'
 import { signCall } from '../../src/client/sign.js'
@@ -31,7 +31,7 @@ async function lastAudit() {
   return database.db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow()
 }
 
-async function expectRefused(t: Tap, send: () => Promise<{ statusCode: number, headers: Record<string, unknown>, json(): any }>, status: number, code: string) {
+async function expectRefused(t: Test, send: () => Promise<{ statusCode: number, headers: Record<string, unknown>, json(): any }>, status: number, code: string) {
   const before = await businessState()
   const response = await send()
   t.equal(response.statusCode, status, `answers ${status}`)
@@ -44,8 +44,6 @@ async function expectRefused(t: Tap, send: () => Promise<{ statusCode: number, h
   if (status === 401) t.equal(audit.verified, false, 'as a call that failed verification')
   return response
 }
-
-type Tap = typeof t
 
 /** Assembles a token from raw parts, for headers a well-behaved signer would never produce. */
 const rawToken = (header: object, payload: object, signature = '') =>

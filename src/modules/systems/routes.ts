@@ -1,4 +1,5 @@
-import { Type } from 'typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type, type Static } from 'typebox'
 import { Strict, ref } from '../../../schemas/common.js'
 import {
   SystemId, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult, System as SystemSchema,
@@ -11,6 +12,46 @@ import { problemResponses } from '../../http/responses.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
 const IdParams = Strict({ id: SystemId() })
+
+export const updateSystemSchema = {
+  tags: ['systems'],
+  operationId: 'updateSystem',
+  summary: 'Change a system',
+  description: 'A system may change its own name, webhook URL and JWKS URL. Central may also suspend or reactivate it.',
+  params: IdParams,
+  body: ref(SystemUpdate),
+  response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
+}
+
+type UpdateSystemRequest = FastifyRequest<{ Params: { id: string }, Body: Static<typeof SystemUpdate> }>
+
+/** The handler of PATCH /v2/systems/:id; the trust benchmark mounts it unguarded to measure what verification costs. */
+export function updateSystemHandler(app: App) {
+  const { db } = app.deps.database
+  const store = new SystemsStore(db)
+  return async (request: UpdateSystemRequest) => {
+    const { id } = request.params
+    const update = request.body
+    if (request.caller!.role !== 'central' && (update.status !== undefined || update.provinceCode !== undefined)) {
+      throw new HttpProblem('scope-forbidden', 'only the central system changes a system\'s status or province')
+    }
+    const result = await db.transaction().execute(async (trx) => {
+      const existing = await store.get(id, trx)
+      if (!existing) throw notFound(`system ${id}`)
+      if (update.provinceCode !== undefined && existing.role === 'province' && update.provinceCode !== existing.provinceCode) {
+        throw new HttpProblem('rule-violated', 'a provincial system keeps its province; register the new province\'s system instead')
+      }
+      if (update.jwksUri === null && existing.keys.every((k) => k.status === 'retired')) {
+        throw new HttpProblem('rule-violated', 'removing jwksUri would leave the system without an active key')
+      }
+      const system = (await store.update(id, update, trx))!
+      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
+      return { system, receipt }
+    })
+    app.keyDirectory.invalidate(id)
+    return result
+  }
+}
 
 export async function systemsRoutes(app: App) {
   const { db } = app.deps.database
@@ -72,39 +113,7 @@ export async function systemsRoutes(app: App) {
     return system
   })
 
-  app.patch('/v2/systems/:id', {
-    config: { policy: 'self-or-central' },
-    schema: {
-      tags: ['systems'],
-      operationId: 'updateSystem',
-      summary: 'Change a system',
-      description: 'A system may change its own name, webhook URL and JWKS URL. Central may also suspend or reactivate it.',
-      params: IdParams,
-      body: ref(SystemUpdate),
-      response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
-    },
-  }, async (request) => {
-    const { id } = request.params
-    const update = request.body
-    if (request.caller!.role !== 'central' && (update.status !== undefined || update.provinceCode !== undefined)) {
-      throw new HttpProblem('scope-forbidden', 'only the central system changes a system\'s status or province')
-    }
-    const result = await db.transaction().execute(async (trx) => {
-      const existing = await store.get(id, trx)
-      if (!existing) throw notFound(`system ${id}`)
-      if (update.provinceCode !== undefined && existing.role === 'province' && update.provinceCode !== existing.provinceCode) {
-        throw new HttpProblem('rule-violated', 'a provincial system keeps its province; register the new province\'s system instead')
-      }
-      if (update.jwksUri === null && existing.keys.every((k) => k.status === 'retired')) {
-        throw new HttpProblem('rule-violated', 'removing jwksUri would leave the system without an active key')
-      }
-      const system = (await store.update(id, update, trx))!
-      const receipt = await receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
-      return { system, receipt }
-    })
-    keyDirectory.invalidate(id)
-    return result
-  })
+  app.patch('/v2/systems/:id', { config: { policy: 'self-or-central' }, schema: updateSystemSchema }, updateSystemHandler(app))
 
   app.post('/v2/systems/:id/keys', {
     config: { policy: 'self-or-central' },

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import pg from 'pg'
+import { projectPath } from '../src/paths.js'
+
+/** The PostgreSQL server benchmarks run against; each run makes a database of its own and drops it. */
+export const benchServerUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres'
+
+export function databaseUrl(name: string): string {
+  const url = new URL(benchServerUrl)
+  url.pathname = '/' + name
+  return url.toString()
+}
+
+async function onServer(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: benchServerUrl })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+export async function createBenchDatabase(prefix: string): Promise<{ name: string, url: string, drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now()}`
+  await onServer(`create database ${name}`)
+  return { name, url: databaseUrl(name), drop: () => onServer(`drop database if exists ${name} with (force)`) }
+}
+
+export interface ChildService {
+  child: ChildProcess
+  url: string
+  /** Largest resident set size seen, in bytes, sampled every 250 ms. */
+  peakRss: () => number
+  stop: () => Promise<void>
+}
+
+/** Starts a service process (a TypeScript entry under bench/ or src/) and waits for its listening line. */
+export async function startService(entry: string, env: Record<string, string>): Promise<ChildService> {
+  const child = spawn(process.execPath, ['--import', 'tsx', projectPath(entry)], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('service did not start:\n' + output)), 60_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk
+      const match = /listening on (http:\/\/[^;\s"]+)/.exec(output)
+      if (match) { clearTimeout(timer); resolve(match[1]!) }
+    })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`service exited with ${code}:\n${output}`)) })
+  })
+  let peak = 0
+  const sampler = setInterval(() => { void rssOf(child.pid!).then((rss) => { peak = Math.max(peak, rss) }) }, 250)
+  return {
+    child,
+    url,
+    peakRss: () => peak,
+    stop: async () => {
+      clearInterval(sampler)
+      if (child.exitCode !== null) return
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
+  return kb ? Number(kb) * 1024 : 0
+}
+
+/** Keeps the latest result of each benchmark in bench/results/<name>.json. */
+export async function recordResult(name: string, result: object): Promise<void> {
+  const file = projectPath('bench', 'results', `${name}.json`)
+  await writeFile(file, JSON.stringify({ recordedAt: new Date().toISOString(), machine: machine(), ...result }, null, 2) + '\n')
+  process.stdout.write(`\nrecorded in ${file}\n`)
+}
+
+function machine() {
+  return { node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) }
+}

@@ -1,0 +1,37 @@
+import { Command, Option } from 'commander'
+import { loadConfig } from '../config.js'
+import { openConfigured, type Database } from '../db/database.js'
+import { migrateToLatest } from '../db/migrator.js'
+import { TtnClient } from '../client/client.js'
+import { readSigningKey } from '../client/keys.js'
+
+export const DIRECT = 'Opens the database directly (DATABASE_URL, or the embedded one in DATA_DIR, which must not be in use by a running service).'
+
+export const print = (line: string): void => { process.stdout.write(line + '\n') }
+export const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2))
+
+/** Opens the configured database, brings its schema up to date, runs `work`, and closes it. */
+export async function withDatabase<T>(work: (database: Database, migrationsApplied: number) => Promise<T>): Promise<T> {
+  const database = await openConfigured(loadConfig())
+  try {
+    const applied = await migrateToLatest(database.db)
+    return await work(database, applied.length)
+  } finally {
+    await database.close()
+  }
+}
+
+export interface CallerOptions { url: string, systemId: string, key: string, audience: string }
+
+/** The options every command that calls the service takes, each with an environment variable. */
+export function withCallerOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--url <url>', 'base URL of the service').env('TTN_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--system-id <id>', 'system id to call as (the iss of call tokens)').env('TTN_SYSTEM_ID').makeOptionMandatory())
+    .addOption(new Option('--key <file>', 'private JWK file to sign calls with').env('TTN_KEY_FILE').makeOptionMandatory())
+    .addOption(new Option('--audience <id>', 'SERVICE_ID of the service').env('TTN_AUDIENCE').default('ttn-central'))
+}
+
+export async function clientFrom(options: CallerOptions): Promise<TtnClient> {
+  return new TtnClient({ baseUrl: options.url, systemId: options.systemId, key: await readSigningKey(options.key), audience: options.audience })
+}

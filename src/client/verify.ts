@@ -1,0 +1,22 @@
+import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose'
+
+export interface ReceiptClaims {
+  iss: string
+  sub: string
+  jti: string
+  iat: number
+  req: { jti: string, htm: string, htu: string, bsh: string, receivedAt: string }
+  res: { status: number, records: Record<string, unknown>[] }
+}
+
+/**
+ * Verifies a receipt offline with the service's JWKS (`/.well-known/jwks.json`) and returns
+ * what it attests; throws if a single byte differs from what the service signed.
+ */
+export async function verifyReceipt(jws: string, serviceJwks: JSONWebKeySet, expectedIssuer?: string): Promise<ReceiptClaims> {
+  const { payload, protectedHeader } = await compactVerify(jws, createLocalJWKSet(serviceJwks), { algorithms: ['ES256', 'EdDSA'] })
+  if (protectedHeader.typ !== 'ttn-receipt+jwt') throw new Error('not a ttn receipt')
+  const claims = JSON.parse(new TextDecoder().decode(payload)) as ReceiptClaims
+  if (expectedIssuer !== undefined && claims.iss !== expectedIssuer) throw new Error(`receipt issued by ${claims.iss}, not ${expectedIssuer}`)
+  return claims
+}
