@@ -39,10 +39,26 @@ t.test('every operation has an id, a summary, a tag, and documents its errors as
     for (const status of ['400', '500', '503']) {
       t.ok(operation.responses[status]?.content?.['application/problem+json'], `${name} declares ${status} as a problem`)
     }
+    t.ok(Array.isArray(operation.security), `${name} declares its security`)
+    if (operation.security.length > 0) {
+      t.same(operation.security, [{ callToken: [] }], `${name} needs a call token`)
+      for (const status of ['401', '403']) t.ok(operation.responses[status], `${name} declares ${status}`)
+    }
     if (operation.requestBody) {
       for (const status of ['413', '415']) t.ok(operation.responses[status], `${name} declares ${status}`)
     }
   }
+})
+
+t.test('the call token is a security scheme explained in the contract', async (t) => {
+  const scheme = document.components.securitySchemes.callToken
+  t.match(scheme, { type: 'http', scheme: 'bearer', bearerFormat: 'ttn-call+jwt' })
+  for (const claim of ['iss', 'aud', 'iat', 'exp', 'jti', 'htm', 'htu', 'bsh']) t.match(scheme.description, `\`${claim}\``, `explains ${claim}`)
+  const publicOperations = operations().filter(({ operation }) => operation.security.length === 0).map(({ method, path }) => `${method} ${path}`)
+  t.same(publicOperations.sort(), [
+    'get /.well-known/jwks.json', 'get /health/live', 'get /health/ready', 'get /problems', 'get /problems/{code}',
+    'get /v2/admin-units', 'get /v2/admin-units/{code}', 'post /v2/admin-units/resolve',
+  ], 'only these operations are public')
 })
 
 t.test('every object a caller sends refuses unknown fields', async (t) => {
