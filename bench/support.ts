@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import pg from 'pg'
@@ -37,17 +37,29 @@ export interface ChildService {
   stop: () => Promise<void>
 }
 
-/** Starts a service process (a TypeScript entry under bench/ or src/) and waits for its listening line. */
+/**
+ * Starts a service process (a TypeScript entry under bench/ or src/) and waits for its
+ * listening line. BENCH_PROFILE_DIR=folder writes a CPU profile of it there.
+ */
 export async function startService(entry: string, env: Record<string, string>): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath(entry)], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
+  // The service runs compiled, as in production; bench-only entries run through tsx.
+  const program = entry.startsWith('src/')
+    ? [projectPath('dist', entry.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', projectPath(entry)]
+  if (entry.startsWith('src/')) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: projectPath(), stdio: 'inherit' })
+  const child = spawn(process.execPath, [...profile, ...program], {
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('service did not start:\n' + output)), 60_000)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error('service did not start:\n' + output))
+    }, 60_000)
     child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk
+      if (output.length < 100_000) output += chunk
       const match = /listening on (http:\/\/[^;\s"]+)/.exec(output)
       if (match) { clearTimeout(timer); resolve(match[1]!) }
     })

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely'
 import * as catalogue from './0001-catalogue.js'
 import * as provinces from './0002-provinces.js'
 import * as trust from './0003-trust.js'
+import * as registry from './0004-registry.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
   '0001-catalogue': catalogue,
   '0002-provinces': provinces,
   '0003-trust': trust,
+  '0004-registry': registry,
 }

@@ -8,9 +8,10 @@ export const Strict = <P extends TProperties>(properties: P, options: Record<str
   Type.Object(properties, { ...options, additionalProperties: false })
 
 /** A reference to a named component that keeps the component's static type. */
-export const ref = <T extends TSchema & { $id?: string }>(schema: T) => {
-  if (!schema.$id) throw new Error('ref() needs a schema with an $id')
-  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
+export const ref = <T extends TSchema>(schema: T) => {
+  const id = (schema as { $id?: string }).$id
+  if (!id) throw new Error('ref() needs a schema with an $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(id))
 }
 
 export const ProvinceCode = (description = 'Two-digit province code (mã tỉnh) under QĐ 124/2004 and QĐ 19/2025.') =>

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
+import { registryComponents } from './registry.js'
 import { systemsComponents } from './systems.js'
 import { trustComponents } from './trust.js'
 
@@ -10,4 +11,5 @@ export const components: TSchema[] = [
   ...catalogueComponents,
   ...trustComponents,
   ...systemsComponents,
+  ...registryComponents,
 ]

@@ -17,8 +17,10 @@ import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
+import { changesRoutes } from './modules/changes/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
+import { registryRoutes } from './modules/registry/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
 
@@ -86,5 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(systemsRoutes)
   await app.register(receiptsRoutes)
   await app.register(auditRoutes)
+  await app.register(registryRoutes)
+  await app.register(changesRoutes)
   return app
 }

@@ -59,6 +59,7 @@ export const openApiDocument: SwaggerOptions = {
       { name: 'catalogue', description: 'Administrative units (đơn vị hành chính): provinces and commune-level units, before and after the 2025 reorganisation.' },
       { name: 'systems', description: 'The systems allowed to call the service, with their public keys (đăng ký hệ thống kết nối).' },
       { name: 'trust', description: 'The service\'s keys, receipts for accepted writes, and the tamper-evident audit log.' },
+      { name: 'registry', description: 'Commune radio stations (đài truyền thanh cấp xã), loudspeaker clusters (cụm loa) and public electronic bulletin boards (bảng tin điện tử công cộng), pushed by provinces; and the changes feed central mirrors them with.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },

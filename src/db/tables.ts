@@ -87,6 +87,70 @@ export interface AuditSealsTable {
   jws: string
 }
 
+interface RegistryColumns {
+  province_code: string
+  id: string
+  content_hash: string
+  version: ColumnType<number, number | undefined, number>
+  created_at: DefaultedTimestamp
+  updated_at: DefaultedTimestamp
+  deleted_at: Timestamp | null
+}
+
+type Json = ColumnType<unknown, string | null, string | null>
+type JsonObject = ColumnType<unknown, object | null, object | null>
+
+export interface StationsTable extends RegistryColumns {
+  commune_code: string
+  commune_verified: boolean
+  name: string
+  kind: string
+  status: string
+  established_on: string | null
+  has_integration_device: boolean
+  address: string | null
+  latitude: number | null
+  longitude: number | null
+  programme: string | null
+  funding_source: string | null
+  operator: JsonObject
+}
+
+export interface ClustersTable extends RegistryColumns {
+  station_id: string
+  village: string | null
+  kind: string
+  installed_on: string | null
+  status: string
+  latitude: number | null
+  longitude: number | null
+  vendor: string | null
+  model: string | null
+}
+
+export interface BoardsTable extends RegistryColumns {
+  commune_code: string
+  commune_verified: boolean
+  placement: string
+  screen_size_inches: number | null
+  status: string
+  address: string | null
+  latitude: number | null
+  longitude: number | null
+}
+
+export interface RegistryChangesTable {
+  seq: ColumnType<number, never, never>
+  xid: ColumnType<string, never, never>
+  province_code: string
+  entity: 'station' | 'cluster' | 'board'
+  record_id: string
+  operation: 'upsert' | 'delete'
+  version: number
+  record: Json
+  changed_at: DefaultedTimestamp
+}
+
 export interface Tables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
@@ -96,4 +160,8 @@ export interface Tables {
   receipts: ReceiptsTable
   audit_log: AuditLogTable
   audit_seals: AuditSealsTable
+  stations: StationsTable
+  clusters: ClustersTable
+  boards: BoardsTable
+  registry_changes: RegistryChangesTable
 }

@@ -17,6 +17,8 @@ export const problemTypes = {
   'route-not-found': { status: 404, title: 'No operation at this method and path' },
   'not-found': { status: 404, title: 'The resource does not exist' },
   'conflict': { status: 409, title: 'The request conflicts with the current state' },
+  'precondition-failed': { status: 412, title: 'The If-Match tag is not the current version' },
+  'precondition-required': { status: 428, title: 'The operation needs an If-Match header' },
   'rule-violated': { status: 422, title: 'The request is well-formed but breaks a rule of the domain' },
   'body-too-large': { status: 413, title: 'The body is larger than the service accepts' },
   'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
