@@ -3,6 +3,7 @@ import * as catalogue from './0001-catalogue.js'
 import * as provinces from './0002-provinces.js'
 import * as trust from './0003-trust.js'
 import * as registry from './0004-registry.js'
+import * as operations from './0007-operations.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002-provinces': provinces,
   '0003-trust': trust,
   '0004-registry': registry,
+  '0007-operations': operations,
 }

@@ -11,6 +11,9 @@ import type { Database } from './db/database.js'
 import { registerTrust } from './auth/plugin.js'
 import type { ServiceKeys } from './auth/service-keys.js'
 import { registerErrorHandling } from './http/errors.js'
+import { registerIdempotency } from './http/idempotency.js'
+import { registerLimits } from './http/limits.js'
+import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
 import { completeRouteSchema } from './http/responses.js'
 import { createValidatorCompiler } from './http/validation.js'
@@ -55,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     return503OnClosing: true,
+    requestTimeout: deps.config.REQUEST_TIMEOUT_MS,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -75,8 +79,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (closing) reply.header('connection', 'close')
   })
   registerErrorHandling(app)
+  registerMetrics(app)
   registerTrust(app)
   registerAudit(app)
+  await registerLimits(app)
+  registerIdempotency(app)
 
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })

@@ -23,6 +23,12 @@ export const ConfigSchema = Type.Object({
   SYSTEMS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000, description: 'how long an instance trusts its cached copy of a system and its keys, in milliseconds' }),
   JWKS_REFRESH_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 600, description: 'how long keys fetched from a jwksUri are kept before fetching again, in seconds' }),
   AUDIT_SEAL_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5_000, description: 'how often new audit entries are sealed into a signed batch, in milliseconds' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600, description: 'calls one system (or one address, for public routes) may make per minute on one instance before 429' }),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000, description: 'event-loop delay above which the instance answers 503; 0 turns the check off' }),
+  OVERLOAD_HEAP_BYTES: Type.Integer({ minimum: 0, default: 1_500_000_000, description: 'heap use above which the instance answers 503; 0 turns the check off' }),
+  OVERLOAD_DATABASE_QUEUE: Type.Integer({ minimum: 0, maximum: 100_000, default: 200, description: 'requests waiting for a database connection above which new ones get 503' }),
+  IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'how long the answer to a write sent with an Idempotency-Key is kept for its retries, in hours' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 60_000, description: 'longest time a client may take to send a request' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long a stopping instance waits for in-flight requests' }),
 }, { additionalProperties: true })
 

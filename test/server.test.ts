@@ -12,7 +12,7 @@ interface Started { child: ChildProcess, url: string, output: () => string, exit
 /** Starts the real service process and waits for the log line that says where it listens. */
 async function startService(t: Test, env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env },
     cwd: projectPath(),
   })
   let output = ''

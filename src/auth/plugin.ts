@@ -1,4 +1,5 @@
 import type { App } from '../app.js'
+import { IdempotencyStore } from '../http/idempotency-store.js'
 import { registerJsonBody } from '../http/json-body.js'
 import { every } from '../jobs.js'
 import { ReceiptIssuer } from '../modules/receipts/issuer.js'
@@ -29,7 +30,7 @@ export function registerTrust(app: App): void {
   const verifier = new CallTokenVerifier({ serviceId: config.SERVICE_ID, skewSeconds: config.CLOCK_SKEW_SECONDS, keys: keyDirectory, replays })
 
   app.decorate('keyDirectory', keyDirectory)
-  app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db)))
+  app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new IdempotencyStore(database.db)))
   registerAuthentication(app, verifier)
   registerJsonBody(app, (request) => checkSignedBody(verifier, request))
 

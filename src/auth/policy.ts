@@ -90,12 +90,14 @@ export function registerAuthentication(app: FastifyInstance, verifier: CallToken
     request.signedCall = await verifier.begin(request.headers.authorization, request.method, request.url, request.tokenAttempt)
   })
 
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', async (request: FastifyRequest, reply) => {
     const call = request.signedCall
     if (!call) return
     const caller = await verifier.complete(call, request.bodySha256)
     authorize(request.routeOptions.config.policy!, caller, request.params as Record<string, string>)
     request.caller = caller
+    // Every later log line of the request, "request completed" included, names the caller.
+    request.log = reply.log = request.log.child({ caller: caller.systemId })
   })
 }
 

@@ -14,6 +14,8 @@ export interface Database {
   kind: 'postgresql' | 'embedded'
   /** Answers whether a trivial query succeeds within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>
+  /** Connections of the pool: all, idle, and requests waiting for one. */
+  stats(): { total: number, idle: number, waiting: number }
   close(): Promise<void>
 }
 
@@ -61,6 +63,7 @@ export function openPostgres(options: PostgresOptions): Database {
     db,
     kind: 'postgresql',
     ping: (timeoutMs) => ping(db, timeoutMs),
+    stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   }
 }
@@ -89,6 +92,8 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Datab
       db,
       kind: 'embedded',
       ping: (timeoutMs) => ping(db, timeoutMs),
+      // One connection, shared in turn; the dialect queues the rest, which is not observable.
+      stats: () => ({ total: 1, idle: 1, waiting: 0 }),
       close: async () => {
         await db.destroy()
         // Kysely closes PGlite only if a query ever ran; an instance left open keeps the process alive.

@@ -151,6 +151,19 @@ export interface RegistryChangesTable {
   changed_at: DefaultedTimestamp
 }
 
+export interface IdempotencyKeysTable {
+  caller: string
+  key: string
+  request_hash: string
+  state: 'in_flight' | 'done'
+  locked_until: Timestamp
+  receipt_id: string | null
+  response_status: number | null
+  response_type: string | null
+  response_body: string | null
+  expires_at: Timestamp
+}
+
 export interface Tables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
@@ -164,4 +177,5 @@ export interface Tables {
   clusters: ClustersTable
   boards: BoardsTable
   registry_changes: RegistryChangesTable
+  idempotency_keys: IdempotencyKeysTable
 }

@@ -19,6 +19,8 @@ export const problemTypes = {
   'conflict': { status: 409, title: 'The request conflicts with the current state' },
   'precondition-failed': { status: 412, title: 'The If-Match tag is not the current version' },
   'precondition-required': { status: 428, title: 'The operation needs an If-Match header' },
+  'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
+  'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
   'rule-violated': { status: 422, title: 'The request is well-formed but breaks a rule of the domain' },
   'body-too-large': { status: 413, title: 'The body is larger than the service accepts' },
   'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
@@ -44,6 +46,8 @@ export const problemTypes = {
   'scope-forbidden': { status: 403, title: 'The caller may not act on another province\'s or system\'s data' },
   'not-ready': { status: 503, title: 'The service cannot serve requests yet' },
   'database-unavailable': { status: 503, title: 'The database is unavailable; retry later' },
+  'rate-limited': { status: 429, title: 'The caller exceeded its rate; retry after Retry-After seconds' },
+  'overloaded': { status: 503, title: 'The instance is overloaded; retry after Retry-After seconds' },
   'internal-error': { status: 500, title: 'The service failed; the failure is logged under the request id' },
 } satisfies Record<string, ProblemType>
 

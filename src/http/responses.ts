@@ -1,6 +1,8 @@
 import type { RouteOptions } from 'fastify'
 import { Strict, ref, Problem } from '../../schemas/common.js'
+import type { TObject, TProperties } from 'typebox'
 import { policyDescriptions } from '../auth/policy.js'
+import { WRITE_METHODS, withIdempotencyKey } from './idempotency.js'
 
 const problemResponse = (description: string) => ({
   description,
@@ -50,10 +52,14 @@ export function completeRouteSchema(route: RouteOptions): void {
   const policy = route.config!.policy!
   schema.querystring ??= Strict({})
   const methods = Array.isArray(route.method) ? route.method : [route.method]
-  const statuses: ProblemStatus[] = [400, 500, 503]
+  const statuses: ProblemStatus[] = [400, 429, 500, 503]
   if (methods.some((m) => bodyMethods.has(m))) statuses.push(413, 415)
   if (policy !== 'public') statuses.push(401, 403)
   schema.security = policy === 'public' ? [] : [{ callToken: [] }]
+  if (policy !== 'public' && methods.some((m) => WRITE_METHODS.has(m))) {
+    schema.headers = withIdempotencyKey(schema.headers as TObject<TProperties> | undefined)
+    statuses.push(409, 422)
+  }
   schema.description = [schema.description, policyDescriptions[policy]].filter(Boolean).join('\n\n')
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
 }

@@ -20,7 +20,8 @@ export interface TestAppOptions {
 /** The real app on a clean database of its own, closed when the test ends. */
 export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? await testDatabase(t)
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...options.env })
+  // The suite runs many processes on few cores: event-loop delay says nothing about the service here.
+  const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, serviceKeys })
   t.teardown(() => app.close())

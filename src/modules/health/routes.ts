@@ -2,6 +2,7 @@ import { Type } from 'typebox'
 import { Strict } from '../../../schemas/common.js'
 import type { App } from '../../app.js'
 import { pendingMigrations } from '../../db/migrator.js'
+import { exemptFromPressure } from '../../http/limits.js'
 import { HttpProblem } from '../../http/problem.js'
 
 const Live = Strict({ status: Type.Literal('live') }, { description: 'The process is up.' })
@@ -14,7 +15,7 @@ export async function healthRoutes(app: App) {
   const { database } = app.deps
 
   app.get('/health/live', {
-    config: { policy: 'public' },
+    config: { policy: 'public', ...exemptFromPressure },
     schema: { tags: ['health'], operationId: 'live', summary: 'Liveness: the process is up', response: { 200: Live } },
   }, async () => ({ status: 'live' as const }))
 

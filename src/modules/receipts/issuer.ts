@@ -4,6 +4,7 @@ import { SignJWT } from 'jose'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { ServiceKeys } from '../../auth/service-keys.js'
 import type { Db } from '../../db/database.js'
+import type { IdempotencyStore } from '../../http/idempotency-store.js'
 import type { ReceiptStore } from './store.js'
 
 export const RECEIPT_TYPE = 'ttn-receipt+jwt'
@@ -27,7 +28,12 @@ export interface WriteResult {
  * write it attests, so a caller never holds a receipt for something that did not happen.
  */
 export class ReceiptIssuer {
-  constructor(private readonly keys: ServiceKeys, private readonly serviceId: string, private readonly store: ReceiptStore) {}
+  constructor(
+    private readonly keys: ServiceKeys,
+    private readonly serviceId: string,
+    private readonly store: ReceiptStore,
+    private readonly idempotency: IdempotencyStore,
+  ) {}
 
   async issue(request: FastifyRequest, result: WriteResult, db: Db): Promise<Receipt> {
     const call = request.signedCall
@@ -46,6 +52,7 @@ export class ReceiptIssuer {
       .setIssuedAt(Math.floor(request.receivedAt.getTime() / 1000))
       .sign(key.key)
     await this.store.insert({ id, issuedAt: request.receivedAt, caller: caller.systemId, provinceCode: caller.provinceCode, jws }, db)
+    if (request.idempotencyKey) await this.idempotency.attachReceipt(db, caller.systemId, request.idempotencyKey, id)
     request.receiptId = id
     return { id, jws }
   }
