@@ -4,6 +4,7 @@ import * as provinces from './0002-provinces.js'
 import * as trust from './0003-trust.js'
 import * as registry from './0004-registry.js'
 import * as operations from './0007-operations.js'
+import * as reports from './0008-reports.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003-trust': trust,
   '0004-registry': registry,
   '0007-operations': operations,
+  '0008-reports': reports,
 }

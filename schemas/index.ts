@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
 import { registryComponents } from './registry.js'
+import { reportsComponents } from './reports.js'
 import { systemsComponents } from './systems.js'
 import { trustComponents } from './trust.js'
 
@@ -12,4 +13,5 @@ export const components: TSchema[] = [
   ...trustComponents,
   ...systemsComponents,
   ...registryComponents,
+  ...reportsComponents,
 ]

@@ -24,6 +24,7 @@ import { changesRoutes } from './modules/changes/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
+import { reportsRoutes } from './modules/reports/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
 
@@ -97,5 +98,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(auditRoutes)
   await app.register(registryRoutes)
   await app.register(changesRoutes)
+  await app.register(reportsRoutes)
   return app
 }

@@ -164,6 +164,33 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp
 }
 
+export interface ReportPeriodsTable {
+  id: string
+  kind: 'six_month' | 'annual' | 'radio_appendices' | 'extra'
+  year: number
+  title: string
+  as_of: string | null
+  due_on: string
+  forms: string[]
+  created_at: DefaultedTimestamp
+}
+
+export interface ReportSubmissionsTable {
+  province_code: string
+  period_id: string
+  form: 'indicators' | 'appendix-02' | 'appendix-03'
+  version: number
+  data: ColumnType<unknown, string, string>
+  submitted_at: Timestamp
+  on_time: boolean
+  state: ColumnType<'submitted' | 'accepted' | 'returned', 'submitted' | 'accepted' | 'returned' | undefined, 'submitted' | 'accepted' | 'returned'>
+  review_comment: string | null
+  reviewed_at: Timestamp | null
+  reviewed_by: string | null
+  receipt_id: string
+  warnings: ColumnType<unknown, string, string>
+}
+
 export interface Tables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
@@ -178,4 +205,6 @@ export interface Tables {
   boards: BoardsTable
   registry_changes: RegistryChangesTable
   idempotency_keys: IdempotencyKeysTable
+  report_periods: ReportPeriodsTable
+  report_submissions: ReportSubmissionsTable
 }
