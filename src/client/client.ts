@@ -1,16 +1,51 @@
-import type { Static } from 'typebox'
-import type { System, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
-import type { Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
+import type { Static, TSchema } from 'typebox'
+import type { AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, ResolveAdminUnitsResponse } from '../../schemas/catalogue.js'
+import type {
+  BatchResult, Board, BoardListQuery, Change, ChangePage, ChangesQuery, Cluster, ClusterListQuery, RegistryBatch, RegistryBatchResult,
+  Station, StationListQuery,
+} from '../../schemas/registry.js'
+import type {
+  Appendix02Form, Appendix03Form, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriod, ReportPeriodList,
+  ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
+} from '../../schemas/reports.js'
+import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
+import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
 
-const query = (params: Record<string, string | number | boolean | undefined>) => {
+type S<T extends TSchema> = Static<T>
+type Query = Record<string, string | number | boolean | undefined>
+
+const query = (params: Query = {}) => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string])
   return entries.length ? '?' + new URLSearchParams(entries).toString() : ''
 }
-const path = (strings: TemplateStringsArray, ...values: string[]) =>
-  strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(values[i]!) : ''), '')
+const path = (strings: TemplateStringsArray, ...values: (string | number)[]) =>
+  strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '')
 
-/** A typed client of the ttn-interop API; every call is signed with the caller's key. */
+/** Every item of a paged list, fetching page after page. */
+export async function* pages<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: T[], nextCursor: string | null }>): AsyncGenerator<T> {
+  let cursor: string | undefined
+  do {
+    const page = await fetchPage(cursor)
+    yield* page.items
+    cursor = page.nextCursor ?? undefined
+  } while (cursor)
+}
+
+type Entity = 'stations' | 'clusters' | 'boards'
+interface EntityTypes {
+  stations: { input: S<typeof Station.Input>, replacement: S<typeof Station.Replacement>, record: S<typeof Station.Record>, query: S<typeof StationListQuery> }
+  clusters: { input: S<typeof Cluster.Input>, replacement: S<typeof Cluster.Replacement>, record: S<typeof Cluster.Record>, query: S<typeof ClusterListQuery> }
+  boards: { input: S<typeof Board.Input>, replacement: S<typeof Board.Replacement>, record: S<typeof Board.Record>, query: S<typeof BoardListQuery> }
+}
+
+type FormData = { indicators: S<typeof IndicatorsForm>, 'appendix-02': S<typeof Appendix02Form>, 'appendix-03': S<typeof Appendix03Form> }
+
+/**
+ * A typed client of the ttn-interop API, for provincial systems and for central. Every call
+ * is signed with the caller's key; idempotent calls are retried (see SignedHttp); lists and
+ * feeds are async iterators.
+ */
 export class TtnClient {
   readonly http: SignedHttp
 
@@ -18,35 +53,154 @@ export class TtnClient {
     this.http = new SignedHttp(options)
   }
 
-  serviceKeys(): Promise<Static<typeof Jwks>> {
+  // Trust and systems
+
+  serviceKeys(): Promise<S<typeof Jwks>> {
     return this.http.call('GET', '/.well-known/jwks.json')
   }
 
-  registerSystem(registration: Static<typeof SystemRegistration>): Promise<Static<typeof SystemWriteResult>> {
+  registerSystem(registration: S<typeof SystemRegistration>): Promise<S<typeof SystemWriteResult>> {
     return this.http.call('POST', '/v2/systems', registration)
   }
 
-  listSystems(filter: { role?: 'province' | 'central', status?: 'active' | 'suspended', limit?: number, cursor?: string } = {}): Promise<Static<typeof SystemPage>> {
+  listSystems(filter: S<typeof SystemListQuery> = {}): Promise<S<typeof SystemPage>> {
     return this.http.call('GET', '/v2/systems' + query(filter))
   }
 
-  getSystem(id: string): Promise<Static<typeof System>> {
+  systems(filter: Omit<S<typeof SystemListQuery>, 'cursor'> = {}): AsyncGenerator<S<typeof System>> {
+    return pages((cursor) => this.listSystems({ ...filter, cursor }))
+  }
+
+  getSystem(id: string): Promise<S<typeof System>> {
     return this.http.call('GET', path`/v2/systems/${id}`)
   }
 
-  updateSystem(id: string, update: Static<typeof SystemUpdate>): Promise<Static<typeof SystemWriteResult>> {
+  updateSystem(id: string, update: S<typeof SystemUpdate>): Promise<S<typeof SystemWriteResult>> {
     return this.http.call('PATCH', path`/v2/systems/${id}`, update)
   }
 
-  addSystemKey(id: string, jwk: Static<typeof PublicJwk>): Promise<Static<typeof SystemWriteResult>> {
+  addSystemKey(id: string, jwk: S<typeof PublicJwk>): Promise<S<typeof SystemWriteResult>> {
     return this.http.call('POST', path`/v2/systems/${id}/keys`, jwk)
   }
 
-  retireSystemKey(id: string, kid: string): Promise<Static<typeof SystemWriteResult>> {
+  retireSystemKey(id: string, kid: string): Promise<S<typeof SystemWriteResult>> {
     return this.http.call('DELETE', path`/v2/systems/${id}/keys/${kid}`)
   }
 
-  getReceipt(id: string): Promise<Static<typeof ReceiptRecord>> {
+  getReceipt(id: string): Promise<S<typeof ReceiptRecord>> {
     return this.http.call('GET', path`/v2/receipts/${id}`)
   }
+
+  listAudit(filter: S<typeof AuditQuery> = {}): Promise<S<typeof AuditPage>> {
+    return this.http.call('GET', '/v2/audit' + query(filter))
+  }
+
+  // Catalogue
+
+  listAdminUnits(filter: S<typeof AdminUnitListQuery> = {}): Promise<S<typeof AdminUnitPage>> {
+    return this.http.call('GET', '/v2/admin-units' + query(filter))
+  }
+
+  adminUnits(filter: Omit<S<typeof AdminUnitListQuery>, 'cursor'> = {}) {
+    return pages((cursor) => this.listAdminUnits({ ...filter, cursor }))
+  }
+
+  getAdminUnit(code: string): Promise<S<typeof AdminUnitDetail>> {
+    return this.http.call('GET', path`/v2/admin-units/${code}`)
+  }
+
+  resolveAdminUnits(codes: string[]): Promise<S<typeof ResolveAdminUnitsResponse>> {
+    return this.http.call('POST', '/v2/admin-units/resolve', { codes })
+  }
+
+  // Registry
+
+  /** Upserts up to 1000 records of one kind, atomically. */
+  push<E extends Entity>(entity: E, province: string, items: EntityTypes[E]['input'][]): Promise<S<typeof BatchResult>> {
+    return this.http.call('PUT', `/v2/provinces/${encodeURIComponent(province)}/${entity}`, { items })
+  }
+
+  pushRegistry(province: string, batch: S<typeof RegistryBatch>): Promise<S<typeof RegistryBatchResult>> {
+    return this.http.call('PUT', path`/v2/provinces/${province}/registry`, batch)
+  }
+
+  listRecords<E extends Entity>(entity: E, province: string, filter: EntityTypes[E]['query'] = {}): Promise<{ items: EntityTypes[E]['record'][], nextCursor: string | null }> {
+    return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/${entity}` + query(filter as Query))
+  }
+
+  records<E extends Entity>(entity: E, province: string, filter = {} as Omit<EntityTypes[E]['query'], 'cursor'>): AsyncGenerator<EntityTypes[E]['record']> {
+    return pages((cursor) => this.listRecords(entity, province, { ...filter, cursor } as EntityTypes[E]['query']))
+  }
+
+  /** Every province's records (central). */
+  nationalRecords<E extends Entity>(entity: E, filter = {} as Omit<EntityTypes[E]['query'], 'cursor'> & { province?: string }): AsyncGenerator<EntityTypes[E]['record']> {
+    return pages((cursor) => this.http.call('GET', `/v2/${entity}` + query({ ...filter, cursor } as Query)))
+  }
+
+  /** One record and its ETag, to replace it with `replace`. */
+  async getRecord<E extends Entity>(entity: E, province: string, id: string): Promise<{ record: EntityTypes[E]['record'], etag: string }> {
+    const answer = await this.http.send<EntityTypes[E]['record']>('GET', `/v2/provinces/${encodeURIComponent(province)}/${entity}/${encodeURIComponent(id)}`)
+    return { record: answer.body, etag: String(answer.headers.etag) }
+  }
+
+  replace<E extends Entity>(entity: E, province: string, id: string, record: EntityTypes[E]['replacement'], etag: string) {
+    return this.http.call<{ record: EntityTypes[E]['record'], result: 'updated' | 'unchanged' | 'deleted' }>('PUT',
+      `/v2/provinces/${encodeURIComponent(province)}/${entity}/${encodeURIComponent(id)}`, record, { headers: { 'if-match': etag } })
+  }
+
+  delete<E extends Entity>(entity: E, province: string, id: string) {
+    return this.http.call<{ record: EntityTypes[E]['record'], result: 'deleted' }>('DELETE', `/v2/provinces/${encodeURIComponent(province)}/${entity}/${encodeURIComponent(id)}`)
+  }
+
+  changesPage(filter: S<typeof ChangesQuery> = {}): Promise<S<typeof ChangePage>> {
+    return this.http.call('GET', '/v2/changes' + query(filter))
+  }
+
+  /**
+   * The changes feed from `after` (the start when omitted). It ends when caught up, unless
+   * `followMs` is given: then it waits that long and asks again, for ever. `onCursor` sees
+   * every cursor, to store it and resume from there after a restart.
+   */
+  async *changes(options: Omit<S<typeof ChangesQuery>, 'limit'> & { followMs?: number, onCursor?: (cursor: string) => unknown, signal?: AbortSignal } = {}): AsyncGenerator<S<typeof Change>> {
+    let after = options.after
+    for (;;) {
+      const page = await this.changesPage({ after, entity: options.entity, province: options.province, limit: 1000 })
+      yield* page.items
+      after = page.nextCursor
+      await options.onCursor?.(after)
+      if (page.items.length > 0) continue
+      if (options.followMs === undefined || options.signal?.aborted) return
+      await new Promise((resolve) => setTimeout(resolve, options.followMs))
+    }
+  }
+
+  // Reports
+
+  reportPeriods(year?: number): Promise<S<typeof ReportPeriodList>> {
+    return this.http.call('GET', '/v2/report-periods' + query({ year }))
+  }
+
+  openReportPeriod(period: S<typeof ReportPeriodRequest>): Promise<S<typeof ReportPeriod>> {
+    return this.http.call('POST', '/v2/report-periods', period)
+  }
+
+  submitReport<F extends ReportFormName>(province: string, periodId: string, form: F, data: FormData[F]): Promise<S<typeof ReportSubmitResult>> {
+    return this.http.call('PUT', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}`, data, {
+      // A new version each time: only an Idempotency-Key makes a retry safe.
+      headers: { 'idempotency-key': `report-${province}-${periodId}-${form}-${crypto.randomUUID()}` },
+    })
+  }
+
+  reportHistory(province: string, periodId: string, form: ReportFormName): Promise<S<typeof ReportHistory>> {
+    return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}`)
+  }
+
+  reviewReport(province: string, periodId: string, form: ReportFormName, version: number, decision: S<typeof ReviewRequest>): Promise<S<typeof ReportSubmission>> {
+    return this.http.call('POST', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/versions/${version}/review`, decision)
+  }
+
+  reportStatus(periodId: string): Promise<S<typeof PeriodStatus>> {
+    return this.http.call('GET', path`/v2/report-periods/${periodId}/status`)
+  }
 }
+

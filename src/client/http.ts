@@ -1,7 +1,17 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import type { Problem } from '../../schemas/common.js'
 import type { SigningKey } from './keys.js'
 import { signCall } from './sign.js'
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number
+  /** First wait; each retry waits about twice as long, with jitter, unless the service says Retry-After. */
+  baseDelayMs: number
+  maxDelayMs: number
+}
 
 export interface ClientOptions {
   /** Where the service is, e.g. `https://ttn.example.gov.vn`. */
@@ -13,6 +23,7 @@ export interface ClientOptions {
   audience?: string
   dispatcher?: Dispatcher
   timeoutMs?: number
+  retry?: Partial<RetryPolicy>
 }
 
 /** A problem document answered by the service. */
@@ -20,18 +31,83 @@ export class TtnApiError extends Error {
   constructor(readonly status: number, readonly problem: Problem | undefined, readonly headers: Record<string, string | string[] | undefined>) {
     super(problem ? `${status} ${problem.code}: ${problem.detail}` : `HTTP ${status}`)
   }
+
+  /** Worth sending again: the service was unavailable or asked the caller to slow down. */
+  get retryable(): boolean {
+    return this.status === 429 || this.status === 502 || this.status === 503 || this.status === 504
+  }
 }
 
-/** Sends signed calls: every request carries a fresh call token over its method, path and body bytes. */
+export interface CallOptions {
+  headers?: Record<string, string>
+  /**
+   * Whether sending the call twice does no harm; true unless said otherwise. GET, PUT and
+   * DELETE are by nature; a POST becomes so with the Idempotency-Key the client adds to it.
+   */
+  idempotent?: boolean
+  /** Whether to retry here; a caller with its own retry loop (the outbox) turns it off. Default: when idempotent. */
+  retry?: boolean
+}
+
+export interface Answer<T> {
+  status: number
+  body: T
+  headers: Record<string, string | string[] | undefined>
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 }
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED'])
+
+const isNetworkError = (error: unknown) => NETWORK_ERRORS.has((error as { code?: string }).code ?? '') ||
+  NETWORK_ERRORS.has(((error as { cause?: { code?: string } }).cause?.code) ?? '')
+
+/** Seconds from a Retry-After header (seconds or an HTTP date), in milliseconds. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/**
+ * Sends signed calls: every attempt carries a fresh call token over its method, path and
+ * body bytes. Idempotent calls are retried on network failures, 429 and 503, waiting as the
+ * service's Retry-After says, else with exponential backoff and jitter.
+ */
 export class SignedHttp {
   readonly audience: string
+  private readonly retry: RetryPolicy
 
   constructor(readonly options: ClientOptions) {
     this.audience = options.audience ?? 'ttn-central'
+    this.retry = { ...DEFAULT_RETRY, ...options.retry }
   }
 
-  async call<T>(method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async call<T>(method: string, pathAndQuery: string, body?: unknown, options: CallOptions = {}): Promise<T> {
+    return (await this.send<T>(method, pathAndQuery, body, options)).body
+  }
+
+  async send<T>(method: string, pathAndQuery: string, body?: unknown, options: CallOptions = {}): Promise<Answer<T>> {
+    const idempotent = options.idempotent ?? true
+    const headers = { ...options.headers }
+    if (method === 'POST' && idempotent && !headers['idempotency-key']) headers['idempotency-key'] = randomUUID()
     const payload = body === undefined ? undefined : JSON.stringify(body)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once<T>(method, pathAndQuery, payload, headers)
+      } catch (error) {
+        const retryable = error instanceof TtnApiError ? error.retryable : isNetworkError(error)
+        if (!(options.retry ?? idempotent) || !retryable || attempt >= this.retry.attempts) throw error
+        const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1))
+        const asked = error instanceof TtnApiError ? retryAfterMs(error.headers['retry-after']) : undefined
+        await sleep(asked ?? backoff / 2 + Math.random() * backoff / 2)
+      }
+    }
+  }
+
+  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>): Promise<Answer<T>> {
     const token = await signCall({
       issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload,
     })
@@ -49,8 +125,13 @@ export class SignedHttp {
       bodyTimeout: this.options.timeoutMs ?? 30_000,
     })
     const text = await response.body.text()
-    const parsed: unknown = text ? JSON.parse(text) : undefined
+    let parsed: unknown
+    try {
+      parsed = text ? JSON.parse(text) : undefined
+    } catch {
+      parsed = undefined
+    }
     if (response.statusCode >= 400) throw new TtnApiError(response.statusCode, parsed as Problem | undefined, response.headers)
-    return parsed as T
+    return { status: response.statusCode, body: parsed as T, headers: response.headers }
   }
 }

@@ -39,8 +39,8 @@ export class ReportsStore {
   constructor(private readonly db: Db) {}
 
   /** The calendar periods of a year exist once asked for; inserting them again changes nothing. */
-  async ensureYear(year: number): Promise<void> {
-    await this.db.insertInto('report_periods')
+  async ensureYear(year: number, db: Db = this.db): Promise<void> {
+    await db.insertInto('report_periods')
       .values(calendarPeriods(year).map((p) => ({ id: p.id, kind: p.kind, year: p.year, title: p.title, as_of: p.asOf, due_on: p.dueOn, forms: p.forms })))
       .onConflict((oc) => oc.column('id').doNothing())
       .execute()
@@ -51,8 +51,15 @@ export class ReportsStore {
     return rows.map(toPeriod)
   }
 
+  /** A period by id; a calendar period (`2027-H1`, `2027-RADIO`, `2027-Y`) exists as soon as it is named. */
   async period(id: string, db: Db = this.db): Promise<Period | undefined> {
-    const row = await db.selectFrom('report_periods').selectAll().where('id', '=', id).executeTakeFirst()
+    const find = () => db.selectFrom('report_periods').selectAll().where('id', '=', id).executeTakeFirst()
+    let row = await find()
+    const calendarYear = /^(20[2-9]\d|2100)-(H1|RADIO|Y)$/.exec(id)?.[1]
+    if (!row && calendarYear) {
+      await this.ensureYear(Number(calendarYear), db)
+      row = await find()
+    }
     return row && toPeriod(row)
   }
 
