@@ -1,15 +1,14 @@
 import { sql, type Kysely } from 'kysely'
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  // The first answer to a write sent with an Idempotency-Key, replayed to its retries.
+  // A write sent with an Idempotency-Key: the row is written by the write's own transaction,
+  // so it exists exactly when the write committed; the answer is added once it is sent.
   await sql`
     create table idempotency_keys (
       caller text not null,
       key text not null,
       request_hash text not null,
-      state text not null check (state in ('in_flight', 'done')),
-      locked_until timestamptz not null,
-      receipt_id text,
+      receipt_id text not null,
       response_status integer,
       response_type text,
       response_body text,

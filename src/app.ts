@@ -81,10 +81,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   })
   registerErrorHandling(app)
   registerMetrics(app)
-  registerTrust(app)
+  const idempotency = registerIdempotency(app)
+  registerTrust(app, idempotency)
   registerAudit(app)
   await registerLimits(app)
-  registerIdempotency(app)
 
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })

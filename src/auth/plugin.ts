@@ -1,5 +1,5 @@
 import type { App } from '../app.js'
-import { IdempotencyStore } from '../http/idempotency-store.js'
+import type { IdempotencyRecorder } from '../http/idempotency.js'
 import { registerJsonBody } from '../http/json-body.js'
 import { every } from '../jobs.js'
 import { ReceiptIssuer } from '../modules/receipts/issuer.js'
@@ -20,7 +20,7 @@ declare module 'fastify' {
 const REPLAY_PRUNE_INTERVAL_MS = 60_000
 
 /** The trust model: call-token verification on every non-public route, receipts, and the shared replay guard. */
-export function registerTrust(app: App): void {
+export function registerTrust(app: App, idempotency: IdempotencyRecorder): void {
   const { config, database, serviceKeys } = app.deps
   const keyDirectory = new KeyDirectory(new SystemsStore(database.db), {
     cacheMs: config.SYSTEMS_CACHE_MS,
@@ -30,7 +30,7 @@ export function registerTrust(app: App): void {
   const verifier = new CallTokenVerifier({ serviceId: config.SERVICE_ID, skewSeconds: config.CLOCK_SKEW_SECONDS, keys: keyDirectory, replays })
 
   app.decorate('keyDirectory', keyDirectory)
-  app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new IdempotencyStore(database.db)))
+  app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), idempotency))
   registerAuthentication(app, verifier)
   registerJsonBody(app, (request) => checkSignedBody(verifier, request))
 

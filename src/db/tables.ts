@@ -155,9 +155,7 @@ export interface IdempotencyKeysTable {
   caller: string
   key: string
   request_hash: string
-  state: 'in_flight' | 'done'
-  locked_until: Timestamp
-  receipt_id: string | null
+  receipt_id: string
   response_status: number | null
   response_type: string | null
   response_body: string | null

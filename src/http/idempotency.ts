@@ -1,23 +1,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type TObject, type TProperties } from 'typebox'
 import type { App } from '../app.js'
+import type { Db } from '../db/database.js'
 import { every } from '../jobs.js'
-import { IdempotencyStore } from './idempotency-store.js'
+import { IdempotencyKeyTaken, IdempotencyStore } from './idempotency-store.js'
 import { sha256 } from './json-body.js'
 import { HttpProblem } from './problem.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The Idempotency-Key this request claimed; its answer is kept for retries. */
-    idempotencyKey?: string
+    /** The Idempotency-Key this write was sent with, and the hash of the request it names. */
+    idempotency?: { key: string, requestHash: string }
   }
 }
 
 export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const KEY_PATTERN = '^[\\x21-\\x7E]{1,255}$'
 const KEY = new RegExp(KEY_PATTERN)
-/** How long a request holds its key before a retry may take over a claim it left behind. */
-const LEASE_MS = 120_000
 
 export const IdempotencyKeyHeader = Type.String({
   pattern: KEY_PATTERN,
@@ -30,16 +29,20 @@ export function withIdempotencyKey(headers: TObject<TProperties> | undefined): T
   return Type.Object({ ...(headers?.properties ?? {}), 'idempotency-key': Type.Optional(IdempotencyKeyHeader) })
 }
 
+export interface IdempotencyRecorder {
+  /** Called by the receipt issuer, in the write's transaction. */
+  record(request: FastifyRequest, receiptId: string, trx: Db): Promise<void>
+}
+
 /**
- * Idempotency-Key on every signed write. A claim is one insert; the answer is stored once
- * sent and replayed afterwards. The write's own transaction notes its receipt on the key,
- * so a claim left behind by a crash after commit is never run a second time.
+ * Idempotency-Key on every signed write. The key is written by the write's own transaction
+ * (with its receipt), so it exists exactly when the write committed: a crash loses no key and
+ * leaves none half-taken. The answer is kept once sent and replayed to retries.
  */
-export function registerIdempotency(app: App): IdempotencyStore {
+export function registerIdempotency(app: App): IdempotencyRecorder {
   const { config, database } = app.deps
   const store = new IdempotencyStore(database.db)
-  const ttl = config.IDEMPOTENCY_TTL_HOURS
-  app.decorateRequest('idempotencyKey', undefined)
+  app.decorateRequest('idempotency', undefined)
 
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers['idempotency-key']
@@ -48,36 +51,46 @@ export function registerIdempotency(app: App): IdempotencyStore {
       throw new HttpProblem('validation-failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters',
         { errors: [{ in: 'header', pointer: '/idempotency-key', message: 'must be 1 to 255 visible ASCII characters' }] })
     }
-    const caller = request.caller.systemId
     const requestHash = sha256(`${request.method} ${request.url} ${request.bodySha256}`)
-    if (await store.claim(caller, key, requestHash, LEASE_MS, ttl) || await store.reclaim(caller, key, requestHash, LEASE_MS, ttl)) {
-      request.idempotencyKey = key
+    const first = await store.find(request.caller.systemId, key)
+    if (!first) {
+      request.idempotency = { key, requestHash }
       return
     }
-    const first = await store.find(caller, key)
-    if (!first) throw new HttpProblem('idempotency-key-in-flight', `Idempotency-Key ${key} changed hands; retry`, { headers: { 'retry-after': '1' } })
     if (first.requestHash !== requestHash) {
       throw new HttpProblem('idempotency-key-reused', `Idempotency-Key ${key} was used for another request; use a new key for a new request`)
     }
-    if (first.state === 'done' && first.response) {
-      reply.code(first.response.status).header('idempotency-replayed', 'true')
-      if (first.response.type) reply.type(first.response.type)
-      return reply.send(first.response.body)
+    if (!first.response) {
+      throw new HttpProblem('idempotency-key-in-flight', `the request with Idempotency-Key ${key} was applied (receipt ${first.receiptId}) ` +
+        `and its answer is not stored yet, or was lost; retry shortly, or GET /v2/receipts/${first.receiptId}`, { headers: { 'retry-after': '1' } })
     }
-    throw new HttpProblem('idempotency-key-in-flight', first.receiptId
-      ? `the request with Idempotency-Key ${key} was applied (receipt ${first.receiptId}) but its answer was lost; GET /v2/receipts/${first.receiptId}`
-      : `the request with Idempotency-Key ${key} is still running; retry shortly`, { headers: { 'retry-after': '1' } })
+    reply.code(first.response.status).header('idempotency-replayed', 'true')
+    if (first.response.type) reply.type(first.response.type)
+    return reply.send(first.response.body)
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
-    const key = request.idempotencyKey
-    if (!key || !request.caller) return payload
-    if (reply.statusCode >= 500) await store.release(request.caller.systemId, key)
-    else await store.complete(request.caller.systemId, key, { status: reply.statusCode, type: String(reply.getHeader('content-type') ?? ''), body: String(payload) })
+    if (request.idempotency && request.receiptId && request.caller && reply.statusCode < 300) {
+      await store.saveAnswer(request.caller.systemId, request.idempotency.key, request.receiptId, {
+        status: reply.statusCode, type: String(reply.getHeader('content-type') ?? ''), body: String(payload),
+      })
+    }
     return payload
   })
 
   const pruner = every(3_600_000, 'idempotency-prune', app.log, () => store.prune())
   app.addHook('onClose', () => pruner.stop())
-  return store
+
+  return {
+    async record(request, receiptId, trx) {
+      if (!request.idempotency || !request.caller) return
+      try {
+        await store.record(trx, { caller: request.caller.systemId, key: request.idempotency.key, requestHash: request.idempotency.requestHash, receiptId, ttlHours: config.IDEMPOTENCY_TTL_HOURS })
+      } catch (error) {
+        if (!(error instanceof IdempotencyKeyTaken)) throw error
+        throw new HttpProblem('idempotency-key-in-flight', `another request with Idempotency-Key ${request.idempotency.key} was applied first; retry to get its answer`,
+          { headers: { 'retry-after': '1' } })
+      }
+    },
+  }
 }

@@ -30,34 +30,38 @@ t.test('the same key with another request is 422', async (t) => {
   t.equal(other.json().code, 'idempotency-key-reused')
 })
 
-t.test('a key still in flight is 409; a claim abandoned before commit is taken over', async (t) => {
-  await database.db.insertInto('idempotency_keys').values({
-    caller: 'central-portal', key: 'busy', request_hash: 'x', state: 'in_flight', locked_until: new Date(Date.now() + 60_000), expires_at: new Date(Date.now() + 3_600_000),
-  }).execute()
-  const busy = await register('busy', 'province-31')
-  t.equal(busy.statusCode, 422, 'another request under the key is refused before anything else')
+t.test('concurrent requests under one key: one write, the others wait for its answer', async (t) => {
+  const before = await receipts()
+  const answers = await Promise.all(Array.from({ length: 5 }, () => register('together', 'province-31')))
+  const statuses = answers.map((a) => a.statusCode)
+  t.ok(statuses.every((s) => s === 201 || s === 409), `201 or 409 only: ${statuses.join(', ')}`)
+  t.equal(await receipts(), before + 1, 'applied once')
+  const retried = await register('together', 'province-31')
+  t.equal(retried.statusCode, 201)
+  t.equal(retried.headers['idempotency-replayed'], 'true')
+})
 
-  const body = { id: 'province-31', role: 'province', provinceCode: '31', name: 'Province', jwksUri: 'https://province.example/jwks.json' }
-  const { sha256 } = await import('../../src/http/json-body.js')
-  const hash = sha256(`POST /v2/systems ${sha256(JSON.stringify(body))}`)
-  await database.db.updateTable('idempotency_keys').set({ request_hash: hash }).where('key', '=', 'busy').execute()
-  const inFlight = await signedInject(app, central, { method: 'POST', url: '/v2/systems', headers: { 'idempotency-key': 'busy' }, body })
-  t.equal(inFlight.statusCode, 409)
-  t.equal(inFlight.json().code, 'idempotency-key-in-flight')
-  t.equal(inFlight.headers['retry-after'], '1')
+t.test('a write applied whose answer was not kept is never applied again', async (t) => {
+  const applied = await register('answer-lost', 'province-33')
+  t.equal(applied.statusCode, 201)
+  await database.db.updateTable('idempotency_keys').set({ response_status: null, response_body: null }).where('key', '=', 'answer-lost').execute()
+  const before = await receipts()
+  const retry = await register('answer-lost', 'province-33')
+  t.equal(retry.statusCode, 409)
+  t.equal(retry.json().code, 'idempotency-key-in-flight')
+  t.match(retry.json().detail, new RegExp(`receipt ${applied.json().receipt.id}`))
+  t.equal(await receipts(), before)
+})
 
-  await database.db.updateTable('idempotency_keys').set({ locked_until: new Date(Date.now() - 1000) }).where('key', '=', 'busy').execute()
-  const takenOver = await signedInject(app, central, { method: 'POST', url: '/v2/systems', headers: { 'idempotency-key': 'busy' }, body })
-  t.equal(takenOver.statusCode, 201, 'a lapsed claim with nothing committed runs again')
-
-  await database.db.updateTable('idempotency_keys').set({ state: 'in_flight', response_status: null, locked_until: new Date(Date.now() - 1000) }).where('key', '=', 'busy').execute()
-  const lost = await signedInject(app, central, { method: 'POST', url: '/v2/systems', headers: { 'idempotency-key': 'busy' }, body })
-  t.equal(lost.statusCode, 409, 'a lapsed claim whose write committed is never run again')
-  t.match(lost.json().detail, /was applied \(receipt [A-Za-z0-9_-]+\)/)
+t.test('a refused write keeps no key: the corrected request may use it', async (t) => {
+  const refused = await signedInject(app, central, { method: 'POST', url: '/v2/systems', headers: { 'idempotency-key': 'fix-me' }, body: { id: 'province-02', role: 'province', provinceCode: '02', name: 'x', jwksUri: 'https://x.example/jwks' } })
+  t.equal(refused.statusCode, 422)
+  const fixed = await register('fix-me', 'province-37')
+  t.equal(fixed.statusCode, 201)
 })
 
 t.test('a bad key is a 400; the key is in the contract of every signed write', async (t) => {
-  const bad = await register('has space', 'province-33')
+  const bad = await register('has space', 'province-38')
   t.equal(bad.statusCode, 400)
   t.same(bad.json().errors.map((e: { in: string }) => e.in), ['header'])
   const contract = (await app.inject({ method: 'GET', url: '/openapi.json' })).json()

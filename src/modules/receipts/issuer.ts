@@ -4,7 +4,7 @@ import { SignJWT } from 'jose'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { ServiceKeys } from '../../auth/service-keys.js'
 import type { Db } from '../../db/database.js'
-import type { IdempotencyStore } from '../../http/idempotency-store.js'
+import type { IdempotencyRecorder } from '../../http/idempotency.js'
 import type { ReceiptStore } from './store.js'
 
 export const RECEIPT_TYPE = 'ttn-receipt+jwt'
@@ -32,7 +32,7 @@ export class ReceiptIssuer {
     private readonly keys: ServiceKeys,
     private readonly serviceId: string,
     private readonly store: ReceiptStore,
-    private readonly idempotency: IdempotencyStore,
+    private readonly idempotency: IdempotencyRecorder,
   ) {}
 
   async issue(request: FastifyRequest, result: WriteResult, db: Db): Promise<Receipt> {
@@ -52,7 +52,7 @@ export class ReceiptIssuer {
       .setIssuedAt(Math.floor(request.receivedAt.getTime() / 1000))
       .sign(key.key)
     await this.store.insert({ id, issuedAt: request.receivedAt, caller: caller.systemId, provinceCode: caller.provinceCode, jws }, db)
-    if (request.idempotencyKey) await this.idempotency.attachReceipt(db, caller.systemId, request.idempotencyKey, id)
+    await this.idempotency.record(request, id, db)
     request.receiptId = id
     return { id, jws }
   }
