@@ -10,7 +10,8 @@ import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { registerTrust } from './auth/plugin.js'
 import type { ServiceKeys } from './auth/service-keys.js'
-import { registerErrorHandling } from './http/errors.js'
+import { registerErrorHandling, sendProblem } from './http/errors.js'
+import { HttpProblem } from './http/problem.js'
 import { registerIdempotency } from './http/idempotency.js'
 import { registerLimits } from './http/limits.js'
 import { registerMetrics } from './observability/metrics.js'
@@ -62,6 +63,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestTimeout: deps.config.REQUEST_TIMEOUT_MS,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // A URL the router cannot even read (bad percent-encoding, an over-long segment) is a problem document too.
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(request, reply, new HttpProblem('bad-request', error.message, { status: error.statusCode ?? 400 }))
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('deps', deps)

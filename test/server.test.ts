@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -6,31 +6,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { projectPath } from '../src/paths.js'
 import { serverUrl, testDatabase } from './helpers/database.js'
-
-interface Started { child: ChildProcess, url: string, output: () => string, exited: Promise<number | null> }
-
-/** Starts the real service process and waits for the log line that says where it listens. */
-async function startService(t: Test, env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env },
-    cwd: projectPath(),
-  })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no listening line within 30 s:\n' + output)), 30_000)
-    const check = () => {
-      const match = /listening on (http:\/\/[^;\s]+)/.exec(output)
-      if (match) { clearTimeout(timer); resolve(match[1]!) }
-    }
-    child.stdout!.on('data', check)
-    void exited.then(() => { clearTimeout(timer); reject(new Error('service exited:\n' + output)) })
-  })
-  return { child, url, output: () => output, exited }
-}
+import { startService } from './helpers/service.js'
 
 async function databaseEnv(t: Test): Promise<Record<string, string>> {
   if (serverUrl) {

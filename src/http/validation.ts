@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import type { TSchema } from 'typebox'
@@ -20,16 +20,45 @@ const makeAjv = (coerceTypes: Options['coerceTypes']) => {
 const forBody = makeAjv(false)
 const forText = makeAjv('array')
 
+/** The JSON pointer of the first number that is not finite (1e400 in JSON or a query string is Infinity). */
+function nonFinite(value: unknown, pointer = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : pointer || '/'
+  if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = nonFinite(item, `${pointer}/${key}`)
+      if (found) return found
+    }
+  }
+  return undefined
+}
+
+/**
+ * Ajv lets Infinity through `integer` and `maximum`, so every validator also refuses
+ * numbers that are not finite, before any of them reaches a query or the database.
+ */
+function finiteOnly(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown) => {
+    if (!validate(data)) {
+      wrapped.errors = validate.errors
+      return false
+    }
+    const pointer = nonFinite(data)
+    wrapped.errors = pointer ? [{ instancePath: pointer === '/' ? '' : pointer, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' }] : null
+    return !pointer
+  }) as ValidateFunction
+  return wrapped
+}
+
 export function createValidatorCompiler(): FastifySchemaCompiler<TSchema> {
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? forBody : forText
     const id = (schema as { $id?: string }).$id
-    return (id && ajv.getSchema(id)) || ajv.compile(schema)
+    return finiteOnly((id && ajv.getSchema(id)) || ajv.compile(schema))
   }
 }
 
 /** The same validation as request bodies, for JSON read from elsewhere (files, fetched documents). */
-export function compileValidator(schema: TSchema) {
+export function compileValidator(schema: TSchema): ValidateFunction {
   const id = (schema as { $id?: string }).$id
-  return (id && forBody.getSchema(id)) || forBody.compile(schema)
+  return finiteOnly((id && forBody.getSchema(id)) || forBody.compile(schema))
 }
