@@ -12,6 +12,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       response_status integer,
       response_type text,
       response_body text,
+      created_at timestamptz not null default now(),
       expires_at timestamptz not null,
       primary key (caller, key)
     )`.execute(db)

@@ -95,6 +95,13 @@ export class Outbox {
           report.sent++
           break
         } catch (error) {
+          if (error instanceof TtnApiError && error.problem?.code === 'idempotency-answer-lost') {
+            // Applied before a crash of the service; the receipt proves it.
+            await options.onSent?.(entry, error.problem)
+            await rm(join(this.dir, fileOf(entry.seq)))
+            report.sent++
+            break
+          }
           const stillRunning = error instanceof TtnApiError && error.problem?.code === 'idempotency-key-in-flight'
           if (error instanceof TtnApiError && !error.retryable && !stillRunning) {
             await writeDurably(join(this.dir, 'rejected'), fileOf(entry.seq), JSON.stringify({ ...entry, problem: error.problem ?? { status: error.status } }))

@@ -159,6 +159,7 @@ export interface IdempotencyKeysTable {
   response_status: number | null
   response_type: string | null
   response_body: string | null
+  created_at: DefaultedTimestamp
   expires_at: Timestamp
 }
 

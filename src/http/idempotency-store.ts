@@ -4,6 +4,8 @@ import type { Db } from '../db/database.js'
 export interface StoredWrite {
   requestHash: string
   receiptId: string
+  /** Seconds since the write committed. */
+  ageSeconds: number
   response: { status: number, type: string | null, body: string } | null
 }
 
@@ -16,10 +18,12 @@ export class IdempotencyStore {
 
   async find(caller: string, key: string): Promise<StoredWrite | undefined> {
     const row = await this.db.selectFrom('idempotency_keys').selectAll()
+      .select(sql<number>`extract(epoch from now() - created_at)`.as('age_seconds'))
       .where('caller', '=', caller).where('key', '=', key).where('expires_at', '>', sql<Date>`now()`).executeTakeFirst()
     return row && {
       requestHash: row.request_hash,
       receiptId: row.receipt_id,
+      ageSeconds: Number(row.age_seconds),
       response: row.response_status === null ? null : { status: row.response_status, type: row.response_type, body: row.response_body ?? '' },
     }
   }

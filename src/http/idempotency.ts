@@ -17,6 +17,8 @@ declare module 'fastify' {
 export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const KEY_PATTERN = '^[\\x21-\\x7E]{1,255}$'
 const KEY = new RegExp(KEY_PATTERN)
+/** A write commits a few milliseconds before its answer is kept; a key older than this without one lost it. */
+const ANSWER_GRACE_SECONDS = 5
 
 export const IdempotencyKeyHeader = Type.String({
   pattern: KEY_PATTERN,
@@ -60,9 +62,14 @@ export function registerIdempotency(app: App): IdempotencyRecorder {
     if (first.requestHash !== requestHash) {
       throw new HttpProblem('idempotency-key-reused', `Idempotency-Key ${key} was used for another request; use a new key for a new request`)
     }
+    if (!first.response && first.ageSeconds < ANSWER_GRACE_SECONDS) {
+      throw new HttpProblem('idempotency-key-in-flight', `the request with Idempotency-Key ${key} was just applied; retry to get its answer`,
+        { headers: { 'retry-after': '1' } })
+    }
     if (!first.response) {
-      throw new HttpProblem('idempotency-key-in-flight', `the request with Idempotency-Key ${key} was applied (receipt ${first.receiptId}) ` +
-        `and its answer is not stored yet, or was lost; retry shortly, or GET /v2/receipts/${first.receiptId}`, { headers: { 'retry-after': '1' } })
+      // The instance that applied it stopped before keeping its answer: the write is done, its receipt proves it.
+      throw new HttpProblem('idempotency-answer-lost', `the request with Idempotency-Key ${key} was applied; its answer was lost ` +
+        `but its receipt is kept: GET /v2/receipts/${first.receiptId}`, { receiptId: first.receiptId })
     }
     reply.code(first.response.status).header('idempotency-replayed', 'true')
     if (first.response.type) reply.type(first.response.type)

@@ -20,6 +20,7 @@ export const problemTypes = {
   'precondition-failed': { status: 412, title: 'The If-Match tag is not the current version' },
   'precondition-required': { status: 428, title: 'The operation needs an If-Match header' },
   'idempotency-key-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still running' },
+  'idempotency-answer-lost': { status: 409, title: 'The write under this Idempotency-Key was applied, but its answer was lost; its receipt stands' },
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
   'rule-violated': { status: 422, title: 'The request is well-formed but breaks a rule of the domain' },
   'body-too-large': { status: 413, title: 'The body is larger than the service accepts' },
@@ -61,13 +62,15 @@ export class HttpProblem extends Error {
   readonly code: ProblemCode
   readonly errors: Problem['errors']
   readonly headers: Record<string, string>
+  readonly receiptId: string | undefined
 
-  constructor(code: ProblemCode, detail: string, options: { errors?: Problem['errors'], headers?: Record<string, string>, status?: number } = {}) {
+  constructor(code: ProblemCode, detail: string, options: { errors?: Problem['errors'], headers?: Record<string, string>, status?: number, receiptId?: string } = {}) {
     super(detail)
     this.code = code
     this.status = options.status ?? problemTypes[code].status
     this.errors = options.errors
     this.headers = options.headers ?? {}
+    this.receiptId = options.receiptId
   }
 
   toDocument(instance?: string): Problem {
@@ -79,6 +82,7 @@ export class HttpProblem extends Error {
       code: this.code,
       ...(instance ? { instance } : {}),
       ...(this.errors ? { errors: this.errors } : {}),
+      ...(this.receiptId ? { receiptId: this.receiptId } : {}),
     }
   }
 }
