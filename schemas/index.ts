@@ -3,6 +3,7 @@ import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
+import { statusComponents } from './status.js'
 import { systemsComponents } from './systems.js'
 import { trustComponents } from './trust.js'
 
@@ -14,4 +15,5 @@ export const components: TSchema[] = [
   ...systemsComponents,
   ...registryComponents,
   ...reportsComponents,
+  ...statusComponents,
 ]

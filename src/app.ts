@@ -26,6 +26,7 @@ import { healthRoutes } from './modules/health/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
 import { reportsRoutes } from './modules/reports/routes.js'
+import { statusRoutes } from './modules/status/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
 
@@ -104,5 +105,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(registryRoutes)
   await app.register(changesRoutes)
   await app.register(reportsRoutes)
+  await app.register(statusRoutes)
   return app
 }

@@ -30,6 +30,8 @@ export const ConfigSchema = Type.Object({
   IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'how long the answer to a write sent with an Idempotency-Key is kept for its retries, in hours' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 60_000, description: 'longest time a client may take to send a request' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long a stopping instance waits for in-flight requests' }),
+  STALE_AFTER_SECONDS: Type.Integer({ minimum: 10, maximum: 604_800, default: 600, description: 'how long after its newest status event a device counts as stale (presumed offline) when read, in seconds' }),
+  STATUS_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 400, description: 'how long device status history is kept, in days; older events are refused and `ttn prune` removes them' }),
 }, { additionalProperties: true })
 
 export type Config = Static<typeof ConfigSchema>

@@ -5,6 +5,7 @@ import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
 import { loadServiceKeys } from './auth/service-keys.js'
 import { applySystemsFile } from './modules/systems/file.js'
+import { HistoryPartitions } from './modules/status/partitions.js'
 
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
 async function main(): Promise<void> {
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   })
   const applied = await migrateToLatest(database.db)
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'database migrated')
+  await new HistoryPartitions(database.db).ensureAhead()
   const serviceKeys = await loadServiceKeys(config, (message) => logger.warn(message))
   if (config.SYSTEMS_FILE) {
     const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db)

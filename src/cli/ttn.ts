@@ -9,6 +9,7 @@ import { verifyAuditLog } from '../modules/audit/seal.js'
 import { AuditStore } from '../modules/audit/store.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
+import { HistoryPartitions } from '../modules/status/partitions.js'
 import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { flowCommands } from './flows.js'
@@ -38,6 +39,18 @@ export function buildProgram(): Command {
       print(`${report.rows} rows: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged} unchanged, ` +
         `${report.retired.length} former units retired, ${report.predecessorsAdded} successions recorded`)
       if (changed === 0) print('no change')
+    })
+
+  program.command('prune')
+    .description(`Remove device status history older than STATUS_RETENTION_DAYS: monthly partitions that end before the cutoff are dropped whole, older rows of the month it falls in are deleted. ${DIRECT}`)
+    .option('--days <days>', 'keep this many days instead of STATUS_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
+    .action(async (options: { days?: number }) => {
+      const days = options.days ?? loadConfig().STATUS_RETENTION_DAYS
+      if (!Number.isInteger(days) || days < 1) throw new Error('--days must be a whole number of days, at least 1')
+      const cutoff = new Date(Date.now() - days * 86_400_000)
+      const result = await withDatabase((database) => new HistoryPartitions(database.db).prune(cutoff))
+      print(`status history before ${cutoff.toISOString()} removed: ${result.droppedPartitions.length} monthly partitions dropped` +
+        `${result.droppedPartitions.length ? ` (${result.droppedPartitions.join(', ')})` : ''}, ${result.deletedRows} older rows deleted`)
     })
 
   program.addCommand(keysCommand())

@@ -190,6 +190,24 @@ export interface ReportSubmissionsTable {
   warnings: ColumnType<unknown, string, string>
 }
 
+interface StatusEventColumns {
+  province_code: string
+  device_type: 'station' | 'cluster' | 'board'
+  device_id: string
+  state: 'online' | 'offline' | 'playing' | 'idle' | 'fault'
+  observed_at: Timestamp
+  fault_code: string | null
+  fault_message: string | null
+  volume_percent: number | null
+  signal_dbm: number | null
+  supply_voltage: number | null
+  temperature_c: number | null
+  received_at: Timestamp
+}
+
+export type DeviceStatusTable = StatusEventColumns
+export type DeviceStatusHistoryTable = StatusEventColumns
+
 export interface Tables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
@@ -206,4 +224,6 @@ export interface Tables {
   idempotency_keys: IdempotencyKeysTable
   report_periods: ReportPeriodsTable
   report_submissions: ReportSubmissionsTable
+  device_status: DeviceStatusTable
+  device_status_history: DeviceStatusHistoryTable
 }

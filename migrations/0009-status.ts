@@ -1,0 +1,41 @@
+import { sql, type Kysely } from 'kysely'
+
+const STATE = `check (state in ('online', 'offline', 'playing', 'idle', 'fault'))`
+const TYPE = `check (device_type in ('station', 'cluster', 'board'))`
+const EVENT_COLUMNS = `
+  fault_code text,
+  fault_message text,
+  volume_percent smallint,
+  signal_dbm real,
+  supply_voltage real,
+  temperature_c real,
+  received_at timestamptz not null`
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  // The newest event of each device; older events arriving late never replace it.
+  await sql`
+    create table device_status (
+      province_code text not null,
+      device_type text not null ${sql.raw(TYPE)},
+      device_id text not null,
+      state text not null ${sql.raw(STATE)},
+      observed_at timestamptz not null,
+      ${sql.raw(EVENT_COLUMNS)},
+      primary key (province_code, device_type, device_id)
+    )`.execute(db)
+  await sql`create index device_status_observed on device_status (province_code, observed_at)`.execute(db)
+
+  // Append-only history, one partition per calendar month (UTC) created as events need them
+  // (src/modules/status/partitions.ts); retention drops whole months. The key makes a repeated
+  // event (same device, instant and state) a duplicate stored once.
+  await sql`
+    create table device_status_history (
+      province_code text not null,
+      device_type text not null ${sql.raw(TYPE)},
+      device_id text not null,
+      observed_at timestamptz not null,
+      state text not null ${sql.raw(STATE)},
+      ${sql.raw(EVENT_COLUMNS)},
+      primary key (province_code, device_type, device_id, observed_at, state)
+    ) partition by range (observed_at)`.execute(db)
+}

@@ -1,0 +1,81 @@
+import type { ValidateFunction } from 'ajv'
+import type { Static } from 'typebox'
+import type { StatusEvent, StatusRejection } from '../../../schemas/status.js'
+import type { Receipt } from '../../../schemas/trust.js'
+import type { Db } from '../../db/database.js'
+import { fieldErrors } from '../../http/errors.js'
+import type { HistoryPartitions } from './partitions.js'
+import { deviceKey, type StatusStore } from './store.js'
+
+export type Rejection = Static<typeof StatusRejection>
+
+export interface IngestLimits {
+  clockSkewSeconds: number
+  retentionDays: number
+}
+
+export interface Counts { accepted: number, duplicate: number, rejected: number }
+
+const DAY_MS = 86_400_000
+/** `YYYYMM` of an instant already in canonical UTC form (`2026-12-01T...Z`). */
+const utcMonth = (iso: string) => iso.slice(0, 4) + iso.slice(5, 7)
+
+/**
+ * Takes a batch of status events apart: each event is checked on its own (shape, time window,
+ * device in the registry) and the good ones are stored together. Checks that need the
+ * database cost one query per batch, never one per event.
+ */
+export class StatusIngest {
+  constructor(
+    private readonly db: Db,
+    private readonly statusStore: StatusStore,
+    private readonly partitions: HistoryPartitions,
+    private readonly validate: ValidateFunction,
+    private readonly limits: IngestLimits,
+  ) {}
+
+  async check(province: string, batch: unknown[], receivedAt: Date): Promise<{ accepted: StatusEvent[], rejections: Rejection[] }> {
+    const latest = receivedAt.getTime() + this.limits.clockSkewSeconds * 1000
+    const oldest = receivedAt.getTime() - this.limits.retentionDays * DAY_MS
+    const rejections: Rejection[] = []
+    const candidates: { index: number, event: StatusEvent }[] = []
+    batch.forEach((item, index) => {
+      if (!this.validate(item)) {
+        const [first] = fieldErrors('body', (this.validate.errors ?? []) as never)
+        const pointer = `/events/${index}${first && first.pointer !== '/' ? first.pointer : ''}`
+        rejections.push({ index, reason: 'bad-value', pointer, message: first?.message ?? 'is not a StatusEvent' })
+        return
+      }
+      const event = item as StatusEvent
+      const observed = Date.parse(event.observedAt)
+      if (observed > latest) {
+        rejections.push({ index, reason: 'future-timestamp', message: `observedAt ${event.observedAt} is later than the time received (${receivedAt.toISOString()}) plus ${this.limits.clockSkewSeconds} s of clock skew` })
+      } else if (observed < oldest) {
+        rejections.push({ index, reason: 'too-old', message: `observedAt ${event.observedAt} is older than the ${this.limits.retentionDays} days of history kept` })
+      } else {
+        // One spelling per instant, so an event sent again with another offset is still the same event.
+        event.observedAt = new Date(observed).toISOString()
+        candidates.push({ index, event })
+      }
+    })
+    const known = candidates.length === 0 ? new Set<string>() : await this.statusStore.knownDevices(province, candidates.map((c) => c.event))
+    const accepted: StatusEvent[] = []
+    for (const { index, event } of candidates) {
+      if (known.has(deviceKey(event.deviceType, event.deviceId))) accepted.push(event)
+      else rejections.push({ index, reason: 'unknown-device', message: `${event.deviceType} ${event.deviceId} is not in the registry of province ${province}` })
+    }
+    rejections.sort((a, b) => a.index - b.index)
+    return { accepted, rejections }
+  }
+
+  /** Stores the accepted events and, in the same transaction, the receipt that attests them. */
+  async save(province: string, accepted: StatusEvent[], rejected: number, receivedAt: Date,
+    issueReceipt: (trx: Db, counts: Counts) => Promise<Receipt>): Promise<Counts & { receipt: Receipt }> {
+    if (accepted.length > 0) await this.partitions.ensure(new Set(accepted.map((e) => utcMonth(e.observedAt))))
+    return this.db.transaction().execute(async (trx) => {
+      const stored = accepted.length === 0 ? 0 : await this.statusStore.write(trx, province, accepted, receivedAt)
+      const counts = { accepted: stored, duplicate: accepted.length - stored, rejected }
+      return { ...counts, receipt: await issueReceipt(trx, counts) }
+    })
+  }
+}

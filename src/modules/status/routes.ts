@@ -1,0 +1,167 @@
+import type { FastifySchemaCompiler } from 'fastify'
+import { Counter } from 'prom-client'
+import type { TSchema } from 'typebox'
+import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { RecordId } from '../../../schemas/registry.js'
+import {
+  DeviceStatusPage, DeviceType, MAX_STATUS_BATCH, StatusEvent, StatusEventBatch, StatusHistoryPage, StatusHistoryQuery,
+  StatusIngestResult, StatusListQuery, StatusOverview,
+} from '../../../schemas/status.js'
+import type { App } from '../../app.js'
+import { decodeCursor, toPage } from '../../http/pagination.js'
+import { notFound } from '../../http/problem.js'
+import { problemResponses } from '../../http/responses.js'
+import { compileValidator, createValidatorCompiler } from '../../http/validation.js'
+import { HistoryPartitions } from './partitions.js'
+import { StatusIngest } from './ingest.js'
+import { StatusStore } from './store.js'
+
+const ProvinceParams = Strict({ code: ProvinceCode() })
+const DeviceParams = Strict({ code: ProvinceCode(), type: DeviceType, id: RecordId() })
+
+/**
+ * The batch body is checked here only as an envelope (an object holding 1 to 5000 events);
+ * each event is then checked on its own, so one bad event is rejected alone and the contract
+ * still describes every event as a StatusEvent.
+ */
+const envelopeOnly = (): FastifySchemaCompiler<TSchema> => {
+  const standard = createValidatorCompiler()
+  const envelope = (body: unknown) => {
+    const errors = []
+    const events = (body as { events?: unknown } | null)?.events
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) errors.push({ instancePath: '', keyword: 'type', params: {}, message: 'must be object' })
+    else if (!Array.isArray(events)) errors.push({ instancePath: '', keyword: 'required', params: { missingProperty: 'events' }, message: 'must have an events array' })
+    else if (events.length < 1 || events.length > MAX_STATUS_BATCH) errors.push({ instancePath: '/events', keyword: 'maxItems', params: {}, message: `must hold 1 to ${MAX_STATUS_BATCH} events, not ${events.length}` })
+    for (const key of body && typeof body === 'object' ? Object.keys(body) : []) {
+      if (key !== 'events') errors.push({ instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: key }, message: 'must NOT have additional properties' })
+    }
+    envelope.errors = errors.length > 0 ? errors : null
+    return errors.length === 0
+  }
+  envelope.errors = null as unknown
+  return (route) => (route.httpPart === 'body' ? envelope as never : standard(route))
+}
+
+export async function statusRoutes(app: App) {
+  const { db } = app.deps.database
+  const { config } = app.deps
+  const store = new StatusStore(db)
+  const ingest = new StatusIngest(db, store, new HistoryPartitions(db), compileValidator(StatusEvent), {
+    clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
+    retentionDays: config.STATUS_RETENTION_DAYS,
+  })
+  const events = new Counter({ name: 'ttn_status_events_total', help: 'Device status events received, by outcome (accepted, duplicate, rejected)', labelNames: ['outcome'], registers: [app.metrics] })
+  const rejections = new Counter({ name: 'ttn_status_rejections_total', help: 'Device status events rejected, by reason', labelNames: ['reason'], registers: [app.metrics] })
+  const staleBefore = (now: Date) => new Date(now.getTime() - config.STALE_AFTER_SECONDS * 1000)
+
+  app.post('/v2/provinces/:code/status-events', {
+    config: { policy: 'province' },
+    validatorCompiler: envelopeOnly(),
+    schema: {
+      tags: ['status'],
+      operationId: 'sendStatusEvents',
+      summary: 'Send a batch of device status events',
+      description: `Up to ${MAX_STATUS_BATCH} status events of the province's stations, clusters and boards. Valid events are stored and every ` +
+        'other one is named by index with its reason: `unknown-device`, `future-timestamp` (beyond `CLOCK_SKEW_SECONDS`), `too-old` ' +
+        '(beyond `STATUS_RETENTION_DAYS`), `bad-value`. An event already stored (same device, `observedAt` and state) counts as a ' +
+        'duplicate and is stored once, so a batch may be sent again safely. A device\'s current state moves only to a newer `observedAt`.',
+      params: ProvinceParams,
+      body: ref(StatusEventBatch),
+      response: { 200: ref(StatusIngestResult) },
+    },
+  }, async (request) => {
+    const province = request.params.code
+    const batch = (request.body as { events: unknown[] }).events
+    const outcome = await ingest.check(province, batch, request.receivedAt)
+    const stored = await ingest.save(province, outcome.accepted, outcome.rejections.length, request.receivedAt, (trx, counts) =>
+      app.receipts.issue(request, { status: 200, records: [{ entity: 'status-events', ...counts }] }, trx))
+    events.inc({ outcome: 'accepted' }, stored.accepted)
+    events.inc({ outcome: 'duplicate' }, stored.duplicate)
+    events.inc({ outcome: 'rejected' }, outcome.rejections.length)
+    for (const rejection of outcome.rejections) rejections.inc({ reason: rejection.reason })
+    return {
+      accepted: stored.accepted,
+      duplicate: stored.duplicate,
+      rejected: outcome.rejections.length,
+      rejections: outcome.rejections,
+      receipt: stored.receipt,
+    }
+  })
+
+  app.get('/v2/provinces/:code/status', {
+    config: { policy: 'province-or-central' },
+    schema: {
+      tags: ['status'],
+      operationId: 'listDeviceStatus',
+      summary: 'Current state of a province\'s devices',
+      description: 'The newest event of every device that has reported. `stale` is computed when read: the newest event is older than `STALE_AFTER_SECONDS`.',
+      params: ProvinceParams,
+      querystring: StatusListQuery,
+      response: { 200: ref(DeviceStatusPage) },
+    },
+  }, async (request) => {
+    const query = request.query
+    const limit = query.limit ?? 100
+    const rows = await store.list({
+      province: request.params.code, state: query.state, type: query.type, commune: query.commune, stale: query.stale,
+      staleBefore: staleBefore(request.receivedAt), after: decodeCursor(query.cursor, ['string', 'string'] as const), limit,
+    })
+    return toPage(rows, limit, (r) => [r.deviceType, r.deviceId], (r) => r)
+  })
+
+  app.get('/v2/provinces/:code/devices/:type/:id/status-history', {
+    config: { policy: 'province-or-central' },
+    schema: {
+      tags: ['status'],
+      operationId: 'getStatusHistory',
+      summary: 'Status history of one device',
+      description: 'Stored events of the device, newest first, optionally within [`from`, `to`). History older than `STATUS_RETENTION_DAYS` is removed by `ttn prune`.',
+      params: DeviceParams,
+      querystring: StatusHistoryQuery,
+      response: { 200: ref(StatusHistoryPage), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { code, type, id } = request.params
+    const query = request.query
+    const limit = query.limit ?? 100
+    const after = decodeCursor(query.cursor, ['string', 'string'] as const)
+    const rows = await store.history({
+      province: code, type, id, limit, after,
+      from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
+    })
+    if (rows.length === 0 && !after && !(await store.hasCurrentState(code, type, id)) && (await store.knownDevices(code, [{ deviceType: type, deviceId: id }])).size === 0) {
+      throw notFound(`${type} ${id} of province ${code}`)
+    }
+    return toPage(rows, limit, (r) => [r.observedAt, r.state], (r) => r)
+  })
+
+  app.get('/v2/status/overview', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['status'],
+      operationId: 'getStatusOverview',
+      summary: 'Device status of every province',
+      description: 'Per province: devices by last reported state, how many are stale (no event for `STALE_AFTER_SECONDS`), and the newest report.',
+      response: { 200: ref(StatusOverview) },
+    },
+  }, async (request) => {
+    const now = request.receivedAt
+    const provinces = new Map<string, { province: string, devices: number, byState: Record<string, number>, stale: number, lastReportAt: Date | null }>()
+    for (const row of await store.summary(staleBefore(now))) {
+      let summary = provinces.get(row.province)
+      if (!summary) {
+        summary = { province: row.province, devices: 0, byState: { online: 0, offline: 0, playing: 0, idle: 0, fault: 0 }, stale: 0, lastReportAt: null }
+        provinces.set(row.province, summary)
+      }
+      summary.devices += row.devices
+      summary.byState[row.state] = row.devices
+      summary.stale += row.stale
+      if (!summary.lastReportAt || row.lastReportAt > summary.lastReportAt) summary.lastReportAt = row.lastReportAt
+    }
+    return {
+      generatedAt: now.toISOString(),
+      staleAfterSeconds: config.STALE_AFTER_SECONDS,
+      provinces: [...provinces.values()].map((p) => ({ ...p, byState: p.byState as never, lastReportAt: p.lastReportAt?.toISOString() ?? null })),
+    }
+  })
+}
