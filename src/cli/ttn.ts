@@ -14,6 +14,7 @@ import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { flowCommands } from './flows.js'
 import { keysCommand } from './keys.js'
+import { statusCommand } from './status.js'
 import { systemsCommand } from './systems.js'
 
 export function buildProgram(): Command {
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   program.addCommand(keysCommand())
   program.addCommand(systemsCommand())
   for (const command of flowCommands()) program.addCommand(command)
+  program.addCommand(statusCommand())
 
   program.command('token')
     .description('Print a call token for one request, to call the API with curl: curl -H "Authorization: Bearer $(ttn token ...)".')

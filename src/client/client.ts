@@ -11,11 +11,12 @@ import type {
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
 import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
+import { StatusApi } from './status.js'
 
 type S<T extends TSchema> = Static<T>
 type Query = Record<string, string | number | boolean | undefined>
 
-const query = (params: Query = {}) => {
+export const query = (params: Query = {}) => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string])
   return entries.length ? '?' + new URLSearchParams(entries).toString() : ''
 }
@@ -48,9 +49,12 @@ type FormData = { indicators: S<typeof IndicatorsForm>, 'appendix-02': S<typeof 
  */
 export class TtnClient {
   readonly http: SignedHttp
+  /** Device status: `send` events in batches, `current` states, `history`, `overview`. */
+  readonly status: StatusApi
 
   constructor(options: ClientOptions) {
     this.http = new SignedHttp(options)
+    this.status = new StatusApi(this.http)
   }
 
   // Trust and systems

@@ -1,0 +1,40 @@
+import t from 'tap'
+import { TtnClient } from '../../src/client/index.js'
+import { buildTestApp } from '../helpers/app.js'
+import { registerSystem } from '../helpers/systems.js'
+
+t.test('the client sends status in batches of at most 5000 and reads it back through iterators', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
+  const province = await registerSystem(database, 'province-79')
+  const central = await registerSystem(database, 'central-portal')
+  const asProvince = new TtnClient({ baseUrl, systemId: province.id, key: province.key })
+  const asCentral = new TtnClient({ baseUrl, systemId: central.id, key: central.key })
+  await asProvince.push('stations', '79', [{ id: 'st-1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }])
+  await asProvince.push('clusters', '79', Array.from({ length: 30 }, (_, i) => ({ id: `cl-${String(i).padStart(2, '0')}`, stationId: 'st-1', kind: 'ip' as const, status: 'operating' as const })))
+
+  const now = Date.now()
+  const events = Array.from({ length: 5003 }, (_, i) => ({
+    deviceType: 'cluster' as const, deviceId: i === 5001 ? 'cl-missing' : `cl-${String(i % 30).padStart(2, '0')}`,
+    state: i % 2 ? 'online' as const : 'playing' as const, observedAt: new Date(now - 60_000 - i * 1000).toISOString(),
+  }))
+  const batches: number[] = []
+  const summary = await asProvince.status.send('79', events, { onBatch: (sent) => batches.push(sent) })
+  t.same(batches, [5000, 5003], 'two calls: 5000 and 3')
+  t.match(summary, { accepted: 5002, duplicate: 0, rejected: 1, rejections: [{ index: 5001, reason: 'unknown-device' }] }, 'indexes count from the first event sent')
+  t.equal(summary.receipts.length, 2)
+  t.match(await asProvince.status.send('79', events.slice(0, 10)), { accepted: 0, duplicate: 10 })
+
+  const current: string[] = []
+  for await (const device of asProvince.status.current('79', { limit: 7 })) current.push(device.deviceId)
+  t.equal(current.length, 30, 'five pages walked')
+  t.same(current, [...current].sort())
+
+  const history: string[] = []
+  for await (const entry of asCentral.status.history('79', 'cluster', 'cl-00', { limit: 50, from: new Date(now - 3_600_000).toISOString() })) history.push(entry.observedAt)
+  t.ok(history.length > 50 && history.every((at, i) => i === 0 || at < history[i - 1]!), 'several pages, newest first')
+
+  const overview = await asCentral.status.overview()
+  t.match(overview, { staleAfterSeconds: 600, provinces: [{ province: '79', devices: 30, stale: 0 }] })
+  t.match(await asProvince.status.overview().catch((e: unknown) => e), { status: 403, problem: { code: 'role-forbidden' } })
+})
