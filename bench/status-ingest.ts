@@ -119,9 +119,12 @@ try {
   await setup.close()
   process.stdout.write(`registry loaded: ${PROVINCES.length} provinces, ${CLUSTERS} clusters\n`)
 
-  // API path: the real service, each province signing its own batches.
+  // API path: the real service, each province signing its own batches. The senders, the
+  // service and PostgreSQL share two cores here, so event-loop delay would measure the
+  // machine rather than the service: that overload check is off; every other one stays.
   const service = await startService('src/server.ts', {
     DATABASE_URL: apiDatabase.url, DATA_DIR: work, SYSTEMS_FILE: systemsFile, DATABASE_POOL_MAX: '20', RATE_LIMIT_PER_MINUTE: '1000000',
+    OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
   })
   const post = async (seq: number) => {
     const { province, events } = batchOf(seq)
