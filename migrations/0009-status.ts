@@ -11,14 +11,18 @@ const EVENT_COLUMNS = `
   temperature_c real,
   received_at timestamptz not null`
 
+// Keys compare byte by byte: ids are ASCII, and the C collation keeps the history's wide
+// primary key cheap to maintain at tens of thousands of rows a second.
+const KEY = 'text collate "C" not null'
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   // The newest event of each device; older events arriving late never replace it.
   await sql`
     create table device_status (
-      province_code text not null,
-      device_type text not null ${sql.raw(TYPE)},
-      device_id text not null,
-      state text not null ${sql.raw(STATE)},
+      province_code ${sql.raw(KEY)},
+      device_type ${sql.raw(KEY)} ${sql.raw(TYPE)},
+      device_id ${sql.raw(KEY)},
+      state ${sql.raw(KEY)} ${sql.raw(STATE)},
       observed_at timestamptz not null,
       ${sql.raw(EVENT_COLUMNS)},
       primary key (province_code, device_type, device_id)
@@ -30,11 +34,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // event (same device, instant and state) a duplicate stored once.
   await sql`
     create table device_status_history (
-      province_code text not null,
-      device_type text not null ${sql.raw(TYPE)},
-      device_id text not null,
+      province_code ${sql.raw(KEY)},
+      device_type ${sql.raw(KEY)} ${sql.raw(TYPE)},
+      device_id ${sql.raw(KEY)},
       observed_at timestamptz not null,
-      state text not null ${sql.raw(STATE)},
+      state ${sql.raw(KEY)} ${sql.raw(STATE)},
       ${sql.raw(EVENT_COLUMNS)},
       primary key (province_code, device_type, device_id, observed_at, state)
     ) partition by range (observed_at)`.execute(db)
