@@ -30,7 +30,7 @@ const CLUSTERS = 100_000
 const STATIONS_PER_PROVINCE = 100
 const BATCH = 1000
 const seconds = Number(process.env.BENCH_SECONDS ?? 60)
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8)
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const STATES = ['online', 'playing', 'idle', 'online', 'fault'] as const
 
 const share = (p: number) => Math.floor(CLUSTERS / PROVINCES.length) + (p < CLUSTERS % PROVINCES.length ? 1 : 0)
