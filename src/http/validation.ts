@@ -62,3 +62,11 @@ export function compileValidator(schema: TSchema): ValidateFunction {
   const id = (schema as { $id?: string }).$id
   return finiteOnly((id && forBody.getSchema(id)) || forBody.compile(schema))
 }
+
+/**
+ * The shape of a container whose items the handler checks one by one (so one bad item is
+ * refused alone): no finite-number walk here, the items' own validator does it.
+ */
+export function compileEnvelopeValidator(schema: TSchema): ValidateFunction {
+  return forBody.compile(schema)
+}

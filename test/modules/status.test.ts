@@ -91,23 +91,24 @@ t.test('a batch is accepted in part: every rejected event is named by index and 
     { ...event('st-2', 'online', ago(MINUTE)), observedAt: 'yesterday' },
     event('station-9', 'online', ago(MINUTE), { deviceType: 'station' }),
     event('st-2', 'online', ago(30 * 1000)),
+    event('st-2', 'online', '2026-06-30T23:59:60Z'),
   ])
   t.equal(response.statusCode, 200, response.body)
   const body = response.json()
-  t.match(body, { accepted: 3, duplicate: 0, rejected: 9, receipt: { jws: String } })
+  t.match(body, { accepted: 3, duplicate: 0, rejected: 10, receipt: { jws: String } })
   t.same(body.rejections.map((r: { index: number, reason: string }) => [r.index, r.reason]), [
     [1, 'unknown-device'], [2, 'future-timestamp'], [3, 'too-old'], [4, 'bad-value'], [5, 'bad-value'], [6, 'bad-value'],
-    [7, 'bad-value'], [9, 'bad-value'], [10, 'unknown-device'],
+    [7, 'bad-value'], [9, 'bad-value'], [10, 'unknown-device'], [12, 'bad-value'],
   ])
   const pointers = Object.fromEntries(body.rejections.filter((r: { pointer?: string }) => r.pointer).map((r: { index: number, pointer: string }) => [r.index, r.pointer]))
-  t.same(pointers, { 4: '/events/4/volumePercent', 5: '/events/5/state', 6: '/events/6/colour', 7: '/events/7', 9: '/events/9/observedAt' })
+  t.same(pointers, { 4: '/events/4/volumePercent', 5: '/events/5/state', 6: '/events/6/colour', 7: '/events/7', 9: '/events/9/observedAt', 12: '/events/12/observedAt' })
   t.match(body.rejections[0].message, /cluster cl-404 is not in the registry of province 79/)
   t.equal(await count('device_status_history'), 3)
 
   const metrics = await app.inject({ method: 'GET', url: '/metrics' })
   t.match(metrics.body, /ttn_status_events_total\{outcome="accepted"\} 3/)
-  t.match(metrics.body, /ttn_status_events_total\{outcome="rejected"\} 9/)
-  t.match(metrics.body, /ttn_status_rejections_total\{reason="bad-value"\} 5/)
+  t.match(metrics.body, /ttn_status_events_total\{outcome="rejected"\} 10/)
+  t.match(metrics.body, /ttn_status_rejections_total\{reason="bad-value"\} 6/)
   t.match(metrics.body, /ttn_status_rejections_total\{reason="unknown-device"\} 2/)
 })
 
@@ -115,7 +116,7 @@ t.test('batch limits and envelope: problem documents, nothing stored', async (t)
   const { send, hcm, app, count } = await setup(t)
   const tooMany = await send(Array.from({ length: 5001 }, (_, i) => event('cl-1', 'online', new Date(Date.now() - i * 1000).toISOString())))
   t.equal(tooMany.statusCode, 400)
-  t.match(tooMany.json(), { code: 'validation-failed', errors: [{ pointer: '/events', message: /1 to 5000/ }] })
+  t.match(tooMany.json(), { code: 'validation-failed', errors: [{ pointer: '/events', message: /5000/ }] })
   t.equal((await send([])).statusCode, 400)
   const extra = await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/status-events', body: { events: [event('cl-1', 'online', ago(1))], note: 'x' } })
   t.match(extra.json(), { status: 400, errors: [{ pointer: '/note' }] })

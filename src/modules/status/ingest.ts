@@ -48,7 +48,10 @@ export class StatusIngest {
       }
       const event = item as StatusEvent
       const observed = Date.parse(event.observedAt)
-      if (observed > latest) {
+      if (Number.isNaN(observed)) {
+        // RFC 3339 allows what JavaScript dates cannot hold, such as a leap second.
+        rejections.push({ index, reason: 'bad-value', pointer: `/events/${index}/observedAt`, message: `observedAt ${event.observedAt} is not an instant this service can store` })
+      } else if (observed > latest) {
         rejections.push({ index, reason: 'future-timestamp', message: `observedAt ${event.observedAt} is later than the time received (${receivedAt.toISOString()}) plus ${this.limits.clockSkewSeconds} s of clock skew` })
       } else if (observed < oldest) {
         rejections.push({ index, reason: 'too-old', message: `observedAt ${event.observedAt} is older than the ${this.limits.retentionDays} days of history kept` })

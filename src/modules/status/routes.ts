@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler } from 'fastify'
 import { Counter } from 'prom-client'
-import type { TSchema } from 'typebox'
+import { Type, type TSchema } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import { RecordId } from '../../../schemas/registry.js'
 import {
@@ -11,7 +11,7 @@ import type { App } from '../../app.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
-import { compileValidator, createValidatorCompiler } from '../../http/validation.js'
+import { compileEnvelopeValidator, compileValidator, createValidatorCompiler } from '../../http/validation.js'
 import { HistoryPartitions } from './partitions.js'
 import { StatusIngest } from './ingest.js'
 import { StatusStore } from './store.js'
@@ -26,20 +26,8 @@ const DeviceParams = Strict({ code: ProvinceCode(), type: DeviceType, id: Record
  */
 const envelopeOnly = (): FastifySchemaCompiler<TSchema> => {
   const standard = createValidatorCompiler()
-  const envelope = (body: unknown) => {
-    const errors = []
-    const events = (body as { events?: unknown } | null)?.events
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) errors.push({ instancePath: '', keyword: 'type', params: {}, message: 'must be object' })
-    else if (!Array.isArray(events)) errors.push({ instancePath: '', keyword: 'required', params: { missingProperty: 'events' }, message: 'must have an events array' })
-    else if (events.length < 1 || events.length > MAX_STATUS_BATCH) errors.push({ instancePath: '/events', keyword: 'maxItems', params: {}, message: `must hold 1 to ${MAX_STATUS_BATCH} events, not ${events.length}` })
-    for (const key of body && typeof body === 'object' ? Object.keys(body) : []) {
-      if (key !== 'events') errors.push({ instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: key }, message: 'must NOT have additional properties' })
-    }
-    envelope.errors = errors.length > 0 ? errors : null
-    return errors.length === 0
-  }
-  envelope.errors = null as unknown
-  return (route) => (route.httpPart === 'body' ? envelope as never : standard(route))
+  const envelope = compileEnvelopeValidator(Strict({ events: Type.Array(Type.Unknown(), { minItems: 1, maxItems: MAX_STATUS_BATCH }) }))
+  return (route) => (route.httpPart === 'body' ? envelope : standard(route))
 }
 
 export async function statusRoutes(app: App) {
@@ -129,8 +117,10 @@ export async function statusRoutes(app: App) {
       province: code, type, id, limit, after,
       from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
     })
-    if (rows.length === 0 && !after && !(await store.hasCurrentState(code, type, id)) && (await store.knownDevices(code, [{ deviceType: type, deviceId: id }])).size === 0) {
-      throw notFound(`${type} ${id} of province ${code}`)
+    // An empty first page is a 404 only for a device that neither reported nor is registered.
+    if (rows.length === 0 && !after) {
+      const known = await store.hasCurrentState(code, type, id) || (await store.knownDevices(code, [{ deviceType: type, deviceId: id }])).size > 0
+      if (!known) throw notFound(`${type} ${id} of province ${code}`)
     }
     return toPage(rows, limit, (r) => [r.observedAt, r.state], (r) => r)
   })
