@@ -4,7 +4,7 @@ import type { StatusEvent, StatusRejection } from '../../../schemas/status.js'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { Db } from '../../db/database.js'
 import { fieldErrors } from '../../http/errors.js'
-import type { HistoryPartitions } from './partitions.js'
+import { isMissingPartition, type HistoryPartitions } from './partitions.js'
 import { deviceKey, type StatusStore } from './store.js'
 
 export type Rejection = Static<typeof StatusRejection>
@@ -74,11 +74,22 @@ export class StatusIngest {
   /** Stores the accepted events and, in the same transaction, the receipt that attests them. */
   async save(province: string, accepted: StatusEvent[], rejected: number, receivedAt: Date,
     issueReceipt: (trx: Db, counts: Counts) => Promise<Receipt>): Promise<Counts & { receipt: Receipt }> {
-    if (accepted.length > 0) await this.partitions.ensure(new Set(accepted.map((e) => utcMonth(e.observedAt))))
-    return this.db.transaction().execute(async (trx) => {
-      const stored = accepted.length === 0 ? 0 : await this.statusStore.write(trx, province, accepted, receivedAt)
-      const counts = { accepted: stored, duplicate: accepted.length - stored, rejected }
-      return { ...counts, receipt: await issueReceipt(trx, counts) }
-    })
+    const months = new Set(accepted.map((e) => utcMonth(e.observedAt)))
+    const attempt = async () => {
+      await this.partitions.ensure(months)
+      return this.db.transaction().execute(async (trx) => {
+        const stored = accepted.length === 0 ? 0 : await this.statusStore.write(trx, province, accepted, receivedAt)
+        const counts = { accepted: stored, duplicate: accepted.length - stored, rejected }
+        return { ...counts, receipt: await issueReceipt(trx, counts) }
+      })
+    }
+    try {
+      return await attempt()
+    } catch (error) {
+      // A prune run with fewer days than this instance keeps may have dropped a month it had made.
+      if (!isMissingPartition(error)) throw error
+      this.partitions.forget()
+      return attempt()
+    }
   }
 }

@@ -36,6 +36,11 @@ export class HistoryPartitions {
     for (const month of missing) this.ready.add(month)
   }
 
+  /** Forgets what this instance knows, after finding a partition missing (dropped by `ttn prune` elsewhere). */
+  forget(): void {
+    this.ready.clear()
+  }
+
   /** The current month and the next, so the first events of a month find their partition waiting. */
   ensureAhead(now = new Date()): Promise<void> {
     return this.ensure([monthOf(now), monthOf(monthStart(monthOf(now), 1))])
@@ -61,3 +66,7 @@ export class HistoryPartitions {
     return { droppedPartitions, deletedRows: Number(deleted.numAffectedRows ?? 0) }
   }
 }
+
+/** PostgreSQL's answer to a row whose month has no partition (23514, "no partition of relation ... found for row"). */
+export const isMissingPartition = (error: unknown): boolean =>
+  (error as { code?: string }).code === '23514' && /no partition of relation/.test((error as Error).message)
