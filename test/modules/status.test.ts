@@ -103,6 +103,7 @@ t.test('a batch is accepted in part: every rejected event is named by index and 
   const pointers = Object.fromEntries(body.rejections.filter((r: { pointer?: string }) => r.pointer).map((r: { index: number, pointer: string }) => [r.index, r.pointer]))
   t.same(pointers, { 4: '/events/4/volumePercent', 5: '/events/5/state', 6: '/events/6/colour', 7: '/events/7', 9: '/events/9/observedAt', 12: '/events/12/observedAt' })
   t.match(body.rejections[0].message, /cluster cl-404 is not in the registry of province 79/)
+  t.equal(body.rejections[4].message, 'must be one of online, offline, playing, idle, fault')
   t.equal(await count('device_status_history'), 3)
 
   const metrics = await app.inject({ method: 'GET', url: '/metrics' })

@@ -1,4 +1,4 @@
-import type { ValidateFunction } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import type { Static } from 'typebox'
 import type { StatusEvent, StatusRejection } from '../../../schemas/status.js'
 import type { Receipt } from '../../../schemas/trust.js'
@@ -17,6 +17,14 @@ export interface IngestLimits {
 export interface Counts { accepted: number, duplicate: number, rejected: number }
 
 const DAY_MS = 86_400_000
+
+/** The first failing field of an event; for a value outside a list of literals, the list. */
+function firstProblem(errors: ErrorObject[]) {
+  const [first] = fieldErrors('body', errors as never)
+  if (!first) return undefined
+  const allowed = errors.filter((e) => e.keyword === 'const' && (e.instancePath || '/') === first.pointer).map((e) => String(e.params.allowedValue))
+  return allowed.length > 0 ? { pointer: first.pointer, message: `must be one of ${allowed.join(', ')}` } : first
+}
 /** `YYYYMM` of an instant already in canonical UTC form (`2026-12-01T...Z`). */
 const utcMonth = (iso: string) => iso.slice(0, 4) + iso.slice(5, 7)
 
@@ -41,7 +49,7 @@ export class StatusIngest {
     const candidates: { index: number, event: StatusEvent }[] = []
     batch.forEach((item, index) => {
       if (!this.validate(item)) {
-        const [first] = fieldErrors('body', (this.validate.errors ?? []) as never)
+        const first = firstProblem(this.validate.errors ?? [])
         const pointer = `/events/${index}${first && first.pointer !== '/' ? first.pointer : ''}`
         rejections.push({ index, reason: 'bad-value', pointer, message: first?.message ?? 'is not a StatusEvent' })
         return
