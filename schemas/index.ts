@@ -4,6 +4,7 @@ import { catalogueComponents } from './catalogue.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
 import { statusComponents } from './status.js'
+import { summariesComponents } from './summaries.js'
 import { systemsComponents } from './systems.js'
 import { trustComponents } from './trust.js'
 
@@ -16,4 +17,5 @@ export const components: TSchema[] = [
   ...registryComponents,
   ...reportsComponents,
   ...statusComponents,
+  ...summariesComponents,
 ]

@@ -27,12 +27,15 @@ import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
 import { reportsRoutes } from './modules/reports/routes.js'
 import { statusRoutes } from './modules/status/routes.js'
+import { summariesRoutes } from './modules/summaries/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
 
 export interface AppDeps {
   config: Config
   database: Database
+  /** A read replica that summaries are computed on; the primary when absent. */
+  readDatabase?: Database
   /** The keys the service signs receipts, seals and webhook calls with. */
   serviceKeys: ServiceKeys
   /** A pino logger; silent when omitted. */
@@ -106,5 +109,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(changesRoutes)
   await app.register(reportsRoutes)
   await app.register(statusRoutes)
+  await app.register(summariesRoutes)
   return app
 }

@@ -62,6 +62,7 @@ export const openApiDocument: SwaggerOptions = {
       { name: 'registry', description: 'Commune radio stations (đài truyền thanh cấp xã), loudspeaker clusters (cụm loa) and public electronic bulletin boards (bảng tin điện tử công cộng), pushed by provinces; and the changes feed central mirrors them with.' },
       { name: 'reports', description: 'Periodic reports (báo cáo định kỳ): periods with their deadlines in Vietnam time, versioned submissions with receipts, central\'s review.' },
       { name: 'status', description: 'Device status (trạng thái thiết bị): batched status events of stations, clusters and boards, the current state of each device with offline detection, history, and the national overview.' },
+      { name: 'summaries', description: 'National and provincial summaries (báo cáo tổng hợp) for central, as JSON or CSV.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },

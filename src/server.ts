@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp } from './app.js'
-import { DataDirInUseError, openConfigured } from './db/database.js'
+import { DataDirInUseError, openConfigured, openPostgres } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
 import { loadServiceKeys } from './auth/service-keys.js'
@@ -36,7 +36,10 @@ async function main(): Promise<void> {
     logger.info({ file: config.SYSTEMS_FILE, ...outcome }, 'systems file applied')
   }
 
-  const app = await buildApp({ config, database, serviceKeys, logger })
+  const readDatabase = config.DATABASE_READ_URL
+    ? openPostgres({ url: config.DATABASE_READ_URL, poolMax: config.DATABASE_POOL_MAX, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS })
+    : undefined
+  const app = await buildApp({ config, database, readDatabase, serviceKeys, logger })
   const address = await app.listen({ port: config.PORT, host: config.HOST })
   const base = config.PUBLIC_URL ?? address
   logger.info({
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     timer.unref()
     await app.close()
     await database.close()
+    await readDatabase?.close()
     logger.info('stopped')
     process.exit(0)
   }

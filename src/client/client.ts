@@ -8,6 +8,7 @@ import type {
   Appendix02Form, Appendix03Form, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriod, ReportPeriodList,
   ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
 } from '../../schemas/reports.js'
+import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
 import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
@@ -205,6 +206,22 @@ export class TtnClient {
 
   reportStatus(periodId: string): Promise<S<typeof PeriodStatus>> {
     return this.http.call('GET', path`/v2/report-periods/${periodId}/status`)
+  }
+
+  // Summaries
+
+  nationalSummary(options: { periodId?: string } = {}): Promise<S<typeof NationalSummary>> {
+    return this.http.call('GET', '/v2/summaries/national' + query(options))
+  }
+
+  provinceSummary(province: string, options: { periodId?: string } = {}): Promise<S<typeof ProvinceSummary>> {
+    return this.http.call('GET', path`/v2/summaries/provinces/${province}` + query(options))
+  }
+
+  /** The national summary, or one province's, as CSV (UTF-8 with a byte-order mark). */
+  summaryCsv(options: { province?: string, periodId?: string } = {}): Promise<string> {
+    const target = options.province ? path`/v2/summaries/provinces/${options.province}` : '/v2/summaries/national'
+    return this.http.call('GET', target + query({ periodId: options.periodId }), undefined, { text: 'text/csv' })
   }
 }
 

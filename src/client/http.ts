@@ -47,6 +47,8 @@ export interface CallOptions {
   idempotent?: boolean
   /** Whether to retry here; a caller with its own retry loop (the outbox) turns it off. Default: when idempotent. */
   retry?: boolean
+  /** Ask for this media type and hand back the body as text (CSV, for example) instead of parsed JSON. */
+  text?: string
 }
 
 export interface Answer<T> {
@@ -96,7 +98,7 @@ export class SignedHttp {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once<T>(method, pathAndQuery, payload, headers)
+        return await this.once<T>(method, pathAndQuery, payload, headers, options.text)
       } catch (error) {
         const retryable = error instanceof TtnApiError ? error.retryable : isNetworkError(error)
         if (!(options.retry ?? idempotent) || !retryable || attempt >= this.retry.attempts) throw error
@@ -107,7 +109,7 @@ export class SignedHttp {
     }
   }
 
-  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>): Promise<Answer<T>> {
+  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, text?: string): Promise<Answer<T>> {
     const token = await signCall({
       issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload,
     })
@@ -115,7 +117,7 @@ export class SignedHttp {
       method: method as Dispatcher.HttpMethod,
       headers: {
         authorization: `Bearer ${token}`,
-        accept: 'application/json',
+        accept: text ?? 'application/json',
         ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },
@@ -124,10 +126,12 @@ export class SignedHttp {
       headersTimeout: this.options.timeoutMs ?? 30_000,
       bodyTimeout: this.options.timeoutMs ?? 30_000,
     })
-    const text = await response.body.text()
+    // Decoded by hand: text() would drop a byte-order mark, which a CSV for spreadsheets needs to keep.
+    const raw = Buffer.from(await response.body.arrayBuffer()).toString('utf8')
+    if (text && response.statusCode < 400) return { status: response.statusCode, body: raw as T, headers: response.headers }
     let parsed: unknown
     try {
-      parsed = text ? JSON.parse(text) : undefined
+      parsed = raw ? JSON.parse(raw) : undefined
     } catch {
       parsed = undefined
     }

@@ -80,3 +80,30 @@ t.test('ttn token prints a call token that the service accepts once', async (t) 
   t.equal(replay.status, 401)
   t.equal((await replay.json() as { code: string }).code, 'token-replayed')
 })
+
+t.test('ttn summary prints the national summary as a table, JSON or CSV, and one province\'s', async (t) => {
+  const keys = join(dir, 'summary-reader')
+  await ttn(['keys', 'generate', '--out', keys])
+  await new SystemsStore(database.db).register({ id: 'summary-reader', role: 'central', name: 'Dashboards', jwks: JSON.parse(await readFile(join(keys, 'public.jwks.json'), 'utf8')) }, database.db)
+  const env = { TTN_URL: address, TTN_SYSTEM_ID: 'summary-reader', TTN_KEY_FILE: join(keys, 'private.jwk.json') }
+
+  const table = await ttn(['summary', '--period', '2030-Y'], env)
+  t.equal(table.code, 0, table.stderr)
+  t.match(table.stdout, /^summary at \S+, report period 2030-Y$/m)
+  t.match(table.stdout, /^province\s+stations\s+IP %/m)
+  t.match(table.stdout, /^79 Hồ Chí Minh\s+\d+/m)
+  t.match(table.stdout, /^Toàn quốc\s+\d+/m)
+
+  const json = JSON.parse((await ttn(['summary', '--json'], env)).stdout)
+  t.equal(json.provinces.length, 34)
+
+  const csvFile = join(dir, 'summary.csv')
+  t.equal((await ttn(['summary', '--csv', '--province', '79', '--out', csvFile], env)).code, 0)
+  const csv = await readFile(csvFile, 'utf8')
+  t.ok(csv.startsWith('\uFEFFprovince,name,stations.total'), 'the CSV as the service sent it')
+  t.match(csv, /\r\n79,Hồ Chí Minh,/)
+
+  const both = await ttn(['summary', '--csv', '--json'], env)
+  t.equal(both.code, 1)
+  t.match(both.stderr, /cannot be used with/)
+})

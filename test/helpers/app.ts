@@ -14,6 +14,7 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>
   database?: Database
+  readDatabase?: Database
   serviceKeys?: ServiceKeys
 }
 
@@ -23,7 +24,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   // The suite runs many processes on few cores: event-loop delay says nothing about the service here.
   const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
-  const app = await buildApp({ config, database, serviceKeys })
+  const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
   t.teardown(() => app.close())
   await app.ready()
   return { app, database, config, serviceKeys }

@@ -9,6 +9,7 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
 import { deadlineOf, vietnamYear } from './periods.js'
+import { reportStatus } from './status.js'
 import { ReportsStore } from './store.js'
 
 const forms: { name: ReportFormName, schema: TSchema, title: string }[] = [
@@ -163,20 +164,4 @@ export async function reportsRoutes(app: App) {
       })
     })
   }
-}
-
-/** Each active province's state for each form of a period: missing, submitted, late, accepted or returned. */
-export async function reportStatus(store: ReportsStore, period: { id: string, forms: ReportFormName[] }, provinces?: string[]) {
-  const latest = await store.latest(period.id)
-  const codes = provinces ?? await store.activeProvinces()
-  return codes.map((province) => ({
-    province,
-    forms: period.forms.map((form) => {
-      const submission = latest.find((s) => s.province === province && s.form === form)
-      const status = !submission ? 'missing' as const
-        : submission.state === 'submitted' ? (submission.onTime ? 'submitted' as const : 'late' as const)
-          : submission.state
-      return { form, status, version: submission?.version ?? null, submittedAt: submission?.submittedAt ?? null }
-    }),
-  }))
 }

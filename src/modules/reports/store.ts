@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.js'
 import type { ReportPeriodsTable, ReportSubmissionsTable } from '../../db/tables.js'
 import { calendarPeriods, withDeadline } from './periods.js'
 
-type Period = Static<typeof ReportPeriod>
+export type Period = Static<typeof ReportPeriod>
 type Submission = Static<typeof ReportSubmission>
 type Warning = Static<typeof CrossCheckWarning>
 

@@ -1,0 +1,91 @@
+import { Type, type Static } from 'typebox'
+import { Instant, ProvinceCode, Strict, ref } from './common.js'
+import { ReportPeriod, ReportPeriodId, ReportStatus } from './reports.js'
+
+const count = (description: string) => Type.Integer({ minimum: 0, description })
+const hours = (description: string) => Type.Number({ minimum: 0, description })
+
+/** The figures of one province, or of the nation when summed; every leaf is a number so the CSV form is one column each. */
+const figureSections = {
+  stations: Strict({
+    total: count('Commune radio stations in place (đài truyền thanh cấp xã), not decommissioned.'),
+    wired: count('Wired stations (đài có dây).'),
+    fm: count('FM wireless stations (đài không dây FM).'),
+    wiredFm: count('Stations with both wired and FM clusters (đài có dây và không dây FM).'),
+    ip: count('IT–telecom stations (đài ứng dụng CNTT-VT).'),
+    operating: count('Stations operating (đang hoạt động).'),
+    degraded: count('Stations operating poorly (hoạt động kém).'),
+    outOfService: count('Stations out of service (hỏng, ngừng hoạt động).'),
+    decommissioned: count('Stations decommissioned (đã thanh lý); not in `total`.'),
+    ipShare: Type.Number({ minimum: 0, maximum: 1, description: 'Share of stations in place that are IT–telecom (tỷ lệ đài CNTT-VT), 0 to 1.' }),
+  }, { description: 'Commune radio stations by kind and condition.' }),
+  clusters: Strict({
+    total: count('Loudspeaker clusters in place (cụm loa), not decommissioned.'),
+    ip: count('IT–telecom clusters (cụm loa CNTT-VT).'),
+    fm: count('FM wireless clusters (cụm loa không dây FM).'),
+    wired: count('Wired clusters (cụm loa có dây).'),
+  }, { description: 'Loudspeaker clusters by kind.' }),
+  boards: Strict({
+    total: count('Public electronic bulletin boards in place (bảng tin điện tử công cộng).'),
+  }, { description: 'Public electronic bulletin boards.' }),
+  devices: Strict({
+    registered: count('Stations, clusters and boards in place that can report status.'),
+    online: count('Devices whose last report is fresh and says online, playing or idle (trực tuyến).'),
+    offline: count('Devices whose last report is fresh and says offline or fault (mất kết nối, lỗi).'),
+    stale: count('Devices whose last report is older than the staleness limit (quá hạn báo cáo).'),
+    neverReported: count('Devices in place that never reported their status.'),
+  }, { description: 'Device status now (trạng thái thiết bị), with staleness computed at the time of the summary.' }),
+  broadcast: Strict({
+    hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh).'),
+    hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs.'),
+  }, { description: 'Airtime from broadcast logs.' }),
+  content: Strict({
+    items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here, in their latest version.'),
+    delivered: count('Of those, item-province pairs delivered to the province (by webhook or read from its feed).'),
+    acknowledged: count('Of those, item-province pairs the province acknowledged receiving.'),
+    played: count('Of those, item-province pairs played on at least one station according to broadcast logs.'),
+  }, { description: 'Reach of essential content published in the last 30 days.' }),
+}
+
+export const Figures = Strict(figureSections, { $id: 'SummaryFigures', description: 'The figures of a summary.' })
+export type Figures = Static<typeof Figures>
+
+export const ProvinceReportStates = Strict({
+  indicators: Type.Optional(ReportStatus),
+  'appendix-02': Type.Optional(ReportStatus),
+  'appendix-03': Type.Optional(ReportStatus),
+}, { $id: 'ProvinceReportStates', description: 'The province\'s state for each form of the period (tình trạng báo cáo); a form the period does not take is absent.' })
+
+export const ProvinceFigures = Strict({
+  province: ProvinceCode(),
+  name: Type.String({ description: 'Name of the province (tên tỉnh, thành phố).' }),
+  ...figureSections,
+  reports: ref(ProvinceReportStates),
+}, { $id: 'ProvinceFigures', description: 'The figures of one province and its report state for the period.' })
+export type ProvinceFigures = Static<typeof ProvinceFigures>
+
+const summaryHeader = {
+  generatedAt: Instant('When the figures were computed; they may be up to `SUMMARY_CACHE_SECONDS` old.'),
+  staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A device whose last report is older than this counts as stale.' }),
+  period: Type.Union([ref(ReportPeriod), Type.Null()], { description: 'The report period the report states are for.' }),
+}
+
+export const NationalSummary = Strict({
+  ...summaryHeader,
+  total: ref(Figures),
+  provinces: Type.Array(ref(ProvinceFigures), { description: 'Every active province, by code.' }),
+}, { $id: 'NationalSummary', description: 'The national summary (tổng hợp toàn quốc): national totals and every province\'s figures.' })
+
+export const ProvinceSummary = Strict({
+  ...summaryHeader,
+  province: ref(ProvinceFigures),
+}, { $id: 'ProvinceSummary', description: 'One province\'s summary (tổng hợp cấp tỉnh).' })
+
+export const SummaryQuery = Strict({
+  periodId: Type.Optional(ReportPeriodId),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+    description: '`csv` answers `text/csv` (UTF-8 with a byte-order mark, so spreadsheets show Vietnamese text), as `Accept: text/csv` does.',
+  })),
+})
+
+export const summariesComponents = [Figures, ProvinceReportStates, ProvinceFigures, NationalSummary, ProvinceSummary]

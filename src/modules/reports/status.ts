@@ -1,0 +1,27 @@
+import type { ReportFormName } from '../../../schemas/reports.js'
+import { deadlineOf, vietnamYear } from './periods.js'
+import type { Period, ReportsStore } from './store.js'
+
+/** Each active province's state for each form of a period: missing, submitted, late, accepted or returned. */
+export async function reportStatus(store: ReportsStore, period: { id: string, forms: ReportFormName[] }, provinces?: string[]) {
+  const latest = await store.latest(period.id)
+  const codes = provinces ?? await store.activeProvinces()
+  return codes.map((province) => ({
+    province,
+    forms: period.forms.map((form) => {
+      const submission = latest.find((s) => s.province === province && s.form === form)
+      const status = !submission ? 'missing' as const
+        : submission.state === 'submitted' ? (submission.onTime ? 'submitted' as const : 'late' as const)
+          : submission.state
+      return { form, status, version: submission?.version ?? null, submittedAt: submission?.submittedAt ?? null }
+    }),
+  }))
+}
+
+/** The period a summary speaks of: the first of this year whose deadline has not passed, else the year's last. */
+export async function currentPeriod(store: ReportsStore, now: Date): Promise<Period | undefined> {
+  const year = vietnamYear(now)
+  await store.ensureYear(year)
+  const periods = await store.periods(year)
+  return periods.find((p) => deadlineOf(p.dueOn) >= now) ?? periods.at(-1)
+}

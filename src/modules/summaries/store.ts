@@ -1,0 +1,96 @@
+import { sql } from 'kysely'
+import type { Db } from '../../db/database.js'
+import type { Figures } from '../../../schemas/summaries.js'
+
+type Section<K extends keyof Figures> = Map<string, Figures[K]>
+
+const num = (value: unknown) => Number(value ?? 0)
+
+/**
+ * The queries behind the summaries. Each answers one section for every province at once (or
+ * one province), grouped by province in the database, so a national summary is a handful of
+ * set-based statements whatever the number of provinces.
+ */
+export class SummariesStore {
+  constructor(private readonly db: Db) {}
+
+  async provinces(only?: string): Promise<{ code: string, name: string }[]> {
+    let query = this.db.selectFrom('admin_units').select(['code', 'name'])
+      .where('level', '=', 'province').where('status', '=', 'active')
+    if (only) query = query.where('code', '=', only)
+    const rows = await query.orderBy('code').execute()
+    return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }))
+  }
+
+  async stations(only?: string): Promise<Section<'stations'>> {
+    const { rows } = await sql<{ province_code: string, kind: string, status: string, n: number }>`
+      select province_code, kind, status, count(*)::int as n from stations
+      where deleted_at is null ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code, kind, status`.execute(this.db)
+    const sections = new Map<string, Figures['stations']>()
+    for (const row of rows) {
+      let s = sections.get(row.province_code)
+      if (!s) sections.set(row.province_code, s = { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 })
+      const n = num(row.n)
+      if (row.status === 'decommissioned') {
+        s.decommissioned += n
+        continue
+      }
+      s.total += n
+      s[row.kind === 'wired_fm' ? 'wiredFm' : row.kind as 'wired' | 'fm' | 'ip'] += n
+      s[row.status === 'out_of_service' ? 'outOfService' : row.status as 'operating' | 'degraded'] += n
+    }
+    for (const s of sections.values()) s.ipShare = ipShare(s)
+    return sections
+  }
+
+  async clusters(only?: string): Promise<Section<'clusters'>> {
+    const { rows } = await sql<{ province_code: string, kind: 'ip' | 'fm' | 'wired', n: number }>`
+      select province_code, kind, count(*)::int as n from clusters
+      where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code, kind`.execute(this.db)
+    const sections = new Map<string, Figures['clusters']>()
+    for (const row of rows) {
+      let s = sections.get(row.province_code)
+      if (!s) sections.set(row.province_code, s = { total: 0, ip: 0, fm: 0, wired: 0 })
+      s.total += num(row.n)
+      s[row.kind] += num(row.n)
+    }
+    return sections
+  }
+
+  async boards(only?: string): Promise<Section<'boards'>> {
+    const { rows } = await sql<{ province_code: string, n: number }>`
+      select province_code, count(*)::int as n from boards
+      where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`.execute(this.db)
+    return new Map(rows.map((r) => [r.province_code, { total: num(r.n) }]))
+  }
+
+  // TEMPORARY until status and content land
+  /** Devices in place joined to their newest status; staleness is decided here, at read time. */
+  async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Section<'devices'>> {
+    const staleBefore = new Date(now.getTime() - staleAfterSeconds * 1000)
+    const inPlace = (table: 'stations' | 'clusters' | 'boards', type: string) => sql`
+      select province_code, ${type}::text as device_type, id from ${sql.table(table)}
+      where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}`
+    const { rows } = await sql<{ province_code: string, registered: number, online: number, offline: number, stale: number, never_reported: number }>`
+      select d.province_code, count(*)::int as registered,
+        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('online', 'playing', 'idle')))::int as online,
+        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('offline', 'fault')))::int as offline,
+        (count(*) filter (where s.observed_at < ${staleBefore}))::int as stale,
+        (count(*) filter (where s.observed_at is null))::int as never_reported
+      from (${inPlace('stations', 'station')} union all ${inPlace('clusters', 'cluster')} union all ${inPlace('boards', 'board')}) d
+      left join device_status s on s.province_code = d.province_code and s.device_type = d.device_type and s.device_id = d.id collate "C"
+      group by d.province_code`.execute(this.db)
+    return new Map(rows.map((r) => [r.province_code, {
+      registered: r.registered, online: r.online, offline: r.offline, stale: r.stale, neverReported: r.never_reported,
+    }]))
+  }
+
+  async broadcast(_now: Date, _only?: string): Promise<Section<'broadcast'>> { return new Map() }
+  async content(_now: Date, _only?: string): Promise<Section<'content'>> { return new Map() }
+}
+
+export const ipShare = (stations: { total: number, ip: number }) =>
+  stations.total === 0 ? 0 : Math.round((stations.ip / stations.total) * 10_000) / 10_000

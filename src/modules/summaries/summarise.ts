@@ -1,0 +1,66 @@
+import type { Static } from 'typebox'
+import type { Figures, NationalSummary, ProvinceFigures } from '../../../schemas/summaries.js'
+import type { Period, ReportsStore } from '../reports/store.js'
+import { reportStatus } from '../reports/status.js'
+import { ipShare, type SummariesStore } from './store.js'
+
+const emptyFigures = (): Figures => ({
+  stations: { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 },
+  clusters: { total: 0, ip: 0, fm: 0, wired: 0 },
+  boards: { total: 0 },
+  devices: { registered: 0, online: 0, offline: 0, stale: 0, neverReported: 0 },
+  broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 },
+  content: { items: 0, delivered: 0, acknowledged: 0, played: 0 },
+})
+
+/** Adds `from` into `into`, section by section; shares are recomputed from the sums, not added. */
+function addFigures(into: Figures, from: Figures): void {
+  for (const section of Object.keys(into) as (keyof Figures)[]) {
+    const target = into[section] as Record<string, number>
+    for (const [key, value] of Object.entries(from[section])) target[key] = (target[key] ?? 0) + value
+  }
+  into.stations.ipShare = ipShare(into.stations)
+  into.broadcast.hoursLast7Days = round(into.broadcast.hoursLast7Days)
+  into.broadcast.hoursLast30Days = round(into.broadcast.hoursLast30Days)
+}
+
+const round = (hours: number) => Math.round(hours * 100) / 100
+
+export interface SummaryOptions {
+  /** One province, or every active province when omitted. */
+  province?: string
+  period: Period | undefined
+  staleAfterSeconds: number
+  now: Date
+}
+
+/** Every province's figures from one query per section, and their national total. */
+export async function summarise(store: SummariesStore, reports: ReportsStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
+  const { province: only, period, now, staleAfterSeconds } = options
+  const [provinces, stations, clusters, boards, devices, broadcast, content, states] = await Promise.all([
+    store.provinces(only),
+    store.stations(only),
+    store.clusters(only),
+    store.boards(only),
+    store.devices(now, staleAfterSeconds, only),
+    store.broadcast(now, only),
+    store.content(now, only),
+    period ? reportStatus(reports, period, only ? [only] : undefined) : Promise.resolve([]),
+  ])
+  const total = emptyFigures()
+  const figures: ProvinceFigures[] = provinces.map(({ code, name }) => {
+    const empty = emptyFigures()
+    const own: Figures = {
+      stations: stations.get(code) ?? empty.stations,
+      clusters: clusters.get(code) ?? empty.clusters,
+      boards: boards.get(code) ?? empty.boards,
+      devices: devices.get(code) ?? empty.devices,
+      broadcast: broadcast.get(code) ?? empty.broadcast,
+      content: content.get(code) ?? empty.content,
+    }
+    addFigures(total, own)
+    const forms = states.find((s) => s.province === code)?.forms ?? []
+    return { province: code, name, ...own, reports: Object.fromEntries(forms.map((f) => [f.form, f.status])) }
+  })
+  return { generatedAt: now.toISOString(), staleAfterSeconds, period: period ?? null, total, provinces: figures }
+}

@@ -1,0 +1,163 @@
+import t, { type Test } from 'tap'
+import { parse } from 'csv-parse/sync'
+import { summaryCsvColumns } from '../../src/modules/summaries/csv.js'
+import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
+import { testDatabase } from '../helpers/database.js'
+import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
+
+const station = (id: string, kind: string, status = 'operating') => ({ id, communeCode: '26734', name: `Đài ${id}`, kind, status })
+const cluster = (id: string, stationId: string, kind = 'ip') => ({ id, stationId, kind, status: 'operating', village: 'Ấp 1' })
+const indicators = {
+  stations: { wired: 1, fm: 0, wiredFm: 0, ip: 1 },
+  clusters: { ip: 2, fm: 0, wired: 0 },
+  investment: { newStations: 0, clustersReplaced: 0, clustersAddedToVillages: 0 },
+  bulletinBoards: 1,
+  informationWorkers: { total: 10, trained: 5 },
+  bulletins: { produced: 10, aired: 10, airtimeHours: 12 },
+  fundingMillionVnd: { newRuralDevelopment: 0, sustainablePovertyReduction: 0, localBudget: 10, other: 0 },
+}
+
+async function setup(t: Test, env: Record<string, string> = { SUMMARY_CACHE_SECONDS: '0' }, options: Omit<TestAppOptions, 'env'> = {}) {
+  const built = await buildTestApp(t, { env, ...options })
+  const hcm = await registerSystem(built.database, 'province-79')
+  const hanoi = await registerSystem(built.database, 'province-01')
+  const central = await registerSystem(built.database, 'central-portal')
+  const get = (system: TestSystem, url: string, headers: Record<string, string> = {}) => signedInject(built.app, system, { method: 'GET', url, headers })
+  const put = async (system: TestSystem, url: string, body: unknown) => {
+    const response = await signedInject(built.app, system, { method: 'PUT', url, body })
+    if (response.statusCode >= 300) throw new Error(`${url}: ${response.body}`)
+  }
+  return { ...built, hcm, hanoi, central, get, put }
+}
+
+/** A registry with every kind and condition that the summary separates. */
+async function seedRegistry({ put, hcm, hanoi }: Awaited<ReturnType<typeof setup>>) {
+  await put(hcm, '/v2/provinces/79/stations', { items: [station('ip-1', 'ip'), station('wired-1', 'wired', 'degraded'), station('fm-old', 'fm', 'decommissioned')] })
+  await put(hcm, '/v2/provinces/79/clusters', { items: [cluster('c-1', 'ip-1'), cluster('c-2', 'ip-1'), cluster('c-3', 'wired-1', 'wired')] })
+  await put(hcm, '/v2/provinces/79/boards', { items: [{ id: 'b-1', communeCode: '26734', placement: 'outdoor', status: 'operating' }] })
+  await put(hanoi, '/v2/provinces/01/stations', { items: [{ ...station('h-1', 'wired_fm', 'out_of_service'), communeCode: '00004' }] })
+}
+
+t.test('the national summary counts the registry by province and in total, with report states for the period', async (t) => {
+  const context = await setup(t)
+  const { get, put, hcm, central } = context
+  await seedRegistry(context)
+  await put(hcm, '/v2/provinces/79/reports/2030-Y/indicators', indicators)
+
+  const response = await get(central, '/v2/summaries/national?periodId=2030-Y')
+  t.equal(response.statusCode, 200)
+  const summary = response.json()
+  t.equal(summary.period.id, '2030-Y')
+  t.equal(summary.provinces.length, 34, 'every active province, even one that sent nothing')
+  const hcmRow = summary.provinces.find((p: { province: string }) => p.province === '79')
+  t.same(hcmRow.stations, { total: 2, wired: 1, fm: 0, wiredFm: 0, ip: 1, operating: 1, degraded: 1, outOfService: 0, decommissioned: 1, ipShare: 0.5 })
+  t.same(hcmRow.clusters, { total: 3, ip: 2, fm: 0, wired: 1 })
+  t.same(hcmRow.boards, { total: 1 })
+  t.same(hcmRow.reports, { indicators: 'submitted' })
+  const hanoiRow = summary.provinces.find((p: { province: string }) => p.province === '01')
+  t.same(hanoiRow.reports, { indicators: 'missing' })
+  t.match(hanoiRow.stations, { total: 1, wiredFm: 1, outOfService: 1, ipShare: 0 })
+  t.match(summary.total.stations, { total: 3, ip: 1, wired: 1, wiredFm: 1, decommissioned: 1, ipShare: 0.3333 })
+  t.same(summary.total.clusters, { total: 3, ip: 2, fm: 0, wired: 1 })
+})
+
+t.test('the CSV form reads back to the same figures as the JSON, with a byte-order mark for spreadsheets', async (t) => {
+  const context = await setup(t)
+  const { get, central, hcm } = context
+  await seedRegistry(context)
+  const json = (await get(central, '/v2/summaries/national?periodId=2030-Y')).json()
+
+  for (const [how, response] of [
+    ['format=csv', await get(central, '/v2/summaries/national?periodId=2030-Y&format=csv')],
+    ['Accept: text/csv', await get(central, '/v2/summaries/national?periodId=2030-Y', { accept: 'text/csv' })],
+  ] as const) {
+    t.equal(response.statusCode, 200, how)
+    t.match(response.headers['content-type'], /^text\/csv; charset=utf-8/)
+    t.match(response.headers['content-disposition'], /^attachment; filename="national-summary-\d{4}-\d{2}-\d{2}\.csv"$/)
+    t.ok(response.body.startsWith('\uFEFF'), 'starts with a byte-order mark')
+    const rows: Record<string, string>[] = parse(response.body, { bom: true, columns: true })
+    t.same(Object.keys(rows[0]!), summaryCsvColumns)
+    t.equal(rows.length, 35, 'one row per province and one for the whole country')
+    const expected = [...json.provinces, { province: '', name: 'Toàn quốc', ...json.total }]
+    rows.forEach((row, i) => {
+      const want = expected[i]
+      t.equal(row.province, want.province)
+      t.equal(row.name, want.name)
+      for (const column of summaryCsvColumns.filter((c) => !['province', 'name'].includes(c) && !c.startsWith('reports.'))) {
+        const [section, field] = column.split('.') as [string, string]
+        if (Number(row[column]) !== want[section][field]) t.fail(`${want.province || 'total'} ${column}: ${row[column]} in CSV, ${want[section][field]} in JSON`)
+      }
+      for (const form of ['indicators', 'appendix-02', 'appendix-03']) t.equal(row[`reports.${form}`], want.reports?.[form] ?? '')
+    })
+  }
+  t.equal(rows79(await get(hcm, '/v2/summaries/provinces/79?format=csv')).name, 'Hồ Chí Minh', 'Vietnamese text survives')
+})
+
+const rows79 = (response: { body: string }) => (parse(response.body, { bom: true, columns: true }) as Record<string, string>[])[0]!
+
+t.test('a province reads its own summary, central reads any; a province cannot read the national one or another province\'s', async (t) => {
+  const context = await setup(t)
+  const { get, hcm, central } = context
+  await seedRegistry(context)
+  const own = await get(hcm, '/v2/summaries/provinces/79')
+  t.equal(own.statusCode, 200)
+  t.match(own.json(), { staleAfterSeconds: Number, province: { province: '79', stations: { total: 2 } } })
+  t.equal((await get(central, '/v2/summaries/provinces/79')).json().province.clusters.total, 3)
+  t.equal((await get(hcm, '/v2/summaries/provinces/01')).statusCode, 403)
+  t.equal((await get(hcm, '/v2/summaries/national')).statusCode, 403)
+  t.equal((await get(central, '/v2/summaries/provinces/98')).statusCode, 404, 'no active province 98')
+  t.equal((await get(central, '/v2/summaries/national?periodId=a%20b')).statusCode, 400, 'a malformed period id')
+  const unknown = await get(central, '/v2/summaries/national?periodId=2031-EXTRA')
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal((await get(central, '/v2/summaries/national?format=xml')).statusCode, 400)
+})
+
+t.test('without a period the summary speaks of the first one whose deadline has not passed', async (t) => {
+  const { get, central } = await setup(t)
+  const summary = (await get(central, '/v2/summaries/national')).json()
+  t.ok(new Date(summary.period.deadline) >= new Date(summary.generatedAt), `${summary.period.id} is still open`)
+})
+
+t.test('a summary is reused for SUMMARY_CACHE_SECONDS, then computed again', async (t) => {
+  const context = await setup(t, { SUMMARY_CACHE_SECONDS: '60' })
+  const { get, central } = context
+  const [a, b] = await Promise.all([get(central, '/v2/summaries/national'), get(central, '/v2/summaries/national')])
+  t.equal(a.json().generatedAt, b.json().generatedAt, 'concurrent readers share one computation')
+  await seedRegistry(context)
+  t.equal((await get(central, '/v2/summaries/national')).json().total.stations.total, 0, 'still the cached figures')
+  const fresh = await setup(t)
+  await seedRegistry(fresh)
+  t.equal((await fresh.get(fresh.central, '/v2/summaries/national')).json().total.stations.total, 3, 'with 0 seconds, always fresh')
+})
+
+t.test('with a read replica configured, the figures come from it', async (t) => {
+  const replica = await testDatabase(t)
+  const writer = await setup(t, undefined, { database: replica })
+  await seedRegistry(writer)
+  const context = await setup(t, undefined, { readDatabase: replica })
+  await context.put(context.hcm, '/v2/provinces/79/stations', { items: [station('only-on-primary', 'ip')] })
+  const summary = (await context.get(context.central, '/v2/summaries/national?periodId=2030-Y')).json()
+  t.equal(summary.total.stations.total, 3, 'what the replica holds, not the primary')
+  t.equal(summary.period.id, '2030-Y')
+})
+
+t.test('devices count as online, offline, stale or never reported, with staleness decided when the summary is read', async (t) => {
+  const context = await setup(t, { SUMMARY_CACHE_SECONDS: '0', STALE_AFTER_SECONDS: '600' })
+  const { get, hcm, central, app } = context
+  await seedRegistry(context)
+  const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString()
+  const sent = await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/status-events', body: { events: [
+    { deviceType: 'station', deviceId: 'ip-1', state: 'online', observedAt: ago(1) },
+    { deviceType: 'board', deviceId: 'b-1', state: 'playing', observedAt: ago(2) },
+    { deviceType: 'cluster', deviceId: 'c-1', state: 'offline', observedAt: ago(3) },
+    { deviceType: 'cluster', deviceId: 'c-3', state: 'fault', observedAt: ago(4), faultCode: 'AMP' },
+    { deviceType: 'cluster', deviceId: 'c-2', state: 'online', observedAt: ago(20) },
+  ] } })
+  t.equal(sent.json().accepted, 5)
+  const hcmDevices = { registered: 6, online: 2, offline: 2, stale: 1, neverReported: 1 }
+  t.same((await get(hcm, '/v2/summaries/provinces/79')).json().province.devices, hcmDevices, 'the decommissioned station is not counted')
+  const national = (await get(central, '/v2/summaries/national')).json()
+  t.same(national.total.devices, { ...hcmDevices, registered: 7, neverReported: 2 }, 'Hà Nội\'s one station never reported')
+  t.equal(national.staleAfterSeconds, 600)
+})
