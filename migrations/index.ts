@@ -5,6 +5,7 @@ import * as trust from './0003-trust.js'
 import * as registry from './0004-registry.js'
 import * as operations from './0007-operations.js'
 import * as reports from './0008-reports.js'
+import * as content from './0010-content.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-registry': registry,
   '0007-operations': operations,
   '0008-reports': reports,
+  '0010-content': content,
 }

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
+import { contentComponents } from './content.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
 import { systemsComponents } from './systems.js'
@@ -14,4 +15,5 @@ export const components: TSchema[] = [
   ...systemsComponents,
   ...registryComponents,
   ...reportsComponents,
+  ...contentComponents,
 ]
