@@ -87,7 +87,9 @@ export const ContentItem = Strict({
   priority: ContentPriority,
   validFrom: Instant(),
   validUntil: Type.Union([Instant(), Type.Null()]),
-  targets: ContentTargets,
+  targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
+    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only.',
+  }),
   publishedBy: Type.String({ description: 'The system that published or shared it.' }),
   publishedAt: Instant('When the first version was published.'),
   updatedAt: Instant('When this version was made.'),

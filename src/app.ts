@@ -22,6 +22,7 @@ import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { changesRoutes } from './modules/changes/routes.js'
+import { contentRoutes } from './modules/content/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
@@ -104,5 +105,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(registryRoutes)
   await app.register(changesRoutes)
   await app.register(reportsRoutes)
+  await app.register(contentRoutes)
   return app
 }

@@ -61,6 +61,7 @@ export const openApiDocument: SwaggerOptions = {
       { name: 'trust', description: 'The service\'s keys, receipts for accepted writes, and the tamper-evident audit log.' },
       { name: 'registry', description: 'Commune radio stations (đài truyền thanh cấp xã), loudspeaker clusters (cụm loa) and public electronic bulletin boards (bảng tin điện tử công cộng), pushed by provinces; and the changes feed central mirrors them with.' },
       { name: 'reports', description: 'Periodic reports (báo cáo định kỳ): periods with their deadlines in Vietnam time, versioned submissions with receipts, central\'s review.' },
+      { name: 'content', description: 'Essential information (thông tin thiết yếu) central publishes to provinces: topics, publication, versions and withdrawal, the feed, signed webhook notifications with their delivery state, acknowledgements; and content provinces share.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },
