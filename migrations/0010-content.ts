@@ -109,7 +109,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       local_ref text,
       clusters_reached integer,
       source text not null check (source in ('central', 'province', 'commune', 'relay')),
-      receipt_id text not null,
       received_at timestamptz not null default now(),
       primary key (province_code, station_id, started_at),
       foreign key (province_code, station_id) references stations (province_code, id),

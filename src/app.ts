@@ -20,6 +20,7 @@ import { completeRouteSchema } from './http/responses.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
+import { broadcastsRoutes } from './modules/broadcasts/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { changesRoutes } from './modules/changes/routes.js'
 import { contentRoutes } from './modules/content/routes.js'
@@ -106,5 +107,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(changesRoutes)
   await app.register(reportsRoutes)
   await app.register(contentRoutes)
+  await app.register(broadcastsRoutes)
   return app
 }

@@ -286,7 +286,6 @@ export interface BroadcastLogsTable {
   local_ref: string | null
   clusters_reached: number | null
   source: 'central' | 'province' | 'commune' | 'relay'
-  receipt_id: string
   received_at: DefaultedTimestamp
 }
 

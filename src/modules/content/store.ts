@@ -47,7 +47,7 @@ export class ContentStore {
     return (await db.selectFrom('content_topics').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
   }
 
-  /** The active provinces, or those of `codes` that are not. */
+  /** The codes of the active provinces. */
   async activeProvinces(db: Db = this.db): Promise<string[]> {
     const rows = await db.selectFrom('admin_units').select('code').where('level', '=', 'province').where('status', '=', 'active').orderBy('code').execute()
     return rows.map((r) => r.code)
@@ -168,12 +168,17 @@ export class ContentStore {
     }
   }
 
+  /** Every province any version of an item was sent to. */
+  async provincesReached(contentId: string): Promise<string[]> {
+    const audiences = await this.db.selectFrom('content_events').select('audience').where('content_id', '=', contentId).execute()
+    return audiences.some((a) => a.audience === null)
+      ? this.activeProvinces()
+      : [...new Set(audiences.flatMap((a) => a.audience ?? []))].sort()
+  }
+
   /** Every province an item was ever meant for, with its webhook deliveries and acknowledgement. */
   async deliveries(contentId: string): Promise<Static<typeof ProvinceDeliveries>[]> {
-    const audiences = await this.db.selectFrom('content_events').select('audience').where('content_id', '=', contentId).execute()
-    const provinces = audiences.some((a) => a.audience === null)
-      ? await this.activeProvinces()
-      : [...new Set(audiences.flatMap((a) => a.audience ?? []))].sort()
+    const provinces = await this.provincesReached(contentId)
     const [outbox, acks] = await Promise.all([
       this.db.selectFrom('webhook_outbox as o')
         .innerJoin('content_events as e', 'e.id', 'o.notification_id')
