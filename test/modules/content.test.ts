@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { ContentStore, type Item } from '../../src/modules/content/store.js'
 import { buildTestApp } from '../helpers/app.js'
+import { bulletin } from '../helpers/content.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
 async function setup(t: Test) {
@@ -14,12 +15,6 @@ async function setup(t: Test) {
     hanoi: await registerSystem(built.database, 'province-01'),
   }
 }
-
-export const bulletin = (overrides: Record<string, unknown> = {}) => ({
-  title: 'Cảnh báo mưa lớn', summary: 'Mưa lớn diện rộng', body: 'Đề nghị nhân dân chủ động phòng tránh.',
-  media: [{ url: 'https://media.example.vn/a.mp3', sha256: 'a'.repeat(64), mimeType: 'audio/mpeg', bytes: 120_000, durationSeconds: 95 }],
-  topic: 'disasters-fire-epidemics', priority: 'normal', targets: ['79'], ...overrides,
-})
 
 t.test('topics: the Decree 49/2024 categories and the 2024 propaganda tasks, extendable by central', async (t) => {
   const { app, central, hcm } = await setup(t)
