@@ -110,7 +110,7 @@ t.test('an emergency published after ten normal items is delivered first to a re
   const port = await freePort()
   const receiver = new Receiver(trustOf(app, 'province-79'), () => 200, port)
   await province(database, '79', receiver.url)
-  const normal = []
+  const normal: { id: string, title: string }[] = []
   for (let i = 0; i < 10; i++) normal.push(await publish(app, central, { title: `Tin thường ${i}` }))
   await until(async () => {
     const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${normal[0]!.id}/deliveries` })).json()
