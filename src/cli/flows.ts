@@ -9,7 +9,7 @@ import { readRecords, type Entity } from './records.js'
 const BATCH = 1000
 const progress = (line: string) => process.stderr.write(`\r${line}`)
 
-const provinceOf = (systemId: string) => {
+export const provinceOf = (systemId: string) => {
   const code = /^province-(\d{2})$/.exec(systemId)?.[1]
   if (!code) throw new Error(`${systemId} is not a provincial system id (province-<code>)`)
   return code

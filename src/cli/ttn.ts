@@ -11,6 +11,7 @@ import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
+import { contentCommands } from './content.js'
 import { flowCommands } from './flows.js'
 import { keysCommand } from './keys.js'
 import { systemsCommand } from './systems.js'
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   program.addCommand(keysCommand())
   program.addCommand(systemsCommand())
   for (const command of flowCommands()) program.addCommand(command)
+  for (const command of contentCommands()) program.addCommand(command)
 
   program.command('token')
     .description('Print a call token for one request, to call the API with curl: curl -H "Authorization: Bearer $(ttn token ...)".')
