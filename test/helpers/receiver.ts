@@ -31,7 +31,7 @@ export class Receiver {
   private server: Server | undefined
 
   constructor(
-    private readonly trust: { serviceId: string, systemId: string, keys: JSONWebKeySet },
+    private readonly trust: { serviceId: string, systemId: string, keys: JSONWebKeySet | URL },
     public behaviour: Behaviour = () => 200,
     public port = 0,
   ) {}
