@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { ContentStore, type Item } from '../../src/modules/content/store.js'
 import { buildTestApp } from '../helpers/app.js'
+import { serverUrl } from '../helpers/database.js'
 import { bulletin } from '../helpers/content.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
@@ -177,4 +178,40 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
   t.equal(read.length, publishedForHcm.length, `read ${read.length} of ${publishedForHcm.length} published for HCMC`)
   t.same([...read].sort(), [...publishedForHcm].sort(), 'exactly what was published for the province, nothing skipped, nothing foreign')
   t.equal(new Set(read).size, read.length, 'none twice')
+})
+
+t.test('a publication committed while an earlier one is still open is held back until the earlier commits', { skip: serverUrl ? false : 'needs concurrent connections (real PostgreSQL)' }, async (t) => {
+  const { app, database, central, hcm } = await setup(t)
+  const store = new ContentStore(database.db)
+  const publishIn = async (trx: typeof database.db, title: string) => {
+    const now = new Date().toISOString()
+    const item: Item = {
+      id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title, summary: null, body: null, media: [],
+      topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets: 'all', publishedBy: central.id, publishedAt: now, updatedAt: now,
+      withdrawnAt: null, withdrawalReason: null,
+    }
+    await store.save(trx, item)
+    await store.emit(trx, { id: randomUUID(), type: 'content.published', item, audience: null })
+  }
+  const read = async (after: string) => {
+    const page = (await signedInject(app, hcm, { method: 'GET', url: `/v2/contents/feed${after ? `?after=${after}` : ''}` })).json()
+    return { titles: page.items.map((n: { content: Item }) => n.content.title) as string[], cursor: page.nextCursor as string }
+  }
+  let releaseEarly!: () => void
+  const earlyMayCommit = new Promise<void>((resolve) => { releaseEarly = resolve })
+  let earlyWrote!: () => void
+  const earlyHasWritten = new Promise<void>((resolve) => { earlyWrote = resolve })
+  const early = database.db.transaction().execute(async (trx) => {
+    await publishIn(trx, 'early')
+    earlyWrote()
+    await earlyMayCommit
+  })
+  await earlyHasWritten
+  await database.db.transaction().execute((trx) => publishIn(trx, 'late'))
+
+  const whileOpen = await read('')
+  t.same(whileOpen.titles, [], 'the later publication is not served while the earlier transaction is open')
+  releaseEarly()
+  await early
+  t.same((await read(whileOpen.cursor)).titles, ['early', 'late'], 'both are served, the earlier first, none skipped')
 })
