@@ -50,10 +50,14 @@ export class ServiceCallError extends Error {
 /** An in-memory replay guard, pruned as tokens expire. */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly seen = new Map<string, number>()
+  private prunedAt = 0
 
   claim(jti: string, expiresAt: Date): boolean {
     const now = Date.now()
-    if (this.seen.size > 1000) for (const [id, until] of this.seen) if (until < now) this.seen.delete(id)
+    if (now - this.prunedAt > 10_000) {
+      this.prunedAt = now
+      for (const [id, until] of this.seen) if (until < now) this.seen.delete(id)
+    }
     if (this.seen.has(jti)) return false
     this.seen.set(jti, expiresAt.getTime())
     return true
