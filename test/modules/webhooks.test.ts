@@ -152,6 +152,23 @@ t.test('two instances share the outbox: every notification is sent once, never b
   t.same(receivers.map((r) => r.calls.length), [10, 10, 10, 10], 'each sent exactly once')
 })
 
+t.test('an emergency to every province reaches all 34 receivers', async (t) => {
+  const { app, database, central } = await setup(t)
+  const codes = (await database.db.selectFrom('admin_units').select('code').where('level', '=', 'province').where('status', '=', 'active').execute()).map((r) => r.code)
+  const receivers = await Promise.all(codes.map(async (code) => {
+    const receiver = await new Receiver(trustOf(app, `province-${code}`), () => 200).start(t)
+    await province(database, code, receiver.url)
+    return receiver
+  }))
+  const started = Date.now()
+  const item = await publish(app, central, { title: 'Khẩn cấp toàn quốc', priority: 'emergency', targets: 'all' })
+  await until(() => receivers.every((r) => r.delivered.length === 1), 10_000, 'every province')
+  t.comment(`34 provinces notified ${Date.now() - started} ms after the publication was sent, ${app.deps.config.WEBHOOK_CONCURRENCY} at a time`)
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.equal(report.provinces.length, 34)
+  t.ok(report.provinces.every((p: { webhook: string }) => p.webhook === 'delivered'))
+})
+
 t.test('verifyServiceCall rejects forged and replayed notifications', async (t) => {
   const { app, database, central } = await setup(t)
   const receiver = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
