@@ -13,7 +13,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { WebhookDispatcher } from './dispatcher.js'
-import { ContentStore, widen, type Audience, type EventType, type Item } from './store.js'
+import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
 const ProvinceParams = Strict({ code: ProvinceCode() })
@@ -125,7 +125,7 @@ export async function contentRoutes(app: App) {
         priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
-      return { item, audience: body.targets === 'all' ? null : [...body.targets].sort() }
+      return { item, audience: audienceOf(body.targets) }
     })
     return reply.code(201).send(result)
   })
@@ -150,7 +150,7 @@ export async function contentRoutes(app: App) {
         ...current, ...itemOf(body, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
         updatedAt: request.receivedAt.toISOString(),
       }
-      return { item, audience: widen(await store.audience(current.id, trx), body.targets === 'all' ? null : [...body.targets].sort()) }
+      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(body.targets)) }
     })
   })
 

@@ -14,7 +14,8 @@ export const RANK: Record<Item['priority'], number> = { emergency: 0, priority: 
 /** Who an event goes to: null for every province. */
 export type Audience = string[] | null
 
-const audienceOf = (targets: Item['targets']): Audience => (targets === 'all' ? null : targets)
+/** The audience of a version: every province, or its targets in order. */
+export const audienceOf = (targets: Item['targets']): Audience => (targets === 'all' ? null : [...targets].sort())
 
 /** The provinces a new version goes to: those it targets and those the previous one did, so a province dropped from the targets hears of it. */
 export function widen(previous: Audience, next: Audience): Audience {
