@@ -44,7 +44,11 @@ t.test('publish, update and withdraw reach the target provinces\' feeds, in orde
   t.equal(updated.statusCode, 200)
   t.match(updated.json().content, { id: item.id, version: 2, title: 'Cảnh báo mưa lớn (cập nhật)', targets: ['01'], publishedAt: item.publishedAt })
 
-  const withdrawn = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${item.id}/withdrawal`, body: { reason: 'Thông tin đã cũ' } })
+  const stale = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${item.id}/withdrawal`, body: { reason: 'x' }, headers: { 'if-match': '"1"' } })
+  t.equal(stale.json().code, 'precondition-failed', 'If-Match with an older version is refused')
+  const current = await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}` })
+  t.equal(current.headers.etag, '"2"')
+  const withdrawn = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${item.id}/withdrawal`, body: { reason: 'Thông tin đã cũ' }, headers: { 'if-match': current.headers.etag as string } })
   t.match(withdrawn.json().content, { version: 3, status: 'withdrawn', withdrawalReason: 'Thông tin đã cũ', withdrawnAt: String })
   t.equal((await signedInject(app, central, { method: 'POST', url: `/v2/contents/${item.id}/withdrawal`, body: { reason: 'again' } })).statusCode, 409)
   t.equal((await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${item.id}`, body: bulletin() })).statusCode, 409, 'a withdrawn item gets no new version')

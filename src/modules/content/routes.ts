@@ -17,6 +17,10 @@ import { ContentStore, audienceOf, widen, type Audience, type EventType, type It
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
 const ProvinceParams = Strict({ code: ProvinceCode() })
+const IfMatch = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the version the change is based on (`"2"`); 412 when another version came first.' })),
+})
+const etag = (version: number) => `"${version}"`
 
 type Request = Static<typeof ContentRequest>
 type SharedRequest = Static<typeof SharedContentRequest>
@@ -65,9 +69,14 @@ export async function contentRoutes(app: App) {
     return result
   }
 
-  const currentOrFail = async (id: string, trx: Db) => {
+  const currentOrFail = async (request: FastifyRequest, trx: Db) => {
+    const { id } = request.params as { id: string }
     const item = await store.get(id, trx, true)
     if (!item) throw notFound(`content ${id}`)
+    const ifMatch = request.headers['if-match']
+    if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').map((tag) => tag.trim()).includes(etag(item.version))) {
+      throw new HttpProblem('precondition-failed', `content ${id} is at version ${item.version}, not ${ifMatch}`)
+    }
     if (item.origin !== 'central') throw new HttpProblem('conflict', `content ${id} was shared by province ${item.province}; only central's own content is versioned`)
     if (item.status === 'withdrawn') throw new HttpProblem('conflict', `content ${id} is withdrawn`)
     return item
@@ -136,15 +145,17 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'updateContent',
       summary: 'Publish a new version of a content item',
-      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets and to those the previous version targeted.',
+      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets and to those the previous version targeted. ' +
+        '`If-Match` with the ETag of `GET /v2/contents/{id}` is honoured when sent.',
       params: ContentParams,
+      headers: IfMatch,
       body: ref(ContentRequest),
-      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409, 422]) },
+      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409, 412, 422]) },
     },
   }, async (request) => {
     const body = request.body
     return writeVersion(request, 200, 'content.updated', async (trx) => {
-      const current = await currentOrFail(request.params.id, trx)
+      const current = await currentOrFail(request, trx)
       await checkRules(body, trx)
       const item: Item = {
         ...current, ...itemOf(body, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
@@ -162,11 +173,12 @@ export async function contentRoutes(app: App) {
       summary: 'Withdraw a content item',
       description: 'Withdrawing (thu hồi) is an explicit act: it makes a last version, sent as `content.withdrawn` to every province the item went to, with the reason.',
       params: ContentParams,
+      headers: IfMatch,
       body: ref(WithdrawalRequest),
-      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409]) },
+      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409, 412]) },
     },
   }, async (request) => writeVersion(request, 200, 'content.withdrawn', async (trx) => {
-    const current = await currentOrFail(request.params.id, trx)
+    const current = await currentOrFail(request, trx)
     const now = request.receivedAt.toISOString()
     const item: Item = { ...current, version: current.version + 1, status: 'withdrawn', updatedAt: now, withdrawnAt: now, withdrawalReason: request.body.reason }
     return { item, audience: await store.audience(current.id, trx) }
@@ -244,15 +256,16 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'getContent',
       summary: 'The current version of a content item',
-      description: 'A provincial system reads items sent to its province and those it shared.',
+      description: 'A provincial system reads items sent to its province and those it shared. Answers with an `ETag` (the version).',
       params: ContentParams,
       response: { 200: ref(ContentItem), ...problemResponses([404]) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { id } = request.params
     const caller = request.caller!
     const item = await store.get(id)
     if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
+    reply.header('etag', etag(item.version))
     return item
   })
 
