@@ -6,6 +6,7 @@ import * as registry from './0004-registry.js'
 import * as operations from './0007-operations.js'
 import * as reports from './0008-reports.js'
 import * as status from './0009-status.js'
+import * as content from './0010-content.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0007-operations': operations,
   '0008-reports': reports,
   '0009-status': status,
+  '0010-content': content,
 }

@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
+import { contentComponents } from './content.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
 import { statusComponents } from './status.js'
@@ -18,4 +19,5 @@ export const components: TSchema[] = [
   ...reportsComponents,
   ...statusComponents,
   ...summariesComponents,
+  ...contentComponents,
 ]

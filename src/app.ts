@@ -20,8 +20,10 @@ import { completeRouteSchema } from './http/responses.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
+import { broadcastsRoutes } from './modules/broadcasts/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { changesRoutes } from './modules/changes/routes.js'
+import { contentRoutes } from './modules/content/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
@@ -110,5 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(reportsRoutes)
   await app.register(statusRoutes)
   await app.register(summariesRoutes)
+  await app.register(contentRoutes)
+  await app.register(broadcastsRoutes)
   return app
 }

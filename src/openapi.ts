@@ -40,10 +40,49 @@ The checks run in this order, each with its own problem code: \`token-missing\`,
 The service signs its own webhook calls the same way, with \`aud\` the receiving province's system id.
 `.trim()
 
+const webhookDescription = `
+Central POSTs this notification to the \`webhookUrl\` of every target province's system when an item is published, updated or
+withdrawn. The call is signed like every call (see \`callToken\`) with the service's key from \`/.well-known/jwks.json\`:
+\`iss\` is the service's \`SERVICE_ID\`, \`aud\` the province's system id, \`htu\` the webhook URL's path and query, \`bsh\` the
+SHA-256 of the body bytes. A receiver checks the token (the client package's \`verifyServiceCall()\` does every check) and answers
+2xx once it has stored the notification. Anything else, or no answer, is retried with exponential backoff and jitter, as
+\`Retry-After\` says when sent, until a 2xx: the same notification \`id\` comes again, so a receiver discards what it already has.
+Emergencies go before everything else queued for the province. The feed (\`GET /v2/contents/feed\`) serves the same notifications.
+`.trim()
+
+const problemReply = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+})
+
+/** The notification central sends to provincial systems, for vendors who implement the receiver. */
+const webhooks = {
+  contentNotification: {
+    post: {
+      operationId: 'receiveContentNotification',
+      tags: ['content'],
+      summary: 'A content item was published, updated or withdrawn (sent by central to a province)',
+      description: webhookDescription,
+      security: [{ callToken: [] }],
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ContentNotification' } } },
+      },
+      responses: {
+        200: { description: 'Accepted: the receiver stored the notification, or already had it.' },
+        202: { description: 'Accepted for processing; equally final.' },
+        204: { description: 'Accepted, with no body.' },
+        401: problemReply('The call token was refused: forged, expired, replayed, for another audience, or the body hash does not match. Retried later.'),
+      },
+    },
+  },
+}
+
 export const openApiDocument: SwaggerOptions = {
   openapi: {
     openapi: '3.1.0',
     info: { title: 'ttn-interop', version, description },
+    webhooks,
     components: {
       securitySchemes: {
         callToken: {
@@ -63,6 +102,8 @@ export const openApiDocument: SwaggerOptions = {
       { name: 'reports', description: 'Periodic reports (báo cáo định kỳ): periods with their deadlines in Vietnam time, versioned submissions with receipts, central\'s review.' },
       { name: 'status', description: 'Device status (trạng thái thiết bị): batched status events of stations, clusters and boards, the current state of each device with offline detection, history, and the national overview.' },
       { name: 'summaries', description: 'National and provincial summaries (báo cáo tổng hợp) for central, as JSON or CSV.' },
+      { name: 'content', description: 'Essential information (thông tin thiết yếu) central publishes to provinces: topics, publication, versions and withdrawal, the feed, signed webhook notifications with their delivery state, acknowledgements; and content provinces share.' },
+      { name: 'broadcasts', description: 'Broadcast logs (nhật ký phát thanh) provinces send, and the reach of each content item.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },

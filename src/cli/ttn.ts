@@ -12,6 +12,7 @@ import { CatalogueStore } from '../modules/catalogue/store.js'
 import { HistoryPartitions } from '../modules/status/partitions.js'
 import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
+import { contentCommands } from './content.js'
 import { flowCommands } from './flows.js'
 import { keysCommand } from './keys.js'
 import { statusCommand } from './status.js'
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   program.addCommand(systemsCommand())
   for (const command of flowCommands()) program.addCommand(command)
   program.addCommand(statusCommand())
+  for (const command of contentCommands()) program.addCommand(command)
 
   program.command('token')
     .description('Print a call token for one request, to call the API with curl: curl -H "Authorization: Bearer $(ttn token ...)".')

@@ -9,6 +9,12 @@ import type {
   ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
+import type {
+  AckRequest, AckResult, BroadcastLogEntry, BroadcastLogRejection, BroadcastLogResult, ContentFeedPage, ContentFeedQuery, ContentItem,
+  ContentListQuery, ContentNotification, ContentPage, ContentRequest, ContentWriteResult, DeliveryReport, Reach, SharedContentRequest, Topic,
+  TopicList, TopicRequest,
+} from '../../schemas/content.js'
+import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
 import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
@@ -222,6 +228,103 @@ export class TtnClient {
   summaryCsv(options: { province?: string, periodId?: string } = {}): Promise<string> {
     const target = options.province ? path`/v2/summaries/provinces/${options.province}` : '/v2/summaries/national'
     return this.http.call('GET', target + query({ periodId: options.periodId }), undefined, { text: 'text/csv' })
+  }
+
+  // Essential content
+
+  contentTopics(): Promise<S<typeof TopicList>> {
+    return this.http.call('GET', '/v2/content-topics')
+  }
+
+  addContentTopic(topic: S<typeof TopicRequest>): Promise<S<typeof Topic>> {
+    return this.http.call('POST', '/v2/content-topics', topic)
+  }
+
+  /** Publishes essential content (central). */
+  publishContent(content: S<typeof ContentRequest>): Promise<S<typeof ContentWriteResult>> {
+    return this.http.call('POST', '/v2/contents', content)
+  }
+
+  /** Publishes a new version of a content item (central). */
+  updateContent(id: string, content: S<typeof ContentRequest>): Promise<S<typeof ContentWriteResult>> {
+    return this.http.call('PUT', path`/v2/contents/${id}`, content)
+  }
+
+  /** Withdraws a content item (central); provinces are told. */
+  withdrawContent(id: string, reason: string): Promise<S<typeof ContentWriteResult>> {
+    return this.http.call('POST', path`/v2/contents/${id}/withdrawal`, { reason })
+  }
+
+  /** Shares a province's own content with central's library. */
+  shareContent(province: string, content: S<typeof SharedContentRequest>): Promise<S<typeof ContentWriteResult>> {
+    return this.http.call('POST', path`/v2/provinces/${province}/contents`, content)
+  }
+
+  getContent(id: string): Promise<S<typeof ContentItem>> {
+    return this.http.call('GET', path`/v2/contents/${id}`)
+  }
+
+  listContents(filter: S<typeof ContentListQuery> = {}): Promise<S<typeof ContentPage>> {
+    return this.http.call('GET', '/v2/contents' + query(filter))
+  }
+
+  contents(filter: Omit<S<typeof ContentListQuery>, 'cursor'> = {}): AsyncGenerator<S<typeof ContentItem>> {
+    return pages((cursor) => this.listContents({ ...filter, cursor }))
+  }
+
+  contentFeedPage(filter: S<typeof ContentFeedQuery> = {}): Promise<S<typeof ContentFeedPage>> {
+    return this.http.call('GET', '/v2/contents/feed' + query(filter))
+  }
+
+  /**
+   * The content feed from `after` (the start when omitted): every publication, version and
+   * withdrawal meant for the caller. It ends when caught up, unless `followMs` is given: then
+   * it waits that long and asks again until `signal` aborts. `onCursor` sees every cursor, to
+   * store it and resume from there after a restart.
+   */
+  async *feed(options: { after?: string | undefined, followMs?: number | undefined, onCursor?: (cursor: string) => unknown, signal?: AbortSignal } = {}): AsyncGenerator<S<typeof ContentNotification>> {
+    let after = options.after
+    for (;;) {
+      const page = await this.contentFeedPage({ after, limit: 1000 })
+      yield* page.items
+      after = page.nextCursor
+      await options.onCursor?.(after)
+      if (page.items.length > 0) continue
+      if (options.followMs === undefined || options.signal?.aborted) return
+      await new Promise((resolve) => setTimeout(resolve, options.followMs))
+    }
+  }
+
+  /** Acknowledges a content item (province); sending it again changes nothing. */
+  ackContent(id: string, ack: S<typeof AckRequest>): Promise<S<typeof AckResult>> {
+    return this.http.call('POST', path`/v2/contents/${id}/acks`, ack)
+  }
+
+  contentDeliveries(id: string): Promise<S<typeof DeliveryReport>> {
+    return this.http.call('GET', path`/v2/contents/${id}/deliveries`)
+  }
+
+  contentReach(id: string): Promise<S<typeof Reach>> {
+    return this.http.call('GET', path`/v2/contents/${id}/reach`)
+  }
+
+  /**
+   * Sends broadcast logs in batches of at most 5000; rejected entries are named with their
+   * index in `entries`. Re-sending is safe: entries already stored count as duplicates.
+   */
+  async sendBroadcastLogs(province: string, entries: S<typeof BroadcastLogEntry>[], options: { batchSize?: number, onBatch?: (sent: number, total: number) => unknown } = {}): Promise<Omit<S<typeof BroadcastLogResult>, 'receipt'> & { receipts: S<typeof BroadcastLogResult>['receipt'][] }> {
+    const size = Math.min(options.batchSize ?? MAX_BROADCAST_LOG_BATCH, MAX_BROADCAST_LOG_BATCH)
+    const total = { accepted: 0, duplicates: 0, rejected: [] as S<typeof BroadcastLogRejection>[], receipts: [] as S<typeof BroadcastLogResult>['receipt'][] }
+    for (let start = 0; start < entries.length; start += size) {
+      const batch = entries.slice(start, start + size)
+      const result = await this.http.call<S<typeof BroadcastLogResult>>('POST', path`/v2/provinces/${province}/broadcast-logs`, { entries: batch })
+      total.accepted += result.accepted
+      total.duplicates += result.duplicates
+      total.rejected.push(...result.rejected.map((r) => ({ ...r, index: r.index + start, pointer: `/entries/${r.index + start}` })))
+      total.receipts.push(result.receipt)
+      await options.onBatch?.(start + batch.length, entries.length)
+    }
+    return total
   }
 }
 

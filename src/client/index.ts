@@ -5,3 +5,4 @@ export { SignedHttp, TtnApiError, type ClientOptions, type RetryPolicy } from '.
 export { TtnClient, pages } from './client.js'
 export { Outbox, type OutboxEntry, type DrainReport } from './outbox.js'
 export { StatusApi, type StatusSendSummary } from './status.js'
+export { verifyServiceCall, MemoryReplayGuard, ServiceCallError, type ReplayGuard, type ServiceCallClaims, type ServiceCallOptions, type ServiceCallRequest } from './service-call.js'

@@ -208,7 +208,7 @@ interface StatusEventColumns {
 export type DeviceStatusTable = StatusEventColumns
 export type DeviceStatusHistoryTable = StatusEventColumns
 
-export interface Tables {
+export interface Tables extends ContentTables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
   systems: SystemsTable
@@ -226,4 +226,95 @@ export interface Tables {
   report_submissions: ReportSubmissionsTable
   device_status: DeviceStatusTable
   device_status_history: DeviceStatusHistoryTable
+}
+
+export interface ContentTopicsTable {
+  id: string
+  kind: 'essential_category' | 'propaganda_task' | 'custom'
+  title: string
+  basis: string | null
+  position: ColumnType<number, never, never>
+  created_at: DefaultedTimestamp
+}
+
+export interface ContentsTable {
+  id: string
+  origin: 'central' | 'province'
+  province_code: string | null
+  version: number
+  status: 'active' | 'withdrawn'
+  topic_id: string
+  priority: 'normal' | 'priority' | 'emergency'
+  targets: string[] | null
+  item: ColumnType<unknown, string, string>
+  published_by: string
+  published_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ContentEventsTable {
+  seq: ColumnType<number, never, never>
+  xid: ColumnType<string, never, never>
+  id: string
+  content_id: string
+  version: number
+  type: 'content.published' | 'content.updated' | 'content.withdrawn'
+  audience: string[] | null
+  item: ColumnType<unknown, string, string>
+  occurred_at: Timestamp
+}
+
+export interface WebhookOutboxTable {
+  notification_id: string
+  province_code: string
+  system_id: string
+  content_id: string
+  rank: number
+  state: ColumnType<'pending' | 'delivered', 'pending' | 'delivered' | undefined, 'pending' | 'delivered'>
+  attempts: ColumnType<number, number | undefined, number>
+  last_attempt_at: Timestamp | null
+  last_status: number | null
+  last_error: string | null
+  delivered_at: Timestamp | null
+  created_at: DefaultedTimestamp
+}
+
+export interface WebhookLanesTable {
+  province_code: string
+  failures: ColumnType<number, number | undefined, number>
+  next_attempt_at: DefaultedTimestamp
+  lease_owner: string | null
+  lease_expires_at: Timestamp | null
+}
+
+export interface ContentAcksTable {
+  content_id: string
+  province_code: string
+  version: number
+  received_at: Timestamp
+  scheduled_at: Timestamp | null
+  stations: number | null
+  acknowledged_at: DefaultedTimestamp
+}
+
+export interface BroadcastLogsTable {
+  province_code: string
+  station_id: string
+  started_at: Timestamp
+  ended_at: Timestamp
+  content_id: string | null
+  local_ref: string | null
+  clusters_reached: number | null
+  source: 'central' | 'province' | 'commune' | 'relay'
+  received_at: DefaultedTimestamp
+}
+
+export interface ContentTables {
+  content_topics: ContentTopicsTable
+  contents: ContentsTable
+  content_events: ContentEventsTable
+  webhook_outbox: WebhookOutboxTable
+  webhook_lanes: WebhookLanesTable
+  content_acks: ContentAcksTable
+  broadcast_logs: BroadcastLogsTable
 }

@@ -1,0 +1,253 @@
+import { Type, type Static } from 'typebox'
+import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { RecordId } from './registry.js'
+import { Receipt } from './trust.js'
+
+export const MAX_BROADCAST_LOG_BATCH = 5000
+
+const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
+
+export const TopicId = Type.String({ minLength: 2, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', description: 'Topic id (mã chủ đề): lower-case letters, digits and dashes.', examples: ['disasters-fire-epidemics'] })
+
+export const TopicKind = Type.Union([Type.Literal('essential_category'), Type.Literal('propaganda_task'), Type.Literal('custom')], {
+  description: '`essential_category` (a category of essential information, Nghị định 49/2024 Điều 6), `propaganda_task` (a propaganda task of the year, nhiệm vụ thông tin tuyên truyền), `custom` (added by central).',
+})
+
+export const Topic = Strict({
+  id: TopicId,
+  title: Type.String({ description: 'Title in Vietnamese (tên chủ đề).' }),
+  kind: TopicKind,
+  basis: Type.Union([Type.String(), Type.Null()], { description: 'The text the topic comes from (căn cứ), when there is one.' }),
+  createdAt: Instant(),
+}, { $id: 'Topic', description: 'A topic (chủ đề) content items are filed under.' })
+
+export const TopicList = Strict({ items: Type.Array(ref(Topic)) }, { $id: 'TopicList', description: 'Every topic, essential categories first.' })
+
+export const TopicRequest = Strict({
+  id: TopicId,
+  title: text(300, 'Title in Vietnamese (tên chủ đề).'),
+  basis: Type.Optional(text(500, 'The text the topic comes from (căn cứ).')),
+}, { $id: 'TopicRequest', description: 'A topic central adds to the catalogue.' })
+
+export const ContentPriority = Type.Union([Type.Literal('normal'), Type.Literal('priority'), Type.Literal('emergency')], {
+  description: 'The bulletin levels of Thông tư 39/2020: `normal` (thông thường, the commune picks a slot), `priority` (ưu tiên, played first), `emergency` (khẩn cấp, played at once). Emergencies are delivered before anything else queued.',
+})
+
+export const MediaReference = Strict({
+  url: Type.String({ maxLength: 2000, pattern: '^https?://[^\\s]+$', description: 'Where the file can be fetched.' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the file, hex, to check it after download.' }),
+  mimeType: Type.String({ maxLength: 100, pattern: '^[a-z]+/[A-Za-z0-9.+-]+$', description: 'MIME type, e.g. `audio/mpeg`.', examples: ['audio/mpeg'] }),
+  bytes: Type.Integer({ minimum: 0, maximum: 10_000_000_000, description: 'Size in bytes.' }),
+  durationSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400, description: 'Playing time in seconds, for audio and video.' })),
+}, { $id: 'MediaReference', description: 'A media file of a content item (tệp âm thanh, video, hình ảnh), referenced, not embedded.' })
+
+export const ContentTargets = Type.Union([
+  Type.Literal('all'),
+  Type.Array(ProvinceCode(), { minItems: 1, maxItems: 34, uniqueItems: true }),
+], { description: '`all` (every province), or the list of target provinces (tỉnh nhận).' })
+
+const contentFields = {
+  title: text(300, 'Title (tiêu đề).'),
+  summary: Type.Optional(Type.String({ maxLength: 2000, description: 'Summary (tóm tắt).' })),
+  body: Type.Optional(Type.String({ maxLength: 100_000, description: 'Body text (nội dung), for reading aloud or for bulletin boards.' })),
+  media: Type.Optional(Type.Array(ref(MediaReference), { maxItems: 20, description: 'Media files, at most 20.' })),
+  topic: TopicId,
+  validFrom: Type.Optional(Instant('From when it may be broadcast (hiệu lực từ); now when omitted.')),
+  validUntil: Type.Optional(Instant('Until when it may be broadcast (hiệu lực đến); without end when omitted.')),
+}
+
+export const ContentRequest = Strict({
+  ...contentFields,
+  priority: ContentPriority,
+  targets: ContentTargets,
+}, {
+  $id: 'ContentRequest',
+  description: 'Essential information (thông tin thiết yếu) central publishes, or a new version of it.',
+  examples: [{ title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] }],
+})
+
+export const SharedContentRequest = Strict(contentFields, {
+  $id: 'SharedContentRequest',
+  description: 'Content a province produced and shares with central\'s library (chia sẻ nội dung).',
+})
+
+export const ContentStatus = Type.Union([Type.Literal('active'), Type.Literal('withdrawn')], { description: '`active`, or `withdrawn` (đã thu hồi): not to be broadcast any more.' })
+
+export const ContentItem = Strict({
+  id: Type.String({ format: 'uuid', description: 'Content id; the same for every version.' }),
+  version: Type.Integer({ minimum: 1, description: 'Each update is a new version; a withdrawal too.' }),
+  status: ContentStatus,
+  origin: Type.Union([Type.Literal('central'), Type.Literal('province')], { description: '`central` (published by central), `province` (shared by a province).' }),
+  province: Type.Union([ProvinceCode(), Type.Null()], { description: 'For shared content, the province that shared it.' }),
+  title: Type.String(),
+  summary: Type.Union([Type.String(), Type.Null()]),
+  body: Type.Union([Type.String(), Type.Null()]),
+  media: Type.Array(ref(MediaReference)),
+  topic: TopicId,
+  priority: ContentPriority,
+  validFrom: Instant(),
+  validUntil: Type.Union([Instant(), Type.Null()]),
+  targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
+    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only.',
+  }),
+  publishedBy: Type.String({ description: 'The system that published or shared it.' }),
+  publishedAt: Instant('When the first version was published.'),
+  updatedAt: Instant('When this version was made.'),
+  withdrawnAt: Type.Union([Instant(), Type.Null()]),
+  withdrawalReason: Type.Union([Type.String(), Type.Null()]),
+}, { $id: 'ContentItem', description: 'One version of a content item (tin, bài) as provinces receive it.' })
+
+export const ContentEventType = Type.Union([Type.Literal('content.published'), Type.Literal('content.updated'), Type.Literal('content.withdrawn')], {
+  description: '`content.published` (first version), `content.updated` (a new version), `content.withdrawn` (thu hồi: stop broadcasting it).',
+})
+
+export const ContentNotification = Strict({
+  id: Type.String({ format: 'uuid', description: 'Notification id: the same in every retry and in the feed, so a receiver discards what it already has.' }),
+  type: ContentEventType,
+  occurredAt: Instant('When central published, updated or withdrew the item.'),
+  content: ref(ContentItem),
+}, {
+  $id: 'ContentNotification',
+  description: 'A publication, new version or withdrawal of a content item. The feed serves these, and the service POSTs each one to the webhook of every target province.',
+})
+export type ContentNotification = Static<typeof ContentNotification>
+
+export const ContentFeedPage = Strict({
+  items: Type.Array(ref(ContentNotification), { description: 'In feed order.' }),
+  nextCursor: Type.String({ description: 'Where to continue: pass it as `after` next time, also when this page was empty.' }),
+}, { $id: 'ContentFeedPage', description: 'A page of the content feed. A reader that always continues from `nextCursor` sees every notification meant for it exactly once, in an order consistent with commits.' })
+
+export const ContentFeedQuery = Strict({
+  after: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page; omitted to start from the beginning.' })),
+  limit: PageQuery.limit,
+})
+
+export const ContentWriteResult = Strict({
+  content: ref(ContentItem),
+  receipt: ref(Receipt),
+}, { $id: 'ContentWriteResult', description: 'The version stored, and the receipt.' })
+
+export const WithdrawalRequest = Strict({
+  reason: text(2000, 'Why it is withdrawn (lý do thu hồi); provinces receive it.'),
+}, { $id: 'WithdrawalRequest', description: 'Withdraws a content item: provinces are told to stop broadcasting it.' })
+
+export const ContentListQuery = Strict({
+  origin: Type.Optional(Type.Union([Type.Literal('central'), Type.Literal('province')])),
+  province: Type.Optional(ProvinceCode('Only content shared by this province.')),
+  topic: Type.Optional(TopicId),
+  status: Type.Optional(ContentStatus),
+  ...PageQuery,
+})
+
+export const ContentPage = Page('ContentPage', ref(ContentItem), 'Content items, newest first.')
+
+export const AckRequest = Strict({
+  receivedAt: Instant('When the provincial system received the item (thời điểm nhận).'),
+  scheduledAt: Type.Optional(Instant('When it is scheduled to be broadcast (lịch phát).')),
+  stations: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'On how many stations it is scheduled.' })),
+}, { $id: 'AckRequest', description: 'A province acknowledges a content item (xác nhận đã nhận).' })
+
+export const Ack = Strict({
+  contentId: Type.String({ format: 'uuid' }),
+  province: ProvinceCode(),
+  version: Type.Integer({ description: 'The version current when the acknowledgement was first made.' }),
+  receivedAt: Instant(),
+  scheduledAt: Type.Union([Instant(), Type.Null()]),
+  stations: Type.Union([Type.Integer(), Type.Null()]),
+  acknowledgedAt: Instant('When the service first stored it.'),
+}, { $id: 'Ack', description: 'A province\'s acknowledgement of a content item.' })
+
+export const AckResult = Strict({
+  ack: ref(Ack),
+  result: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('unchanged')], { description: 'Sending the same acknowledgement again changes nothing.' }),
+  receipt: ref(Receipt),
+}, { $id: 'AckResult', description: 'The acknowledgement as stored.' })
+
+export const DeliveryState = Type.Union([Type.Literal('pending'), Type.Literal('delivered')], {
+  description: '`pending` (not yet answered with 2xx; retried with backoff), `delivered` (the receiver answered 2xx).',
+})
+
+export const Delivery = Strict({
+  notificationId: Type.String({ format: 'uuid' }),
+  type: ContentEventType,
+  version: Type.Integer(),
+  state: DeliveryState,
+  attempts: Type.Integer({ minimum: 0 }),
+  lastAttemptAt: Type.Union([Instant(), Type.Null()]),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt; null when it got no answer.' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: 'Why the last attempt failed.' }),
+  nextAttemptAt: Type.Union([Instant(), Type.Null()], { description: 'When the next attempt is due, while pending.' }),
+  deliveredAt: Type.Union([Instant(), Type.Null()]),
+}, { $id: 'Delivery', description: 'The webhook delivery of one notification to one province.' })
+
+export const ProvinceDeliveries = Strict({
+  province: ProvinceCode(),
+  systemId: Type.Union([Type.String(), Type.Null()], { description: 'The provincial system notified; null when the province has no webhook.' }),
+  webhook: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('delivered')], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
+  notifications: Type.Array(ref(Delivery)),
+  acknowledgedAt: Type.Union([Instant(), Type.Null()]),
+}, { $id: 'ProvinceDeliveries', description: 'Delivery and acknowledgement of a content item in one province.' })
+
+export const DeliveryReport = Strict({
+  contentId: Type.String({ format: 'uuid' }),
+  provinces: Type.Array(ref(ProvinceDeliveries)),
+}, { $id: 'DeliveryReport', description: 'Where each target province stands with a content item.' })
+
+export const BroadcastSource = Type.Union([Type.Literal('central'), Type.Literal('province'), Type.Literal('commune'), Type.Literal('relay')], {
+  description: 'Where the programme came from (nguồn): `central` (trung ương), `province` (tỉnh), `commune` (xã), `relay` (tiếp sóng).',
+})
+
+export const BroadcastLogEntry = Strict({
+  stationId: RecordId('The station (đài) that played it, as registered by the province.'),
+  contentId: Type.Optional(Type.String({ format: 'uuid', description: 'The central content item played.' })),
+  localRef: Type.Optional(text(200, 'The province\'s own reference of what was played, for local content.')),
+  startedAt: Instant('Start of play (bắt đầu).'),
+  endedAt: Instant('End of play (kết thúc); after the start.'),
+  clustersReached: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Loudspeaker clusters that played it (số cụm loa).' })),
+  source: BroadcastSource,
+}, { $id: 'BroadcastLogEntry', description: 'One play on one station (một lượt phát). Name the content by `contentId`, `localRef`, or both.' })
+
+export const BroadcastLogBatch = Strict({
+  entries: Type.Array(ref(BroadcastLogEntry), { minItems: 1, maxItems: MAX_BROADCAST_LOG_BATCH, description: `1 to ${MAX_BROADCAST_LOG_BATCH} entries.` }),
+}, { $id: 'BroadcastLogBatch', description: 'A batch of broadcast log entries (nhật ký phát thanh).' })
+
+export const BroadcastLogRejection = Strict({
+  index: Type.Integer({ minimum: 0 }),
+  pointer: Type.String({ description: 'JSON pointer to the entry, e.g. `/entries/3`.' }),
+  reason: Type.Union([
+    Type.Literal('unknown-station'), Type.Literal('end-before-start'), Type.Literal('overlapping-entry'),
+    Type.Literal('unknown-content'), Type.Literal('no-content-reference'),
+  ], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `no-content-reference` (neither contentId nor localRef).' }),
+  message: Type.String(),
+}, { $id: 'BroadcastLogRejection', description: 'An entry not stored, and why.' })
+
+export const BroadcastLogResult = Strict({
+  accepted: Type.Integer({ description: 'Entries stored now.' }),
+  duplicates: Type.Integer({ description: 'Entries already stored by an earlier send: stored once.' }),
+  rejected: Type.Array(ref(BroadcastLogRejection)),
+  receipt: ref(Receipt),
+}, { $id: 'BroadcastLogResult', description: 'Valid entries are stored and each rejected one is named; one bad entry never drops the others.' })
+
+export const Reach = Strict({
+  contentId: Type.String({ format: 'uuid' }),
+  provincesTargeted: Type.Integer(),
+  provincesDelivered: Type.Integer({ description: 'Target provinces whose webhook received a notification of the item.' }),
+  provincesAcknowledged: Type.Integer(),
+  stationsPlayed: Type.Integer({ description: 'Distinct stations with a broadcast log of the item.' }),
+  plays: Type.Integer(),
+  airtimeSeconds: Type.Number({ description: 'Total playing time over every station.' }),
+  firstPlayedAt: Type.Union([Instant(), Type.Null()]),
+  lastPlayedAt: Type.Union([Instant(), Type.Null()], { description: 'Start of the latest play.' }),
+  byProvince: Type.Array(Strict({
+    province: ProvinceCode(),
+    stationsPlayed: Type.Integer(),
+    plays: Type.Integer(),
+    airtimeSeconds: Type.Number(),
+  }), { description: 'Plays per province, for provinces with any.' }),
+}, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
+
+export const contentComponents = [
+  Topic, TopicList, TopicRequest, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
+  ContentWriteResult, WithdrawalRequest, ContentPage, AckRequest, Ack, AckResult, Delivery, ProvinceDeliveries, DeliveryReport,
+  BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, Reach,
+]

@@ -1,0 +1,95 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { Command } from 'commander'
+import { parse } from 'csv-parse/sync'
+import type { Static } from 'typebox'
+import { BroadcastLogEntry } from '../../schemas/content.js'
+import { fieldErrors } from '../http/errors.js'
+import { compileValidator } from '../http/validation.js'
+import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
+import { provinceOf } from './flows.js'
+
+type Entry = Static<typeof BroadcastLogEntry>
+
+const INTEGER = /^\d+$/
+
+/** A CSV line to an entry: columns named like the fields (stationId, contentId, localRef, startedAt, endedAt, clustersReached, source); empty cells are left out. */
+function entryFromCsv(row: Record<string, string>): Record<string, unknown> {
+  const entry: Record<string, unknown> = {}
+  for (const [column, raw] of Object.entries(row)) {
+    const value = raw.trim()
+    if (value === '') continue
+    entry[column] = column === 'clustersReached' && INTEGER.test(value) ? Number(value) : value
+  }
+  return entry
+}
+
+/** Reads broadcast log entries from JSON (an array, or `{ "entries": [...] }`) or CSV; every malformed entry is named before anything is sent. */
+export async function readBroadcastLogs(file: string): Promise<{ entries: Entry[], where: (index: number) => string }> {
+  const text = await readFile(file, 'utf8')
+  const csv = extname(file).toLowerCase() === '.csv'
+  let entries: unknown[]
+  if (csv) {
+    entries = (parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[]).map(entryFromCsv)
+  } else {
+    const parsed: unknown = JSON.parse(text)
+    entries = Array.isArray(parsed) ? parsed : (parsed as { entries?: unknown[] }).entries ?? []
+  }
+  const where = (index: number) => (csv ? `line ${index + 2}` : `entry ${index}`)
+  const validate = compileValidator(BroadcastLogEntry)
+  const problems: string[] = []
+  entries.forEach((entry, i) => {
+    if (validate(entry)) return
+    for (const error of fieldErrors('body', (validate.errors ?? []) as never).slice(0, 3)) problems.push(`${where(i)}: ${error.pointer} ${error.message}`)
+  })
+  if (problems.length > 0) throw new Error(`${file} has malformed entries:\n${problems.slice(0, 30).join('\n')}${problems.length > 30 ? `\n... and ${problems.length - 30} more` : ''}`)
+  return { entries: entries as Entry[], where }
+}
+
+/** `ttn feed pull` and `ttn logs send`: the essential-content feed and broadcast logs of a provincial system. */
+export function contentCommands(): Command[] {
+  const feed = new Command('feed').description('The essential-content feed.')
+  withCallerOptions(feed.command('pull'))
+    .description('Print content notifications (publications, new versions, withdrawals) as JSON lines from a cursor; with --cursor-file, resume from and save the position there.')
+    .option('--after <cursor>', 'start after this cursor')
+    .option('--cursor-file <file>', 'read the cursor from this file and write the new one back')
+    .option('--follow <ms>', 'keep polling every so many milliseconds', (v) => Number.parseInt(v, 10))
+    .option('--ack', 'acknowledge each publication and new version as received now (a provincial system)')
+    .action(async (options: CallerOptions & { after?: string, cursorFile?: string, follow?: number, ack?: boolean }) => {
+      const client = await clientFrom(options)
+      const after = options.after ?? (options.cursorFile ? (await readFile(options.cursorFile, 'utf8').catch(() => '')).trim() || undefined : undefined)
+      let count = 0
+      for await (const notification of client.feed({
+        after, followMs: options.follow,
+        onCursor: (cursor) => (options.cursorFile ? writeFile(options.cursorFile, cursor + '\n') : undefined),
+      })) {
+        print(JSON.stringify(notification))
+        if (options.ack && notification.type !== 'content.withdrawn') {
+          await client.ackContent(notification.content.id, { receivedAt: new Date().toISOString() })
+        }
+        count++
+      }
+      process.stderr.write(`${count} notifications\n`)
+    })
+
+  const logs = new Command('logs').description('Broadcast logs (nhật ký phát thanh).')
+  withCallerOptions(logs.command('send'))
+    .description('Send the broadcast logs of your province from a JSON or CSV file, in batches of 5000. Valid entries are stored and each rejected one is listed; ' +
+      're-sending the file stores nothing twice. Exits with 4 when some entries were rejected.')
+    .argument('<file>', 'a JSON array (or {"entries": [...]}), or CSV with a header line: stationId,contentId,localRef,startedAt,endedAt,clustersReached,source')
+    .option('--batch <size>', 'entries per call, at most 5000', (v) => Number.parseInt(v, 10), 5000)
+    .action(async (file: string, options: CallerOptions & { batch: number }) => {
+      const { entries, where } = await readBroadcastLogs(file)
+      const client = await clientFrom(options)
+      const result = await client.sendBroadcastLogs(provinceOf(options.systemId), entries, {
+        batchSize: options.batch,
+        onBatch: (sent, total) => process.stderr.write(`\rsent ${sent}/${total}`),
+      })
+      if (entries.length > 0) process.stderr.write('\n')
+      print(`${entries.length} entries: ${result.accepted} stored, ${result.duplicates} already stored, ${result.rejected.length} rejected`)
+      for (const rejection of result.rejected) print(`${where(rejection.index)}: ${rejection.reason}: ${rejection.message}`)
+      if (result.rejected.length > 0) process.exitCode = 4
+    })
+
+  return [feed, logs]
+}

@@ -1,0 +1,56 @@
+import { Type } from 'typebox'
+import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { BroadcastLogBatch, BroadcastLogResult, Reach } from '../../../schemas/content.js'
+import type { App } from '../../app.js'
+import { notFound } from '../../http/problem.js'
+import { problemResponses } from '../../http/responses.js'
+import { ContentStore } from '../content/store.js'
+import { BroadcastLogStore } from './store.js'
+
+export async function broadcastsRoutes(app: App) {
+  const { db } = app.deps.database
+  const store = new BroadcastLogStore(db)
+  const contents = new ContentStore(db)
+
+  app.post('/v2/provinces/:code/broadcast-logs', {
+    config: { policy: 'province' },
+    schema: {
+      tags: ['broadcasts'],
+      operationId: 'sendBroadcastLogs',
+      summary: 'Send broadcast logs',
+      description: 'Up to 5000 plays (nhật ký phát thanh): station, content, start and end, clusters reached, source. ' +
+        'Valid entries are stored and every rejected one is named with its reason: `unknown-station`, `end-before-start`, ' +
+        '`overlapping-entry` (the station already has an entry for part of that time), `unknown-content`, `no-content-reference`. ' +
+        'An entry sent again is stored once and counted as a duplicate, so a batch can be re-sent safely.',
+      params: Strict({ code: ProvinceCode() }),
+      body: ref(BroadcastLogBatch),
+      response: { 200: ref(BroadcastLogResult) },
+    },
+  }, async (request) => db.transaction().execute(async (trx) => {
+    const outcome = await store.ingest(trx, request.params.code, request.body.entries)
+    const receipt = await app.receipts.issue(request, {
+      status: 200, records: [{ entity: 'broadcast-log', accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: outcome.rejected.length }],
+    }, trx)
+    return { ...outcome, receipt }
+  }))
+
+  app.get('/v2/contents/:id/reach', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['broadcasts'],
+      operationId: 'getContentReach',
+      summary: 'How far a content item went',
+      description: 'Provinces targeted, provinces whose webhook received it, provinces that acknowledged it; stations that played it, ' +
+        'plays, total airtime and first and last play, from the broadcast logs.',
+      params: Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) }),
+      response: { 200: ref(Reach), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { id } = request.params
+    if (!await contents.get(id)) throw notFound(`content ${id}`)
+    const [targeted, delivered, acknowledged, plays] = await Promise.all([
+      contents.provincesReached(id), store.delivered(id), store.acknowledged(id), store.plays(id),
+    ])
+    return { contentId: id, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays }
+  })
+}

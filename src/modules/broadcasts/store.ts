@@ -1,0 +1,142 @@
+import { sql } from 'kysely'
+import type { Static } from 'typebox'
+import type { BroadcastLogEntry, BroadcastLogRejection, Reach } from '../../../schemas/content.js'
+import type { Db } from '../../db/database.js'
+
+type Entry = Static<typeof BroadcastLogEntry>
+type Rejection = Static<typeof BroadcastLogRejection>
+
+interface Play {
+  stationId: string
+  start: number
+  end: number
+  contentId: string | null
+  localRef: string | null
+  clustersReached: number | null
+  source: string
+}
+
+const INSERT_CHUNK = 1000
+
+const playOf = (entry: Entry): Play => ({
+  stationId: entry.stationId, start: Date.parse(entry.startedAt), end: Date.parse(entry.endedAt), contentId: entry.contentId ?? null,
+  localRef: entry.localRef ?? null, clustersReached: entry.clustersReached ?? null, source: entry.source,
+})
+
+const samePlay = (a: Play, b: Play) => a.stationId === b.stationId && a.start === b.start && a.end === b.end && a.contentId === b.contentId &&
+  a.localRef === b.localRef && a.clustersReached === b.clustersReached && a.source === b.source
+
+const overlaps = (a: Play, b: Play) => a.start < b.end && b.start < a.end
+
+export interface IngestOutcome { accepted: number, duplicates: number, rejected: Rejection[] }
+
+export class BroadcastLogStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Stores the valid entries of a batch and names each rejected one. An entry already stored
+   * (same station, time, content and figures) counts as a duplicate and is stored once; any
+   * other entry covering part of the same station's time is an overlap. A province's batches
+   * are applied one at a time, so two concurrent batches cannot both store overlapping plays.
+   */
+  async ingest(trx: Db, province: string, entries: Entry[]): Promise<IngestOutcome> {
+    await sql`select pg_advisory_xact_lock(hashtext(${`broadcast-logs/${province}`}))`.execute(trx)
+    const plays = entries.map(playOf)
+    const stationIds = [...new Set(plays.map((p) => p.stationId))]
+    const contentIds = [...new Set(plays.flatMap((p) => (p.contentId ? [p.contentId] : [])))]
+    const [stations, contents] = await Promise.all([
+      trx.selectFrom('stations').select('id').where('province_code', '=', province).where('id', 'in', stationIds).where('deleted_at', 'is', null).execute(),
+      contentIds.length ? trx.selectFrom('contents').select('id').where('id', 'in', contentIds).execute() : Promise.resolve([]),
+    ])
+    const knownStations = new Set(stations.map((s) => s.id))
+    const knownContents = new Set(contents.map((c) => c.id))
+
+    const rejected: Rejection[] = []
+    const reject = (index: number, reason: Rejection['reason'], message: string) => rejected.push({ index, pointer: `/entries/${index}`, reason, message })
+    const candidates: { index: number, play: Play }[] = []
+    plays.forEach((play, index) => {
+      if (!(play.end > play.start)) reject(index, 'end-before-start', `endedAt must come after startedAt`)
+      else if (!play.contentId && !play.localRef) reject(index, 'no-content-reference', 'name the content by contentId or localRef')
+      else if (!knownStations.has(play.stationId)) reject(index, 'unknown-station', `province ${province} has no station ${play.stationId}`)
+      else if (play.contentId && !knownContents.has(play.contentId)) reject(index, 'unknown-content', `no content item ${play.contentId}`)
+      else candidates.push({ index, play })
+    })
+
+    const stored = new Map<string, Play[]>()
+    if (candidates.length > 0) {
+      const existing = await sql<{ station_id: string, started_at: Date, ended_at: Date, content_id: string | null, local_ref: string | null, clusters_reached: number | null, source: string }>`
+        select distinct b.station_id, b.started_at, b.ended_at, b.content_id, b.local_ref, b.clusters_reached, b.source
+        from broadcast_logs b
+        join unnest(${candidates.map((c) => c.play.stationId)}::text[], ${candidates.map((c) => new Date(c.play.start).toISOString())}::timestamptz[],
+                    ${candidates.map((c) => new Date(c.play.end).toISOString())}::timestamptz[]) as v(station_id, started_at, ended_at)
+          on b.station_id = v.station_id and b.started_at < v.ended_at and b.ended_at > v.started_at
+        where b.province_code = ${province}`.execute(trx)
+      for (const row of existing.rows) {
+        const play: Play = {
+          stationId: row.station_id, start: row.started_at.getTime(), end: row.ended_at.getTime(), contentId: row.content_id,
+          localRef: row.local_ref, clustersReached: row.clusters_reached, source: row.source,
+        }
+        stored.set(play.stationId, [...(stored.get(play.stationId) ?? []), play])
+      }
+    }
+
+    const accepted: Play[] = []
+    const acceptedByStation = new Map<string, Play[]>()
+    let duplicates = 0
+    for (const { index, play } of candidates) {
+      const earlier = [...(stored.get(play.stationId) ?? []), ...(acceptedByStation.get(play.stationId) ?? [])].filter((other) => overlaps(play, other))
+      if (earlier.length > 0) {
+        if (earlier.length === 1 && samePlay(earlier[0]!, play)) duplicates++
+        else reject(index, 'overlapping-entry', `station ${play.stationId} already has an entry from ${new Date(earlier[0]!.start).toISOString()} to ${new Date(earlier[0]!.end).toISOString()}`)
+        continue
+      }
+      accepted.push(play)
+      acceptedByStation.set(play.stationId, [...(acceptedByStation.get(play.stationId) ?? []), play])
+    }
+
+    for (let i = 0; i < accepted.length; i += INSERT_CHUNK) {
+      await trx.insertInto('broadcast_logs').values(accepted.slice(i, i + INSERT_CHUNK).map((play) => ({
+        province_code: province, station_id: play.stationId, started_at: new Date(play.start), ended_at: new Date(play.end),
+        content_id: play.contentId, local_ref: play.localRef, clusters_reached: play.clustersReached, source: play.source as Entry['source'],
+      }))).execute()
+    }
+    rejected.sort((a, b) => a.index - b.index)
+    return { accepted: accepted.length, duplicates, rejected }
+  }
+
+  /** The broadcast side of an item's reach: plays, stations and airtime per province. */
+  async plays(contentId: string): Promise<Pick<Static<typeof Reach>, 'stationsPlayed' | 'plays' | 'airtimeSeconds' | 'firstPlayedAt' | 'lastPlayedAt' | 'byProvince'>> {
+    const rows = await this.db.selectFrom('broadcast_logs')
+      .select([
+        'province_code',
+        sql<number>`count(distinct station_id)`.as('stations'),
+        sql<number>`count(*)`.as('plays'),
+        sql<number>`sum(extract(epoch from ended_at - started_at))::float8`.as('airtime'),
+        sql<Date>`min(started_at)`.as('first'),
+        sql<Date>`max(started_at)`.as('last'),
+      ])
+      .where('content_id', '=', contentId).groupBy('province_code').orderBy('province_code').execute()
+    const byProvince = rows.map((r) => ({ province: r.province_code, stationsPlayed: Number(r.stations), plays: Number(r.plays), airtimeSeconds: Number(r.airtime) }))
+    const firsts = rows.map((r) => new Date(r.first).getTime())
+    const lasts = rows.map((r) => new Date(r.last).getTime())
+    return {
+      stationsPlayed: byProvince.reduce((n, p) => n + p.stationsPlayed, 0),
+      plays: byProvince.reduce((n, p) => n + p.plays, 0),
+      airtimeSeconds: byProvince.reduce((n, p) => n + p.airtimeSeconds, 0),
+      firstPlayedAt: rows.length ? new Date(Math.min(...firsts)).toISOString() : null,
+      lastPlayedAt: rows.length ? new Date(Math.max(...lasts)).toISOString() : null,
+      byProvince,
+    }
+  }
+
+  async delivered(contentId: string): Promise<number> {
+    const row = await this.db.selectFrom('webhook_outbox').select(sql<number>`count(distinct province_code)`.as('n'))
+      .where('content_id', '=', contentId).where('state', '=', 'delivered').executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  async acknowledged(contentId: string): Promise<number> {
+    const row = await this.db.selectFrom('content_acks').select((eb) => eb.fn.countAll<number>().as('n')).where('content_id', '=', contentId).executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+}

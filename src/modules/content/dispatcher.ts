@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { Agent, request } from 'undici'
+import type { ServiceKeys } from '../../auth/service-keys.js'
+import { signCall } from '../../client/sign.js'
+import type { Config } from '../../config.js'
+import type { Db } from '../../db/database.js'
+import { every, type Job } from '../../jobs.js'
+import { OutboxStore, type AttemptOutcome, type DueNotification } from './outbox.js'
+
+export interface DispatcherDeps {
+  db: Db
+  config: Config
+  serviceKeys: ServiceKeys
+  log: FastifyBaseLogger
+  metrics: Registry
+}
+
+/** Milliseconds a Retry-After header asks for (seconds or an HTTP date). */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** Exponential backoff with jitter (half fixed, half random), capped; a receiver's Retry-After wins, within the cap. */
+export function backoffMs(failures: number, settings: { base: number, max: number }, retryAfter?: number): number {
+  if (retryAfter !== undefined) return Math.min(settings.max, retryAfter)
+  const ceiling = Math.min(settings.max, settings.base * 2 ** Math.min(failures, 40))
+  return ceiling / 2 + Math.random() * (ceiling / 2)
+}
+
+/**
+ * Sends the webhook outbox: every WEBHOOK_POLL_MS (and at once when this instance queues
+ * something) it leases due lanes up to WEBHOOK_CONCURRENCY and drains each one in order,
+ * emergencies first, until the lane is empty or an attempt fails. Every attempt carries a
+ * fresh call token signed by the service key with `aud` the province's system id.
+ */
+export class WebhookDispatcher {
+  private readonly store: OutboxStore
+  private readonly agent: Agent
+  private readonly lanes = new Map<string, { abort: AbortController, done: Promise<void> }>()
+  private readonly leaseMs: number
+  private readonly outcomes: Counter
+  private job: Job | undefined
+  private stopped = false
+
+  constructor(private readonly deps: DispatcherDeps) {
+    const { config } = deps
+    this.store = new OutboxStore(deps.db, `${config.SERVICE_ID}/${randomUUID()}`)
+    this.agent = new Agent({
+      connect: { timeout: config.WEBHOOK_CONNECT_TIMEOUT_MS },
+      headersTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+      bodyTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+    })
+    // Longer than one attempt can take, so a lease held by a live instance never runs out mid-send.
+    this.leaseMs = config.WEBHOOK_CONNECT_TIMEOUT_MS + 2 * config.WEBHOOK_RESPONSE_TIMEOUT_MS + 10_000
+    this.outcomes = new Counter({
+      name: 'ttn_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome: delivered (2xx), refused (another status), unreachable (no answer)',
+      labelNames: ['outcome'], registers: [deps.metrics],
+    })
+    const store = this.store
+    const depth = new Gauge({ name: 'ttn_webhook_outbox_depth', help: 'Webhook notifications not yet delivered, over every instance', registers: [deps.metrics] })
+    new Gauge({
+      name: 'ttn_webhook_outbox_oldest_pending_seconds', help: 'Age of the oldest webhook notification not yet delivered', registers: [deps.metrics],
+      async collect() {
+        try {
+          const { pending, oldestSeconds } = await store.depth()
+          depth.set(pending)
+          this.set(oldestSeconds)
+        } catch {
+          // The database is unreachable: the metrics keep their last values, /health says why.
+        }
+      },
+    })
+  }
+
+  start(): void {
+    if (this.deps.config.WEBHOOK_CONCURRENCY === 0) return
+    this.job = every(this.deps.config.WEBHOOK_POLL_MS, 'webhooks', this.deps.log, () => this.fill())
+  }
+
+  /** Looks for due deliveries now, e.g. right after a publication committed. */
+  kick(): void {
+    if (this.job && !this.stopped) void this.job.runNow()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.job?.stop()
+    for (const lane of this.lanes.values()) lane.abort.abort()
+    await Promise.all([...this.lanes.values()].map((lane) => lane.done))
+    await this.agent.close()
+  }
+
+  private async fill(): Promise<void> {
+    const free = this.deps.config.WEBHOOK_CONCURRENCY - this.lanes.size
+    if (free <= 0 || this.stopped) return
+    for (const lane of await this.store.claim(free, this.leaseMs)) {
+      const abort = new AbortController()
+      const done = this.drain(lane.province, lane.failures, abort.signal)
+        .catch((error: unknown) => this.deps.log.warn({ err: error, province: lane.province }, 'webhook lane failed; its lease will expire and it will be retried'))
+        .finally(() => {
+          this.lanes.delete(lane.province)
+          this.kick()
+        })
+      this.lanes.set(lane.province, { abort, done })
+    }
+  }
+
+  private async drain(province: string, failures: number, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal.aborted) return this.store.release(province)
+      const due = await this.store.head(province)
+      if (!due) return this.store.release(province)
+      const outcome = await this.attempt(due, signal)
+      if (signal.aborted) return this.store.release(province)
+      if (outcome.delivered) {
+        this.outcomes.inc({ outcome: 'delivered' })
+        await this.store.delivered(due, outcome)
+        failures = 0
+        if (!await this.store.renew(province, this.leaseMs)) return
+        continue
+      }
+      this.outcomes.inc({ outcome: outcome.status === null ? 'unreachable' : 'refused' })
+      const delay = backoffMs(failures, { base: this.deps.config.WEBHOOK_BACKOFF_BASE_MS, max: this.deps.config.WEBHOOK_BACKOFF_MAX_MS }, outcome.retryAfterMs)
+      this.deps.log.info({ province, notification: due.notificationId, status: outcome.status, error: outcome.error, retryInMs: Math.round(delay) }, 'webhook delivery failed; will retry')
+      return this.store.failed(due, outcome, delay)
+    }
+  }
+
+  private async attempt(due: DueNotification, signal: AbortSignal): Promise<AttemptOutcome & { delivered: boolean, retryAfterMs?: number | undefined }> {
+    if (!due.webhookUrl) return { delivered: false, status: null, error: `${due.systemId} is suspended or has no webhook URL any more` }
+    const url = new URL(due.webhookUrl)
+    const { config, serviceKeys } = this.deps
+    const token = await signCall({
+      issuer: config.SERVICE_ID, audience: due.systemId, key: serviceKeys.current,
+      method: 'POST', pathAndQuery: url.pathname + url.search, body: due.body,
+    })
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        body: due.body,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'ttn-interop-webhooks' },
+        dispatcher: this.agent,
+        signal,
+      })
+      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined)
+      const delivered = response.statusCode >= 200 && response.statusCode < 300
+      return {
+        delivered,
+        status: response.statusCode,
+        error: delivered ? null : `the receiver answered ${response.statusCode}`,
+        retryAfterMs: retryAfterMs(response.headers['retry-after']),
+      }
+    } catch (error) {
+      const { code, message } = error as { code?: string, message?: string }
+      return { delivered: false, status: null, error: [code, message].filter(Boolean).join(': ') || 'no answer' }
+    }
+  }
+}

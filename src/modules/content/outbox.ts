@@ -1,0 +1,107 @@
+import { sql } from 'kysely'
+import type { Db } from '../../db/database.js'
+
+/** The next notification of a lane, with what is needed to send it. */
+export interface DueNotification {
+  notificationId: string
+  province: string
+  systemId: string
+  webhookUrl: string | null
+  body: string
+}
+
+export interface AttemptOutcome {
+  status: number | null
+  error: string | null
+}
+
+/**
+ * The webhook outbox in the database. Deliveries are grouped in lanes, one per province:
+ * an instance leases a lane (FOR UPDATE SKIP LOCKED, with an expiry so a crashed instance's
+ * lanes come back) and sends its notifications one at a time, emergencies first. A failure
+ * backs the whole lane off, so a dead endpoint costs one attempt per backoff and never holds
+ * up another province; the next attempt starts again from the most urgent notification.
+ */
+export class OutboxStore {
+  constructor(private readonly db: Db, private readonly owner: string) {}
+
+  /** Leases up to `limit` lanes that are due and have work, the most urgent first; returns each lane's failure count. */
+  async claim(limit: number, leaseMs: number): Promise<{ province: string, failures: number }[]> {
+    const claimed = await sql<{ province_code: string, failures: number }>`
+      update webhook_lanes set lease_owner = ${this.owner}, lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
+      where province_code in (
+        select l.province_code from webhook_lanes l
+        where l.next_attempt_at <= now()
+          and (l.lease_expires_at is null or l.lease_expires_at < now())
+          and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending')
+        order by (select min(o.rank) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'), l.next_attempt_at
+        limit ${limit}
+        for update skip locked
+      )
+      returning province_code, failures`.execute(this.db)
+    return claimed.rows.map((r) => ({ province: r.province_code, failures: r.failures }))
+  }
+
+  /** Extends the lease; false when the lane is no longer this instance's. */
+  async renew(province: string, leaseMs: number): Promise<boolean> {
+    const row = await this.db.updateTable('webhook_lanes')
+      .set({ lease_expires_at: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+      .where('province_code', '=', province).where('lease_owner', '=', this.owner)
+      .returning('province_code').executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** The most urgent pending notification of a lane. */
+  async head(province: string): Promise<DueNotification | undefined> {
+    const row = await this.db.selectFrom('webhook_outbox as o')
+      .innerJoin('content_events as e', 'e.id', 'o.notification_id')
+      .leftJoin('systems as s', (join) => join.onRef('s.id', '=', 'o.system_id').on('s.status', '=', 'active'))
+      .select(['o.notification_id', 'o.province_code', 'o.system_id', 's.webhook_url', 'e.type', 'e.item', 'e.occurred_at'])
+      .where('o.province_code', '=', province).where('o.state', '=', 'pending')
+      .orderBy('o.rank').orderBy('o.created_at').orderBy('o.notification_id')
+      .limit(1).executeTakeFirst()
+    if (!row) return undefined
+    return {
+      notificationId: row.notification_id,
+      province: row.province_code,
+      systemId: row.system_id,
+      webhookUrl: row.webhook_url,
+      body: JSON.stringify({ id: row.notification_id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item }),
+    }
+  }
+
+  async delivered(due: DueNotification, outcome: AttemptOutcome): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhook_outbox')
+        .set({ state: 'delivered', attempts: sql`attempts + 1`, last_attempt_at: sql`now()`, last_status: outcome.status, last_error: null, delivered_at: sql`now()` })
+        .where('notification_id', '=', due.notificationId).where('province_code', '=', due.province).execute()
+      await trx.updateTable('webhook_lanes').set({ failures: 0 }).where('province_code', '=', due.province).where('lease_owner', '=', this.owner).execute()
+    })
+  }
+
+  /** Records a failed attempt and hands the lane back, due again after `delayMs`. */
+  async failed(due: DueNotification, outcome: AttemptOutcome, delayMs: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhook_outbox')
+        .set({ attempts: sql`attempts + 1`, last_attempt_at: sql`now()`, last_status: outcome.status, last_error: outcome.error?.slice(0, 500) ?? null })
+        .where('notification_id', '=', due.notificationId).where('province_code', '=', due.province).execute()
+      await trx.updateTable('webhook_lanes')
+        .set({ failures: sql`failures + 1`, next_attempt_at: sql`now() + ${Math.round(delayMs)} * interval '1 millisecond'`, lease_owner: null, lease_expires_at: null })
+        .where('province_code', '=', due.province).where('lease_owner', '=', this.owner).execute()
+    })
+  }
+
+  /** Hands a lane back at once: it is empty, or this instance is stopping. */
+  async release(province: string): Promise<void> {
+    await this.db.updateTable('webhook_lanes').set({ lease_owner: null, lease_expires_at: null })
+      .where('province_code', '=', province).where('lease_owner', '=', this.owner).execute()
+  }
+
+  /** Pending notifications and the age of the oldest, for the metrics. */
+  async depth(): Promise<{ pending: number, oldestSeconds: number }> {
+    const row = await this.db.selectFrom('webhook_outbox')
+      .select([(eb) => eb.fn.countAll<number>().as('pending'), sql<number | null>`extract(epoch from now() - min(created_at))::float8`.as('oldest')])
+      .where('state', '=', 'pending').executeTakeFirstOrThrow()
+    return { pending: Number(row.pending), oldestSeconds: Math.max(0, Number(row.oldest ?? 0)) }
+  }
+}

@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { Type, type Static } from 'typebox'
+import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import {
+  AckRequest, AckResult, ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentPage, ContentRequest, ContentWriteResult,
+  DeliveryReport, SharedContentRequest, Topic, TopicList, TopicRequest, WithdrawalRequest,
+} from '../../../schemas/content.js'
+import type { App } from '../../app.js'
+import { decodeFeedCursor, encodeFeedCursor } from '../../db/feed.js'
+import type { Db } from '../../db/database.js'
+import { decodeCursor, toPage } from '../../http/pagination.js'
+import { HttpProblem, notFound } from '../../http/problem.js'
+import { problemResponses } from '../../http/responses.js'
+import { WebhookDispatcher } from './dispatcher.js'
+import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
+
+const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
+const ProvinceParams = Strict({ code: ProvinceCode() })
+const IfMatch = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the version the change is based on (`"2"`); 412 when another version came first.' })),
+})
+const etag = (version: number) => `"${version}"`
+
+type Request = Static<typeof ContentRequest>
+type SharedRequest = Static<typeof SharedContentRequest>
+
+export async function contentRoutes(app: App) {
+  const { db } = app.deps.database
+  const store = new ContentStore(db)
+  const dispatcher = new WebhookDispatcher({ db, config: app.deps.config, serviceKeys: app.deps.serviceKeys, log: app.log, metrics: app.metrics })
+  app.addHook('onReady', async () => dispatcher.start())
+  app.addHook('onClose', async () => dispatcher.stop())
+
+  /** The domain rules a schema cannot state: a known topic, a window that ends after it starts, active target provinces. */
+  const checkRules = async (body: SharedRequest & { targets?: Request['targets'] }, trx: Db) => {
+    if (!await store.topicExists(body.topic, trx)) throw new HttpProblem('rule-violated', `no topic ${body.topic}; GET /v2/content-topics lists them`)
+    const from = body.validFrom ? Date.parse(body.validFrom) : Date.now()
+    if (body.validUntil && Date.parse(body.validUntil) <= from) throw new HttpProblem('rule-violated', 'validUntil must come after validFrom')
+    if (Array.isArray(body.targets)) {
+      const active = new Set(await store.activeProvinces(trx))
+      const unknown = body.targets.filter((code) => !active.has(code))
+      if (unknown.length > 0) throw new HttpProblem('rule-violated', `not active provinces: ${unknown.join(', ')}`)
+    }
+  }
+
+  const itemOf = (body: SharedRequest, now: string) => ({
+    title: body.title,
+    summary: body.summary ?? null,
+    body: body.body ?? null,
+    media: body.media ?? [],
+    topic: body.topic,
+    validFrom: body.validFrom ? new Date(body.validFrom).toISOString() : now,
+    validUntil: body.validUntil ? new Date(body.validUntil).toISOString() : null,
+  })
+
+  /** Stores a version, puts it in the feed and the outbox, and signs the receipt, in one transaction; wakes the dispatcher once committed. */
+  const writeVersion = async (request: FastifyRequest, status: 200 | 201, type: EventType, make: (trx: Db) => Promise<{ item: Item, audience: Audience }>) => {
+    const result = await db.transaction().execute(async (trx) => {
+      const { item, audience } = await make(trx)
+      await store.save(trx, item)
+      const queued = await store.emit(trx, { id: randomUUID(), type, item, audience })
+      const receipt = await app.receipts.issue(request, {
+        status, records: [{ entity: 'content', id: item.id, version: item.version, event: type, webhooks: queued.length }],
+      }, trx)
+      return { content: item, receipt }
+    })
+    dispatcher.kick()
+    return result
+  }
+
+  const currentOrFail = async (request: FastifyRequest, trx: Db) => {
+    const { id } = request.params as { id: string }
+    const item = await store.get(id, trx, true)
+    if (!item) throw notFound(`content ${id}`)
+    const ifMatch = request.headers['if-match']
+    if (ifMatch && ifMatch.trim() !== '*' && !ifMatch.split(',').map((tag) => tag.trim()).includes(etag(item.version))) {
+      throw new HttpProblem('precondition-failed', `content ${id} is at version ${item.version}, not ${ifMatch}`)
+    }
+    if (item.origin !== 'central') throw new HttpProblem('conflict', `content ${id} was shared by province ${item.province}; only central's own content is versioned`)
+    if (item.status === 'withdrawn') throw new HttpProblem('conflict', `content ${id} is withdrawn`)
+    return item
+  }
+
+  app.get('/v2/content-topics', {
+    config: { policy: 'system' },
+    schema: {
+      tags: ['content'],
+      operationId: 'listContentTopics',
+      summary: 'Topics of content',
+      description: 'The categories of essential information of Nghị định 49/2024 Điều 6, the propaganda tasks of the year and the topics central added.',
+      response: { 200: ref(TopicList) },
+    },
+  }, async () => ({ items: await store.topics() }))
+
+  app.post('/v2/content-topics', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'addContentTopic',
+      summary: 'Add a topic',
+      body: ref(TopicRequest),
+      response: { 201: ref(Topic), ...problemResponses([409]) },
+    },
+  }, async (request, reply) => {
+    const topic = await db.transaction().execute(async (trx) => {
+      const added = await store.addTopic(trx, request.body)
+      if (!added) throw new HttpProblem('conflict', `topic ${request.body.id} exists`)
+      await app.receipts.issue(request, { status: 201, records: [{ entity: 'content-topic', id: added.id }] }, trx)
+      return added
+    })
+    return reply.code(201).send(topic)
+  })
+
+  app.post('/v2/contents', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'publishContent',
+      summary: 'Publish essential information',
+      description: 'Publishes a content item (thông tin thiết yếu) to every province or to a list. It enters the feed of each target province, ' +
+        'and each target province with a webhook URL is sent a signed `content.published` notification, retried until it answers 2xx; ' +
+        'emergencies go before everything else queued.',
+      body: ref(ContentRequest),
+      response: { 201: ref(ContentWriteResult), ...problemResponses([422]) },
+    },
+  }, async (request, reply) => {
+    const body = request.body
+    const result = await writeVersion(request, 201, 'content.published', async (trx) => {
+      await checkRules(body, trx)
+      const now = request.receivedAt.toISOString()
+      const item: Item = {
+        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...itemOf(body, now),
+        priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
+        withdrawnAt: null, withdrawalReason: null,
+      }
+      return { item, audience: audienceOf(body.targets) }
+    })
+    return reply.code(201).send(result)
+  })
+
+  app.put('/v2/contents/:id', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'updateContent',
+      summary: 'Publish a new version of a content item',
+      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets and to those the previous version targeted. ' +
+        '`If-Match` with the ETag of `GET /v2/contents/{id}` is honoured when sent.',
+      params: ContentParams,
+      headers: IfMatch,
+      body: ref(ContentRequest),
+      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409, 412, 422]) },
+    },
+  }, async (request) => {
+    const body = request.body
+    return writeVersion(request, 200, 'content.updated', async (trx) => {
+      const current = await currentOrFail(request, trx)
+      await checkRules(body, trx)
+      const item: Item = {
+        ...current, ...itemOf(body, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
+        updatedAt: request.receivedAt.toISOString(),
+      }
+      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(body.targets)) }
+    })
+  })
+
+  app.post('/v2/contents/:id/withdrawal', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'withdrawContent',
+      summary: 'Withdraw a content item',
+      description: 'Withdrawing (thu hồi) is an explicit act: it makes a last version, sent as `content.withdrawn` to every province the item went to, with the reason.',
+      params: ContentParams,
+      headers: IfMatch,
+      body: ref(WithdrawalRequest),
+      response: { 200: ref(ContentWriteResult), ...problemResponses([404, 409, 412]) },
+    },
+  }, async (request) => writeVersion(request, 200, 'content.withdrawn', async (trx) => {
+    const current = await currentOrFail(request, trx)
+    const now = request.receivedAt.toISOString()
+    const item: Item = { ...current, version: current.version + 1, status: 'withdrawn', updatedAt: now, withdrawnAt: now, withdrawalReason: request.body.reason }
+    return { item, audience: await store.audience(current.id, trx) }
+  }))
+
+  app.post('/v2/provinces/:code/contents', {
+    config: { policy: 'province' },
+    schema: {
+      tags: ['content'],
+      operationId: 'shareContent',
+      summary: 'Share a province\'s own content with central',
+      description: 'Puts content the province produced into central\'s library. It is not sent to other provinces.',
+      params: ProvinceParams,
+      body: ref(SharedContentRequest),
+      response: { 201: ref(ContentWriteResult), ...problemResponses([422]) },
+    },
+  }, async (request, reply) => {
+    const body = request.body
+    const result = await db.transaction().execute(async (trx) => {
+      await checkRules(body, trx)
+      const now = request.receivedAt.toISOString()
+      const item: Item = {
+        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...itemOf(body, now),
+        priority: 'normal', targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
+      }
+      await store.save(trx, item)
+      const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'content', id: item.id, version: 1 }] }, trx)
+      return { content: item, receipt }
+    })
+    return reply.code(201).send(result)
+  })
+
+  app.get('/v2/contents/feed', {
+    config: { policy: 'system' },
+    schema: {
+      tags: ['content'],
+      operationId: 'readContentFeed',
+      summary: 'The content feed',
+      description: 'Every publication, new version and withdrawal meant for the caller\'s province (every one, for central), in an order consistent with commits. ' +
+        'Continue from `nextCursor`: nothing is ever skipped, even when publications commit out of order. ' +
+        'The items are the notifications webhooks carry, with the same ids, so a province that takes both discards what it already has.',
+      querystring: ContentFeedQuery,
+      response: { 200: ref(ContentFeedPage) },
+    },
+  }, async (request) => {
+    const caller = request.caller!
+    const position = decodeFeedCursor(request.query.after)
+    const rows = await store.feed(position, caller.role === 'province' ? caller.provinceCode! : undefined, request.query.limit ?? 100)
+    const last = rows.at(-1)
+    return {
+      items: rows.map(({ id, type, occurredAt, content }) => ({ id, type, occurredAt, content })),
+      nextCursor: encodeFeedCursor(last ? { xid: last.xid, seq: last.seq } : position),
+    }
+  })
+
+  app.get('/v2/contents', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'listContents',
+      summary: 'Central\'s content library',
+      description: 'Current versions of what central published and what provinces shared, newest first.',
+      querystring: ContentListQuery,
+      response: { 200: ref(ContentPage) },
+    },
+  }, async (request) => {
+    const { cursor, limit = 100, ...filter } = request.query
+    const rows = await store.list({ ...filter, after: decodeCursor(cursor, ['string', 'string'] as const), limit })
+    return toPage(rows, limit, (item) => [item.publishedAt, item.id], (item) => item)
+  })
+
+  app.get('/v2/contents/:id', {
+    config: { policy: 'system' },
+    schema: {
+      tags: ['content'],
+      operationId: 'getContent',
+      summary: 'The current version of a content item',
+      description: 'A provincial system reads items sent to its province and those it shared. Answers with an `ETag` (the version).',
+      params: ContentParams,
+      response: { 200: ref(ContentItem), ...problemResponses([404]) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params
+    const caller = request.caller!
+    const item = await store.get(id)
+    if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
+    reply.header('etag', etag(item.version))
+    return item
+  })
+
+  app.post('/v2/contents/:id/acks', {
+    config: { policy: 'system' },
+    schema: {
+      tags: ['content'],
+      operationId: 'acknowledgeContent',
+      summary: 'Acknowledge a content item',
+      description: 'A provincial system says it received the item and, when known, when and on how many stations it is scheduled. ' +
+        'Sending the same acknowledgement again changes nothing; a later one with a schedule updates it.',
+      params: ContentParams,
+      body: ref(AckRequest),
+      response: { 200: ref(AckResult), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const caller = request.caller!
+    if (caller.role !== 'province') throw new HttpProblem('role-forbidden', `${caller.systemId} (${caller.role}) may not acknowledge content: provincial systems do`)
+    const { id } = request.params
+    const province = caller.provinceCode!
+    const item = await store.get(id)
+    if (!item || item.origin !== 'central' || !await store.visibleTo(id, province)) throw notFound(`content ${id} for province ${province}`)
+    return db.transaction().execute(async (trx) => {
+      const { ack, result } = await store.ack(trx, {
+        contentId: id, province, version: item.version, receivedAt: request.body.receivedAt,
+        scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null,
+      })
+      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'content-ack', id, province, result }] }, trx)
+      return { ack, result, receipt }
+    })
+  })
+
+  app.get('/v2/contents/:id/deliveries', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'getContentDeliveries',
+      summary: 'Delivery of a content item in each province',
+      description: 'For each province the item was sent to: every webhook notification with its attempts, last answer and next attempt, and the acknowledgement.',
+      params: ContentParams,
+      response: { 200: ref(DeliveryReport), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { id } = request.params
+    if (!await store.get(id)) throw notFound(`content ${id}`)
+    return { contentId: id, provinces: await store.deliveries(id) }
+  })
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { buildTestApp } from '../helpers/app.js'
+import { bulletin } from '../helpers/content.js'
+import { registerSystem, signedInject } from '../helpers/systems.js'
+
+const station = (id: string, communeCode: string) => ({ id, communeCode, name: `Đài ${id}`, kind: 'ip', status: 'operating' })
+
+async function setup(t: Test) {
+  const built = await buildTestApp(t)
+  const { app, database } = built
+  const central = await registerSystem(database, 'central-portal')
+  const hcm = await registerSystem(database, 'province-79')
+  const hanoi = await registerSystem(database, 'province-01')
+  await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('s1', '26734'), station('s2', '26740'), station('s3', '26743')] } })
+  await signedInject(app, hanoi, { method: 'PUT', url: '/v2/provinces/01/stations', body: { items: [station('h1', '00004')] } })
+  const publish = async (title: string) => (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ title, targets: ['79', '01'] }) })).json().content.id as string
+  return { ...built, central, hcm, hanoi, contentA: await publish('A'), contentB: await publish('B') }
+}
+
+const at = (time: string) => `2026-05-01T${time}:00+07:00`
+
+t.test('valid entries are stored and each rejected one is named with its reason', async (t) => {
+  const { app, hcm, contentA, contentB } = await setup(t)
+  const send = (entries: unknown[]) => signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })
+  const response = await send([
+    { stationId: 's1', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), clustersReached: 12, source: 'central' },
+    { stationId: 'nope', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+    { stationId: 's2', contentId: contentA, startedAt: at('09:00'), endedAt: at('08:59'), source: 'central' },
+    { stationId: 's1', contentId: contentB, startedAt: at('08:05'), endedAt: at('08:15'), source: 'central' },
+    { stationId: 's2', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'relay' },
+    { stationId: 's3', contentId: randomUUID(), startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+    { stationId: 's3', startedAt: at('08:00'), endedAt: at('08:10'), source: 'commune' },
+    { stationId: 's1', localRef: 'ban-tin-xa-0501', startedAt: at('09:00'), endedAt: at('09:30'), source: 'commune' },
+  ])
+  t.equal(response.statusCode, 200)
+  const result = response.json()
+  t.equal(result.accepted, 3)
+  t.equal(result.duplicates, 0)
+  t.same(result.rejected.map((r: { index: number, pointer: string, reason: string }) => [r.index, r.pointer, r.reason]), [
+    [1, '/entries/1', 'unknown-station'],
+    [2, '/entries/2', 'end-before-start'],
+    [3, '/entries/3', 'overlapping-entry'],
+    [5, '/entries/5', 'unknown-content'],
+    [6, '/entries/6', 'no-content-reference'],
+  ])
+  t.match(result.receipt, { id: String, jws: String })
+
+  const later = (await send([{ stationId: 's2', contentId: contentB, startedAt: at('08:09'), endedAt: at('08:20'), source: 'central' }])).json()
+  t.match(later, { accepted: 0, rejected: [{ index: 0, reason: 'overlapping-entry', message: /s2 already has an entry from 2026-05-01T01:00:00.000Z/ }] },
+    'an entry overlapping one stored earlier is refused too')
+  const adjacent = (await send([{ stationId: 's2', contentId: contentB, startedAt: at('08:10'), endedAt: at('08:20'), source: 'central' }])).json()
+  t.equal(adjacent.accepted, 1, 'a play that starts when the previous ends does not overlap')
+
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/01/broadcast-logs', body: { entries: [] } })).statusCode, 403)
+  const unknownField = await send([{ stationId: 's1', contentId: contentA, startedAt: at('10:00'), endedAt: at('10:10'), source: 'central', volume: 11 }])
+  t.equal(unknownField.statusCode, 400)
+  const tooMany = await send(Array.from({ length: 5001 }, () => ({ stationId: 's1', localRef: 'x', startedAt: at('10:00'), endedAt: at('10:10'), source: 'central' })))
+  t.equal(tooMany.statusCode, 400)
+  t.match(tooMany.json().detail, /5000/)
+})
+
+t.test('re-sent entries are stored once', async (t) => {
+  const { app, database, hcm, contentA } = await setup(t)
+  const entries = [
+    { stationId: 's1', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+    { stationId: 's2', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), clustersReached: 4, source: 'central' },
+    { stationId: 'nope', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+  ]
+  const send = (body: unknown) => signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body })
+  t.match((await send({ entries })).json(), { accepted: 2, duplicates: 0, rejected: [{ index: 2, reason: 'unknown-station' }] })
+  t.match((await send({ entries })).json(), { accepted: 0, duplicates: 2, rejected: [{ index: 2, reason: 'unknown-station' }] }, 'the same batch again stores nothing new')
+  t.match((await send({ entries: [entries[0], entries[0]] })).json(), { accepted: 0, duplicates: 2, rejected: [] })
+  const fresh = { stationId: 's3', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' }
+  t.match((await send({ entries: [fresh, fresh] })).json(), { accepted: 1, duplicates: 1, rejected: [] }, 'an entry twice in one batch is stored once')
+  const changed = { ...entries[1], clustersReached: 5 }
+  t.match((await send({ entries: [changed] })).json(), { accepted: 0, rejected: [{ reason: 'overlapping-entry' }] }, 'different figures for the same play are a conflict, not a duplicate')
+  const rows = await database.db.selectFrom('broadcast_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  t.equal(Number(rows.n), 3)
+})
+
+t.test('reach is computed from deliveries, acknowledgements and a known set of logs', async (t) => {
+  const { app, central, hcm, hanoi, contentA, contentB } = await setup(t)
+  const send = (system: typeof hcm, code: string, entries: unknown[]) =>
+    signedInject(app, system, { method: 'POST', url: `/v2/provinces/${code}/broadcast-logs`, body: { entries } })
+  await send(hcm, '79', [
+    { stationId: 's1', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+    { stationId: 's2', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:05'), source: 'relay' },
+    { stationId: 's1', contentId: contentA, startedAt: at('12:00'), endedAt: at('12:10'), source: 'central' },
+    { stationId: 's3', contentId: contentB, startedAt: at('10:00'), endedAt: at('10:10'), source: 'central' },
+    { stationId: 's3', localRef: 'local-1', startedAt: at('11:00'), endedAt: at('11:10'), source: 'commune' },
+  ])
+  await send(hanoi, '01', [{ stationId: 'h1', contentId: contentA, startedAt: at('09:00'), endedAt: at('09:15'), source: 'province' }])
+  await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${contentA}/acks`, body: { receivedAt: at('07:55'), stations: 2 } })
+
+  const reach = await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentA}/reach` })
+  t.equal(reach.statusCode, 200)
+  t.same(reach.json(), {
+    contentId: contentA,
+    provincesTargeted: 2,
+    provincesDelivered: 0,
+    provincesAcknowledged: 1,
+    stationsPlayed: 3,
+    plays: 4,
+    airtimeSeconds: 600 + 300 + 600 + 900,
+    firstPlayedAt: '2026-05-01T01:00:00.000Z',
+    lastPlayedAt: '2026-05-01T05:00:00.000Z',
+    byProvince: [
+      { province: '01', stationsPlayed: 1, plays: 1, airtimeSeconds: 900 },
+      { province: '79', stationsPlayed: 2, plays: 3, airtimeSeconds: 1500 },
+    ],
+  })
+  t.match((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentB}/reach` })).json(), { stationsPlayed: 1, plays: 1, airtimeSeconds: 600, provincesAcknowledged: 0 })
+  t.equal((await signedInject(app, hcm, { method: 'GET', url: `/v2/contents/${contentA}/reach` })).statusCode, 403)
+  t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${randomUUID()}/reach` })).statusCode, 404)
+})
+
+t.test('a full batch of 5000 entries is taken in one call', async (t) => {
+  const { app, hcm, contentA } = await setup(t)
+  const start = Date.parse('2026-06-01T00:00:00Z')
+  const entries = Array.from({ length: 5000 }, (_, i) => ({
+    stationId: `s${(i % 3) + 1}`, contentId: contentA, source: 'central',
+    startedAt: new Date(start + Math.floor(i / 3) * 120_000).toISOString(), endedAt: new Date(start + Math.floor(i / 3) * 120_000 + 60_000).toISOString(),
+  }))
+  const began = Date.now()
+  const result = (await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })).json()
+  const elapsed = Date.now() - began
+  t.match(result, { accepted: 5000, duplicates: 0, rejected: [] })
+  t.comment(`5000 entries stored in ${elapsed} ms`)
+  const again = (await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })).json()
+  t.match(again, { accepted: 0, duplicates: 5000, rejected: [] })
+})

@@ -1,0 +1,219 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { signCall } from '../../src/client/sign.js'
+import { verifyServiceCall, type ServiceCallRequest } from '../../src/client/service-call.js'
+import { backoffMs, retryAfterMs } from '../../src/modules/content/dispatcher.js'
+import type { ServiceKeys } from '../../src/auth/service-keys.js'
+import type { Database } from '../../src/db/database.js'
+import { buildTestApp } from '../helpers/app.js'
+import { bulletin } from '../helpers/content.js'
+import { Receiver, until } from '../helpers/receiver.js'
+import { freePort } from '../helpers/service.js'
+import { newKey, registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
+
+/** Short timings so retries happen in milliseconds. */
+const FAST = {
+  WEBHOOK_POLL_MS: '25', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_MAX_MS: '200',
+  WEBHOOK_CONNECT_TIMEOUT_MS: '500', WEBHOOK_RESPONSE_TIMEOUT_MS: '2000',
+}
+
+async function setup(t: Test, env: Record<string, string> = {}, shared?: { database: Database, serviceKeys: ServiceKeys }) {
+  const built = await buildTestApp(t, { env: { ...FAST, ...env }, ...shared })
+  const central = shared ? { id: 'central-portal', key: (await newKey()) } : await registerSystem(built.database, 'central-portal')
+  return { ...built, central }
+}
+
+const trustOf = (app: { deps: { config: { SERVICE_ID: string }, serviceKeys: ServiceKeys } }, systemId: string) =>
+  ({ serviceId: app.deps.config.SERVICE_ID, systemId, keys: app.deps.serviceKeys.jwks })
+
+async function province(database: Database, code: string, webhookUrl: string): Promise<TestSystem> {
+  return registerSystem(database, `province-${code}`, { extra: { webhookUrl } })
+}
+
+async function publish(app: Parameters<typeof signedInject>[0], central: TestSystem, overrides: Record<string, unknown> = {}) {
+  const response = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(overrides) })
+  if (response.statusCode !== 201) throw new Error(response.body)
+  return response.json().content as { id: string, title: string }
+}
+
+t.test('a receiver that fails its first calls gets the notification after retries, as one logical delivery; Retry-After is honoured', async (t) => {
+  const { app, database, central } = await setup(t, { WEBHOOK_BACKOFF_MAX_MS: '5000' })
+  const receiver = await new Receiver(trustOf(app, 'province-79'), (_call, n) => {
+    if (n === 1) return { status: 503, headers: { 'retry-after': '1' } }
+    return n <= 3 ? 500 : 200
+  }).start(t)
+  await province(database, '79', receiver.url)
+  const item = await publish(app, central)
+
+  await until(() => receiver.accepted.length > 0, 15_000, 'delivery')
+  await sleep(300)
+  t.equal(receiver.calls.length, 4, 'three failures, then the success, and nothing after it')
+  t.ok(receiver.calls.every((c) => c.verified), 'every attempt carries a valid, fresh call token')
+  t.equal(new Set(receiver.calls.map((c) => c.id)).size, 1, 'every attempt carries the same notification id')
+  t.same(receiver.accepted, receiver.delivered, 'accepted exactly once')
+  t.ok(receiver.calls[1]!.at - receiver.calls[0]!.at >= 950, `the second attempt came ${receiver.calls[1]!.at - receiver.calls[0]!.at} ms after Retry-After: 1`)
+  const body = JSON.parse(receiver.calls[3]!.body.toString())
+  t.match(body, { id: receiver.accepted[0], type: 'content.published', occurredAt: String, content: { id: item.id, version: 1, title: item.title } })
+
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.match(report.provinces, [{ province: '79', systemId: 'province-79', webhook: 'delivered', notifications: [{ state: 'delivered', attempts: 4, lastStatus: 200, lastError: null, nextAttemptAt: null, deliveredAt: String }] }])
+  const reach = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/reach` })).json()
+  t.match(reach, { provincesTargeted: 1, provincesDelivered: 1 })
+
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /ttn_webhook_deliveries_total\{outcome="delivered"\} 1/)
+  t.match(metrics, /ttn_webhook_deliveries_total\{outcome="refused"\} 3/)
+  t.match(metrics, /ttn_webhook_outbox_depth 0/)
+  t.match(metrics, /ttn_webhook_outbox_oldest_pending_seconds 0/)
+})
+
+t.test('a receiver that is down while the service restarts still gets the notification after the restart', async (t) => {
+  const first = await setup(t)
+  const port = await freePort()
+  const receiver = new Receiver(trustOf(first.app, 'province-79'), () => 200, port)
+  await province(first.database, '79', receiver.url)
+  const item = await publish(first.app, first.central)
+  const report = async (app: typeof first.app) => (await signedInject(app, first.central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json().provinces[0]
+  await until(async () => (await report(first.app)).notifications[0].attempts >= 2, 10_000, 'failed attempts')
+  t.match((await report(first.app)).notifications[0], { state: 'pending', lastStatus: null, lastError: /ECONNREFUSED/ })
+  await first.app.close()
+
+  await receiver.start(t)
+  await sleep(200)
+  t.equal(receiver.calls.length, 0, 'the stopped instance sends nothing')
+  const second = await setup(t, {}, { database: first.database, serviceKeys: first.serviceKeys })
+  await until(() => receiver.accepted.length > 0, 10_000, 'delivery after the restart')
+  await sleep(200)
+  t.equal(receiver.delivered.length, 1)
+  t.equal(receiver.calls.length, 1, 'delivered once by the new instance')
+  t.match((await report(second.app)).notifications[0], { state: 'delivered', lastStatus: 200 })
+})
+
+t.test('a dead receiver in one province does not delay another province', async (t) => {
+  const { app, database, central } = await setup(t, { WEBHOOK_RESPONSE_TIMEOUT_MS: '5000' })
+  const dead = await new Receiver(trustOf(app, 'province-01'), () => 'hang').start(t)
+  const alive = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  await province(database, '01', dead.url)
+  await province(database, '79', alive.url)
+
+  const started = Date.now()
+  for (let i = 0; i < 3; i++) await publish(app, central, { title: `Tin ${i}`, targets: ['01', '79'] })
+  await until(() => alive.delivered.length === 3, 10_000, 'deliveries to the live province')
+  const elapsed = Date.now() - started
+  t.ok(elapsed < 5000, `the live province had all three in ${elapsed} ms, within the dead one's response timeout (5000 ms)`)
+  t.equal(dead.calls.length, 1, 'the dead province has one attempt hanging: its lane waits, nothing else does')
+  t.equal(dead.accepted.length, 0)
+})
+
+t.test('an emergency published after ten normal items is delivered first to a receiver that was down', async (t) => {
+  const { app, database, central } = await setup(t)
+  const port = await freePort()
+  const receiver = new Receiver(trustOf(app, 'province-79'), () => 200, port)
+  await province(database, '79', receiver.url)
+  const normal: { id: string, title: string }[] = []
+  for (let i = 0; i < 10; i++) normal.push(await publish(app, central, { title: `Tin thường ${i}` }))
+  await until(async () => {
+    const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${normal[0]!.id}/deliveries` })).json()
+    return report.provinces[0].notifications[0].attempts >= 1
+  }, 10_000, 'a failed attempt')
+  const emergency = await publish(app, central, { title: 'Khẩn cấp: lũ quét', priority: 'emergency' })
+
+  await receiver.start(t)
+  await until(() => receiver.delivered.length === 11, 10_000, 'every delivery')
+  const titles = receiver.calls.filter((c) => c.verified).map((c) => JSON.parse(c.body.toString()).content.title as string)
+  t.equal(titles[0], emergency.title, 'the emergency first')
+  t.same(titles.slice(1), normal.map((n) => n.title), 'then the others, oldest first')
+})
+
+t.test('two instances share the outbox: every notification is sent once, never by both at the same time', async (t) => {
+  const first = await setup(t, { WEBHOOK_CONCURRENCY: '4' })
+  const second = await setup(t, { WEBHOOK_CONCURRENCY: '4' }, { database: first.database, serviceKeys: first.serviceKeys })
+  let overlaps = 0
+  const receivers = await Promise.all(['01', '79', '31', '48'].map(async (code) => {
+    const inFlight = new Set<string>()
+    const slow = async (call: { id: string | undefined }) => {
+      if (inFlight.has(call.id!)) overlaps++
+      inFlight.add(call.id!)
+      await sleep(20)
+      inFlight.delete(call.id!)
+      return 200
+    }
+    const receiver = await new Receiver(trustOf(first.app, `province-${code}`), slow).start(t)
+    await province(first.database, code, receiver.url)
+    return receiver
+  }))
+  for (let i = 0; i < 5; i++) {
+    await publish(first.app, first.central, { title: `A${i}`, targets: ['01', '79', '31', '48'] })
+    await publish(second.app, first.central, { title: `B${i}`, targets: ['01', '79', '31', '48'] })
+  }
+  await until(() => receivers.every((r) => r.delivered.length === 10), 15_000, 'every delivery')
+  await sleep(200)
+  t.equal(overlaps, 0, 'no notification was in flight twice to one province')
+  t.same(receivers.map((r) => r.calls.length), [10, 10, 10, 10], 'each sent exactly once')
+})
+
+t.test('an emergency to every province reaches all 34 receivers', async (t) => {
+  const { app, database, central } = await setup(t)
+  const codes = (await database.db.selectFrom('admin_units').select('code').where('level', '=', 'province').where('status', '=', 'active').execute()).map((r) => r.code)
+  const receivers = await Promise.all(codes.map(async (code) => {
+    const receiver = await new Receiver(trustOf(app, `province-${code}`), () => 200).start(t)
+    await province(database, code, receiver.url)
+    return receiver
+  }))
+  const started = Date.now()
+  const item = await publish(app, central, { title: 'Khẩn cấp toàn quốc', priority: 'emergency', targets: 'all' })
+  await until(() => receivers.every((r) => r.delivered.length === 1), 10_000, 'every province')
+  t.comment(`34 provinces notified ${Date.now() - started} ms after the publication was sent, ${app.deps.config.WEBHOOK_CONCURRENCY} at a time`)
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.equal(report.provinces.length, 34)
+  t.ok(report.provinces.every((p: { webhook: string }) => p.webhook === 'delivered'))
+})
+
+t.test('verifyServiceCall rejects forged and replayed notifications', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  await province(database, '79', receiver.url)
+  await publish(app, central)
+  await until(() => receiver.accepted.length === 1, 10_000, 'delivery')
+  const genuine = receiver.calls[0]!
+  const request: ServiceCallRequest = { method: genuine.method, url: genuine.url, headers: genuine.headers, body: genuine.body }
+  const trust = trustOf(app, 'province-79')
+  const refusal = (req: ServiceCallRequest, options = {}) => verifyServiceCall(req, { ...trust, ...options }).then(() => 'accepted', (e: { code: string }) => e.code)
+
+  t.equal(await refusal(request, { replayGuard: receiver.replayGuard }), 'token-replayed', 'the receiver already took this token')
+  const fresh = { claim: () => true }
+  t.equal(await refusal({ ...request, body: genuine.body.toString().replace('Cảnh báo', 'Giả mạo') }, { replayGuard: fresh }), 'body-hash-mismatch')
+  t.equal(await refusal({ ...request, url: '/hooks/other' }, { replayGuard: fresh }), 'path-mismatch')
+  t.equal(await refusal(request, { replayGuard: fresh, systemId: 'province-01' }), 'audience-mismatch', 'a notification for another province')
+  t.equal(await refusal(request, { replayGuard: fresh, now: new Date(Date.now() + 600_000) }), 'token-expired')
+  t.equal(await refusal({ ...request, headers: {} }, { replayGuard: fresh }), 'token-missing')
+
+  const forger = await newKey()
+  const forge = async (kid?: string) => {
+    const token = await signCall({
+      issuer: trust.serviceId, audience: 'province-79', key: kid ? { ...forger, kid } : forger,
+      method: 'POST', pathAndQuery: genuine.url, body: genuine.body,
+    })
+    return { ...request, headers: { authorization: `Bearer ${token}` } }
+  }
+  t.equal(await refusal(await forge(), { replayGuard: fresh }), 'key-unknown', 'signed by a key the service does not publish')
+  t.equal(await refusal(await forge(app.deps.serviceKeys.current.kid), { replayGuard: fresh }), 'signature-invalid', 'signed by another key under the service\'s kid')
+  t.equal(await refusal(request, { replayGuard: fresh, serviceId: 'another-service' }), 'issuer-unknown')
+  const claims = await verifyServiceCall(request, { ...trust, replayGuard: fresh })
+  t.match(claims, { iss: trust.serviceId, aud: 'province-79', htm: 'POST', htu: '/hooks/ttn?tenant=a' })
+})
+
+t.test('backoff grows exponentially with jitter up to its cap; Retry-After wins within the cap', async (t) => {
+  const settings = { base: 100, max: 1000 }
+  for (let failures = 0; failures < 6; failures++) {
+    const ceiling = Math.min(1000, 100 * 2 ** failures)
+    const delay = backoffMs(failures, settings)
+    t.ok(delay >= ceiling / 2 && delay <= ceiling, `after ${failures} failures: ${Math.round(delay)} ms in [${ceiling / 2}, ${ceiling}]`)
+  }
+  t.equal(backoffMs(0, settings, 700), 700)
+  t.equal(backoffMs(0, settings, 60_000), 1000)
+  t.equal(retryAfterMs('3'), 3000)
+  t.equal(retryAfterMs(new Date(Date.now() + 5000).toUTCString(), Date.now()) ! > 3000, true)
+  t.equal(retryAfterMs('soon'), undefined)
+  t.equal(retryAfterMs(undefined), undefined)
+})
