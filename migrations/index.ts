@@ -7,6 +7,7 @@ import * as operations from './0007-operations.js'
 import * as reports from './0008-reports.js'
 import * as status from './0009-status.js'
 import * as content from './0010-content.js'
+import * as airtime from './0011-airtime.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0008-reports': reports,
   '0009-status': status,
   '0010-content': content,
+  '0011-airtime': airtime,
 }

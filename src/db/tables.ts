@@ -317,4 +317,12 @@ export interface ContentTables {
   webhook_lanes: WebhookLanesTable
   content_acks: ContentAcksTable
   broadcast_logs: BroadcastLogsTable
+  broadcast_airtime_daily: BroadcastAirtimeDailyTable
+}
+
+/** Kept by a trigger on broadcast_logs (migration 0011). */
+export interface BroadcastAirtimeDailyTable {
+  province_code: string
+  day: string
+  seconds: number
 }

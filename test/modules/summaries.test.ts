@@ -161,3 +161,39 @@ t.test('devices count as online, offline, stale or never reported, with stalenes
   t.same(national.total.devices, { ...hcmDevices, registered: 7, neverReported: 2 }, 'Hà Nội\'s one station never reported')
   t.equal(national.staleAfterSeconds, 600)
 })
+
+t.test('airtime sums the broadcast logs of the last 7 and 30 days; reach follows central\'s items to each target province', async (t) => {
+  const context = await setup(t)
+  const { get, hcm, hanoi, central, app } = context
+  await seedRegistry(context)
+  const post = async (system: TestSystem, url: string, body: unknown) => {
+    const response = await signedInject(app, system, { method: 'POST', url, body })
+    if (response.statusCode >= 300) throw new Error(`${url}: ${response.body}`)
+    return response.json()
+  }
+  const toAll = (await post(central, '/v2/contents', { title: 'Cảnh báo bão', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: 'all' })).content.id
+  await post(central, '/v2/contents', { title: 'Chỉ Hà Nội', topic: 'disasters-fire-epidemics', priority: 'normal', targets: ['01'] })
+  await post(hcm, `/v2/contents/${toAll}/acks`, { receivedAt: new Date().toISOString() })
+
+  const daysAgo = (days: number, hour: number) => new Date(Date.now() - days * 86_400_000 - hour * 3_600_000)
+  const play = (stationId: string, start: Date, minutes: number, extra: Record<string, unknown>) =>
+    ({ stationId, startedAt: start.toISOString(), endedAt: new Date(start.getTime() + minutes * 60_000).toISOString(), source: 'central', ...extra })
+  const logged = await post(hcm, '/v2/provinces/79/broadcast-logs', { entries: [
+    play('ip-1', daysAgo(0, 2), 30, { contentId: toAll }),
+    play('wired-1', daysAgo(2, 2), 90, { localRef: 'ban-tin-sang' }),
+    play('ip-1', daysAgo(12, 2), 120, { localRef: 'ban-tin-toi' }),
+    play('ip-1', daysAgo(45, 2), 60, { localRef: 'too-old-for-30-days' }),
+  ] })
+  t.equal(logged.accepted, 4)
+  await post(hanoi, '/v2/provinces/01/broadcast-logs', { entries: [play('h-1', daysAgo(1, 2), 45, { localRef: 'x' })] })
+
+  const summary = (await get(central, '/v2/summaries/national')).json()
+  const row = (code: string) => summary.provinces.find((p: { province: string }) => p.province === code)
+  t.same(row('79').broadcast, { hoursLast7Days: 2, hoursLast30Days: 4 })
+  t.same(row('01').broadcast, { hoursLast7Days: 0.75, hoursLast30Days: 0.75 })
+  t.same(summary.total.broadcast, { hoursLast7Days: 2.75, hoursLast30Days: 4.75 })
+  t.same(row('79').content, { items: 1, delivered: 1, acknowledged: 1, played: 1 }, 'acknowledged counts as delivered')
+  t.same(row('01').content, { items: 2, delivered: 0, acknowledged: 0, played: 0 })
+  t.same(row('48').content, { items: 1, delivered: 0, acknowledged: 0, played: 0 })
+  t.same(summary.total.content, { items: 35, delivered: 1, acknowledged: 1, played: 1 })
+})

@@ -67,7 +67,6 @@ export class SummariesStore {
     return new Map(rows.map((r) => [r.province_code, { total: num(r.n) }]))
   }
 
-  // TEMPORARY until status and content land
   /** Devices in place joined to their newest status; staleness is decided here, at read time. */
   async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Section<'devices'>> {
     const staleBefore = new Date(now.getTime() - staleAfterSeconds * 1000)
@@ -88,9 +87,40 @@ export class SummariesStore {
     }]))
   }
 
-  async broadcast(_now: Date, _only?: string): Promise<Section<'broadcast'>> { return new Map() }
-  async content(_now: Date, _only?: string): Promise<Section<'content'>> { return new Map() }
+  /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
+  async broadcast(now: Date, only?: string): Promise<Section<'broadcast'>> {
+    const today = vietnamDay(now)
+    const { rows } = await sql<{ province_code: string, last7: number, last30: number }>`
+      select province_code,
+        coalesce(sum(seconds) filter (where day > ${today}::date - 7), 0)::float8 / 3600 as last7,
+        sum(seconds)::float8 / 3600 as last30
+      from broadcast_airtime_daily
+      where day > ${today}::date - 30 and day <= ${today}::date ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`.execute(this.db)
+    return new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }]))
+  }
+
+  /** For central's items of the last 30 days, per target province: delivered, acknowledged, played. */
+  async content(now: Date, only?: string): Promise<Section<'content'>> {
+    const since = new Date(now.getTime() - 30 * 86_400_000)
+    const { rows } = await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
+      select p.code as province_code, count(*)::int as items,
+        (count(*) filter (where acked or exists (select 1 from webhook_outbox w where w.content_id = c.id and w.province_code = p.code and w.state = 'delivered')))::int as delivered,
+        (count(*) filter (where acked))::int as acknowledged,
+        (count(*) filter (where exists (select 1 from broadcast_logs b where b.content_id = c.id and b.province_code = p.code)))::int as played
+      from admin_units p
+      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.targets is null or p.code = any(c.targets))
+      cross join lateral (select exists (select 1 from content_acks a where a.content_id = c.id and a.province_code = p.code) as acked) ack
+      where p.level = 'province' and p.status = 'active' ${only ? sql`and p.code = ${only}` : sql``}
+      group by p.code`.execute(this.db)
+    return new Map(rows.map((r) => [r.province_code, { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played }]))
+  }
 }
+
+const roundHours = (hours: number) => Math.round(Number(hours) * 100) / 100
+
+/** The calendar day in Vietnam (UTC+7, no daylight saving), YYYY-MM-DD. */
+const vietnamDay = (at: Date) => new Date(at.getTime() + 7 * 3_600_000).toISOString().slice(0, 10)
 
 export const ipShare = (stations: { total: number, ip: number }) =>
   stations.total === 0 ? 0 : Math.round((stations.ip / stations.total) * 10_000) / 10_000
