@@ -1,11 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { ReportFormName } from '../../schemas/reports.js'
-import type { ProvinceFigures } from '../../schemas/summaries.js'
 import { Outbox } from '../client/outbox.js'
 import type { TtnClient } from '../client/client.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
 import { readRecords, type Entity } from './records.js'
+import { summaryTable } from './summary-table.js'
 
 const BATCH = 1000
 const progress = (line: string) => process.stderr.write(`\r${line}`)
@@ -37,21 +37,6 @@ async function sendAll(client: TtnClient, outboxDir: string | undefined, request
     process.exitCode = 3
     print(`the service is unreachable; run \`ttn outbox send --outbox ${outboxDir}\` later`)
   }
-}
-
-type SummaryRow = Pick<ProvinceFigures, 'stations' | 'clusters' | 'devices' | 'broadcast' | 'content'> & { province?: string, name?: string, reports?: Record<string, string | undefined> }
-
-/** The summary as a fixed-width table an operator reads in a terminal. */
-function summaryTable(summary: { generatedAt: string, period: { id: string } | null, provinces: SummaryRow[], total?: SummaryRow }): string {
-  const header = ['province', 'stations', 'IP %', 'clusters', 'online', 'offline', 'stale', 'hours 7d', 'content played', 'reports']
-  const line = (label: string, r: SummaryRow) => [
-    label, r.stations.total, (r.stations.ipShare * 100).toFixed(1), r.clusters.total, r.devices.online, r.devices.offline, r.devices.stale,
-    r.broadcast.hoursLast7Days, `${r.content.played}/${r.content.items}`, Object.entries(r.reports ?? {}).map(([form, state]) => `${form}: ${state}`).join(', '),
-  ].map(String)
-  const rows = [header, ...summary.provinces.map((p) => line(`${p.province} ${p.name}`, p)), ...(summary.total ? [line('Toàn quốc', summary.total)] : [])]
-  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  const table = rows.map((r) => r.map((cell, i) => (i === 0 || i === r.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd())
-  return [`summary at ${summary.generatedAt}, report period ${summary.period?.id ?? 'none'}`, ...table].join('\n') + '\n'
 }
 
 const outboxOption = () => new Option('--outbox <dir>', 'write pushes to this folder first and send them from there, in order, when the service is reachable')
