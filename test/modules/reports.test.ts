@@ -92,8 +92,8 @@ t.test('versions: each submission is kept, the latest counts; central accepts or
   t.equal((await signedInject(app, central, { method: 'POST', url: `${url}/versions/9/review`, body: { decision: 'accept' } })).statusCode, 404)
 })
 
-t.test('a submission is compared with the registry; differences are warnings', async (t) => {
-  const { app, hcm } = await setup(t)
+t.test('a submission is compared with the registry, device status and broadcast logs; differences are warnings', async (t) => {
+  const { app, hcm, central } = await setup(t)
   await signedInject(app, hcm, {
     method: 'PUT', url: '/v2/provinces/79/registry',
     body: {
@@ -102,14 +102,27 @@ t.test('a submission is compared with the registry; differences are warnings', a
       boards: [{ id: 'b1', communeCode: '26734', placement: 'outdoor', status: 'operating' }],
     },
   })
-  await signedInject(app, hcm, { method: 'GET', url: '/v2/report-periods?year=2031' })
-  const response = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2031-Y/indicators', body: indicators({ informationWorkers: { total: 10, trained: 12 } }) })
+  const now = new Date()
+  await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/status-events', body: { events: [{ deviceType: 'station', deviceId: 's1', state: 'online', observedAt: now.toISOString() }] } })
+  const twoHoursAgo = new Date(now.getTime() - 2 * 3_600_000)
+  await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries: [{ stationId: 's1', localRef: 'ban-tin', startedAt: twoHoursAgo.toISOString(), endedAt: now.toISOString(), source: 'province' }] } })
+  // A period of this year whose data run to today, so today's logs fall inside it.
+  const today = vietnamDate(0)
+  const opened = await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: 'CHECK', title: 'Kiểm tra', asOf: today, dueOn: `${today.slice(0, 4)}-12-31`, forms: ['indicators'] } })
+  t.equal(opened.statusCode, 201)
+  const response = await signedInject(app, hcm, {
+    method: 'PUT', url: '/v2/provinces/79/reports/CHECK/indicators',
+    body: indicators({ informationWorkers: { total: 10, trained: 12 }, bulletins: { produced: 3, aired: 3, airtimeHours: 1.5 } }),
+  })
   t.equal(response.statusCode, 201)
   t.same(response.json().submission.warnings.map((w: { pointer: string, reported: number, observed: number }) => [w.pointer, w.reported, w.observed]), [
     ['/clusters/ip', 3, 2],
     ['/clusters/fm', 0, 1],
     ['/informationWorkers/trained', 12, 10],
+    ['/stations/ip', 2, 1],
+    ['/bulletins/airtimeHours', 1.5, 2],
   ])
+  t.match(response.json().submission.warnings.at(-1).message, /broadcast logs record 2 hours/)
 })
 
 t.test('forms are checked: the wrong form for a period, unknown fields, negative figures', async (t) => {

@@ -5,8 +5,9 @@ import type { ObservedFigures } from './store.js'
 type Warning = Static<typeof CrossCheckWarning>
 
 /**
- * Compares the indicators a province reports with what it registered here; a difference is a
- * warning for the people reviewing the report, never a reason to refuse it.
+ * Compares the indicators a province reports with what it registered, its devices reported and
+ * its broadcast logs recorded here; a difference is a warning for the people reviewing the
+ * report, never a reason to refuse it.
  */
 export function crossCheckIndicators(form: IndicatorsForm, observed: ObservedFigures): Warning[] {
   const comparisons: [string, number, number, string][] = [
@@ -27,6 +28,19 @@ export function crossCheckIndicators(form: IndicatorsForm, observed: ObservedFig
     }))
   if (form.informationWorkers.trained > form.informationWorkers.total) {
     warnings.push({ pointer: '/informationWorkers/trained', reported: form.informationWorkers.trained, observed: form.informationWorkers.total, message: 'more workers trained than there are workers' })
+  }
+  if (form.stations.ip > 0 && observed.ipStationsSilent > 0) {
+    warnings.push({
+      pointer: '/stations/ip', reported: form.stations.ip, observed: observed.ipStationsSilent,
+      message: `${observed.ipStationsSilent} of the IT–telecom stations registered in service never reported their device status`,
+    })
+  }
+  // Logs may not cover every station, so only fewer hours than they record is suspicious.
+  if (observed.loggedAirtimeHours !== null && form.bulletins.airtimeHours < observed.loggedAirtimeHours) {
+    warnings.push({
+      pointer: '/bulletins/airtimeHours', reported: form.bulletins.airtimeHours, observed: observed.loggedAirtimeHours,
+      message: `reported ${form.bulletins.airtimeHours} hours of airtime; the broadcast logs record ${observed.loggedAirtimeHours} hours in the period`,
+    })
   }
   return warnings
 }

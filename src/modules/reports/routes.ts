@@ -102,7 +102,7 @@ export async function reportsRoutes(app: App) {
     }, async (request, reply) => {
       const { code, periodId } = request.params
       const period = await periodOrFail(periodId, form.name)
-      const warnings = form.name === 'indicators' ? crossCheckIndicators(request.body as never, await store.observed(code)) : []
+      const warnings = form.name === 'indicators' ? crossCheckIndicators(request.body as never, await store.observed(code, period)) : []
       const result = await db.transaction().execute(async (trx) => {
         const onTime = request.receivedAt < deadlineOf(period.dueOn)
         const receipt = await app.receipts.issue(request, {

@@ -33,6 +33,10 @@ export interface ObservedFigures {
   stations: Record<string, number>
   clusters: Record<string, number>
   boards: number
+  /** IT–telecom stations in service that never reported their device status. */
+  ipStationsSilent: number
+  /** Airtime the broadcast logs record from the start of the period's year to its as-of date; null without an as-of date. */
+  loggedAirtimeHours: number | null
 }
 
 export class ReportsStore {
@@ -124,19 +128,28 @@ export class ReportsStore {
     return rows.map((r) => r.code)
   }
 
-  async observed(province: string): Promise<ObservedFigures> {
-    const [stations, clusters, boards] = await Promise.all([
+  async observed(province: string, period: Pick<Period, 'year' | 'asOf'>): Promise<ObservedFigures> {
+    const [stations, clusters, boards, silent, airtime] = await Promise.all([
       this.db.selectFrom('stations').select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
         .where('province_code', '=', province).where('deleted_at', 'is', null).where('status', '!=', 'decommissioned').groupBy('kind').execute(),
       this.db.selectFrom('clusters').select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
         .where('province_code', '=', province).where('deleted_at', 'is', null).where('status', '!=', 'decommissioned').groupBy('kind').execute(),
       this.db.selectFrom('boards').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('province_code', '=', province).where('deleted_at', 'is', null).where('status', '!=', 'decommissioned').executeTakeFirst(),
+      sql<{ n: number }>`select count(*)::int as n from stations s
+        where s.province_code = ${province} and s.kind = 'ip' and s.deleted_at is null and s.status <> 'decommissioned'
+          and not exists (select 1 from device_status d where d.province_code = s.province_code and d.device_type = 'station' and d.device_id = s.id collate "C")`.execute(this.db),
+      period.asOf
+        ? sql<{ hours: number }>`select coalesce(sum(seconds), 0)::float8 / 3600 as hours from broadcast_airtime_daily
+            where province_code = ${province} and day between ${`${period.year}-01-01`}::date and ${period.asOf}::date`.execute(this.db)
+        : Promise.resolve(undefined),
     ])
     return {
       stations: Object.fromEntries(stations.map((r) => [r.kind, Number(r.n)])),
       clusters: Object.fromEntries(clusters.map((r) => [r.kind, Number(r.n)])),
       boards: Number(boards?.n ?? 0),
+      ipStationsSilent: silent.rows[0]!.n,
+      loggedAirtimeHours: airtime ? Math.round(airtime.rows[0]!.hours * 100) / 100 : null,
     }
   }
 }
