@@ -223,10 +223,11 @@ export const BroadcastLogRejection = Strict({
 
 export const BroadcastLogResult = Strict({
   accepted: Type.Integer({ description: 'Entries stored now.' }),
-  duplicates: Type.Integer({ description: 'Entries already stored by an earlier send: stored once.' }),
-  rejected: Type.Array(ref(BroadcastLogRejection)),
+  duplicate: Type.Integer({ description: 'Entries already stored by an earlier send, or repeated in the batch: stored once.' }),
+  rejected: Type.Integer({ description: 'Entries refused; each is listed in `rejections`.' }),
+  rejections: Type.Array(ref(BroadcastLogRejection), { description: 'Every refused entry, in the order sent.' }),
   receipt: ref(Receipt),
-}, { $id: 'BroadcastLogResult', description: 'Valid entries are stored and each rejected one is named; one bad entry never drops the others.' })
+}, { $id: 'BroadcastLogResult', description: 'Valid entries are stored and each rejected one is named; one bad entry never drops the others. `accepted + duplicate + rejected` is the number of entries sent.' })
 
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),

@@ -86,9 +86,9 @@ export function contentCommands(): Command[] {
         onBatch: (sent, total) => process.stderr.write(`\rsent ${sent}/${total}`),
       })
       if (entries.length > 0) process.stderr.write('\n')
-      print(`${entries.length} entries: ${result.accepted} stored, ${result.duplicates} already stored, ${result.rejected.length} rejected`)
-      for (const rejection of result.rejected) print(`${where(rejection.index)}: ${rejection.reason}: ${rejection.message}`)
-      if (result.rejected.length > 0) process.exitCode = 4
+      print(`${entries.length} entries: ${result.accepted} stored, ${result.duplicate} already stored, ${result.rejected} rejected`)
+      for (const rejection of result.rejections) print(`${where(rejection.index)}: ${rejection.reason}: ${rejection.message}`)
+      if (result.rejected > 0) process.exitCode = 4
     })
 
   return [feed, logs]

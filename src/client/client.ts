@@ -314,13 +314,14 @@ export class TtnClient {
    */
   async sendBroadcastLogs(province: string, entries: S<typeof BroadcastLogEntry>[], options: { batchSize?: number, onBatch?: (sent: number, total: number) => unknown } = {}): Promise<Omit<S<typeof BroadcastLogResult>, 'receipt'> & { receipts: S<typeof BroadcastLogResult>['receipt'][] }> {
     const size = Math.min(options.batchSize ?? MAX_BROADCAST_LOG_BATCH, MAX_BROADCAST_LOG_BATCH)
-    const total = { accepted: 0, duplicates: 0, rejected: [] as S<typeof BroadcastLogRejection>[], receipts: [] as S<typeof BroadcastLogResult>['receipt'][] }
+    const total = { accepted: 0, duplicate: 0, rejected: 0, rejections: [] as S<typeof BroadcastLogRejection>[], receipts: [] as S<typeof BroadcastLogResult>['receipt'][] }
     for (let start = 0; start < entries.length; start += size) {
       const batch = entries.slice(start, start + size)
       const result = await this.http.call<S<typeof BroadcastLogResult>>('POST', path`/v2/provinces/${province}/broadcast-logs`, { entries: batch })
       total.accepted += result.accepted
-      total.duplicates += result.duplicates
-      total.rejected.push(...result.rejected.map((r) => ({ ...r, index: r.index + start, pointer: `/entries/${r.index + start}` })))
+      total.duplicate += result.duplicate
+      total.rejected += result.rejected
+      total.rejections.push(...result.rejections.map((r) => ({ ...r, index: r.index + start, pointer: `/entries/${r.index + start}` })))
       total.receipts.push(result.receipt)
       await options.onBatch?.(start + batch.length, entries.length)
     }

@@ -59,6 +59,6 @@ t.test('the typed client: publish, version, withdraw, share, the feed as an iter
   const sent = await asProvince.sendBroadcastLogs('79', entries, { batchSize: 2, onBatch: (n) => batches.push(n) })
   t.same(batches, [2, 4, 5], 'three calls of at most two entries')
   t.equal(sent.receipts.length, 3)
-  t.match(sent, { accepted: 4, duplicates: 0, rejected: [{ index: 3, pointer: '/entries/3', reason: 'unknown-station' }] }, 'rejections are named by their index in the whole list')
+  t.match(sent, { accepted: 4, duplicate: 0, rejected: 1, rejections: [{ index: 3, pointer: '/entries/3', reason: 'unknown-station' }] }, 'rejections are named by their index in the whole list')
   t.match(await asCentral.contentReach(third.id), { provincesTargeted: 1, provincesDelivered: 1, provincesAcknowledged: 1, stationsPlayed: 1, plays: 4, airtimeSeconds: 1200 })
 })

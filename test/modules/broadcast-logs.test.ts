@@ -36,8 +36,9 @@ t.test('valid entries are stored and each rejected one is named with its reason'
   t.equal(response.statusCode, 200)
   const result = response.json()
   t.equal(result.accepted, 3)
-  t.equal(result.duplicates, 0)
-  t.same(result.rejected.map((r: { index: number, pointer: string, reason: string }) => [r.index, r.pointer, r.reason]), [
+  t.equal(result.duplicate, 0)
+  t.equal(result.rejected, 5)
+  t.same(result.rejections.map((r: { index: number, pointer: string, reason: string }) => [r.index, r.pointer, r.reason]), [
     [1, '/entries/1', 'unknown-station'],
     [2, '/entries/2', 'end-before-start'],
     [3, '/entries/3', 'overlapping-entry'],
@@ -47,7 +48,7 @@ t.test('valid entries are stored and each rejected one is named with its reason'
   t.match(result.receipt, { id: String, jws: String })
 
   const later = (await send([{ stationId: 's2', contentId: contentB, startedAt: at('08:09'), endedAt: at('08:20'), source: 'central' }])).json()
-  t.match(later, { accepted: 0, rejected: [{ index: 0, reason: 'overlapping-entry', message: /s2 already has an entry from 2026-05-01T01:00:00.000Z/ }] },
+  t.match(later, { accepted: 0, rejected: 1, rejections: [{ index: 0, reason: 'overlapping-entry', message: /s2 already has an entry from 2026-05-01T01:00:00.000Z/ }] },
     'an entry overlapping one stored earlier is refused too')
   const adjacent = (await send([{ stationId: 's2', contentId: contentB, startedAt: at('08:10'), endedAt: at('08:20'), source: 'central' }])).json()
   t.equal(adjacent.accepted, 1, 'a play that starts when the previous ends does not overlap')
@@ -68,13 +69,13 @@ t.test('re-sent entries are stored once', async (t) => {
     { stationId: 'nope', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
   ]
   const send = (body: unknown) => signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body })
-  t.match((await send({ entries })).json(), { accepted: 2, duplicates: 0, rejected: [{ index: 2, reason: 'unknown-station' }] })
-  t.match((await send({ entries })).json(), { accepted: 0, duplicates: 2, rejected: [{ index: 2, reason: 'unknown-station' }] }, 'the same batch again stores nothing new')
-  t.match((await send({ entries: [entries[0], entries[0]] })).json(), { accepted: 0, duplicates: 2, rejected: [] })
+  t.match((await send({ entries })).json(), { accepted: 2, duplicate: 0, rejected: 1, rejections: [{ index: 2, reason: 'unknown-station' }] })
+  t.match((await send({ entries })).json(), { accepted: 0, duplicate: 2, rejected: 1, rejections: [{ index: 2, reason: 'unknown-station' }] }, 'the same batch again stores nothing new')
+  t.match((await send({ entries: [entries[0], entries[0]] })).json(), { accepted: 0, duplicate: 2, rejected: 0, rejections: [] })
   const fresh = { stationId: 's3', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' }
-  t.match((await send({ entries: [fresh, fresh] })).json(), { accepted: 1, duplicates: 1, rejected: [] }, 'an entry twice in one batch is stored once')
+  t.match((await send({ entries: [fresh, fresh] })).json(), { accepted: 1, duplicate: 1, rejected: 0, rejections: [] }, 'an entry twice in one batch is stored once')
   const changed = { ...entries[1], clustersReached: 5 }
-  t.match((await send({ entries: [changed] })).json(), { accepted: 0, rejected: [{ reason: 'overlapping-entry' }] }, 'different figures for the same play are a conflict, not a duplicate')
+  t.match((await send({ entries: [changed] })).json(), { accepted: 0, rejected: 1, rejections: [{ reason: 'overlapping-entry' }] }, 'different figures for the same play are a conflict, not a duplicate')
   const rows = await database.db.selectFrom('broadcast_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(rows.n), 3)
 })
@@ -125,8 +126,8 @@ t.test('a full batch of 5000 entries is taken in one call', async (t) => {
   const began = Date.now()
   const result = (await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })).json()
   const elapsed = Date.now() - began
-  t.match(result, { accepted: 5000, duplicates: 0, rejected: [] })
+  t.match(result, { accepted: 5000, duplicate: 0, rejected: 0, rejections: [] })
   t.comment(`5000 entries stored in ${elapsed} ms`)
   const again = (await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })).json()
-  t.match(again, { accepted: 0, duplicates: 5000, rejected: [] })
+  t.match(again, { accepted: 0, duplicate: 5000, rejected: 0, rejections: [] })
 })

@@ -29,7 +29,7 @@ export async function broadcastsRoutes(app: App) {
   }, async (request) => db.transaction().execute(async (trx) => {
     const outcome = await store.ingest(trx, request.params.code, request.body.entries)
     const receipt = await app.receipts.issue(request, {
-      status: 200, records: [{ entity: 'broadcast-log', accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: outcome.rejected.length }],
+      status: 200, records: [{ entity: 'broadcast-log', accepted: outcome.accepted, duplicate: outcome.duplicate, rejected: outcome.rejected }],
     }, trx)
     return { ...outcome, receipt }
   }))

@@ -28,7 +28,7 @@ const samePlay = (a: Play, b: Play) => a.stationId === b.stationId && a.start ==
 
 const overlaps = (a: Play, b: Play) => a.start < b.end && b.start < a.end
 
-export interface IngestOutcome { accepted: number, duplicates: number, rejected: Rejection[] }
+export interface IngestOutcome { accepted: number, duplicate: number, rejected: number, rejections: Rejection[] }
 
 export class BroadcastLogStore {
   constructor(private readonly db: Db) {}
@@ -82,11 +82,11 @@ export class BroadcastLogStore {
 
     const accepted: Play[] = []
     const acceptedByStation = new Map<string, Play[]>()
-    let duplicates = 0
+    let duplicate = 0
     for (const { index, play } of candidates) {
       const earlier = [...(stored.get(play.stationId) ?? []), ...(acceptedByStation.get(play.stationId) ?? [])].filter((other) => overlaps(play, other))
       if (earlier.length > 0) {
-        if (earlier.length === 1 && samePlay(earlier[0]!, play)) duplicates++
+        if (earlier.length === 1 && samePlay(earlier[0]!, play)) duplicate++
         else reject(index, 'overlapping-entry', `station ${play.stationId} already has an entry from ${new Date(earlier[0]!.start).toISOString()} to ${new Date(earlier[0]!.end).toISOString()}`)
         continue
       }
@@ -101,7 +101,7 @@ export class BroadcastLogStore {
       }))).execute()
     }
     rejected.sort((a, b) => a.index - b.index)
-    return { accepted: accepted.length, duplicates, rejected }
+    return { accepted: accepted.length, duplicate, rejected: rejected.length, rejections: rejected }
   }
 
   /** The broadcast side of an item's reach: plays, stations and airtime per province. */
