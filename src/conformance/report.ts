@@ -19,6 +19,8 @@ export interface CheckOutcome {
 export class CheckLog {
   private readonly outcomes = new Map<string, CheckOutcome>()
   private readonly started = Date.now()
+  /** How the target answered the valid requests, to see how deep they reached. */
+  readonly validStatuses = new Map<number, number>()
 
   private outcome(check: string, operation: string): CheckOutcome {
     const key = `${check}\u0000${operation}`
@@ -34,6 +36,7 @@ export class CheckLog {
   record(check: string, operation: string, failure: string | undefined, detail: Detail = {}): void {
     const outcome = this.outcome(check, operation)
     outcome.requests++
+    if (check.startsWith('valid-request') && detail.status) this.validStatuses.set(detail.status, (this.validStatuses.get(detail.status) ?? 0) + 1)
     if (failure) outcome.failures.push({ reason: failure, detail })
   }
 
@@ -80,6 +83,8 @@ export class CheckLog {
       lines.push(`${counts.failed > 0 ? 'FAIL' : 'pass'} ${check}: ${counts.passed} operations passed` +
         `${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`)
     }
+    const statuses = [...this.validStatuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ')
+    if (statuses) lines.push('', `answers to valid requests: ${statuses}`)
     const failedChecks = this.failed().length
     lines.push('', `${this.all().length - failedChecks} passed, ${failedChecks} failed; ${this.requests} requests in ${((Date.now() - this.started) / 1000).toFixed(1)} s`)
     return lines.join('\n') + '\n'
