@@ -11,6 +11,7 @@ import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
+import { conformanceCommand } from './conformance.js'
 import { flowCommands } from './flows.js'
 import { keysCommand } from './keys.js'
 import { systemsCommand } from './systems.js'
@@ -84,6 +85,8 @@ export function buildProgram(): Command {
       if (options.out) await writeFile(options.out, document)
       else process.stdout.write(document)
     })
+
+  program.addCommand(conformanceCommand())
 
   return program
 }
