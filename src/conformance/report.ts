@@ -1,5 +1,8 @@
 import junit from 'junit-report-builder'
-import type { TestSuite } from 'junit-report-builder'
+import type { Builder, TestSuite } from 'junit-report-builder'
+
+// The package is CommonJS with a default export: loaders disagree on whether `default` is unwrapped.
+const junitBuilder = ((junit as { default?: Builder }).default ?? junit) as Builder
 
 export interface Detail {
   request?: string
@@ -92,7 +95,7 @@ export class CheckLog {
 
   /** JUnit XML: one test suite per check, one test case per operation. */
   writeJunit(file: string, name: string): void {
-    const report = junit.default.newBuilder()
+    const report = junitBuilder.newBuilder()
     const suites = new Map<string, TestSuite>()
     for (const outcome of this.all()) {
       let suite = suites.get(outcome.check)

@@ -15,6 +15,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   database?: Database
   serviceKeys?: ServiceKeys
+  /** Changes the app before it is ready, to build a deliberately broken variant. */
+  beforeReady?: (app: App) => void
 }
 
 /** The real app on a clean database of its own, closed when the test ends. */
@@ -25,6 +27,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, serviceKeys })
   t.teardown(() => app.close())
+  options.beforeReady?.(app)
   await app.ready()
   return { app, database, config, serviceKeys }
 }
