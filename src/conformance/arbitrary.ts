@@ -88,15 +88,16 @@ export class SchemaArbitraries {
 
   private string(schema: JsonSchema): fc.Arbitrary<string> {
     const minLength = (schema.minLength as number | undefined) ?? 0
-    const maxLength = (schema.maxLength as number | undefined) ?? Math.max(minLength, SOFT_MAX_LENGTH)
+    const maxLength = (schema.maxLength as number | undefined) ?? Infinity
     const within = (s: string) => [...s].length >= minLength && [...s].length <= maxLength
     const format = typeof schema.format === 'string' ? FORMATS[schema.format] : undefined
     if (format) return format().filter(within)
     if (typeof schema.pattern === 'string') {
       const soft = Math.min(maxLength, Math.max(minLength, SOFT_MAX_LENGTH))
       // A single repeated character class takes its length from the schema; other patterns from fast-check's size.
-      const repeated = /^\^(\[(?:[^\]\\]|\\.)+\])[+*]\$$/.exec(schema.pattern)
-      const pattern = repeated ? `^${repeated[1]}{${Math.max(minLength, 1)},${Math.max(soft, 1)}}$` : schema.pattern
+      const repeated = /^\^(\[(?:[^\]\\]|\\.)+\])([+*])\$$/.exec(schema.pattern)
+      const least = Math.max(minLength, repeated?.[2] === '+' ? 1 : 0)
+      const pattern = repeated ? `^${repeated[1]}{${least},${Math.max(soft, least)}}$` : schema.pattern
       return fc.stringMatching(new RegExp(pattern, 'u'), { size: 'small' }).filter(within)
     }
     const soft = { minLength, maxLength: Math.min(maxLength, Math.max(minLength, SOFT_MAX_LENGTH)) }
