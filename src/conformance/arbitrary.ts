@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import type { Contract, JsonSchema } from './contract.js'
+import { withBranch, type Contract, type JsonSchema } from './contract.js'
 
 /** Generated strings and arrays stay short unless the schema asks for more: requests test the contract, not the body limit. */
 const SOFT_MAX_LENGTH = 24
@@ -54,7 +54,7 @@ export class SchemaArbitraries {
     if ('const' in schema) return fc.constant(schema.const)
     if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]))
     const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined
-    if (branches) return fc.oneof(...branches.map((branch) => this.of(branch)))
+    if (branches) return fc.oneof(...branches.map((branch) => this.of(withBranch(schema, branch))))
     if (Array.isArray(schema.allOf) && schema.allOf.length === 1) return this.of(schema.allOf[0] as JsonSchema)
     const types = typesOf(schema)
     if (types.length > 1) return fc.oneof(...types.map((type) => this.ofType({ ...schema, type }, type)))

@@ -120,6 +120,21 @@ export class Contract {
   }
 }
 
+/**
+ * A branch of `anyOf`/`oneOf` with the keywords of the schema around it, so that a branch
+ * which only adds a constraint (`required`, a `minItems` on one property) is complete.
+ */
+export function withBranch(parent: JsonSchema, branch: JsonSchema): JsonSchema {
+  const { anyOf: _anyOf, oneOf: _oneOf, ...rest } = parent
+  if (Object.keys(rest).every((key) => ['description', 'title', 'examples', '$id'].includes(key))) return branch
+  const properties: Record<string, JsonSchema> = { ...(rest.properties as Record<string, JsonSchema> | undefined) }
+  for (const [name, constraint] of Object.entries((branch.properties ?? {}) as Record<string, JsonSchema>)) {
+    properties[name] = { ...properties[name], ...constraint }
+  }
+  const required = [...new Set([...(rest.required as string[] | undefined ?? []), ...(branch.required as string[] | undefined ?? [])])]
+  return { ...rest, ...branch, properties, required }
+}
+
 function absoluteRefs(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(absoluteRefs)
   if (!value || typeof value !== 'object') return value

@@ -1,4 +1,4 @@
-import type { Contract, JsonSchema } from './contract.js'
+import { withBranch, type Contract, type JsonSchema } from './contract.js'
 
 export type InvalidKind = 'wrong-type' | 'missing-required' | 'unknown-field' | 'over-limit'
 
@@ -48,7 +48,7 @@ export function mutationsOf(contract: Contract, schema: JsonSchema, value: unkno
     const pointer = '/' + path.join('/')
     const branches = (node.anyOf ?? node.oneOf) as JsonSchema[] | undefined
     if (branches) {
-      const matching = branches.find((branch) => contract.check(branch, current) === undefined)
+      const matching = branches.map((branch) => withBranch(node, branch)).find((branch) => contract.check(branch, current) === undefined)
       if (matching) walk(matching, current, path)
       return
     }
