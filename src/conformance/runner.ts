@@ -282,8 +282,9 @@ export class ApiConformance {
 
   private async checkTrust(operation: Operation): Promise<void> {
     const caller = this.callerFor(operation, 0)
-    if (!caller) return
     const seed = deriveSeed(this.options.seed, operation.id, 'trust')
+    await this.checkRoleAndScope(operation, seed)
+    if (!caller) return
     // Minimal, so that a service which let the token through would answer from the handler.
     const draft = this.draft(operation, caller, seed, true)
     const refused = (answer: Answer) => this.refusedByTrust(operation, answer)
@@ -304,7 +305,6 @@ export class ApiConformance {
       }
     }
     await this.checkReplay(operation, draft, caller, seed)
-    await this.checkRoleAndScope(operation, seed)
   }
 
   private async checkReplay(operation: Operation, draft: Draft, caller: ConformanceCaller, seed: number): Promise<void> {
