@@ -60,6 +60,7 @@ const provinceOf = (systemId: string) => /^province-(\d{2})$/.exec(systemId)?.[1
 export class ApiConformance {
   private readonly arbitraries: SchemaArbitraries
   private readonly provinceCode: string
+  private readonly parameterSchemas = new Map<string, JsonSchema>()
   readonly log = new CheckLog()
 
   constructor(private readonly options: ApiRunOptions) {
@@ -130,10 +131,16 @@ export class ApiConformance {
   private parameterValues(operation: Operation, parameters: Parameter[], seed: number, minimal: boolean): Record<string, string> {
     if (minimal) parameters = parameters.filter((p) => p.required)
     if (parameters.length === 0) return {}
-    const schema: JsonSchema = {
-      type: 'object',
-      properties: Object.fromEntries(parameters.map((p) => [p.name, p.in === 'header' ? headerSafe(p.schema) : p.schema ?? { type: 'string' }])),
-      required: parameters.filter((p) => p.required).map((p) => p.name),
+    // One schema object per parameter set, so its generator and validator are built once.
+    const key = `${operation.id} ${parameters[0]!.in} ${minimal}`
+    let schema = this.parameterSchemas.get(key)
+    if (!schema) {
+      schema = {
+        type: 'object',
+        properties: Object.fromEntries(parameters.map((p) => [p.name, p.in === 'header' ? headerSafe(p.schema) : p.schema ?? { type: 'string' }])),
+        required: parameters.filter((p) => p.required).map((p) => p.name),
+      }
+      this.parameterSchemas.set(key, schema)
     }
     for (let attempt = 0; ; attempt++) {
       const values = this.validValue(schema, seed + attempt * 7919, `${operation.id} parameters`) as Record<string, unknown>

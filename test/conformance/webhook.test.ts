@@ -129,3 +129,9 @@ t.test('a contract without webhooks is an error', async (t) => {
   t.equal(result.code, 1)
   t.match(result.stderr, /the contract declares no webhooks/)
 })
+
+t.test('the command takes exactly one of --target and --webhook', async (t) => {
+  const result = await ttn(['conformance', '--system-id', PROVINCE, '--key', 'unused.json'])
+  t.equal(result.code, 1)
+  t.match(result.stderr, /give exactly one of --target URL or --webhook URL/)
+})
