@@ -55,7 +55,10 @@ export class SchemaArbitraries {
     if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]))
     const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined
     if (branches) return fc.oneof(...branches.map((branch) => this.of(withBranch(schema, branch))))
-    if (Array.isArray(schema.allOf) && schema.allOf.length === 1) return this.of(schema.allOf[0] as JsonSchema)
+    if (Array.isArray(schema.allOf)) {
+      const { allOf, ...rest } = schema
+      return this.of((allOf as JsonSchema[]).reduce<JsonSchema>((merged, part) => withBranch(merged, this.contract.resolve(part)), rest))
+    }
     const types = typesOf(schema)
     if (types.length > 1) return fc.oneof(...types.map((type) => this.ofType({ ...schema, type }, type)))
     const type = types[0] ?? (schema.properties ? 'object' : schema.items ? 'array' : undefined)
