@@ -21,6 +21,11 @@ export interface OperationObject {
   responses: Record<string, { content?: Record<string, MediaType> }>
   security?: Record<string, string[]>[]
   'x-ttn-policy'?: string
+  /**
+   * JSON pointer to the array of a batch body whose items the service accepts or rejects one
+   * by one, naming each rejected item in a 2xx answer instead of refusing the whole request.
+   */
+  'x-ttn-per-item'?: string
 }
 
 export interface OpenApiDocument {
