@@ -130,7 +130,12 @@ export const RegistryBatch = Strict({
   stations: Type.Optional(Type.Array(ref(Station.Input), { maxItems: MAX_REGISTRY_BATCH, description: 'Stations (đài) to upsert.' })),
   clusters: Type.Optional(Type.Array(ref(Cluster.Input), { maxItems: MAX_REGISTRY_BATCH, description: 'Loudspeaker clusters (cụm loa) to upsert; their station may be in `stations`.' })),
   boards: Type.Optional(Type.Array(ref(Board.Input), { maxItems: MAX_REGISTRY_BATCH, description: 'Bulletin boards (bảng tin) to upsert.' })),
-}, { $id: 'RegistryBatch', description: `Records of several kinds to upsert in one atomic batch: 1 to ${MAX_REGISTRY_BATCH} in all.` })
+}, {
+  $id: 'RegistryBatch',
+  description: `Records of several kinds to upsert in one atomic batch: 1 to ${MAX_REGISTRY_BATCH} in all.`,
+  // At least one list holds a record; the total over the lists is checked by the service.
+  anyOf: ['stations', 'clusters', 'boards'].map((list) => ({ required: [list], properties: { [list]: { type: 'array', minItems: 1 } } })),
+})
 
 export const UpsertOutcome = Strict({
   id: RecordId(),

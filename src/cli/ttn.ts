@@ -13,6 +13,7 @@ import { HistoryPartitions } from '../modules/status/partitions.js'
 import { generateOpenApi } from '../openapi.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { contentCommands } from './content.js'
+import { conformanceCommand } from './conformance.js'
 import { flowCommands } from './flows.js'
 import { keysCommand } from './keys.js'
 import { statusCommand } from './status.js'
@@ -101,6 +102,8 @@ export function buildProgram(): Command {
       if (options.out) await writeFile(options.out, document)
       else process.stdout.write(document)
     })
+
+  program.addCommand(conformanceCommand())
 
   return program
 }

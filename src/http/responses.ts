@@ -61,5 +61,7 @@ export function completeRouteSchema(route: RouteOptions): void {
     statuses.push(409, 422)
   }
   schema.description = [schema.description, policyDescriptions[policy]].filter(Boolean).join('\n\n')
+  // The same policy in machine-readable form, for clients and the conformance kit.
+  schema['x-ttn-policy'] = policy
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
 }

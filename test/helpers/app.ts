@@ -16,6 +16,8 @@ export interface TestAppOptions {
   database?: Database
   readDatabase?: Database
   serviceKeys?: ServiceKeys
+  /** Changes the app before it is ready, to build a deliberately broken variant. */
+  beforeReady?: (app: App) => void
 }
 
 /** The real app on a clean database of its own, closed when the test ends. */
@@ -26,6 +28,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
   t.teardown(() => app.close())
+  options.beforeReady?.(app)
   await app.ready()
   return { app, database, config, serviceKeys }
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JSONWebKeySet } from 'jose'
-import { MemoryReplayGuard, verifyServiceCall } from '../../src/client/service-call.js'
+import { MemoryReplayGuard, verifyServiceCall, type ReplayGuard } from '../../src/client/service-call.js'
 import type { Teardown } from './database.js'
 
 export interface ReceivedCall {
@@ -31,7 +31,7 @@ export class Receiver {
   private server: Server | undefined
 
   constructor(
-    private readonly trust: { serviceId: string, systemId: string, keys: JSONWebKeySet | URL },
+    private readonly trust: { serviceId: string, systemId: string, keys: JSONWebKeySet | URL, replayGuard?: ReplayGuard },
     public behaviour: Behaviour = () => 200,
     public port = 0,
   ) {}
@@ -57,7 +57,7 @@ export class Receiver {
         } catch { /* recorded as is */ }
         const call: ReceivedCall = { at: Date.now(), method: req.method!, url: req.url!, headers: req.headers, body, id, verified: false, refusal: undefined }
         try {
-          await verifyServiceCall({ method: req.method!, url: req.url!, headers: req.headers, body }, { ...this.trust, replayGuard: this.replayGuard })
+          await verifyServiceCall({ method: req.method!, url: req.url!, headers: req.headers, body }, { ...this.trust, replayGuard: this.trust.replayGuard ?? this.replayGuard })
           call.verified = true
         } catch (error) {
           call.refusal = (error as { code?: string }).code

@@ -123,9 +123,9 @@ export async function reportsRoutes(app: App) {
         tags: ['reports'],
         operationId: `get${form.name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}History`,
         summary: `Versions of ${form.name}`,
-        description: 'Every version submitted, newest first, with central\'s decision on each.',
+        description: 'Every version submitted, newest first, with central\'s decision on each; 422 when the period does not take this form.',
         params: PeriodParams,
-        response: { 200: ref(ReportHistory), ...problemResponses([404]) },
+        response: { 200: ref(ReportHistory), ...problemResponses([404, 422]) },
       },
     }, async (request) => {
       const { code, periodId } = request.params

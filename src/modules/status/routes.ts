@@ -48,6 +48,8 @@ export async function statusRoutes(app: App) {
     schema: {
       tags: ['status'],
       operationId: 'sendStatusEvents',
+      // Each event is accepted or rejected on its own, so a bad event inside a good batch is a 200 that names it.
+      'x-ttn-per-item': '/events',
       summary: 'Send a batch of device status events',
       description: `Up to ${MAX_STATUS_BATCH} status events of the province's stations, clusters and boards. Valid events are stored and every ` +
         'other one is named by index with its reason: `unknown-device`, `future-timestamp` (beyond `CLOCK_SKEW_SECONDS`), `too-old` ' +

@@ -1,0 +1,116 @@
+import junit from 'junit-report-builder'
+import type { Builder, TestSuite } from 'junit-report-builder'
+
+// The package is CommonJS with a default export: loaders disagree on whether `default` is unwrapped.
+const junitBuilder = ((junit as { default?: Builder }).default ?? junit) as Builder
+
+export interface Detail {
+  request?: string
+  status?: number
+  seed?: number
+}
+
+export interface CheckOutcome {
+  check: string
+  operation: string
+  requests: number
+  failures: { reason: string, detail: Detail }[]
+  skipped?: string
+}
+
+/** Outcomes of one conformance run, grouped by check and operation, with the requests each took. */
+export class CheckLog {
+  private readonly outcomes = new Map<string, CheckOutcome>()
+  private readonly started = Date.now()
+  /** How the target answered the valid requests, to see how deep they reached. */
+  readonly validStatuses = new Map<number, number>()
+
+  private outcome(check: string, operation: string): CheckOutcome {
+    const key = `${check}\u0000${operation}`
+    let outcome = this.outcomes.get(key)
+    if (!outcome) {
+      outcome = { check, operation, requests: 0, failures: [] }
+      this.outcomes.set(key, outcome)
+    }
+    return outcome
+  }
+
+  /** One request of a check: `failure` says why it failed, undefined when it passed. */
+  record(check: string, operation: string, failure: string | undefined, detail: Detail = {}): void {
+    const outcome = this.outcome(check, operation)
+    outcome.requests++
+    if (check.startsWith('valid-request') && detail.status) this.validStatuses.set(detail.status, (this.validStatuses.get(detail.status) ?? 0) + 1)
+    if (failure) outcome.failures.push({ reason: failure, detail })
+  }
+
+  skip(check: string, operation: string, why: string): void {
+    this.outcome(check, operation).skipped = why
+  }
+
+  all(): CheckOutcome[] {
+    return [...this.outcomes.values()]
+  }
+
+  failed(): CheckOutcome[] {
+    return this.all().filter((o) => o.failures.length > 0)
+  }
+
+  get requests(): number {
+    return this.all().reduce((sum, o) => sum + o.requests, 0)
+  }
+
+  get passed(): boolean {
+    return this.failed().length === 0
+  }
+
+  /** The summary for a reader: every failure with its operation, request and reason, then the counts per check. */
+  summary(title: string): string {
+    const lines = [title, '']
+    const checks = new Map<string, { passed: number, failed: number, skipped: number }>()
+    for (const outcome of this.all()) {
+      const counts = checks.get(outcome.check) ?? { passed: 0, failed: 0, skipped: 0 }
+      if (outcome.skipped) counts.skipped++
+      else if (outcome.failures.length > 0) counts.failed++
+      else counts.passed++
+      checks.set(outcome.check, counts)
+    }
+    for (const outcome of this.failed()) {
+      const [first] = outcome.failures
+      const { request, status, seed } = first!.detail
+      lines.push(`FAIL ${outcome.check} ${outcome.operation}: ${first!.reason}`)
+      lines.push(`     ${request ?? ''}${status ? ` -> ${status}` : ''}${seed !== undefined ? ` (seed ${seed})` : ''}` +
+        `${outcome.failures.length > 1 ? `; ${outcome.failures.length} of ${outcome.requests} requests failed` : ''}`)
+    }
+    if (this.failed().length > 0) lines.push('')
+    for (const [check, counts] of [...checks].sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`${counts.failed > 0 ? 'FAIL' : 'pass'} ${check}: ${counts.passed} operations passed` +
+        `${counts.failed ? `, ${counts.failed} failed` : ''}${counts.skipped ? `, ${counts.skipped} skipped` : ''}`)
+    }
+    const statuses = [...this.validStatuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ')
+    if (statuses) lines.push('', `answers to valid requests: ${statuses}`)
+    const failedChecks = this.failed().length
+    lines.push('', `${this.all().length - failedChecks} passed, ${failedChecks} failed; ${this.requests} requests in ${((Date.now() - this.started) / 1000).toFixed(1)} s`)
+    return lines.join('\n') + '\n'
+  }
+
+  /** JUnit XML: one test suite per check, one test case per operation. */
+  writeJunit(file: string, name: string): void {
+    const report = junitBuilder.newBuilder()
+    const suites = new Map<string, TestSuite>()
+    for (const outcome of this.all()) {
+      let suite = suites.get(outcome.check)
+      if (!suite) {
+        suite = report.testSuite().name(`${name}: ${outcome.check}`)
+        suites.set(outcome.check, suite)
+      }
+      const test = suite.testCase().className(outcome.check).name(outcome.operation)
+      if (outcome.skipped) test.skipped().standardOutput(outcome.skipped)
+      else if (outcome.failures.length > 0) {
+        const [first] = outcome.failures
+        test.failure(first!.reason).standardOutput(outcome.failures
+          .map((f) => `${f.detail.request ?? ''} -> ${f.detail.status ?? 'no answer'} (seed ${f.detail.seed ?? '-'}): ${f.reason}`).join('\n'))
+      } else test.standardOutput(`${outcome.requests} requests`)
+    }
+    report.writeTo(file)
+  }
+}
