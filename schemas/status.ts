@@ -15,17 +15,22 @@ export const DeviceState = Type.Union([
 ], { description: 'Operating state (trạng thái hoạt động): `online` (trực tuyến), `offline` (mất kết nối), `playing` (đang phát), `idle` (chờ), `fault` (sự cố).' })
 export type DeviceState = Static<typeof DeviceState>
 
-const statusFields = {
-  deviceType: DeviceType,
-  deviceId: RecordId('The province\'s own id of the station, cluster or board, as pushed to the registry.'),
-  state: DeviceState,
-  observedAt: Instant('When the device was in this state (thời điểm ghi nhận), by the device\'s or the province\'s clock.'),
+/** What an event may tell besides the state; stored and served back as sent. */
+const eventDetails = {
   faultCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$', description: 'Fault code of the vendor (mã lỗi), mostly with `fault`.' })),
   faultMessage: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Fault description (mô tả sự cố).' })),
   volumePercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Output volume (âm lượng), 0 to 100 %.' })),
   signalDbm: Type.Optional(Type.Number({ minimum: -150, maximum: 0, description: 'Received signal strength (cường độ tín hiệu), dBm.' })),
   supplyVoltage: Type.Optional(Type.Number({ minimum: 0, maximum: 500, description: 'Supply voltage (điện áp nguồn), volts.' })),
   temperatureC: Type.Optional(Type.Number({ minimum: -50, maximum: 150, description: 'Device temperature (nhiệt độ thiết bị), °C.' })),
+}
+
+const statusFields = {
+  deviceType: DeviceType,
+  deviceId: RecordId('The province\'s own id of the station, cluster or board, as pushed to the registry.'),
+  state: DeviceState,
+  observedAt: Instant('When the device was in this state (thời điểm ghi nhận), by the device\'s or the province\'s clock.'),
+  ...eventDetails,
 }
 
 export const StatusEvent = Strict(statusFields, {
@@ -72,12 +77,7 @@ export const DeviceCurrentState = Strict({
   observedAt: Instant('When the device was last seen, from its newest event.'),
   receivedAt: Instant('When the service received that event.'),
   stale: Type.Boolean({ description: 'Whether the newest event is older than `STALE_AFTER_SECONDS` at the time of reading: the device is presumed offline (mất liên lạc).' }),
-  faultCode: Type.Optional(Type.String()),
-  faultMessage: Type.Optional(Type.String()),
-  volumePercent: Type.Optional(Type.Integer()),
-  signalDbm: Type.Optional(Type.Number()),
-  supplyVoltage: Type.Optional(Type.Number()),
-  temperatureC: Type.Optional(Type.Number()),
+  ...eventDetails,
 }, { $id: 'DeviceCurrentState', description: 'The current state of one device: its newest event, whatever order events arrived in.' })
 
 export const DeviceStatusPage = Page('DeviceStatusPage', ref(DeviceCurrentState), 'A page of current device states, ordered by device type and id.')
@@ -94,12 +94,7 @@ export const StatusHistoryEntry = Strict({
   state: DeviceState,
   observedAt: Instant(),
   receivedAt: Instant(),
-  faultCode: Type.Optional(Type.String()),
-  faultMessage: Type.Optional(Type.String()),
-  volumePercent: Type.Optional(Type.Integer()),
-  signalDbm: Type.Optional(Type.Number()),
-  supplyVoltage: Type.Optional(Type.Number()),
-  temperatureC: Type.Optional(Type.Number()),
+  ...eventDetails,
 }, { $id: 'StatusHistoryEntry', description: 'One stored status event of a device (lịch sử trạng thái).' })
 
 export const StatusHistoryPage = Page('StatusHistoryPage', ref(StatusHistoryEntry), 'A page of a device\'s status history, newest first.')

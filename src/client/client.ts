@@ -40,6 +40,29 @@ export async function* pages<T>(fetchPage: (cursor: string | undefined) => Promi
   } while (cursor)
 }
 
+export interface FeedOptions {
+  after?: string | undefined
+  /** Keep asking every so many milliseconds once caught up, until `signal` aborts; without it the feed ends when caught up. */
+  followMs?: number | undefined
+  /** Sees every cursor, to store it and resume from there after a restart. */
+  onCursor?: (cursor: string) => unknown
+  signal?: AbortSignal | undefined
+}
+
+/** Every item of a cursor feed from `after`, page after page, following it when asked. */
+export async function* cursorFeed<T>(fetchPage: (after: string | undefined) => Promise<{ items: T[], nextCursor: string }>, options: FeedOptions): AsyncGenerator<T> {
+  let after = options.after
+  for (;;) {
+    const page = await fetchPage(after)
+    yield* page.items
+    after = page.nextCursor
+    await options.onCursor?.(after)
+    if (page.items.length > 0) continue
+    if (options.followMs === undefined || options.signal?.aborted) return
+    await new Promise((resolve) => setTimeout(resolve, options.followMs))
+  }
+}
+
 type Entity = 'stations' | 'clusters' | 'boards'
 interface EntityTypes {
   stations: { input: S<typeof Station.Input>, replacement: S<typeof Station.Replacement>, record: S<typeof Station.Record>, query: S<typeof StationListQuery> }
@@ -167,23 +190,11 @@ export class TtnClient {
     return this.http.call('GET', '/v2/changes' + query(filter))
   }
 
-  /**
-   * The changes feed from `after` (the start when omitted). It ends when caught up, unless
-   * `followMs` is given: then it waits that long and asks again, for ever. `onCursor` sees
-   * every cursor, to store it and resume from there after a restart.
-   */
-  async *changes(options: Omit<S<typeof ChangesQuery>, 'limit'> & { followMs?: number, onCursor?: (cursor: string) => unknown, signal?: AbortSignal } = {}): AsyncGenerator<S<typeof Change>> {
-    let after = options.after
-    for (;;) {
-      const page = await this.changesPage({ after, entity: options.entity, province: options.province, limit: 1000 })
-      yield* page.items
-      after = page.nextCursor
-      await options.onCursor?.(after)
-      if (page.items.length > 0) continue
-      if (options.followMs === undefined || options.signal?.aborted) return
-      await new Promise((resolve) => setTimeout(resolve, options.followMs))
-    }
+  /** The registry changes feed from `after` (the start when omitted), ending when caught up unless it follows. */
+  changes(options: Omit<S<typeof ChangesQuery>, 'limit' | 'after'> & FeedOptions = {}): AsyncGenerator<S<typeof Change>> {
+    return cursorFeed((after) => this.changesPage({ after, entity: options.entity, province: options.province, limit: 1000 }), options)
   }
+
 
   // Reports
 
@@ -276,24 +287,11 @@ export class TtnClient {
     return this.http.call('GET', '/v2/contents/feed' + query(filter))
   }
 
-  /**
-   * The content feed from `after` (the start when omitted): every publication, version and
-   * withdrawal meant for the caller. It ends when caught up, unless `followMs` is given: then
-   * it waits that long and asks again until `signal` aborts. `onCursor` sees every cursor, to
-   * store it and resume from there after a restart.
-   */
-  async *feed(options: { after?: string | undefined, followMs?: number | undefined, onCursor?: (cursor: string) => unknown, signal?: AbortSignal } = {}): AsyncGenerator<S<typeof ContentNotification>> {
-    let after = options.after
-    for (;;) {
-      const page = await this.contentFeedPage({ after, limit: 1000 })
-      yield* page.items
-      after = page.nextCursor
-      await options.onCursor?.(after)
-      if (page.items.length > 0) continue
-      if (options.followMs === undefined || options.signal?.aborted) return
-      await new Promise((resolve) => setTimeout(resolve, options.followMs))
-    }
+  /** The content feed from `after`: every publication, version and withdrawal meant for the caller, ending when caught up unless it follows. */
+  feed(options: FeedOptions = {}): AsyncGenerator<S<typeof ContentNotification>> {
+    return cursorFeed((after) => this.contentFeedPage({ after, limit: 1000 }), options)
   }
+
 
   /** Acknowledges a content item (province); sending it again changes nothing. */
   ackContent(id: string, ack: S<typeof AckRequest>): Promise<S<typeof AckResult>> {
