@@ -8,6 +8,7 @@ import * as reports from './0008-reports.js'
 import * as status from './0009-status.js'
 import * as content from './0010-content.js'
 import * as airtime from './0011-airtime.js'
+import * as summaryIndexes from './0012-summary-indexes.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0009-status': status,
   '0010-content': content,
   '0011-airtime': airtime,
+  '0012-summary-indexes': summaryIndexes,
 }

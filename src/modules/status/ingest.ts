@@ -69,10 +69,10 @@ export class StatusIngest {
         candidates.push({ index, event })
       }
     })
-    const known = candidates.length === 0 ? new Set<string>() : await this.statusStore.knownDevices(province, candidates.map((c) => c.event))
+    const unknown = candidates.length === 0 ? new Set<string>() : await this.statusStore.unknownDevices(province, candidates.map((c) => c.event))
     const accepted: StatusEvent[] = []
     for (const { index, event } of candidates) {
-      if (known.has(deviceKey(event.deviceType, event.deviceId))) accepted.push(event)
+      if (unknown.size === 0 || !unknown.has(deviceKey(event.deviceType, event.deviceId))) accepted.push(event)
       else rejections.push({ index, reason: 'unknown-device', message: `${event.deviceType} ${event.deviceId} is not in the registry of province ${province}` })
     }
     rejections.sort((a, b) => a.index - b.index)

@@ -121,7 +121,7 @@ export async function statusRoutes(app: App) {
     })
     // An empty first page is a 404 only for a device that neither reported nor is registered.
     if (rows.length === 0 && !after) {
-      const known = await store.hasCurrentState(code, type, id) || (await store.knownDevices(code, [{ deviceType: type, deviceId: id }])).size > 0
+      const known = await store.hasCurrentState(code, type, id) || (await store.unknownDevices(code, [{ deviceType: type, deviceId: id }])).size === 0
       if (!known) throw notFound(`${type} ${id} of province ${code}`)
     }
     return toPage(rows, limit, (r) => [r.observedAt, r.state], (r) => r)
