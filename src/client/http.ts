@@ -63,14 +63,13 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOU
 const isNetworkError = (error: unknown) => NETWORK_ERRORS.has((error as { code?: string }).code ?? '') ||
   NETWORK_ERRORS.has(((error as { cause?: { code?: string } }).cause?.code) ?? '')
 
-/** Seconds from a Retry-After header (seconds or an HTTP date), in milliseconds. */
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
+/** Milliseconds a Retry-After header asks for (seconds or an HTTP date). */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = Array.isArray(header) ? header[0] : header
   if (!value) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000
   const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /**

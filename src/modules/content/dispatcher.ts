@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { Agent, request } from 'undici'
 import type { ServiceKeys } from '../../auth/service-keys.js'
+import { retryAfterMs } from '../../client/http.js'
 import { signCall } from '../../client/sign.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/database.js'
@@ -15,15 +16,6 @@ export interface DispatcherDeps {
   serviceKeys: ServiceKeys
   log: FastifyBaseLogger
   metrics: Registry
-}
-
-/** Milliseconds a Retry-After header asks for (seconds or an HTTP date). */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header
-  if (!value) return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
 /** Exponential backoff with jitter (half fixed, half random), capped; a receiver's Retry-After wins, within the cap. */
