@@ -1,11 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { JSONWebKeySet } from 'jose'
 import t from 'tap'
 import { request } from 'undici'
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
 import { signCall } from '../../src/client/sign.js'
 import { serverUrl, testDatabase } from '../helpers/database.js'
+import { Receiver, until } from '../helpers/receiver.js'
 import { startService } from '../helpers/service.js'
 
 t.test('two instances on one PostgreSQL behave as one service', { skip: serverUrl ? false : 'needs TEST_DATABASE_URL: two processes cannot share the embedded database' }, async (t) => {
@@ -15,13 +18,24 @@ t.test('two instances on one PostgreSQL behave as one service', { skip: serverUr
   const province = await generateKey()
   const central = await generateKey()
   const keys = { province: await importSigningKey(province.privateJwk), central: await importSigningKey(central.privateJwk) }
+  const serviceKey = await generateKey()
+  // Province 79's receiver: it notes how many deliveries of one notification are in flight at once.
+  const deliveriesInFlight = new Map<string, number>()
+  let overlapping = 0
+  const receiver = await new Receiver({ serviceId: 'ttn-central', systemId: 'province-79', keys: { keys: [serviceKey.publicJwk] } as JSONWebKeySet }, async (call) => {
+    const id = call.id ?? ''
+    deliveriesInFlight.set(id, (deliveriesInFlight.get(id) ?? 0) + 1)
+    if (deliveriesInFlight.get(id)! > 1) overlapping++
+    await sleep(30)
+    deliveriesInFlight.set(id, deliveriesInFlight.get(id)! - 1)
+    return 204
+  }).start(t)
   await writeFile(join(dir, 'systems.json'), JSON.stringify([
-    { id: 'province-79', role: 'province', provinceCode: '79', name: 'HCM', jwks: { keys: [province.publicJwk] } },
+    { id: 'province-79', role: 'province', provinceCode: '79', name: 'HCM', jwks: { keys: [province.publicJwk] }, webhookUrl: receiver.url },
     { id: 'central-portal', role: 'central', name: 'Central', jwks: { keys: [central.publicJwk] } },
   ]))
-  const serviceKey = await generateKey()
   await writeFile(join(dir, 'service-key.json'), JSON.stringify(serviceKey.privateJwk))
-  const env = { DATABASE_URL: database.url!, SYSTEMS_FILE: join(dir, 'systems.json'), CENTRAL_KEY_FILE: join(dir, 'service-key.json') }
+  const env = { DATABASE_URL: database.url!, SYSTEMS_FILE: join(dir, 'systems.json'), CENTRAL_KEY_FILE: join(dir, 'service-key.json'), WEBHOOK_POLL_MS: '50' }
   const instances = [await startService(t, { ...env, DATA_DIR: join(dir, 'a') }), await startService(t, { ...env, DATA_DIR: join(dir, 'b') })]
 
   const send = async (instance: number, method: string, path: string, body?: unknown, token?: string) => {
@@ -62,6 +76,16 @@ t.test('two instances on one PostgreSQL behave as one service', { skip: serverUr
   const [throughA, throughB] = [await feed(0), await feed(1)]
   t.same(throughA, throughB, 'the changes feed is the same through either instance')
   t.same([...throughA].sort(), [...acknowledged].sort())
+
+  // Notifications published through either instance are each delivered once, by one instance at a time.
+  for (let i = 0; i < 12; i++) {
+    const answer = await send(i % 2, 'POST', '/v2/contents', { title: `Bản tin ${i}`, topic: 'disasters-fire-epidemics', priority: i === 11 ? 'emergency' : 'normal', targets: ['79'] })
+    t.equal(answer.status, 201)
+  }
+  await until(() => receiver.delivered.length === 12, 30_000, 'every notification delivered')
+  const deliveries = receiver.calls.filter((c) => c.verified)
+  t.equal(deliveries.length, 12, 'each notification was sent once, though both instances send the outbox')
+  t.equal(overlapping, 0, 'no notification was ever in flight twice')
 
   // One instance dies: everything it acknowledged is there, and the other goes on serving.
   const killed = instances[0]!
