@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { extname } from 'node:path'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import { parse } from 'csv-parse/sync'
 import type { Static } from 'typebox'
-import { BroadcastLogEntry } from '../../schemas/content.js'
+import { BroadcastLogEntry, MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import { fieldErrors } from '../http/errors.js'
 import { compileValidator } from '../http/validation.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
@@ -77,12 +77,15 @@ export function contentCommands(): Command[] {
     .description('Send the broadcast logs of your province from a JSON or CSV file, in batches of 5000. Valid entries are stored and each rejected one is listed; ' +
       're-sending the file stores nothing twice. Exits with 4 when some entries were rejected.')
     .argument('<file>', 'a JSON array (or {"entries": [...]}), or CSV with a header line: stationId,contentId,localRef,startedAt,endedAt,clustersReached,source')
-    .option('--batch <size>', 'entries per call, at most 5000', (v) => Number.parseInt(v, 10), 5000)
-    .action(async (file: string, options: CallerOptions & { batch: number }) => {
+    .addOption(new Option('--batch-size <n>', `entries per call, at most ${MAX_BROADCAST_LOG_BATCH}`).argParser((v) => Number.parseInt(v, 10)).default(MAX_BROADCAST_LOG_BATCH))
+    .action(async (file: string, options: CallerOptions & { batchSize: number }) => {
+      if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_BROADCAST_LOG_BATCH) {
+        throw new Error(`--batch-size must be 1 to ${MAX_BROADCAST_LOG_BATCH}`)
+      }
       const { entries, where } = await readBroadcastLogs(file)
       const client = await clientFrom(options)
       const result = await client.sendBroadcastLogs(provinceOf(options.systemId), entries, {
-        batchSize: options.batch,
+        batchSize: options.batchSize,
         onBatch: (sent, total) => process.stderr.write(`\rsent ${sent}/${total}`),
       })
       if (entries.length > 0) process.stderr.write('\n')

@@ -61,7 +61,7 @@ t.test('ttn logs send takes CSV or JSON, lists rejected lines, and re-sending st
 
   const json = join(dir, 'logs.json')
   await writeFile(json, JSON.stringify({ entries: [{ stationId: 's1', localRef: 'x', startedAt: '2026-05-02T08:00:00Z', endedAt: '2026-05-02T08:01:00Z', source: 'relay' }] }))
-  const fromJson = await ttn(['logs', 'send', json, '--batch', '1'], env)
+  const fromJson = await ttn(['logs', 'send', json, '--batch-size', '1'], env)
   t.equal(fromJson.code, 0, fromJson.stderr)
   t.match(fromJson.stdout, /1 entries: 1 stored/)
 
