@@ -8,20 +8,17 @@
  *
  * Target: the API path reaches at least 50% of the direct path's records per second.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { generateKey, importSigningKey, type SigningKey } from '../src/client/keys.js'
 import { signCall } from '../src/client/sign.js'
 import { openPostgres } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { boards, clusters, contentHash, stations } from '../src/modules/registry/entities.js'
 import type { BoardInput, ClusterInput, StationInput } from '../schemas/registry.js'
-import { createBenchDatabase, recordResult, startService } from './support.js'
+import { PROVINCES, createBenchDatabase, provincialSystems, recordResult, startService } from './support.js'
 
-const PROVINCES = ['01', '04', '08', '11', '12', '14', '15', '19', '20', '22', '24', '25', '31', '33', '37', '38', '40',
-  '42', '44', '46', '48', '51', '52', '56', '66', '68', '75', '79', '80', '82', '86', '91', '92', '96']
 const STATIONS = 10_000
 const CLUSTERS = 100_000
 const BOARDS = 2_000
@@ -79,15 +76,7 @@ const directDatabase = await createBenchDatabase('ttn_bench_registry_direct')
 
 try {
   // API path: the real service process, 34 provincial systems each signing its own pushes.
-  const keys = new Map<string, SigningKey>()
-  const systems = []
-  for (const province of PROVINCES) {
-    const { privateJwk, publicJwk } = await generateKey()
-    keys.set(province, await importSigningKey(privateJwk))
-    systems.push({ id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] } })
-  }
-  const systemsFile = join(work, 'systems.json')
-  await writeFile(systemsFile, JSON.stringify(systems))
+  const { keys, systemsFile } = await provincialSystems(work)
   const service = await startService('src/server.ts', { DATABASE_URL: apiDatabase.url, DATA_DIR: work, SYSTEMS_FILE: systemsFile, DATABASE_POOL_MAX: '20' })
   let apiSeconds: number
   let peakRss: number

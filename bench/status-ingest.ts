@@ -10,22 +10,19 @@
  * Targets: at least 40,000 events/s through the API, at least 50% of the direct rate, batch
  * latency p99 under 250 ms, service peak RSS under 300 MB.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { StatusEvent } from '../schemas/status.js'
-import { generateKey, importSigningKey, type SigningKey } from '../src/client/keys.js'
 import { signCall } from '../src/client/sign.js'
 import { openPostgres, type Database } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { clusters, contentHash, stations } from '../src/modules/registry/entities.js'
 import { HistoryPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { StatusStore } from '../src/modules/status/store.js'
-import { createBenchDatabase, recordResult, startService } from './support.js'
+import { PROVINCES, createBenchDatabase, provincialSystems, recordResult, startService } from './support.js'
 
-const PROVINCES = ['01', '04', '08', '11', '12', '14', '15', '19', '20', '22', '24', '25', '31', '33', '37', '38', '40',
-  '42', '44', '46', '48', '51', '52', '56', '66', '68', '75', '79', '80', '82', '86', '91', '92', '96']
 const CLUSTERS = 100_000
 const STATIONS_PER_PROVINCE = 100
 const BATCH = 1000
@@ -104,15 +101,7 @@ const apiDatabase = await createBenchDatabase('ttn_bench_status_api')
 const directDatabase = await createBenchDatabase('ttn_bench_status_direct')
 
 try {
-  const keys = new Map<string, SigningKey>()
-  const systems = []
-  for (const province of PROVINCES) {
-    const { privateJwk, publicJwk } = await generateKey()
-    keys.set(province, await importSigningKey(privateJwk))
-    systems.push({ id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] } })
-  }
-  const systemsFile = join(work, 'systems.json')
-  await writeFile(systemsFile, JSON.stringify(systems))
+  const { keys, systemsFile } = await provincialSystems(work)
   const setup = openPostgres({ url: apiDatabase.url, poolMax: 4 })
   await migrateToLatest(setup.db)
   await loadRegistry(setup)

@@ -1,8 +1,28 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
+import { generateKey, importSigningKey, type SigningKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
+
+/** The 34 provinces since the 2025 reorganisation. */
+export const PROVINCES = ['01', '04', '08', '11', '12', '14', '15', '19', '20', '22', '24', '25', '31', '33', '37', '38', '40',
+  '42', '44', '46', '48', '51', '52', '56', '66', '68', '75', '79', '80', '82', '86', '91', '92', '96']
+
+/** A key pair for each province's system, and a SYSTEMS_FILE registering them for the service. */
+export async function provincialSystems(dir: string): Promise<{ keys: Map<string, SigningKey>, systemsFile: string }> {
+  const keys = new Map<string, SigningKey>()
+  const systems = []
+  for (const province of PROVINCES) {
+    const { privateJwk, publicJwk } = await generateKey()
+    keys.set(province, await importSigningKey(privateJwk))
+    systems.push({ id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] } })
+  }
+  const systemsFile = join(dir, 'systems.json')
+  await writeFile(systemsFile, JSON.stringify(systems))
+  return { keys, systemsFile }
+}
 
 /** The PostgreSQL server benchmarks run against; each run makes a database of its own and drops it. */
 export const benchServerUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres'
