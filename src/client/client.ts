@@ -18,51 +18,10 @@ import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
 import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
+import { cursorFeed, pages, path, query, type FeedOptions, type Query } from './paging.js'
 import { StatusApi } from './status.js'
 
 type S<T extends TSchema> = Static<T>
-type Query = Record<string, string | number | boolean | undefined>
-
-export const query = (params: Query = {}) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)] as [string, string])
-  return entries.length ? '?' + new URLSearchParams(entries).toString() : ''
-}
-const path = (strings: TemplateStringsArray, ...values: (string | number)[]) =>
-  strings.reduce((out, s, i) => out + s + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '')
-
-/** Every item of a paged list, fetching page after page. */
-export async function* pages<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: T[], nextCursor: string | null }>): AsyncGenerator<T> {
-  let cursor: string | undefined
-  do {
-    const page = await fetchPage(cursor)
-    yield* page.items
-    cursor = page.nextCursor ?? undefined
-  } while (cursor)
-}
-
-export interface FeedOptions {
-  after?: string | undefined
-  /** Keep asking every so many milliseconds once caught up, until `signal` aborts; without it the feed ends when caught up. */
-  followMs?: number | undefined
-  /** Sees every cursor, to store it and resume from there after a restart. */
-  onCursor?: (cursor: string) => unknown
-  signal?: AbortSignal | undefined
-}
-
-/** Every item of a cursor feed from `after`, page after page, following it when asked. */
-export async function* cursorFeed<T>(fetchPage: (after: string | undefined) => Promise<{ items: T[], nextCursor: string }>, options: FeedOptions): AsyncGenerator<T> {
-  let after = options.after
-  for (;;) {
-    const page = await fetchPage(after)
-    yield* page.items
-    after = page.nextCursor
-    await options.onCursor?.(after)
-    if (page.items.length > 0) continue
-    if (options.followMs === undefined || options.signal?.aborted) return
-    await new Promise((resolve) => setTimeout(resolve, options.followMs))
-  }
-}
-
 type Entity = 'stations' | 'clusters' | 'boards'
 interface EntityTypes {
   stations: { input: S<typeof Station.Input>, replacement: S<typeof Station.Replacement>, record: S<typeof Station.Record>, query: S<typeof StationListQuery> }

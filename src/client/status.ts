@@ -3,7 +3,7 @@ import {
   MAX_STATUS_BATCH, type DeviceType, type DeviceStatusPage, type StatusEvent, type StatusHistoryPage, type StatusHistoryQuery, type StatusIngestResult,
   type StatusListQuery, type StatusOverview,
 } from '../../schemas/status.js'
-import { pages, query } from './client.js'
+import { pages, query } from './paging.js'
 import type { SignedHttp } from './http.js'
 
 type S<T extends TSchema> = Static<T>
