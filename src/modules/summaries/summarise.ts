@@ -37,15 +37,16 @@ export interface SummaryOptions {
 /** Every province's figures from one query per section, and their national total. */
 export async function summarise(store: SummariesStore, reports: ReportsStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
+  const active = store.provinces(only)
   const [provinces, stations, clusters, boards, devices, broadcast, content, states] = await Promise.all([
-    store.provinces(only),
+    active,
     store.stations(only),
     store.clusters(only),
     store.boards(only),
     store.devices(now, staleAfterSeconds, only),
     store.broadcast(now, only),
     store.content(now, only),
-    period ? reportStatus(reports, period, only ? [only] : undefined) : Promise.resolve([]),
+    period ? active.then((all) => reportStatus(reports, period, all.map((p) => p.code))) : Promise.resolve([]),
   ])
   const total = emptyFigures()
   const figures: ProvinceFigures[] = provinces.map(({ code, name }) => {
