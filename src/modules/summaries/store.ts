@@ -4,6 +4,9 @@ import type { Figures } from '../../../schemas/summaries.js'
 
 type Section<K extends keyof Figures> = Map<string, Figures[K]>
 
+/** Devices in place with a status report, by what their newest report says now. */
+export interface ReportedDevices { reported: number, online: number, offline: number, stale: number }
+
 const num = (value: unknown) => Number(value ?? 0)
 
 /**
@@ -68,45 +71,30 @@ export class SummariesStore {
   }
 
   /**
-   * Devices in place and what their newest status says; staleness is decided here, at read time.
-   * Status is accepted only for registered devices and registry rows are never removed (a
-   * deletion is a mark), so every current-state row belongs to a registry row. The states are
-   * therefore counted over the current-state table, less the rows of devices no longer in
-   * place (few, and indexed), and the devices never heard from are the rest of those in place:
-   * no join of every device to its state.
+   * The newest state of every device still in place, by freshness: staleness is decided here,
+   * at read time. Devices in place are counted by the registry sections, so only reports are
+   * counted here.
    */
-  async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Section<'devices'>> {
+  async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Map<string, ReportedDevices>> {
     const staleBefore = new Date(now.getTime() - staleAfterSeconds * 1000)
     const province = only ? sql`and province_code = ${only}` : sql``
-    const inPlace = (table: 'stations' | 'clusters' | 'boards') => sql`
-      select province_code, count(*) as n from ${sql.table(table)}
-      where deleted_at is null and status <> 'decommissioned' ${province} group by province_code`
     const gone = (table: 'stations' | 'clusters' | 'boards', type: string) => sql`
       select province_code, ${type}::text as device_type, id from ${sql.table(table)}
       where (deleted_at is not null or status = 'decommissioned') ${province}`
-    const { rows } = await sql<{ province_code: string, registered: number, online: number, offline: number, stale: number, never_reported: number }>`
-      with registered as (
-        select province_code, sum(n)::int as n from (${inPlace('stations')} union all ${inPlace('clusters')} union all ${inPlace('boards')}) r
-        group by province_code
-      ), reported as (
-        select s.province_code, count(*)::int as n,
-          (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('online', 'playing', 'idle')))::int as online,
-          (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('offline', 'fault')))::int as offline,
-          (count(*) filter (where s.observed_at < ${staleBefore}))::int as stale
-        from device_status s
-        where not exists (
-          select 1 from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
-          where g.province_code collate "C" = s.province_code and g.device_type = s.device_type and g.id collate "C" = s.device_id)
-          ${only ? sql`and s.province_code = ${only}` : sql``}
-        group by s.province_code
-      )
-      select r.province_code, r.n as registered, coalesce(p.online, 0) as online, coalesce(p.offline, 0) as offline,
-        coalesce(p.stale, 0) as stale, r.n - coalesce(p.n, 0) as never_reported
-      from registered r left join reported p on p.province_code = r.province_code collate "C"`.execute(this.db)
-    return new Map(rows.map((r) => [r.province_code, {
-      registered: r.registered, online: r.online, offline: r.offline, stale: r.stale, neverReported: r.never_reported,
-    }]))
+    const { rows } = await sql<{ province_code: string } & ReportedDevices>`
+      select s.province_code, count(*)::int as reported,
+        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('online', 'playing', 'idle')))::int as online,
+        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('offline', 'fault')))::int as offline,
+        (count(*) filter (where s.observed_at < ${staleBefore}))::int as stale
+      from device_status s
+      where not exists (
+        select 1 from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
+        where g.province_code collate "C" = s.province_code and g.device_type = s.device_type and g.id collate "C" = s.device_id)
+        ${only ? sql`and s.province_code = ${only}` : sql``}
+      group by s.province_code`.execute(this.db)
+    return new Map(rows.map(({ province_code: code, ...counts }) => [code, counts]))
   }
+
 
   /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
   async broadcast(now: Date, only?: string): Promise<Section<'broadcast'>> {

@@ -2,7 +2,7 @@ import type { Static } from 'typebox'
 import type { Figures, NationalSummary, ProvinceFigures } from '../../../schemas/summaries.js'
 import type { Period, ReportsStore } from '../reports/store.js'
 import { reportStatus } from '../reports/status.js'
-import { ipShare, type SummariesStore } from './store.js'
+import { ipShare, type ReportedDevices, type SummariesStore } from './store.js'
 
 const emptyFigures = (): Figures => ({
   stations: { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 },
@@ -22,6 +22,13 @@ function addFigures(into: Figures, from: Figures): void {
   into.stations.ipShare = ipShare(into.stations)
   into.broadcast.hoursLast7Days = round(into.broadcast.hoursLast7Days)
   into.broadcast.hoursLast30Days = round(into.broadcast.hoursLast30Days)
+}
+
+/** Every device in place either reported (and is online, offline or stale now) or never did. */
+function deviceFigures(stations: Figures['stations'], clusters: Figures['clusters'], boards: Figures['boards'], reported?: ReportedDevices): Figures['devices'] {
+  const registered = stations.total + clusters.total + boards.total
+  const { online = 0, offline = 0, stale = 0, reported: seen = 0 } = reported ?? {}
+  return { registered, online, offline, stale, neverReported: registered - seen }
 }
 
 const round = (hours: number) => Math.round(hours * 100) / 100
@@ -55,7 +62,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
       stations: stations.get(code) ?? empty.stations,
       clusters: clusters.get(code) ?? empty.clusters,
       boards: boards.get(code) ?? empty.boards,
-      devices: devices.get(code) ?? empty.devices,
+      devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, devices.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
       content: content.get(code) ?? empty.content,
     }
