@@ -9,6 +9,7 @@ import * as status from './0009-status.js'
 import * as content from './0010-content.js'
 import * as airtime from './0011-airtime.js'
 import * as summaryIndexes from './0012-summary-indexes.js'
+import * as broadcastLogOrder from './0013-broadcast-log-order.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0010-content': content,
   '0011-airtime': airtime,
   '0012-summary-indexes': summaryIndexes,
+  '0013-broadcast-log-order': broadcastLogOrder,
 }

@@ -17,6 +17,9 @@ export const ref = <T extends TSchema>(schema: T) => {
 export const ProvinceCode = (description = 'Two-digit province code (mã tỉnh) under QĐ 124/2004 and QĐ 19/2025.') =>
   Type.String({ pattern: '^[0-9]{2}$', description, examples: ['79'] })
 
+/** Path parameters of every route under `/v2/provinces/{code}`. */
+export const ProvinceParams = Strict({ code: ProvinceCode() })
+
 export const CommuneCode = (description = 'Five-digit commune-level unit code (mã đơn vị hành chính cấp xã).') =>
   Type.String({ pattern: '^[0-9]{5}$', description, examples: ['26734'] })
 

@@ -197,7 +197,7 @@ export const BroadcastSource = Type.Union([Type.Literal('central'), Type.Literal
   description: 'Where the programme came from (nguồn): `central` (trung ương), `province` (tỉnh), `commune` (xã), `relay` (tiếp sóng).',
 })
 
-export const BroadcastLogEntry = Strict({
+const broadcastLogFields = {
   stationId: RecordId('The station (đài) that played it, as registered by the province.'),
   contentId: Type.Optional(Type.String({ format: 'uuid', description: 'The central content item played.' })),
   localRef: Type.Optional(text(200, 'The province\'s own reference of what was played, for local content.')),
@@ -205,7 +205,11 @@ export const BroadcastLogEntry = Strict({
   endedAt: Instant('End of play (kết thúc); after the start.'),
   clustersReached: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Loudspeaker clusters that played it (số cụm loa).' })),
   source: BroadcastSource,
-}, { $id: 'BroadcastLogEntry', description: 'One play on one station (một lượt phát). Name the content by `contentId`, `localRef`, or both.' })
+}
+
+export const BroadcastLogEntry = Strict(broadcastLogFields, {
+  $id: 'BroadcastLogEntry', description: 'One play on one station (một lượt phát). Name the content by `contentId`, `localRef`, or both.',
+})
 
 export const BroadcastLogBatch = Strict({
   entries: Type.Array(ref(BroadcastLogEntry), { minItems: 1, maxItems: MAX_BROADCAST_LOG_BATCH, description: `1 to ${MAX_BROADCAST_LOG_BATCH} entries.` }),
@@ -229,6 +233,22 @@ export const BroadcastLogResult = Strict({
   receipt: ref(Receipt),
 }, { $id: 'BroadcastLogResult', description: 'Valid entries are stored and each rejected one is named; one bad entry never drops the others. `accepted + duplicate + rejected` is the number of entries sent.' })
 
+export const BroadcastLog = Strict({
+  ...broadcastLogFields,
+  receivedAt: Instant('When the service stored the entry.'),
+}, { $id: 'BroadcastLog', description: 'One stored play of a station (một lượt phát đã ghi nhận).' })
+
+export const BroadcastLogPage = Page('BroadcastLogPage', ref(BroadcastLog), 'A page of a province\'s broadcast logs, latest start first.')
+
+export const BroadcastLogQuery = Strict({
+  station: Type.Optional(RecordId('Only plays of this station.')),
+  contentId: Type.Optional(Type.String({ format: 'uuid', description: 'Only plays of this central content item.' })),
+  source: Type.Optional(BroadcastSource),
+  from: Type.Optional(Instant('Only plays that started at or after this instant.')),
+  to: Type.Optional(Instant('Only plays that started before this instant.')),
+  ...PageQuery,
+})
+
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),
   provincesTargeted: Type.Integer(),
@@ -250,5 +270,5 @@ export const Reach = Strict({
 export const contentComponents = [
   Topic, TopicList, TopicRequest, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
   ContentWriteResult, WithdrawalRequest, ContentPage, AckRequest, Ack, AckResult, Delivery, ProvinceDeliveries, DeliveryReport,
-  BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, Reach,
+  BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, BroadcastLog, BroadcastLogPage, Reach,
 ]

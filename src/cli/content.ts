@@ -94,5 +94,25 @@ export function contentCommands(): Command[] {
       if (result.rejected > 0) process.exitCode = 4
     })
 
+  withCallerOptions(logs.command('list'))
+    .description('Print stored broadcast logs as JSON lines, latest start first: your province\'s, or with --province any province\'s (central).')
+    .option('--province <code>', 'the province (default: that of --system-id)')
+    .option('--station <id>', 'only plays of this station')
+    .option('--content <id>', 'only plays of this central content item')
+    .addOption(new Option('--source <source>', 'only plays from this source').choices(['central', 'province', 'commune', 'relay']))
+    .option('--from <instant>', 'only plays that started at or after this instant (RFC 3339)')
+    .option('--to <instant>', 'only plays that started before this instant (RFC 3339)')
+    .action(async (options: CallerOptions & { province?: string, station?: string, content?: string, source?: Entry['source'], from?: string, to?: string }) => {
+      const client = await clientFrom(options)
+      let count = 0
+      for await (const log of client.broadcastLogs(options.province ?? provinceOf(options.systemId), {
+        station: options.station, contentId: options.content, source: options.source, from: options.from, to: options.to, limit: 1000,
+      })) {
+        print(JSON.stringify(log))
+        count++
+      }
+      process.stderr.write(`${count} entries\n`)
+    })
+
   return [feed, logs]
 }

@@ -10,9 +10,9 @@ import type {
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type {
-  AckRequest, AckResult, BroadcastLogEntry, BroadcastLogRejection, BroadcastLogResult, ContentFeedPage, ContentFeedQuery, ContentItem,
-  ContentListQuery, ContentNotification, ContentPage, ContentRequest, ContentWriteResult, DeliveryReport, Reach, SharedContentRequest, Topic,
-  TopicList, TopicRequest,
+  AckRequest, AckResult, BroadcastLog, BroadcastLogEntry, BroadcastLogPage, BroadcastLogQuery, BroadcastLogRejection, BroadcastLogResult,
+  ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentNotification, ContentPage, ContentRequest, ContentWriteResult,
+  DeliveryReport, Reach, SharedContentRequest, Topic, TopicList, TopicRequest,
 } from '../../schemas/content.js'
 import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
@@ -263,6 +263,15 @@ export class TtnClient {
 
   contentReach(id: string): Promise<S<typeof Reach>> {
     return this.http.call('GET', path`/v2/contents/${id}/reach`)
+  }
+
+  broadcastLogPage(province: string, filter: S<typeof BroadcastLogQuery> = {}): Promise<S<typeof BroadcastLogPage>> {
+    return this.http.call('GET', path`/v2/provinces/${province}/broadcast-logs` + query(filter))
+  }
+
+  /** Every stored broadcast log of a province that matches, latest start first. */
+  broadcastLogs(province: string, filter: Omit<S<typeof BroadcastLogQuery>, 'cursor'> = {}): AsyncGenerator<S<typeof BroadcastLog>> {
+    return pages((cursor) => this.broadcastLogPage(province, { ...filter, cursor }))
   }
 
   /**

@@ -48,7 +48,8 @@ const bodyMethods = new Set(['POST', 'PUT', 'PATCH'])
  */
 export function completeRouteSchema(route: RouteOptions): void {
   const schema = (route.schema ??= {}) as Record<string, unknown>
-  if (schema.hide) return
+  // The HEAD route Fastify adds for a GET shares its schema, which is then already complete.
+  if (schema.hide || schema['x-ttn-policy']) return
   const policy = route.config!.policy!
   schema.querystring ??= Strict({})
   const methods = Array.isArray(route.method) ? route.method : [route.method]

@@ -65,6 +65,14 @@ t.test('ttn logs send takes CSV or JSON, lists rejected lines, and re-sending st
   t.equal(fromJson.code, 0, fromJson.stderr)
   t.match(fromJson.stdout, /1 entries: 1 stored/)
 
+  const listed = await ttn(['logs', 'list', '--from', '2026-05-01T08:30:00+07:00'], env)
+  t.equal(listed.code, 0, listed.stderr)
+  t.same(listed.stdout.trim().split('\n').map((line) => JSON.parse(line).localRef), ['x', 'ban-tin-2'], 'ttn logs list prints the stored plays, latest first')
+  t.match(listed.stderr, /2 entries/)
+  const asCentral = await ttn(['logs', 'list', '--station', 's9'], { ...env, TTN_SYSTEM_ID: 'central-portal' })
+  t.equal(asCentral.code, 1, 'central names the province')
+  t.match(asCentral.stderr, /central-portal is not a provincial system id/)
+
   await writeFile(json, JSON.stringify([{ stationId: 's1', localRef: 'x', startedAt: 'yesterday', endedAt: '2026-05-02T08:01:00Z', source: 'relay' }]))
   const malformed = await ttn(['logs', 'send', json], env)
   t.equal(malformed.code, 1)

@@ -60,5 +60,8 @@ t.test('the typed client: publish, version, withdraw, share, the feed as an iter
   t.same(batches, [2, 4, 5], 'three calls of at most two entries')
   t.equal(sent.receipts.length, 3)
   t.match(sent, { accepted: 4, duplicate: 0, rejected: 1, rejections: [{ index: 3, pointer: '/entries/3', reason: 'unknown-station' }] }, 'rejections are named by their index in the whole list')
+  const readBack: string[] = []
+  for await (const log of asCentral.broadcastLogs('79', { contentId: third.id, limit: 3 })) readBack.push(log.startedAt)
+  t.same(readBack, entries.filter((e) => e.stationId === 's1').map((e) => e.startedAt).reverse(), 'the logs read back over two pages, latest first')
   t.match(await asCentral.contentReach(third.id), { provincesTargeted: 1, provincesDelivered: 1, provincesAcknowledged: 1, stationsPlayed: 1, plays: 4, airtimeSeconds: 1200 })
 })

@@ -131,3 +131,54 @@ t.test('a full batch of 5000 entries is taken in one call', async (t) => {
   const again = (await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries } })).json()
   t.match(again, { accepted: 0, duplicate: 5000, rejected: 0, rejections: [] })
 })
+
+t.test('a province reads its broadcast logs back, filtered and paged latest first; central reads any province\'s', async (t) => {
+  const { app, central, hcm, hanoi, contentA, contentB } = await setup(t)
+  const sent = [
+    { stationId: 's1', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), clustersReached: 12, source: 'central' },
+    { stationId: 's2', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'relay' },
+    { stationId: 's3', contentId: contentB, startedAt: at('09:00'), endedAt: at('09:05'), source: 'central' },
+    { stationId: 's1', localRef: 'ban-tin-xa-0501', startedAt: at('10:00'), endedAt: at('10:30'), source: 'commune' },
+    { stationId: 's2', contentId: contentB, localRef: 'bt-b', startedAt: at('11:00'), endedAt: at('11:10'), source: 'province' },
+  ]
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: { entries: sent } })).json().accepted, 5)
+  await signedInject(app, hanoi, { method: 'POST', url: '/v2/provinces/01/broadcast-logs', body: { entries: [{ stationId: 'h1', contentId: contentA, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' }] } })
+
+  const list = async (caller: typeof hcm, query: string) => {
+    const response = await signedInject(app, caller, { method: 'GET', url: `/v2/provinces/79/broadcast-logs${query}` })
+    t.equal(response.statusCode, 200, query)
+    return response.json() as { items: { stationId: string, startedAt: string, receivedAt: string }[], nextCursor: string | null }
+  }
+  const all = await list(hcm, '')
+  t.equal(all.nextCursor, null)
+  t.same(all.items.map((log) => [log.stationId, log.startedAt]), [
+    ['s2', '2026-05-01T04:00:00.000Z'], ['s1', '2026-05-01T03:00:00.000Z'], ['s3', '2026-05-01T02:00:00.000Z'],
+    ['s2', '2026-05-01T01:00:00.000Z'], ['s1', '2026-05-01T01:00:00.000Z'],
+  ], 'latest start first, then by station, and only the province\'s own')
+  t.match(all.items[4], { ...sent[0], startedAt: '2026-05-01T01:00:00.000Z', endedAt: '2026-05-01T01:10:00.000Z', receivedAt: String }, 'every field as sent')
+  t.notOk('contentId' in all.items[1]!, 'a local play has no content id')
+
+  const pages: string[][] = []
+  let cursor: string | null = null
+  do {
+    const page = await list(hcm, `?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+    pages.push(page.items.map((log) => `${log.stationId}@${log.startedAt}`))
+    cursor = page.nextCursor
+  } while (cursor)
+  t.same(pages.flat(), all.items.map((log) => `${log.stationId}@${log.startedAt}`), 'pages of two give the same logs, none twice')
+  t.same(pages.map((page) => page.length), [2, 2, 1])
+
+  t.same((await list(hcm, '?station=s1')).items.map((log) => log.startedAt), ['2026-05-01T03:00:00.000Z', '2026-05-01T01:00:00.000Z'])
+  t.same((await list(hcm, `?contentId=${contentB}`)).items.map((log) => log.stationId), ['s2', 's3'])
+  t.same((await list(hcm, '?source=central')).items.map((log) => log.stationId), ['s3', 's1'])
+  t.same((await list(hcm, `?from=${encodeURIComponent(at('09:00'))}&to=${encodeURIComponent(at('11:00'))}`)).items.map((log) => log.stationId), ['s1', 's3'],
+    'from is inclusive, to exclusive')
+  t.equal((await list(central, '')).items.length, 5, 'central reads the province\'s logs')
+
+  t.equal((await signedInject(app, hanoi, { method: 'GET', url: '/v2/provinces/79/broadcast-logs' })).statusCode, 403, 'another province may not')
+  const badCursor = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/broadcast-logs?cursor=bm90LWEta2V5' })
+  t.equal(badCursor.statusCode, 400)
+  t.equal(badCursor.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal((await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/broadcast-logs?limit=1001' })).statusCode, 400)
+  t.equal((await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/broadcast-logs?stationId=s1' })).statusCode, 400, 'an unknown parameter is refused')
+})

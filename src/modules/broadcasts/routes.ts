@@ -1,7 +1,8 @@
 import { Type } from 'typebox'
-import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
-import { BroadcastLogBatch, BroadcastLogResult, Reach } from '../../../schemas/content.js'
+import { DEFAULT_PAGE_LIMIT, ProvinceParams, Strict, ref } from '../../../schemas/common.js'
+import { BroadcastLogBatch, BroadcastLogPage, BroadcastLogQuery, BroadcastLogResult, Reach } from '../../../schemas/content.js'
 import type { App } from '../../app.js'
+import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { ContentStore } from '../content/store.js'
@@ -22,7 +23,7 @@ export async function broadcastsRoutes(app: App) {
         'Valid entries are stored and every rejected one is named with its reason: `unknown-station`, `end-before-start`, ' +
         '`overlapping-entry` (the station already has an entry for part of that time), `unknown-content`, `no-content-reference`. ' +
         'An entry sent again is stored once and counted as a duplicate, so a batch can be re-sent safely.',
-      params: Strict({ code: ProvinceCode() }),
+      params: ProvinceParams,
       body: ref(BroadcastLogBatch),
       response: { 200: ref(BroadcastLogResult) },
     },
@@ -33,6 +34,24 @@ export async function broadcastsRoutes(app: App) {
     }, trx)
     return { ...outcome, receipt }
   }))
+
+  app.get('/v2/provinces/:code/broadcast-logs', {
+    config: { policy: 'province-or-central' },
+    schema: {
+      tags: ['broadcasts'],
+      operationId: 'listBroadcastLogs',
+      summary: 'List broadcast logs',
+      description: 'The stored plays of a province (nhật ký phát thanh), latest start first; by station, central content item, source, ' +
+        'and a start time within [`from`, `to`). A province reads its own; central reads any.',
+      params: ProvinceParams,
+      querystring: BroadcastLogQuery,
+      response: { 200: ref(BroadcastLogPage) },
+    },
+  }, async (request) => {
+    const { cursor, limit = DEFAULT_PAGE_LIMIT, ...filter } = request.query
+    const rows = await store.list({ ...filter, province: request.params.code, limit, after: decodeCursor(cursor, ['string', 'string'] as const) })
+    return toPage(rows, limit, (log) => [log.startedAt, log.stationId], (log) => log)
+  })
 
   app.get('/v2/contents/:id/reach', {
     config: { policy: 'central' },

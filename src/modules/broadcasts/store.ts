@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Static } from 'typebox'
-import type { BroadcastLogEntry, BroadcastLogRejection, Reach } from '../../../schemas/content.js'
+import type { BroadcastLog, BroadcastLogEntry, BroadcastLogQuery, BroadcastLogRejection, Reach } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
 
 type Entry = Static<typeof BroadcastLogEntry>
@@ -27,6 +27,13 @@ const samePlay = (a: Play, b: Play) => a.stationId === b.stationId && a.start ==
   a.localRef === b.localRef && a.clustersReached === b.clustersReached && a.source === b.source
 
 const overlaps = (a: Play, b: Play) => a.start < b.end && b.start < a.end
+
+export interface LogFilter extends Omit<Static<typeof BroadcastLogQuery>, 'cursor' | 'limit'> {
+  province: string
+  limit: number
+  /** (started_at, station_id) of the last log of the previous page. */
+  after: readonly [string, string] | undefined
+}
 
 export interface IngestOutcome { accepted: number, duplicate: number, rejected: number, rejections: Rejection[] }
 
@@ -102,6 +109,29 @@ export class BroadcastLogStore {
     }
     rejected.sort((a, b) => a.index - b.index)
     return { accepted: accepted.length, duplicate, rejected: rejected.length, rejections: rejected }
+  }
+
+  /** A province's logs, latest start first, then by station. */
+  async list(filter: LogFilter): Promise<Static<typeof BroadcastLog>[]> {
+    let query = this.db.selectFrom('broadcast_logs').selectAll().where('province_code', '=', filter.province)
+      .orderBy('started_at', 'desc').orderBy('station_id', 'desc').limit(filter.limit + 1)
+    if (filter.station) query = query.where('station_id', '=', filter.station)
+    if (filter.contentId) query = query.where('content_id', '=', filter.contentId)
+    if (filter.source) query = query.where('source', '=', filter.source)
+    if (filter.from) query = query.where('started_at', '>=', new Date(filter.from))
+    if (filter.to) query = query.where('started_at', '<', new Date(filter.to))
+    if (filter.after) query = query.where(sql<boolean>`(started_at, station_id) < (${filter.after[0]}::timestamptz, ${filter.after[1]})`)
+    const rows = await query.execute()
+    return rows.map((row) => ({
+      stationId: row.station_id,
+      ...(row.content_id === null ? {} : { contentId: row.content_id }),
+      ...(row.local_ref === null ? {} : { localRef: row.local_ref }),
+      startedAt: row.started_at.toISOString(),
+      endedAt: row.ended_at.toISOString(),
+      ...(row.clusters_reached === null ? {} : { clustersReached: row.clusters_reached }),
+      source: row.source,
+      receivedAt: row.received_at.toISOString(),
+    }))
   }
 
   /** The broadcast side of an item's reach: plays, stations and airtime per province. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
-import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import {
   AckRequest, AckResult, ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentPage, ContentRequest, ContentWriteResult,
   DeliveryReport, SharedContentRequest, Topic, TopicList, TopicRequest, WithdrawalRequest,
@@ -16,7 +16,6 @@ import { WebhookDispatcher } from './dispatcher.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
-const ProvinceParams = Strict({ code: ProvinceCode() })
 const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the version the change is based on (`"2"`); 412 when another version came first.' })),
 })

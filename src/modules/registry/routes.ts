@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from 'typebox'
-import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { ProvinceCode, ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import {
   BatchResult, Board, BoardBatch, BoardListQuery, BoardNationalQuery, BoardPage, BoardWriteResult, Cluster, ClusterBatch,
   ClusterListQuery, ClusterNationalQuery, ClusterPage, ClusterWriteResult, RecordId, RegistryBatch, RegistryBatchResult, Station,
@@ -33,7 +33,6 @@ const entities: EntityRoutes[] = [
   { name: 'board', plural: 'boards', title: 'bulletin boards', vietnamese: 'bảng tin điện tử công cộng', Replacement: Board.Replacement, Record: Board.Record, Batch: BoardBatch, Page: BoardPage, WriteResult: BoardWriteResult, ListQuery: BoardListQuery, NationalQuery: BoardNationalQuery },
 ]
 
-const ProvinceParams = Strict({ code: ProvinceCode() })
 const RecordParams = Strict({ code: ProvinceCode(), id: RecordId() })
 const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the version the change is based on (`"3"`), or `*`.' })),

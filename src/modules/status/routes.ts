@@ -1,7 +1,7 @@
 import type { FastifySchemaCompiler } from 'fastify'
 import { Counter } from 'prom-client'
 import { Type, type TSchema } from 'typebox'
-import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { ProvinceCode, ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import { RecordId } from '../../../schemas/registry.js'
 import {
   DeviceStatusPage, DeviceType, MAX_STATUS_BATCH, StatusEvent, StatusEventBatch, StatusHistoryPage, StatusHistoryQuery,
@@ -16,7 +16,6 @@ import { HistoryPartitions } from './partitions.js'
 import { StatusIngest } from './ingest.js'
 import { StatusStore } from './store.js'
 
-const ProvinceParams = Strict({ code: ProvinceCode() })
 const DeviceParams = Strict({ code: ProvinceCode(), type: DeviceType, id: RecordId() })
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
+import { ProvinceParams, ref } from '../../../schemas/common.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
 import type { App } from '../../app.js'
 import { notFound } from '../../http/problem.js'
@@ -81,7 +81,7 @@ export async function summariesRoutes(app: App) {
       operationId: 'getProvinceSummary',
       summary: 'One province\'s summary',
       description: 'The figures of the national summary for one province. JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
-      params: Strict({ code: ProvinceCode() }),
+      params: ProvinceParams,
       querystring: SummaryQuery,
       response: answers(ProvinceSummary),
     },
