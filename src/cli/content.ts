@@ -7,7 +7,7 @@ import { BroadcastLogEntry, MAX_BROADCAST_LOG_BATCH } from '../../schemas/conten
 import { fieldErrors } from '../http/errors.js'
 import { compileValidator } from '../http/validation.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
-import { provinceOf } from './flows.js'
+import { inBatches, outboxOption, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
 
 type Entry = Static<typeof BroadcastLogEntry>
 
@@ -78,13 +78,20 @@ export function contentCommands(): Command[] {
       're-sending the file stores nothing twice. Exits with 4 when some entries were rejected.')
     .argument('<file>', 'a JSON array (or {"entries": [...]}), or CSV with a header line: stationId,contentId,localRef,startedAt,endedAt,clustersReached,source')
     .addOption(new Option('--batch-size <n>', `entries per call, at most ${MAX_BROADCAST_LOG_BATCH}`).argParser((v) => Number.parseInt(v, 10)).default(MAX_BROADCAST_LOG_BATCH))
-    .action(async (file: string, options: CallerOptions & { batchSize: number }) => {
+    .addOption(outboxOption())
+    .addOption(waitOption())
+    .action(async (file: string, options: CallerOptions & { batchSize: number, outbox?: string, wait: number }) => {
       if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_BROADCAST_LOG_BATCH) {
         throw new Error(`--batch-size must be 1 to ${MAX_BROADCAST_LOG_BATCH}`)
       }
       const { entries, where } = await readBroadcastLogs(file)
       const client = await clientFrom(options)
-      const result = await client.sendBroadcastLogs(provinceOf(options.systemId), entries, {
+      const province = provinceOf(options.systemId)
+      if (options.outbox) {
+        const pushes = inBatches(entries, options.batchSize).map((batch): Push => ({ method: 'POST', path: `/v2/provinces/${province}/broadcast-logs`, body: { entries: batch } }))
+        return sendThroughOutbox(client, options.outbox, pushes, options.wait)
+      }
+      const result = await client.sendBroadcastLogs(province, entries, {
         batchSize: options.batchSize,
         onBatch: (sent, total) => process.stderr.write(`\rsent ${sent}/${total}`),
       })

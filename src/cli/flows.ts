@@ -1,46 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { ReportFormName } from '../../schemas/reports.js'
-import { Outbox } from '../client/outbox.js'
-import type { TtnClient } from '../client/client.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
+import { inBatches, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
 import { readRecords, type Entity } from './records.js'
 import { summaryTable } from './summary-table.js'
 
 const BATCH = 1000
-const progress = (line: string) => process.stderr.write(`\r${line}`)
-
-export const provinceOf = (systemId: string) => {
-  const code = /^province-(\d{2})$/.exec(systemId)?.[1]
-  if (!code) throw new Error(`${systemId} is not a provincial system id (province-<code>)`)
-  return code
-}
-
-/** Sends through a durable outbox when one is named, so a push made while the service is unreachable waits on disk. */
-async function sendAll(client: TtnClient, outboxDir: string | undefined, requests: { method: 'PUT' | 'POST', path: string, body: unknown }[], waitSeconds = 30): Promise<void> {
-  if (!outboxDir) {
-    let done = 0
-    for (const request of requests) {
-      await client.http.call(request.method, request.path, request.body)
-      progress(`sent ${++done}/${requests.length}`)
-    }
-    if (requests.length > 0) process.stderr.write('\n')
-    return
-  }
-  const outbox = await Outbox.open(outboxDir, client.http)
-  for (const request of requests) await outbox.enqueue(request.method, request.path, request.body)
-  let sent = 0
-  const report = await outbox.drain({ patienceMs: waitSeconds * 1000, onSent: () => progress(`sent ${++sent}`) })
-  if (sent > 0) process.stderr.write('\n')
-  print(`${report.sent} sent, ${report.rejected} rejected (see ${outboxDir}/rejected), ${report.pending} waiting in ${outboxDir}`)
-  if (report.pending > 0) {
-    process.exitCode = 3
-    print(`the service is unreachable; run \`ttn outbox send --outbox ${outboxDir}\` later`)
-  }
-}
-
-const outboxOption = () => new Option('--outbox <dir>', 'write pushes to this folder first and send them from there, in order, when the service is reachable')
-const waitOption = () => new Option('--wait <seconds>', 'with --outbox, how long to keep trying before leaving pushes waiting').argParser((v) => Number.parseInt(v, 10)).default(30)
 
 export function flowCommands(): Command[] {
   const push = withCallerOptions(new Command('push'))
@@ -53,12 +19,15 @@ export function flowCommands(): Command[] {
       if (!['stations', 'clusters', 'boards'].includes(entity)) throw new Error(`${entity}: push stations, clusters or boards`)
       const records = await readRecords(entity as Entity, file)
       const province = provinceOf(options.systemId)
-      const requests = []
-      for (let i = 0; i < records.length; i += BATCH) {
-        requests.push({ method: 'PUT' as const, path: `/v2/provinces/${province}/${entity}`, body: { items: records.slice(i, i + BATCH) } })
+      const pushes = inBatches(records, BATCH).map((items): Push => ({ method: 'PUT', path: `/v2/provinces/${province}/${entity}`, body: { items } }))
+      const client = await clientFrom(options)
+      if (options.outbox) return sendThroughOutbox(client, options.outbox, pushes, options.wait)
+      for (const [done, push] of pushes.entries()) {
+        await client.http.call(push.method, push.path, push.body)
+        progress(`sent ${done + 1}/${pushes.length}`)
       }
-      await sendAll(await clientFrom(options), options.outbox, requests, options.wait)
-      if (!options.outbox) print(`${records.length} ${entity} pushed in ${requests.length} batches`)
+      if (pushes.length > 0) process.stderr.write('\n')
+      print(`${records.length} ${entity} pushed in ${pushes.length} batches`)
     })
 
   const report = new Command('report').description('Periodic reports.')
@@ -74,10 +43,7 @@ export function flowCommands(): Command[] {
       const data = JSON.parse(await readFile(file, 'utf8')) as never
       const client = await clientFrom(options)
       const province = provinceOf(options.systemId)
-      if (options.outbox) {
-        await sendAll(client, options.outbox, [{ method: 'PUT', path: `/v2/provinces/${province}/reports/${period}/${form}`, body: data }], options.wait)
-        return
-      }
+      if (options.outbox) return sendThroughOutbox(client, options.outbox, [{ method: 'PUT', path: `/v2/provinces/${province}/reports/${period}/${form}`, body: data }], options.wait)
       const { submission } = await client.submitReport(province, period, form as ReportFormName, data)
       print(`version ${submission.version} of ${form} for ${period} received at ${submission.submittedAt}, ${submission.onTime ? 'on time' : 'LATE'}`)
       for (const warning of submission.warnings) print(`warning ${warning.pointer}: ${warning.message}`)
@@ -88,7 +54,7 @@ export function flowCommands(): Command[] {
     .description('Send what waits in the outbox, in order.')
     .requiredOption('--outbox <dir>', 'the outbox folder')
     .addOption(waitOption())
-    .action(async (options: CallerOptions & { outbox: string, wait: number }) => sendAll(await clientFrom(options), options.outbox, [], options.wait))
+    .action(async (options: CallerOptions & { outbox: string, wait: number }) => sendThroughOutbox(await clientFrom(options), options.outbox, [], options.wait))
 
   const changes = new Command('changes').description('The registry changes feed.')
   withCallerOptions(changes.command('pull'))

@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync'
 import { Command, Option } from 'commander'
 import { MAX_STATUS_BATCH, type StatusEvent } from '../../schemas/status.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
-import { provinceOf } from './flows.js'
+import { inBatches, outboxOption, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
 
 const NUMERIC_COLUMNS = new Set(['volumePercent', 'signalDbm', 'supplyVoltage', 'temperatureC'])
 
@@ -38,15 +38,22 @@ export function statusCommand(): Command {
     .argument('<file>', 'a JSON array of events (or {"events": [...]}), or CSV with a header line of field names: ' +
       'deviceType,deviceId,state,observedAt[,faultCode,faultMessage,volumePercent,signalDbm,supplyVoltage,temperatureC]')
     .addOption(new Option('--batch-size <n>', `events per call, at most ${MAX_STATUS_BATCH}`).argParser((v) => Number.parseInt(v, 10)).default(MAX_STATUS_BATCH))
-    .action(async (file: string, options: CallerOptions & { batchSize: number }) => {
+    .addOption(outboxOption())
+    .addOption(waitOption())
+    .action(async (file: string, options: CallerOptions & { batchSize: number, outbox?: string, wait: number }) => {
       if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_STATUS_BATCH) {
         throw new Error(`--batch-size must be 1 to ${MAX_STATUS_BATCH}`)
       }
       const { events, csv } = await readStatusEvents(file)
       if (events.length === 0) throw new Error(`${file} holds no events`)
       const client = await clientFrom(options)
+      const province = provinceOf(options.systemId)
+      if (options.outbox) {
+        const pushes = inBatches(events, options.batchSize).map((batch): Push => ({ method: 'POST', path: `/v2/provinces/${province}/status-events`, body: { events: batch } }))
+        return sendThroughOutbox(client, options.outbox, pushes, options.wait)
+      }
       const started = Date.now()
-      const summary = await client.status.send(provinceOf(options.systemId), events, {
+      const summary = await client.status.send(province, events, {
         batchSize: options.batchSize,
         onBatch: (sent, total) => process.stderr.write(`\rsent ${sent}/${total} events (${Math.round(sent / Math.max(0.001, (Date.now() - started) / 1000))}/s)`),
       })

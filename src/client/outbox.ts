@@ -16,8 +16,17 @@ export interface OutboxEntry {
 
 export interface DrainReport {
   sent: number
+  /** Refused whole (a 4xx); kept in `rejected/` with the problem. */
   rejected: number
+  /** Sent, but the answer names entries it refused (status events, broadcast logs); kept in `rejected/` with the answer. */
+  partlyRejected: number
   pending: number
+}
+
+/** Batches of status events and broadcast logs are taken in part: the answer lists the entries refused. */
+const refusesEntries = (answer: unknown): boolean => {
+  const rejections = (answer as { rejections?: unknown } | null)?.rejections
+  return Array.isArray(rejections) && rejections.length > 0
 }
 
 const NAME = /^(\d{12})\.json$/
@@ -46,7 +55,8 @@ async function writeDurably(dir: string, name: string, text: string): Promise<vo
  * A durable outbox on disk for a provincial system's pushes: each push is written to disk
  * before anything is sent, then sent in order once the service is reachable. A push the
  * service refuses for good (a 4xx other than 429) is moved to `rejected/` with the problem,
- * for a person to look at; nothing is lost and, thanks to the Idempotency-Key each entry
+ * and one taken in part is copied there with the answer naming the refused entries, for a
+ * person to look at; nothing is lost and, thanks to the Idempotency-Key each entry
  * carries, nothing is applied twice even if the process dies between sending and forgetting.
  */
 export class Outbox {
@@ -83,13 +93,17 @@ export class Outbox {
    * yet (the service unreachable or busy) after `patienceMs`, keeping it and all after it.
    */
   async drain(options: { patienceMs?: number, onSent?: (entry: OutboxEntry, answer: unknown) => unknown, signal?: AbortSignal } = {}): Promise<DrainReport> {
-    const report: DrainReport = { sent: 0, rejected: 0, pending: 0 }
+    const report: DrainReport = { sent: 0, rejected: 0, partlyRejected: 0, pending: 0 }
     const queue = await this.pending()
     for (const [index, entry] of queue.entries()) {
       const deadline = Date.now() + (options.patienceMs ?? 60_000)
       for (let attempt = 0; ; attempt++) {
         try {
           const answer = await this.http.send(entry.method, entry.path, entry.body, { idempotent: true, retry: false, headers: { 'idempotency-key': entry.idempotencyKey } })
+          if (refusesEntries(answer.body)) {
+            await writeDurably(join(this.dir, 'rejected'), fileOf(entry.seq), JSON.stringify({ ...entry, answer: answer.body }))
+            report.partlyRejected++
+          }
           await options.onSent?.(entry, answer.body)
           await rm(join(this.dir, fileOf(entry.seq)))
           report.sent++

@@ -44,7 +44,10 @@ t.test('pushes made while the service is down arrive exactly once, in order, aft
     t.equal(result.code, 3, 'exits saying pushes wait')
     t.match(result.stdout, /waiting in/)
   }
-  t.equal((await readdir(outbox)).filter((f) => f.endsWith('.json')).length, 4, 'four pushes on disk')
+  await writeFile(join(dir, 'status.csv'), 'deviceType,deviceId,state,observedAt\nstation,st-1,online,' + new Date().toISOString() + '\n')
+  const status = await ttn(['status', 'send', join(dir, 'status.csv'), '--outbox', outbox, '--wait', '1'], env)
+  t.equal(status.code, 3, 'status events wait too')
+  t.equal((await readdir(outbox)).filter((f) => f.endsWith('.json')).length, 5, 'five pushes on disk')
   const backup = join(dir, 'backup')
   await cp(outbox, backup, { recursive: true })
 
@@ -54,7 +57,7 @@ t.test('pushes made while the service is down arrive exactly once, in order, aft
   await app.inject({ method: 'GET', url: '/health/ready' })
   const drained = await ttn(['outbox', 'send', '--outbox', outbox, '--wait', '5'], env)
   t.equal(drained.code, 0, drained.stderr)
-  t.match(drained.stdout, /4 sent, 0 rejected/)
+  t.match(drained.stdout, /5 sent, 0 rejected, 0 sent with entries refused/)
   t.same((await readdir(outbox)).filter((f) => f.endsWith('.json')), [], 'nothing left waiting')
 
   const history = async () => (await app.inject({ method: 'GET', url: '/v2/report-periods?year=2030' }), database.db.selectFrom('report_submissions')
@@ -63,11 +66,13 @@ t.test('pushes made while the service is down arrive exactly once, in order, aft
   t.same(versions.map((v) => [v.version, (v.data as { bulletinBoards: number }).bulletinBoards]), [[1, 1], [2, 2], [3, 3]], 'each report once, in the order made')
   const station = await database.db.selectFrom('stations').select(['id', 'version', 'operator', 'latitude']).execute()
   t.match(station, [{ id: 'st-1', version: 1, latitude: 10.776, operator: { name: 'Chị Lan' } }])
+  t.match(await database.db.selectFrom('device_status').select(['device_id', 'state']).execute(), [{ device_id: 'st-1', state: 'online' }],
+    'the status event sent after the station it is about')
 
   // The client died after sending but before forgetting: the same entries are sent again.
   for (const file of (await readdir(backup)).filter((f) => f.endsWith('.json'))) await cp(join(backup, file), join(outbox, file))
   const again = await ttn(['outbox', 'send', '--outbox', outbox, '--wait', '5'], env)
-  t.match(again.stdout, /4 sent, 0 rejected/)
+  t.match(again.stdout, /5 sent, 0 rejected/)
   t.equal((await history()).length, 3, 'replayed, not applied twice')
 })
 
@@ -89,6 +94,20 @@ t.test('a push the service refuses for good is set aside, and the rest go on', a
   t.match(accepted.stdout, /1 sent, 0 rejected/)
   const [rejected] = await readdir(join(outbox, 'rejected'))
   t.match(JSON.parse(await readFile(join(outbox, 'rejected', rejected!), 'utf8')), { path: '/v2/provinces/79/clusters', problem: { code: 'rule-violated' } })
+
+  await writeFile(join(dir, 'logs.json'), JSON.stringify([
+    { stationId: 's-1', localRef: 'ban-tin-1', startedAt: '2026-05-01T08:00:00+07:00', endedAt: '2026-05-01T08:10:00+07:00', source: 'commune' },
+    { stationId: 's-9', localRef: 'ban-tin-1', startedAt: '2026-05-01T08:00:00+07:00', endedAt: '2026-05-01T08:10:00+07:00', source: 'commune' },
+    { stationId: 's-1', localRef: 'ban-tin-2', startedAt: '2026-05-01T09:00:00+07:00', endedAt: '2026-05-01T09:10:00+07:00', source: 'commune' },
+  ]))
+  const logs = await ttn(['logs', 'send', join(dir, 'logs.json'), '--batch-size', '2', '--outbox', outbox, '--wait', '2'], env)
+  t.equal(logs.code, 4, 'some entries were refused')
+  t.match(logs.stdout, /2 sent, 0 rejected, 1 sent with entries refused/)
+  const stored = await database.db.selectFrom('broadcast_logs').select('local_ref').orderBy('started_at').execute()
+  t.same(stored.map((row) => row.local_ref), ['ban-tin-1', 'ban-tin-2'], 'the valid entries of both batches are stored')
+  const setAside = await Promise.all((await readdir(join(outbox, 'rejected'))).sort().map(async (name) => JSON.parse(await readFile(join(outbox, 'rejected', name), 'utf8'))))
+  t.match(setAside.at(-1), { path: '/v2/provinces/79/broadcast-logs', answer: { accepted: 1, rejected: 1, rejections: [{ index: 1, reason: 'unknown-station' }] } },
+    'the batch taken in part is kept with the answer naming what was refused')
 
   await writeFile(join(dir, 'bad.csv'), 'id,communeCode,name,kind,status\ns-2,123,B,satellite,operating\n')
   const bad = await ttn(['push', 'stations', join(dir, 'bad.csv')], env)
