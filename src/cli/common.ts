@@ -1,9 +1,11 @@
+import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadConfig } from '../config.js'
 import { openConfigured, type Database } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { TtnClient } from '../client/client.js'
 import { readSigningKey } from '../client/keys.js'
+import type { FeedOptions } from '../client/paging.js'
 
 export const DIRECT = 'Opens the database directly (DATABASE_URL, or the embedded one in DATA_DIR, which must not be in use by a running service).'
 
@@ -34,4 +36,25 @@ export function withCallerOptions(command: Command): Command {
 
 export async function clientFrom(options: CallerOptions): Promise<TtnClient> {
   return new TtnClient({ baseUrl: options.url, systemId: options.systemId, key: await readSigningKey(options.key), audience: options.audience })
+}
+
+export interface FeedCommandOptions { after?: string, cursorFile?: string, follow?: number }
+
+/** The options of a command that reads a cursor feed: where to start, where to keep the position, whether to follow. */
+export function withFeedOptions(command: Command): Command {
+  return command
+    .option('--after <cursor>', 'start after this cursor')
+    .option('--cursor-file <file>', 'read the cursor from this file and write the new one back')
+    .option('--follow <ms>', 'keep polling every so many milliseconds', (v) => Number.parseInt(v, 10))
+}
+
+/** Starts after `--after`, else after the cursor saved in `--cursor-file`, and saves each new cursor there. */
+export async function feedOptions(options: FeedCommandOptions): Promise<FeedOptions> {
+  const { cursorFile } = options
+  const saved = cursorFile ? (await readFile(cursorFile, 'utf8').catch(() => '')).trim() || undefined : undefined
+  return {
+    after: options.after ?? saved,
+    followMs: options.follow,
+    ...(cursorFile ? { onCursor: (cursor: string) => writeFile(cursorFile, cursor + '\n') } : {}),
+  }
 }

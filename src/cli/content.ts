@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { Command, Option } from 'commander'
 import { parse } from 'csv-parse/sync'
@@ -6,7 +6,7 @@ import type { Static } from 'typebox'
 import { BroadcastLogEntry, MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import { fieldErrors } from '../http/errors.js'
 import { compileValidator } from '../http/validation.js'
-import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
+import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
 import { inBatches, outboxOption, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
 
 type Entry = Static<typeof BroadcastLogEntry>
@@ -49,20 +49,13 @@ export async function readBroadcastLogs(file: string): Promise<{ entries: Entry[
 /** `ttn feed pull` and `ttn logs send`: the essential-content feed and broadcast logs of a provincial system. */
 export function contentCommands(): Command[] {
   const feed = new Command('feed').description('The essential-content feed.')
-  withCallerOptions(feed.command('pull'))
+  withFeedOptions(withCallerOptions(feed.command('pull')))
     .description('Print content notifications (publications, new versions, withdrawals) as JSON lines from a cursor; with --cursor-file, resume from and save the position there.')
-    .option('--after <cursor>', 'start after this cursor')
-    .option('--cursor-file <file>', 'read the cursor from this file and write the new one back')
-    .option('--follow <ms>', 'keep polling every so many milliseconds', (v) => Number.parseInt(v, 10))
     .option('--ack', 'acknowledge each publication and new version as received now (a provincial system)')
-    .action(async (options: CallerOptions & { after?: string, cursorFile?: string, follow?: number, ack?: boolean }) => {
+    .action(async (options: CallerOptions & FeedCommandOptions & { ack?: boolean }) => {
       const client = await clientFrom(options)
-      const after = options.after ?? (options.cursorFile ? (await readFile(options.cursorFile, 'utf8').catch(() => '')).trim() || undefined : undefined)
       let count = 0
-      for await (const notification of client.feed({
-        after, followMs: options.follow,
-        onCursor: (cursor) => (options.cursorFile ? writeFile(options.cursorFile, cursor + '\n') : undefined),
-      })) {
+      for await (const notification of client.feed(await feedOptions(options))) {
         print(JSON.stringify(notification))
         if (options.ack && notification.type !== 'content.withdrawn') {
           await client.ackContent(notification.content.id, { receivedAt: new Date().toISOString() })

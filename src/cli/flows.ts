@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { ReportFormName } from '../../schemas/reports.js'
-import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
+import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
 import { inBatches, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
 import { readRecords, type Entity } from './records.js'
 import { summaryTable } from './summary-table.js'
@@ -57,20 +57,13 @@ export function flowCommands(): Command[] {
     .action(async (options: CallerOptions & { outbox: string, wait: number }) => sendThroughOutbox(await clientFrom(options), options.outbox, [], options.wait))
 
   const changes = new Command('changes').description('The registry changes feed.')
-  withCallerOptions(changes.command('pull'))
+  withFeedOptions(withCallerOptions(changes.command('pull')))
     .description('Print registry changes as JSON lines from a cursor; with --cursor-file, resume from and save the position there.')
-    .option('--after <cursor>', 'start after this cursor')
-    .option('--cursor-file <file>', 'read the cursor from this file and write the new one back')
     .option('--province <code>', 'only this province')
-    .option('--follow <ms>', 'keep polling every so many milliseconds', (v) => Number.parseInt(v, 10))
-    .action(async (options: CallerOptions & { after?: string, cursorFile?: string, province?: string, follow?: number }) => {
+    .action(async (options: CallerOptions & FeedCommandOptions & { province?: string }) => {
       const client = await clientFrom(options)
-      const after = options.after ?? (options.cursorFile ? (await readFile(options.cursorFile, 'utf8').catch(() => '')).trim() || undefined : undefined)
       let count = 0
-      for await (const change of client.changes({
-        after, province: options.province, followMs: options.follow,
-        onCursor: (cursor) => (options.cursorFile ? writeFile(options.cursorFile, cursor + '\n') : undefined),
-      })) {
+      for await (const change of client.changes({ ...await feedOptions(options), province: options.province })) {
         print(JSON.stringify(change))
         count++
       }

@@ -78,3 +78,23 @@ t.test('ttn logs send takes CSV or JSON, lists rejected lines, and re-sending st
   t.equal(malformed.code, 1)
   t.match(malformed.stderr, /entry 0: \/startedAt/)
 })
+
+t.test('ttn changes pull prints registry changes as JSON lines and resumes from its cursor file', async (t) => {
+  const asProvince = { id: 'province-79', key: await importSigningKey(privateJwk) }
+  const push = (items: unknown[]) => signedInject(app, asProvince, { method: 'PUT', url: '/v2/provinces/79/boards', body: { items } })
+  await push([{ id: 'b1', communeCode: '26734', placement: 'outdoor', status: 'operating' }, { id: 'b2', communeCode: '26734', placement: 'indoor', status: 'operating' }])
+  const cursorFile = join(dir, 'changes.cursor')
+  const pulled = await ttn(['changes', 'pull', '--cursor-file', cursorFile, '--province', '79'], env)
+  t.equal(pulled.code, 0, pulled.stderr)
+  const boards = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { entity: string, id: string })
+    .filter((change) => change.entity === 'board').map((change) => change.id)
+  t.same(boards(pulled.stdout), ['b1', 'b2'])
+  t.match(pulled.stderr, /\d+ changes/)
+
+  await push([{ id: 'b3', communeCode: '26734', placement: 'outdoor', status: 'operating' }])
+  const resumed = await ttn(['changes', 'pull', '--cursor-file', cursorFile], env)
+  t.same(boards(resumed.stdout), ['b3'], 'only what changed since the saved cursor')
+  const fromStart = await ttn(['changes', 'pull', '--after', '0'], env)
+  t.equal(fromStart.code, 1, 'a malformed cursor is refused')
+  t.match(fromStart.stderr, /400/)
+})
