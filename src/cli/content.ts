@@ -3,7 +3,7 @@ import { extname } from 'node:path'
 import { Command, Option } from 'commander'
 import { parse } from 'csv-parse/sync'
 import type { Static } from 'typebox'
-import { BroadcastLogEntry, MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
+import { BroadcastLogEntry, BroadcastSource, MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import { fieldErrors } from '../http/errors.js'
 import { compileValidator } from '../http/validation.js'
 import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
@@ -46,7 +46,7 @@ export async function readBroadcastLogs(file: string): Promise<{ entries: Entry[
   return { entries: entries as Entry[], where }
 }
 
-/** `ttn feed pull` and `ttn logs send`: the essential-content feed and broadcast logs of a provincial system. */
+/** `ttn feed pull`, `ttn logs send` and `ttn logs list`: the essential-content feed and the broadcast logs. */
 export function contentCommands(): Command[] {
   const feed = new Command('feed').description('The essential-content feed.')
   withFeedOptions(withCallerOptions(feed.command('pull')))
@@ -99,7 +99,7 @@ export function contentCommands(): Command[] {
     .option('--province <code>', 'the province (default: that of --system-id)')
     .option('--station <id>', 'only plays of this station')
     .option('--content <id>', 'only plays of this central content item')
-    .addOption(new Option('--source <source>', 'only plays from this source').choices(['central', 'province', 'commune', 'relay']))
+    .addOption(new Option('--source <source>', 'only plays from this source').choices(BroadcastSource.anyOf.map((source) => source.const)))
     .option('--from <instant>', 'only plays that started at or after this instant (RFC 3339)')
     .option('--to <instant>', 'only plays that started before this instant (RFC 3339)')
     .action(async (options: CallerOptions & { province?: string, station?: string, content?: string, source?: Entry['source'], from?: string, to?: string }) => {

@@ -95,7 +95,6 @@ export class SummariesStore {
     return new Map(rows.map(({ province_code: code, ...counts }) => [code, counts]))
   }
 
-
   /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
   async broadcast(now: Date, only?: string): Promise<Section<'broadcast'>> {
     const today = vietnamDay(now)
