@@ -2,15 +2,12 @@ import { createServer } from 'node:http'
 import t from 'tap'
 import { TtnClient } from '../../src/client/index.js'
 import { buildTestApp } from '../helpers/app.js'
-import { newKey, registerSystem } from '../helpers/systems.js'
+import { newKey, typedClients } from '../helpers/systems.js'
 
 t.test('the typed client: pushes, paged lists, ETags and the changes feed as iterators', async (t) => {
   const { app, database } = await buildTestApp(t)
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
-  const province = await registerSystem(database, 'province-79')
-  const central = await registerSystem(database, 'central-portal')
-  const asProvince = new TtnClient({ baseUrl, systemId: province.id, key: province.key })
-  const asCentral = new TtnClient({ baseUrl, systemId: central.id, key: central.key })
+  const { asProvince, asCentral } = await typedClients(database, baseUrl)
 
   const stations = Array.from({ length: 25 }, (_, i) => ({ id: `st-${String(i).padStart(2, '0')}`, communeCode: '26734', name: `Đài ${i}`, kind: 'ip' as const, status: 'operating' as const }))
   t.match(await asProvince.push('stations', '79', stations), { created: 25 })

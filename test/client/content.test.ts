@@ -1,19 +1,16 @@
 import t from 'tap'
-import { TtnClient, verifyServiceCall } from '../../src/client/index.js'
+import { verifyServiceCall } from '../../src/client/index.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
 import { Receiver, until } from '../helpers/receiver.js'
-import { registerSystem } from '../helpers/systems.js'
+import { typedClients } from '../helpers/systems.js'
 
 t.test('the typed client: publish, version, withdraw, share, the feed as an iterator, acks, logs in batches, reach', async (t) => {
   const { app, database } = await buildTestApp(t, { env: { WEBHOOK_POLL_MS: '25', WEBHOOK_BACKOFF_BASE_MS: '20', WEBHOOK_BACKOFF_MAX_MS: '200' } })
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
   const jwksUrl = new URL('/.well-known/jwks.json', baseUrl)
   const receiver = await new Receiver({ serviceId: 'ttn-central', systemId: 'province-79', keys: jwksUrl }).start(t)
-  const province = await registerSystem(database, 'province-79', { extra: { webhookUrl: receiver.url } })
-  const central = await registerSystem(database, 'central-portal')
-  const asProvince = new TtnClient({ baseUrl, systemId: province.id, key: province.key })
-  const asCentral = new TtnClient({ baseUrl, systemId: central.id, key: central.key })
+  const { asProvince, asCentral } = await typedClients(database, baseUrl, { webhookUrl: receiver.url })
 
   t.equal((await asProvince.contentTopics()).items.length, 28)
   t.match(await asCentral.addContentTopic({ id: 'census-2026', title: 'Tổng điều tra dân số' }), { id: 'census-2026', kind: 'custom' })

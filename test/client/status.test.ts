@@ -1,15 +1,11 @@
 import t from 'tap'
-import { TtnClient } from '../../src/client/index.js'
 import { buildTestApp } from '../helpers/app.js'
-import { registerSystem } from '../helpers/systems.js'
+import { typedClients } from '../helpers/systems.js'
 
 t.test('the client sends status in batches of at most 5000 and reads it back through iterators', async (t) => {
   const { app, database } = await buildTestApp(t)
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
-  const province = await registerSystem(database, 'province-79')
-  const central = await registerSystem(database, 'central-portal')
-  const asProvince = new TtnClient({ baseUrl, systemId: province.id, key: province.key })
-  const asCentral = new TtnClient({ baseUrl, systemId: central.id, key: central.key })
+  const { asProvince, asCentral } = await typedClients(database, baseUrl)
   await asProvince.push('stations', '79', [{ id: 'st-1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }])
   await asProvince.push('clusters', '79', Array.from({ length: 30 }, (_, i) => ({ id: `cl-${String(i).padStart(2, '0')}`, stationId: 'st-1', kind: 'ip' as const, status: 'operating' as const })))
 

@@ -1,5 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.js'
+import { TtnClient } from '../../src/client/client.js'
 import { generateKey, importSigningKey, type SigningAlg, type SigningKey } from '../../src/client/keys.js'
 import { signCall, type CallToSign } from '../../src/client/sign.js'
 import type { Database } from '../../src/db/database.js'
@@ -65,4 +66,14 @@ export async function signedInject(app: App, system: TestSystem, request: Signed
     ...(payload !== undefined ? { payload } : {}),
   }
   return app.inject(options)
+}
+
+/** Typed clients of province 79 and of a central system, each registered with a fresh key, calling the service at `baseUrl`. */
+export async function typedClients(database: Database, baseUrl: string, provinceExtra?: Partial<SystemRegistration>) {
+  const province = await registerSystem(database, 'province-79', provinceExtra ? { extra: provinceExtra } : {})
+  const central = await registerSystem(database, 'central-portal')
+  return {
+    asProvince: new TtnClient({ baseUrl, systemId: province.id, key: province.key }),
+    asCentral: new TtnClient({ baseUrl, systemId: central.id, key: central.key }),
+  }
 }
