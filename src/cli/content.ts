@@ -7,7 +7,7 @@ import { BroadcastLogEntry, BroadcastSource, MAX_BROADCAST_LOG_BATCH } from '../
 import { fieldErrors } from '../http/errors.js'
 import { compileValidator } from '../http/validation.js'
 import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
-import { inBatches, outboxOption, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
+import { batchPushes, batchSizeOption, outboxOption, provinceOf, sendThroughOutbox, waitOption } from './pushes.js'
 
 type Entry = Static<typeof BroadcastLogEntry>
 
@@ -70,18 +70,15 @@ export function contentCommands(): Command[] {
     .description('Send the broadcast logs of your province from a JSON or CSV file, in batches of 5000. Valid entries are stored and each rejected one is listed; ' +
       're-sending the file stores nothing twice. Exits with 4 when some entries were rejected.')
     .argument('<file>', 'a JSON array (or {"entries": [...]}), or CSV with a header line: stationId,contentId,localRef,startedAt,endedAt,clustersReached,source')
-    .addOption(new Option('--batch-size <n>', `entries per call, at most ${MAX_BROADCAST_LOG_BATCH}`).argParser((v) => Number.parseInt(v, 10)).default(MAX_BROADCAST_LOG_BATCH))
+    .addOption(batchSizeOption(MAX_BROADCAST_LOG_BATCH, 'entries'))
     .addOption(outboxOption())
     .addOption(waitOption())
     .action(async (file: string, options: CallerOptions & { batchSize: number, outbox?: string, wait: number }) => {
-      if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_BROADCAST_LOG_BATCH) {
-        throw new Error(`--batch-size must be 1 to ${MAX_BROADCAST_LOG_BATCH}`)
-      }
       const { entries, where } = await readBroadcastLogs(file)
       const client = await clientFrom(options)
       const province = provinceOf(options.systemId)
       if (options.outbox) {
-        const pushes = inBatches(entries, options.batchSize).map((batch): Push => ({ method: 'POST', path: `/v2/provinces/${province}/broadcast-logs`, body: { entries: batch } }))
+        const pushes = batchPushes('POST', `/v2/provinces/${province}/broadcast-logs`, 'entries', entries, options.batchSize)
         return sendThroughOutbox(client, options.outbox, pushes, options.wait)
       }
       const result = await client.sendBroadcastLogs(province, entries, {

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { ReportFormName } from '../../schemas/reports.js'
 import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
-import { inBatches, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
+import { batchPushes, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption } from './pushes.js'
 import { readRecords, type Entity } from './records.js'
 import { summaryTable } from './summary-table.js'
 
@@ -19,7 +19,7 @@ export function flowCommands(): Command[] {
       if (!['stations', 'clusters', 'boards'].includes(entity)) throw new Error(`${entity}: push stations, clusters or boards`)
       const records = await readRecords(entity as Entity, file)
       const province = provinceOf(options.systemId)
-      const pushes = inBatches(records, BATCH).map((items): Push => ({ method: 'PUT', path: `/v2/provinces/${province}/${entity}`, body: { items } }))
+      const pushes = batchPushes('PUT', `/v2/provinces/${province}/${entity}`, 'items', records, BATCH)
       const client = await clientFrom(options)
       if (options.outbox) return sendThroughOutbox(client, options.outbox, pushes, options.wait)
       for (const [done, push] of pushes.entries()) {

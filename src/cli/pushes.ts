@@ -1,4 +1,4 @@
-import { Option } from 'commander'
+import { InvalidArgumentError, Option } from 'commander'
 import type { TtnClient } from '../client/client.js'
 import { Outbox } from '../client/outbox.js'
 import { print } from './common.js'
@@ -14,11 +14,21 @@ export const provinceOf = (systemId: string) => {
   return code
 }
 
-export function inBatches<T>(items: T[], size: number): T[][] {
-  const batches: T[][] = []
-  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size))
-  return batches
+/** `items` cut into batches of `size`, one push each, with the body `{ [field]: batch }`. */
+export function batchPushes(method: Push['method'], path: string, field: string, items: unknown[], size: number): Push[] {
+  const pushes: Push[] = []
+  for (let i = 0; i < items.length; i += size) pushes.push({ method, path, body: { [field]: items.slice(i, i + size) } })
+  return pushes
 }
+
+/** `--batch-size`: how many items each call carries, 1 to `max`, `max` unless given. */
+export const batchSizeOption = (max: number, items: string) => new Option('--batch-size <n>', `${items} per call, at most ${max}`)
+  .argParser((value) => {
+    const size = Number.parseInt(value, 10)
+    if (!Number.isInteger(size) || size < 1 || size > max) throw new InvalidArgumentError(`--batch-size must be 1 to ${max}`)
+    return size
+  })
+  .default(max)
 
 export const outboxOption = () => new Option('--outbox <dir>', 'write pushes to this folder first and send them from there, in order, when the service is reachable')
 export const waitOption = () => new Option('--wait <seconds>', 'with --outbox, how long to keep trying before leaving pushes waiting').argParser((v) => Number.parseInt(v, 10)).default(30)

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { parse } from 'csv-parse/sync'
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { MAX_STATUS_BATCH, type StatusEvent } from '../../schemas/status.js'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from './common.js'
-import { inBatches, outboxOption, provinceOf, sendThroughOutbox, waitOption, type Push } from './pushes.js'
+import { batchPushes, batchSizeOption, outboxOption, provinceOf, sendThroughOutbox, waitOption } from './pushes.js'
 
 const NUMERIC_COLUMNS = new Set(['volumePercent', 'signalDbm', 'supplyVoltage', 'temperatureC'])
 
@@ -37,19 +37,16 @@ export function statusCommand(): Command {
       'valid events are stored and each rejected one is listed with its reason; exits with 4 when any event was rejected.')
     .argument('<file>', 'a JSON array of events (or {"events": [...]}), or CSV with a header line of field names: ' +
       'deviceType,deviceId,state,observedAt[,faultCode,faultMessage,volumePercent,signalDbm,supplyVoltage,temperatureC]')
-    .addOption(new Option('--batch-size <n>', `events per call, at most ${MAX_STATUS_BATCH}`).argParser((v) => Number.parseInt(v, 10)).default(MAX_STATUS_BATCH))
+    .addOption(batchSizeOption(MAX_STATUS_BATCH, 'events'))
     .addOption(outboxOption())
     .addOption(waitOption())
     .action(async (file: string, options: CallerOptions & { batchSize: number, outbox?: string, wait: number }) => {
-      if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_STATUS_BATCH) {
-        throw new Error(`--batch-size must be 1 to ${MAX_STATUS_BATCH}`)
-      }
       const { events, csv } = await readStatusEvents(file)
       if (events.length === 0) throw new Error(`${file} holds no events`)
       const client = await clientFrom(options)
       const province = provinceOf(options.systemId)
       if (options.outbox) {
-        const pushes = inBatches(events, options.batchSize).map((batch): Push => ({ method: 'POST', path: `/v2/provinces/${province}/status-events`, body: { events: batch } }))
+        const pushes = batchPushes('POST', `/v2/provinces/${province}/status-events`, 'events', events, options.batchSize)
         return sendThroughOutbox(client, options.outbox, pushes, options.wait)
       }
       const started = Date.now()
