@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
 import { openEmbedded, openPostgres, type Database } from '../../src/db/database.js'
 import { projectPath } from '../../src/paths.js'
@@ -28,6 +29,25 @@ export async function onServer(statements: string[]): Promise<void> {
   } finally {
     await client.end()
   }
+}
+
+/**
+ * Moves the transaction counter on by about `count` ids cheaply: each subtransaction that
+ * writes takes an id of its own. Lets a test reach transaction ids of another length.
+ */
+export async function burnTransactionIds(db: Kysely<any>, count: number): Promise<void> {
+  if (count <= 0) return
+  await sql.raw(`do $$ begin
+    create temp table if not exists xid_burn (n int);
+    for i in 1..${Math.floor(count)} loop begin insert into xid_burn values (i); exception when others then null; end; end loop;
+    delete from xid_burn;
+  end $$`).execute(db)
+}
+
+/** The id the next transaction will get, as a bigint. */
+export async function nextTransactionId(db: Kysely<any>): Promise<bigint> {
+  const { rows } = await sql<{ next: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as next`.execute(db)
+  return BigInt(rows[0]!.next)
 }
 
 /**

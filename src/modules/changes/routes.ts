@@ -2,7 +2,7 @@ import { ref } from '../../../schemas/common.js'
 import { ChangePage, ChangesQuery } from '../../../schemas/registry.js'
 import type { App } from '../../app.js'
 import { requireProvinceScope } from '../../auth/policy.js'
-import { decodeFeedCursor, encodeFeedCursor } from '../../db/feed.js'
+import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
 import { recordOf } from '../registry/store.js'
 import { ChangesStore } from './store.js'
 
@@ -28,13 +28,12 @@ export async function changesRoutes(app: App) {
     const province = caller.role === 'province' ? caller.provinceCode! : request.query.province
     const position = decodeFeedCursor(after)
     const rows = await store.read(position, { province, entity }, limit)
-    const last = rows[rows.length - 1]
     return {
       items: rows.map((row) => ({
-        seq: row.seq, entity: row.entity, province: row.province_code, id: row.record_id, operation: row.operation,
+        seq: row.feed_seq, entity: row.entity, province: row.province_code, id: row.record_id, operation: row.operation,
         version: row.version, changedAt: row.changed_at.toISOString(), record: recordOf(row.entity, row.record as Record<string, unknown>),
       })),
-      nextCursor: encodeFeedCursor(last ? { xid: last.xid, seq: last.seq } : position),
+      nextCursor: nextFeedCursor(rows, position),
     }
   })
 }

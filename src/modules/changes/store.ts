@@ -1,10 +1,9 @@
-import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
-import { afterPosition, settled, type FeedPosition } from '../../db/feed.js'
+import { settledPage, type FeedPosition } from '../../db/feed.js'
 
 export interface ChangeRow {
-  seq: number
-  xid: string
+  feed_xid: string
+  feed_seq: number
   province_code: string
   entity: 'station' | 'cluster' | 'board'
   record_id: string
@@ -19,12 +18,8 @@ export class ChangesStore {
 
   /** Settled changes after `position`, in feed order. */
   async read(position: FeedPosition, filter: { province?: string | undefined, entity?: string | undefined }, limit: number): Promise<ChangeRow[]> {
-    let query = this.db.selectFrom('registry_changes')
-      .select(['seq', sql<string>`xid::text`.as('xid'), 'province_code', 'entity', 'record_id', 'operation', 'version', 'record', 'changed_at'])
-      .where(settled)
-      .where(afterPosition(position))
-      .orderBy('xid').orderBy('seq')
-      .limit(limit)
+    let query = settledPage(this.db.selectFrom('registry_changes')
+      .select(['province_code', 'entity', 'record_id', 'operation', 'version', 'record', 'changed_at']), 'registry_changes', position, limit)
     if (filter.province) query = query.where('province_code', '=', filter.province)
     if (filter.entity) query = query.where('entity', '=', filter.entity as 'station')
     return query.execute()

@@ -7,7 +7,7 @@ import {
   DeliveryReport, SharedContentRequest, Topic, TopicList, TopicRequest, WithdrawalRequest,
 } from '../../../schemas/content.js'
 import type { App } from '../../app.js'
-import { decodeFeedCursor, encodeFeedCursor } from '../../db/feed.js'
+import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
 import type { Db } from '../../db/database.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
@@ -226,10 +226,9 @@ export async function contentRoutes(app: App) {
     const caller = request.caller!
     const position = decodeFeedCursor(request.query.after)
     const rows = await store.feed(position, caller.role === 'province' ? caller.provinceCode! : undefined, request.query.limit ?? 100)
-    const last = rows.at(-1)
     return {
       items: rows.map(({ id, type, occurredAt, content }) => ({ id, type, occurredAt, content })),
-      nextCursor: encodeFeedCursor(last ? { xid: last.xid, seq: last.seq } : position),
+      nextCursor: nextFeedCursor(rows, position),
     }
   })
 

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Static } from 'typebox'
 import type { Ack, ContentItem, ContentNotification, Delivery, ProvinceDeliveries, Topic } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
-import { afterPosition, settled, type FeedPosition } from '../../db/feed.js'
+import { settledPage, type FeedPosition } from '../../db/feed.js'
 
 export type Item = Static<typeof ContentItem>
 type Notification = Static<typeof ContentNotification>
@@ -26,7 +26,7 @@ export function widen(previous: Audience, next: Audience): Audience {
 const toTopic = (row: { id: string, kind: Static<typeof Topic>['kind'], title: string, basis: string | null, created_at: Date }): Static<typeof Topic> =>
   ({ id: row.id, kind: row.kind, title: row.title, basis: row.basis, createdAt: row.created_at.toISOString() })
 
-export interface FeedRow extends Notification { xid: string, seq: number }
+export interface FeedRow extends Notification { feed_xid: string, feed_seq: number }
 
 export class ContentStore {
   constructor(private readonly db: Db) {}
@@ -118,15 +118,10 @@ export class ContentStore {
 
   /** Settled events after `position` meant for `province` (every event for central), in feed order. */
   async feed(position: FeedPosition, province: string | undefined, limit: number): Promise<FeedRow[]> {
-    let query = this.db.selectFrom('content_events')
-      .select(['seq', sql<string>`xid::text`.as('xid'), 'id', 'type', 'item', 'occurred_at'])
-      .where(settled)
-      .where(afterPosition(position))
-      .orderBy('xid').orderBy('seq')
-      .limit(limit)
+    let query = settledPage(this.db.selectFrom('content_events').select(['id', 'type', 'item', 'occurred_at']), 'content_events', position, limit)
     if (province) query = query.where(sql<boolean>`(audience is null or ${province} = any(audience))`)
     const rows = await query.execute()
-    return rows.map((row) => ({ xid: row.xid, seq: row.seq, id: row.id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item as Item }))
+    return rows.map((row) => ({ feed_xid: row.feed_xid, feed_seq: row.feed_seq, id: row.id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item as Item }))
   }
 
   async list(filter: { origin?: string | undefined, province?: string | undefined, topic?: string | undefined, status?: string | undefined, after?: readonly [string, string] | undefined, limit: number }): Promise<Item[]> {
