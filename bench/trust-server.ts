@@ -26,7 +26,7 @@ app.patch('/v2/bench-unsigned/systems/:id', {
   schema: { ...updateSystemSchema, operationId: 'benchUnsignedUpdateSystem', hide: true },
   preHandler: async (request) => {
     request.caller = { systemId: 'central-portal', role: 'central', provinceCode: null }
-    request.signedCall = { issuer: { id: 'central-portal', role: 'central', provinceCode: null, status: 'active', jwksUri: null, keys: [] }, jti: randomUUID(), bsh: request.bodySha256, iat: 0, exp: 0 }
+    request.signedCall = { issuer: { id: 'central-portal', role: 'central', provinceCode: null, status: 'active', jwksUri: null, keys: [] }, kid: 'unsigned', jti: randomUUID(), bsh: request.bodySha256, iat: 0, exp: 0, token: '' }
   },
 }, updateSystemHandler(app))
 

@@ -10,6 +10,7 @@ import * as content from './0010-content.js'
 import * as airtime from './0011-airtime.js'
 import * as summaryIndexes from './0012-summary-indexes.js'
 import * as broadcastLogOrder from './0013-broadcast-log-order.js'
+import * as transparency from './0014-transparency.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0011-airtime': airtime,
   '0012-summary-indexes': summaryIndexes,
   '0013-broadcast-log-order': broadcastLogOrder,
+  '0014-transparency': transparency,
 }

@@ -7,6 +7,7 @@ import { reportsComponents } from './reports.js'
 import { statusComponents } from './status.js'
 import { summariesComponents } from './summaries.js'
 import { systemsComponents } from './systems.js'
+import { transparencyComponents } from './transparency.js'
 import { trustComponents } from './trust.js'
 
 /** Every named component of the contract, registered once with the validator, the serializer and OpenAPI. */
@@ -14,6 +15,7 @@ export const components: TSchema[] = [
   ProblemFieldError, Problem, ProblemType,
   ...catalogueComponents,
   ...trustComponents,
+  ...transparencyComponents,
   ...systemsComponents,
   ...registryComponents,
   ...reportsComponents,

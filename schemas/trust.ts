@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, Strict, ref } from './common.js'
+import { Instant, Strict, ref } from './common.js'
 
 const base64url = (description: string, maxLength = 128) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength, description })
 
@@ -34,6 +34,23 @@ export const Jwks = Strict({
 }, { $id: 'Jwks', description: 'A JSON Web Key Set of public keys.' })
 export type Jwks = Static<typeof Jwks>
 
+export const ServiceKey = Strict({
+  kty: Type.Union([Type.Literal('EC'), Type.Literal('OKP')]),
+  crv: Type.Union([Type.Literal('P-256'), Type.Literal('Ed25519')]),
+  x: base64url('Public x coordinate, or the Ed25519 public key.', 64),
+  y: Type.Optional(base64url('Public y coordinate (EC only).', 64)),
+  kid: Type.String({ maxLength: 128, description: 'Key id, named by the `kid` header of what the service signs.' }),
+  alg: Type.Union([Type.Literal('ES256'), Type.Literal('EdDSA')]),
+  use: Type.Literal('sig'),
+  status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { description: '`active`: the key the service signs with now; `retired`: a key it signed with before, kept so that what it signed still verifies.' }),
+  validFrom: Type.Union([Instant('When the service first signed with it.'), Type.Null()]),
+  validUntil: Type.Union([Instant('When the next key took over; signatures of a retired key made before this (plus a few minutes while instances restart) are genuine.'), Type.Null()]),
+}, { $id: 'ServiceKey', description: 'A public key of the service (khóa công khai của hệ thống trung ương).' })
+
+export const ServiceJwks = Strict({
+  keys: Type.Array(ref(ServiceKey), { maxItems: 1000, description: 'The active key first, then every retired key, newest first.' }),
+}, { $id: 'ServiceJwks', description: 'The JSON Web Key Set of the service: every key it ever signed with.' })
+
 /** What an accepted write answers with, so the caller can later prove what it sent and when. */
 export const Receipt = Strict({
   id: Type.String({ description: 'Receipt id; `GET /v2/receipts/{id}` returns the receipt again.' }),
@@ -41,7 +58,9 @@ export const Receipt = Strict({
 }, {
   $id: 'Receipt',
   description: 'A signed receipt (biên nhận) for an accepted write. Its claims: `iss` the service, `sub` the caller, `jti` the receipt id, ' +
-    '`iat` the time received, `req` (`jti`, `htm`, `htu`, `bsh` of the call) and `res` (`status` and the `records` touched).',
+    '`iat` the time received, `req` (`jti`, `htm`, `htu`, `bsh` of the call, `receivedAt`, and `kid`, the caller\'s key that signed it), ' +
+    '`res` (`status` and the `records` touched) and `log` (`index`, the leaf of the call\'s audit entry in the transparency log, and its `leafHash`): ' +
+    '`GET /v2/receipts/{id}/proof` proves that leaf is in a signed checkpoint.',
 })
 export type Receipt = Static<typeof Receipt>
 
@@ -52,31 +71,6 @@ export const ReceiptRecord = Strict({
   jws: Type.String({ description: 'The signed receipt.' }),
 }, { $id: 'ReceiptRecord', description: 'A stored receipt.' })
 
-export const AuditEntry = Strict({
-  id: Type.Integer({ description: 'Position in the log.' }),
-  at: Instant('When the call was answered.'),
-  caller: Type.Union([Type.String(), Type.Null()], { description: 'The system that called, as verified, or as it claimed when verification failed; null for anonymous calls.' }),
-  verified: Type.Boolean({ description: 'Whether the call token passed every check.' }),
-  jti: Type.Union([Type.String(), Type.Null()], { description: 'The `jti` of the call token, when there was one.' }),
-  method: Type.String(),
-  path: Type.String({ description: 'Path and query as received.' }),
-  bodySha256: Type.String({ description: 'base64url SHA-256 of the body bytes received.' }),
-  status: Type.Integer({ description: 'HTTP status answered.' }),
-  problemCode: Type.Union([Type.String(), Type.Null()], { description: 'Problem code when the call was refused or failed.' }),
-  receiptId: Type.Union([Type.String(), Type.Null()], { description: 'Receipt issued for an accepted write.' }),
-  requestId: Type.String({ description: 'The `x-request-id` of the call.' }),
-  sealId: Type.Union([Type.Integer(), Type.Null()], { description: 'The signed seal covering this entry; null until sealed.' }),
-}, { $id: 'AuditEntry', description: 'One inter-system call in the tamper-evident audit log (nhật ký kiểm toán).' })
-
-export const AuditPage = Page('AuditPage', ref(AuditEntry), 'A page of the audit log, oldest first.')
-
-export const AuditQuery = Strict({
-  caller: Type.Optional(Type.String({ maxLength: 64, description: 'Only calls by this system.' })),
-  from: Type.Optional(Instant('Only calls answered at or after this instant.')),
-  to: Type.Optional(Instant('Only calls answered before this instant.')),
-  ...PageQuery,
-})
-
-export const trustComponents = [PublicJwk, Jwks, Receipt, ReceiptRecord, AuditEntry, AuditPage]
+export const trustComponents = [PublicJwk, Jwks, ServiceKey, ServiceJwks, Receipt, ReceiptRecord]
 
 export const ReceiptId = base64url('Receipt id.', 64)

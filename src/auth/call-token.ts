@@ -15,15 +15,20 @@ export interface Caller {
 export interface TokenAttempt {
   issuer?: string
   jti?: string
+  kid?: string
 }
 
 /** A token that passed every check up to the body hash; `complete()` runs the rest. */
 export interface SignedCall {
   issuer: IssuerRecord
+  /** The key that signed, among the issuer's registered keys. */
+  kid: string
   jti: string
   bsh: string
   iat: number
   exp: number
+  /** The compact token itself, kept with the audit entry of an accepted write as proof of origin. */
+  token: string
 }
 
 const ALGORITHMS = ['ES256', 'EdDSA']
@@ -81,6 +86,7 @@ export class CallTokenVerifier {
     if (embedded) throw refuse('token-embedded-key', `the header carries ${embedded}; keys come only from the registry`)
     if (header.crit !== undefined) throw refuse('token-malformed', 'no crit header extensions are understood')
     if (!isString(header.kid, 128)) throw refuse('token-malformed', 'the header has no kid')
+    attempt.kid = header.kid
     if (!isString(claims.iss, 64)) throw refuse('token-malformed', 'the token has no iss')
 
     const issuer = await this.options.keys.issuer(claims.iss)
@@ -115,7 +121,7 @@ export class CallTokenVerifier {
     if (!isString(claims.bsh, 64)) throw refuse('token-malformed', 'the token has no bsh')
     if (!isString(claims.jti, 128)) throw refuse('token-malformed', 'the token has no jti (at most 128 characters)')
 
-    return { issuer, jti: claims.jti, bsh: claims.bsh, iat, exp }
+    return { issuer, kid: header.kid, jti: claims.jti, bsh: claims.bsh, iat, exp, token }
   }
 
   /** The body hash must match before the body is parsed. */

@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
-import { generatedKeyFile, readServiceKeys } from '../auth/service-keys.js'
 import { readSigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
 import { ConfigError, loadConfig } from '../config.js'
-import { verifyAuditLog } from '../modules/audit/seal.js'
-import { AuditStore } from '../modules/audit/store.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { HistoryPartitions } from '../modules/status/partitions.js'
 import { generateOpenApi } from '../openapi.js'
+import { auditCommand } from './audit.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { contentCommands } from './content.js'
 import { conformanceCommand } from './conformance.js'
@@ -83,16 +81,7 @@ export function buildProgram(): Command {
       }))
     })
 
-  const audit = program.command('audit').description('The tamper-evident audit log.')
-  audit.command('verify')
-    .description(`Check every audit entry, every seal and its signature; name the first record found altered. ${DIRECT}`)
-    .action(async () => {
-      const config = loadConfig()
-      const keys = await readServiceKeys(config.CENTRAL_KEY_FILE ?? generatedKeyFile(config.DATA_DIR))
-      const result = await withDatabase((database) => verifyAuditLog(new AuditStore(database.db), keys.jwks))
-      if (!result.ok) throw new Error(`audit log verification failed: ${result.problem!.reason}`)
-      print(`audit log verified: ${result.seals} seals covering ${result.sealedEntries} entries, ${result.unsealedEntries} entries not yet sealed`)
-    })
+  program.addCommand(auditCommand())
 
   program.command('openapi')
     .description('Print the OpenAPI contract the code declares, or write it to a file.')

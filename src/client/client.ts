@@ -16,7 +16,10 @@ import type {
 } from '../../schemas/content.js'
 import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
-import type { AuditPage, AuditQuery, Jwks, PublicJwk, ReceiptRecord } from '../../schemas/trust.js'
+import type {
+  AuditPage, AuditQuery, Checkpoint, CheckpointPage, ConsistencyProof, CosignatureWriteResult, InclusionProof,
+} from '../../schemas/transparency.js'
+import type { PublicJwk, ReceiptRecord, ServiceJwks } from '../../schemas/trust.js'
 import { SignedHttp, type ClientOptions } from './http.js'
 import { cursorFeed, pages, path, query, type FeedOptions, type Query } from './paging.js'
 import { StatusApi } from './status.js'
@@ -48,7 +51,7 @@ export class TtnClient {
 
   // Trust and systems
 
-  serviceKeys(): Promise<S<typeof Jwks>> {
+  serviceKeys(): Promise<S<typeof ServiceJwks>> {
     return this.http.call('GET', '/.well-known/jwks.json')
   }
 
@@ -86,6 +89,33 @@ export class TtnClient {
 
   listAudit(filter: S<typeof AuditQuery> = {}): Promise<S<typeof AuditPage>> {
     return this.http.call('GET', '/v2/audit' + query(filter))
+  }
+
+  // The transparency log: checkpoints, proofs, cosignatures
+
+  latestCheckpoint(): Promise<S<typeof Checkpoint>> {
+    return this.http.call('GET', '/v2/audit/checkpoint')
+  }
+
+  listCheckpoints(filter: { after?: number, limit?: number } = {}): Promise<S<typeof CheckpointPage>> {
+    return this.http.call('GET', '/v2/audit/checkpoints' + query(filter))
+  }
+
+  consistencyProof(from: number, to: number): Promise<S<typeof ConsistencyProof>> {
+    return this.http.call('GET', '/v2/audit/consistency' + query({ from, to }))
+  }
+
+  /** The proof that a receipt's write is in a signed checkpoint; check it with verifyReceiptInclusion(). */
+  receiptProof(receiptId: string, treeSize?: number): Promise<S<typeof InclusionProof>> {
+    return this.http.call('GET', path`/v2/receipts/${receiptId}/proof` + query({ treeSize }))
+  }
+
+  entryProof(leafIndex: number, treeSize?: number): Promise<S<typeof InclusionProof>> {
+    return this.http.call('GET', `/v2/audit/entries/${leafIndex}/proof` + query({ treeSize }))
+  }
+
+  submitCosignature(cosignature: string): Promise<S<typeof CosignatureWriteResult>> {
+    return this.http.call('POST', '/v2/audit/cosignatures', { cosignature })
   }
 
   // Catalogue

@@ -7,3 +7,9 @@ export { cursorFeed, pages, type FeedOptions } from './paging.js'
 export { Outbox, type OutboxEntry, type DrainReport } from './outbox.js'
 export { StatusApi, type StatusSendSummary } from './status.js'
 export { verifyServiceCall, MemoryReplayGuard, ServiceCallError, type ReplayGuard, type ServiceCallClaims, type ServiceCallOptions, type ServiceCallRequest } from './service-call.js'
+export { leafHash, nodeHash, verifyConsistency, verifyInclusion, TreeFrontier } from './merkle.js'
+export {
+  auditLeafData, auditLeafHash, checkpointsConsistent, cosign, verifyCheckpoint, verifyCosignature, verifyReceiptInclusion,
+  type AuditLeafFields, type CheckpointClaims, type CosignatureClaims, type ReceiptProof,
+} from './transparency.js'
+export { witnessLog, LogForkError, type WitnessRun, type WitnessState } from './witness.js'

@@ -5,8 +5,11 @@ export interface ReceiptClaims {
   sub: string
   jti: string
   iat: number
-  req: { jti: string, htm: string, htu: string, bsh: string, receivedAt: string }
+  /** The call: its token's jti, method, path and body hash, when it was received, and the key that signed it. */
+  req: { jti: string, htm: string, htu: string, bsh: string, receivedAt: string, kid?: string }
   res: { status: number, records: Record<string, unknown>[] }
+  /** Where the call's audit entry is in the transparency log: its leaf index and leaf hash. */
+  log?: { index: number, leafHash: string }
 }
 
 /**

@@ -22,6 +22,7 @@ export interface Database {
 const INT8 = 20
 const DATE = 1082
 const NUMERIC = 1700
+const BYTEA = 17
 
 /**
  * int8 values (counts, sequence numbers) stay below 2^53 in this service, so both drivers
@@ -29,6 +30,8 @@ const NUMERIC = 1700
  */
 const parseInt8 = (value: string) => Number(value)
 const keepText = (value: string) => value
+/** bytea as a Buffer, as pg gives it: PGlite would give a plain Uint8Array. */
+const parseHexBytes = (value: string) => Buffer.from(value.slice(2), 'hex')
 
 export interface PostgresOptions {
   url: string
@@ -85,7 +88,7 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Datab
     const pglite = await PGlite.create({
       ...(options.dataDir ? { dataDir: join(resolve(options.dataDir), 'pglite') } : {}),
       ...(options.loadFrom ? { loadDataDir: options.loadFrom } : {}),
-      parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8, [DATE]: keepText },
+      parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8, [DATE]: keepText, [BYTEA]: parseHexBytes },
     })
     const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) })
     return {

@@ -62,29 +62,62 @@ export interface ReceiptsTable {
 }
 
 export interface AuditLogTable {
-  id: ColumnType<number, never, never>
-  at: Timestamp
+  id: ColumnType<number, number | undefined, never>
+  kind: ColumnType<'call' | 'refusals' | 'void', 'call' | 'refusals' | 'void' | undefined, never>
+  at: Timestamp | null
   caller: string | null
-  verified: boolean
+  verified: boolean | null
+  kid: string | null
   jti: string | null
-  method: string
-  path: string
-  body_sha256: string
-  status: number
+  method: string | null
+  path: string | null
+  operation: string | null
+  body_sha256: string | null
+  status: number | null
   problem_code: string | null
   receipt_id: string | null
-  request_id: string
-  row_hash: string
-  seal_id: number | null
+  request_id: string | null
+  call_token: string | null
+  refusals: number | null
+  until: Timestamp | null
+  leaf_hash: Buffer | null
 }
 
-export interface AuditSealsTable {
-  id: number
-  sealed_at: Timestamp
-  entries: number
-  previous_hash: string
-  hash: string
+export interface AuditTreeNodesTable {
+  level: number
+  index: number
+  hash: Buffer
+}
+
+export interface AuditCheckpointsTable {
+  tree_size: number
+  root_hash: Buffer
+  signed_at: Timestamp
+  kid: string
   jws: string
+}
+
+export interface AuditCosignaturesTable {
+  tree_size: number
+  witness: string
+  kid: string
+  cosigned_at: Timestamp
+  jws: string
+  received_at: DefaultedTimestamp
+}
+
+export interface AuditTreeStateTable {
+  singleton: ColumnType<boolean, never, never>
+  tree_size: number
+  pending_upto: number | null
+  pending_xmax: string | null
+}
+
+export interface ServiceKeysTable {
+  kid: string
+  alg: 'ES256' | 'EdDSA'
+  jwk: Json
+  first_used_at: DefaultedTimestamp
 }
 
 interface RegistryColumns {
@@ -216,7 +249,11 @@ export interface Tables extends ContentTables {
   call_tokens_seen: CallTokensSeenTable
   receipts: ReceiptsTable
   audit_log: AuditLogTable
-  audit_seals: AuditSealsTable
+  audit_tree_nodes: AuditTreeNodesTable
+  audit_checkpoints: AuditCheckpointsTable
+  audit_cosignatures: AuditCosignaturesTable
+  audit_tree_state: AuditTreeStateTable
+  service_keys: ServiceKeysTable
   stations: StationsTable
   clusters: ClustersTable
   boards: BoardsTable

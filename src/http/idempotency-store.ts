@@ -9,8 +9,6 @@ export interface StoredWrite {
   response: { status: number, type: string | null, body: string } | null
 }
 
-const UNIQUE_VIOLATION = '23505'
-
 export class IdempotencyKeyTaken extends Error {}
 
 export class IdempotencyStore {
@@ -29,21 +27,19 @@ export class IdempotencyStore {
   }
 
   /**
-   * Records, inside the write's transaction, that the write is done under this key. A second
-   * request racing under the same key waits here for the first to commit, then fails.
+   * Records, inside the write's transaction, that the write is done under this key; an expired
+   * record of the key is replaced. A second request racing under the same key waits here for
+   * the first to commit, then fails.
    */
   async record(trx: Db, entry: { caller: string, key: string, requestHash: string, receiptId: string, ttlHours: number }): Promise<void> {
-    await trx.deleteFrom('idempotency_keys').where('caller', '=', entry.caller).where('key', '=', entry.key)
-      .where('expires_at', '<=', sql<Date>`now()`).execute()
-    try {
-      await trx.insertInto('idempotency_keys').values({
-        caller: entry.caller, key: entry.key, request_hash: entry.requestHash, receipt_id: entry.receiptId,
-        expires_at: sql<Date>`now() + make_interval(hours => ${entry.ttlHours})`,
-      }).execute()
-    } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new IdempotencyKeyTaken()
-      throw error
-    }
+    const taken = await trx.insertInto('idempotency_keys').values({
+      caller: entry.caller, key: entry.key, request_hash: entry.requestHash, receipt_id: entry.receiptId,
+      expires_at: sql<Date>`now() + make_interval(hours => ${entry.ttlHours})`,
+    }).onConflict((oc) => oc.columns(['caller', 'key']).doUpdateSet({
+      request_hash: entry.requestHash, receipt_id: entry.receiptId, response_status: null, response_type: null, response_body: null,
+      created_at: sql<Date>`now()`, expires_at: sql<Date>`now() + make_interval(hours => ${entry.ttlHours})`,
+    }).where('idempotency_keys.expires_at', '<=', sql<Date>`now()`)).returning('key').executeTakeFirst()
+    if (!taken) throw new IdempotencyKeyTaken()
   }
 
   async saveAnswer(caller: string, key: string, receiptId: string, response: { status: number, type: string | null, body: string }): Promise<void> {

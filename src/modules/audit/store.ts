@@ -1,71 +1,56 @@
-import { createHash } from 'node:crypto'
-import { sql, type Selectable } from 'kysely'
+import { sql, type Insertable, type Selectable } from 'kysely'
+import type { AuditEntry } from '../../../schemas/transparency.js'
+import { auditLeafHash, type AuditLeafFields } from '../../client/transparency.js'
 import type { Db } from '../../db/database.js'
-import type { AuditLogTable, AuditSealsTable } from '../../db/tables.js'
-
-export interface AuditEntryInput {
-  at: Date
-  caller: string | null
-  verified: boolean
-  jti: string | null
-  method: string
-  path: string
-  bodySha256: string
-  status: number
-  problemCode: string | null
-  receiptId: string | null
-  requestId: string
-}
+import type { AuditLogTable } from '../../db/tables.js'
 
 export type AuditRow = Selectable<AuditLogTable>
-export type SealRow = Selectable<AuditSealsTable>
 
-/** The hash of an entry's content; what a seal chains and what verification recomputes. */
-export function entryHash(entry: AuditEntryInput): string {
-  return createHash('sha256').update(JSON.stringify([
-    entry.at.toISOString(), entry.caller, entry.verified, entry.jti, entry.method, entry.path,
-    entry.bodySha256, entry.status, entry.problemCode, entry.receiptId, entry.requestId,
-  ])).digest('base64url')
-}
+const iso = (value: Date | null) => value?.toISOString() ?? null
 
-export const rowToEntry = (row: AuditRow): AuditEntryInput => ({
-  at: row.at, caller: row.caller, verified: row.verified, jti: row.jti, method: row.method, path: row.path,
-  bodySha256: row.body_sha256, status: row.status, problemCode: row.problem_code, receiptId: row.receipt_id, requestId: row.request_id,
+/** A stored entry as the API shows it; entry n is leaf n - 1 of the transparency log. */
+export const rowToEntry = (row: AuditRow): AuditEntry => ({
+  id: row.id, leafIndex: row.id - 1, kind: row.kind, at: iso(row.at), caller: row.caller, verified: row.verified, kid: row.kid, jti: row.jti,
+  method: row.method, path: row.path, operation: row.operation, bodySha256: row.body_sha256, status: row.status, problemCode: row.problem_code,
+  receiptId: row.receipt_id, requestId: row.request_id, callToken: row.call_token, refusals: row.refusals, until: iso(row.until),
 })
 
-/** A seal's hash: the previous seal's hash chained with the entry hashes, in id order. */
-export function sealHash(previousHash: string, rowHashes: string[]): string {
-  const hash = createHash('sha256').update(previousHash)
-  for (const rowHash of rowHashes) hash.update('\n').update(rowHash)
-  return hash.digest('base64url')
+const toRow = (entry: AuditLeafFields): Insertable<AuditLogTable> => ({
+  kind: entry.kind, at: entry.at, caller: entry.caller, verified: entry.verified, kid: entry.kid, jti: entry.jti, method: entry.method,
+  path: entry.path, operation: entry.operation, body_sha256: entry.bodySha256, status: entry.status, problem_code: entry.problemCode,
+  receipt_id: entry.receiptId, request_id: entry.requestId, call_token: entry.callToken, refusals: entry.refusals, until: entry.until,
+  leaf_hash: auditLeafHash(entry),
+})
+
+export const VOID_ENTRY: AuditLeafFields = {
+  kind: 'void', at: null, caller: null, verified: null, kid: null, jti: null, method: null, path: null, operation: null, bodySha256: null,
+  status: null, problemCode: null, receiptId: null, requestId: null, callToken: null, refusals: null, until: null,
 }
 
-export const GENESIS_HASH = 'ttn-interop audit log'
-const SEAL_LOCK = 0x7474_6e01
-
-export interface SealContent {
-  id: number
-  sealedAt: string
-  entries: number
-  firstId: number
-  lastId: number
-  previousHash: string
-  hash: string
+export interface AuditListFilter {
+  caller?: string | undefined
+  from?: string | undefined
+  to?: string | undefined
+  afterId?: number | undefined
+  limit: number
 }
 
+/** The entries of the audit log. Writers only append; ids come from a sequence, so no writer waits on another. */
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  async insert(entries: AuditEntryInput[]): Promise<void> {
-    if (entries.length === 0) return
-    await this.db.insertInto('audit_log').values(entries.map((e) => ({
-      at: e.at, caller: e.caller, verified: e.verified, jti: e.jti, method: e.method, path: e.path,
-      body_sha256: e.bodySha256, status: e.status, problem_code: e.problemCode, receipt_id: e.receiptId,
-      request_id: e.requestId, row_hash: entryHash(e),
-    }))).execute()
+  /** Appends one entry in the caller's transaction and answers its id. */
+  async append(db: Db, entry: AuditLeafFields): Promise<number> {
+    const row = await db.insertInto('audit_log').values(toRow(entry)).returning('id').executeTakeFirstOrThrow()
+    return row.id
   }
 
-  async list(filter: { caller?: string | undefined, from?: string | undefined, to?: string | undefined, afterId?: number | undefined, limit: number }): Promise<AuditRow[]> {
+  async insert(entries: AuditLeafFields[]): Promise<void> {
+    if (entries.length === 0) return
+    await this.db.insertInto('audit_log').values(entries.map(toRow)).execute()
+  }
+
+  async list(filter: AuditListFilter): Promise<AuditRow[]> {
     let query = this.db.selectFrom('audit_log').selectAll().orderBy('id').limit(filter.limit + 1)
     if (filter.caller) query = query.where('caller', '=', filter.caller)
     if (filter.from) query = query.where('at', '>=', new Date(filter.from))
@@ -74,46 +59,42 @@ export class AuditStore {
     return query.execute()
   }
 
-  /**
-   * Seals the oldest unsealed entries (at most `max`) into the next signed batch. Entries are
-   * written freely by every instance; only sealing is serialised, by an advisory lock, and
-   * an entry that commits late simply joins a later seal.
-   */
-  async sealNext(sign: (content: SealContent) => Promise<string>, max = 10_000): Promise<SealContent | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const { rows: [lock] } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${SEAL_LOCK}) as locked`.execute(trx)
-      if (!lock?.locked) return undefined
-      const rows = await trx.selectFrom('audit_log').select(['id', 'row_hash'])
-        .where('seal_id', 'is', null).orderBy('id').limit(max).execute()
-      if (rows.length === 0) return undefined
-      const previous = await trx.selectFrom('audit_seals').select(['id', 'hash']).orderBy('id', 'desc').limit(1).executeTakeFirst()
-      const content: SealContent = {
-        id: (previous?.id ?? 0) + 1,
-        sealedAt: new Date().toISOString(),
-        entries: rows.length,
-        firstId: rows[0]!.id,
-        lastId: rows[rows.length - 1]!.id,
-        previousHash: previous?.hash ?? GENESIS_HASH,
-        hash: sealHash(previous?.hash ?? GENESIS_HASH, rows.map((r) => r.row_hash)),
-      }
-      await trx.insertInto('audit_seals').values({
-        id: content.id, sealed_at: content.sealedAt, entries: content.entries,
-        previous_hash: content.previousHash, hash: content.hash, jws: await sign(content),
-      }).execute()
-      await trx.updateTable('audit_log').set({ seal_id: content.id }).where('id', 'in', rows.map((r) => r.id)).execute()
-      return content
-    })
+  /** Entries with ids from `firstId` to `lastId`, in id order. */
+  async range(firstId: number, lastId: number, db: Db = this.db): Promise<AuditRow[]> {
+    return db.selectFrom('audit_log').selectAll().where('id', '>=', firstId).where('id', '<=', lastId).orderBy('id').execute()
   }
 
-  async seals(afterId: number, limit: number): Promise<SealRow[]> {
-    return this.db.selectFrom('audit_seals').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute()
+  /** Up to `limit` entries from id `firstId` on, in id order. */
+  async from(firstId: number, limit: number, db: Db = this.db): Promise<AuditRow[]> {
+    return db.selectFrom('audit_log').selectAll().where('id', '>=', firstId).orderBy('id').limit(limit).execute()
   }
 
-  async sealedEntries(sealId: number): Promise<AuditRow[]> {
-    return this.db.selectFrom('audit_log').selectAll().where('seal_id', '=', sealId).orderBy('id').execute()
+  async byIds(ids: number[], db: Db = this.db): Promise<AuditRow[]> {
+    if (ids.length === 0) return []
+    return db.selectFrom('audit_log').selectAll().where('id', 'in', ids).execute()
   }
 
-  async unsealedEntries(afterId: number, limit: number): Promise<AuditRow[]> {
-    return this.db.selectFrom('audit_log').selectAll().where('seal_id', 'is', null).where('id', '>', afterId).orderBy('id').limit(limit).execute()
+  async byReceipt(receiptId: string): Promise<AuditRow | undefined> {
+    return this.db.selectFrom('audit_log').selectAll().where('receipt_id', '=', receiptId).where('kind', '=', 'call')
+      .where('status', '<', 400).orderBy('id').limit(1).executeTakeFirst()
+  }
+
+  /** Marks ids that no committed transaction holds as void, so the tree has a leaf for every id. */
+  async fillVoids(ids: number[], db: Db): Promise<void> {
+    if (ids.length === 0) return
+    await db.insertInto('audit_log').values(ids.map((id) => ({ ...toRow(VOID_ENTRY), id }))).execute()
+  }
+
+  /** Writes the leaf hash of entries stored before entries carried one. */
+  async backfillLeafHashes(rows: { id: number, hash: Buffer }[], db: Db): Promise<void> {
+    if (rows.length === 0) return
+    await sql`update audit_log set leaf_hash = v.hash from (values ${sql.join(rows.map((r) => sql`(${r.id}::bigint, ${r.hash}::bytea)`))}) as v(id, hash)
+      where audit_log.id = v.id and audit_log.leaf_hash is null`.execute(db)
+  }
+
+  /** The last id the sequence handed out, to any transaction; 0 before the first. */
+  async lastIdTaken(db: Db): Promise<number> {
+    const { rows } = await sql<{ last: number }>`select case when is_called then last_value else 0 end as last from audit_log_id_seq`.execute(db)
+    return Number(rows[0]!.last)
   }
 }

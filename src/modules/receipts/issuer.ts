@@ -3,8 +3,11 @@ import type { FastifyRequest } from 'fastify'
 import { SignJWT } from 'jose'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { ServiceKeys } from '../../auth/service-keys.js'
+import { auditLeafHash, encodeHash } from '../../client/transparency.js'
 import type { Db } from '../../db/database.js'
 import type { IdempotencyRecorder } from '../../http/idempotency.js'
+import { callEntry } from '../audit/entry.js'
+import type { AuditStore } from '../audit/store.js'
 import type { ReceiptStore } from './store.js'
 
 export const RECEIPT_TYPE = 'ttn-receipt+jwt'
@@ -24,14 +27,17 @@ export interface WriteResult {
 }
 
 /**
- * Signs receipts for accepted writes. A receipt is stored in the same transaction as the
- * write it attests, so a caller never holds a receipt for something that did not happen.
+ * Signs receipts for accepted writes. The receipt, the write's audit entry (with the caller's
+ * signed call token) and its Idempotency-Key are stored in the write's own transaction, so a
+ * caller never holds a receipt for something that did not happen, and nothing that happened
+ * lacks its entry. The receipt names the entry's place in the transparency log.
  */
 export class ReceiptIssuer {
   constructor(
     private readonly keys: ServiceKeys,
     private readonly serviceId: string,
     private readonly store: ReceiptStore,
+    private readonly audit: AuditStore,
     private readonly idempotency: IdempotencyRecorder,
   ) {}
 
@@ -40,10 +46,13 @@ export class ReceiptIssuer {
     const caller = request.caller
     if (!call || !caller) throw new Error('receipts are issued only for verified calls')
     const id = randomBytes(16).toString('base64url')
+    const entry = callEntry(request, { status: result.status, problemCode: null, receiptId: id, callToken: call.token })
+    const entryId = await this.audit.append(db, entry)
     const key = this.keys.current
     const jws = await new SignJWT({
-      req: { jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString() },
+      req: { jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid },
       res: result,
+      log: { index: entryId - 1, leafHash: encodeHash(auditLeafHash(entry)) },
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: RECEIPT_TYPE })
       .setIssuer(this.serviceId)
@@ -54,6 +63,7 @@ export class ReceiptIssuer {
     await this.store.insert({ id, issuedAt: request.receivedAt, caller: caller.systemId, provinceCode: caller.provinceCode, jws }, db)
     await this.idempotency.record(request, id, db)
     request.receiptId = id
+    request.auditEntryId = entryId
     return { id, jws }
   }
 }

@@ -1,13 +1,23 @@
 import { Strict, ref } from '../../../schemas/common.js'
-import { Jwks, ReceiptId, ReceiptRecord } from '../../../schemas/trust.js'
+import { ReceiptId, ReceiptRecord, ServiceJwks } from '../../../schemas/trust.js'
 import type { App } from '../../app.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
+import { ServiceKeyHistory, type PublishedServiceKey } from './key-history.js'
 import { ReceiptStore } from './store.js'
+
+const JWKS_REFRESH_MS = 60_000
 
 export async function receiptsRoutes(app: App) {
   const store = new ReceiptStore(app.deps.database.db)
+  const history = new ServiceKeyHistory(app.deps.database.db)
   const { serviceKeys } = app.deps
+  // Computed once a minute at most: another instance may have started signing with a newer key.
+  let published: { keys: PublishedServiceKey[], at: number } | undefined
+  const jwks = async () => {
+    if (!published || Date.now() - published.at > JWKS_REFRESH_MS) published = { ...await history.published(serviceKeys), at: Date.now() }
+    return { keys: published.keys }
+  }
 
   app.get('/.well-known/jwks.json', {
     config: { policy: 'public' },
@@ -15,12 +25,13 @@ export async function receiptsRoutes(app: App) {
       tags: ['trust'],
       operationId: 'getServiceKeys',
       summary: 'The service\'s public keys',
-      description: 'Verifies receipts, audit seals and the webhook calls the service makes. During a rotation it lists the new key first and the older ones after it.',
-      response: { 200: ref(Jwks) },
+      description: 'Verifies receipts, checkpoints of the transparency log and the webhook calls the service makes. Lists the key it signs with first, ' +
+        'then every key it signed with before (`retired`, with its validity period): a rotation never makes an old signature unverifiable.',
+      response: { 200: ref(ServiceJwks) },
     },
   }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300')
-    return serviceKeys.jwks
+    return jwks()
   })
 
   app.get('/v2/receipts/:id', {
