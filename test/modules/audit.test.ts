@@ -79,7 +79,7 @@ t.test('a write rolled back after taking its entry leaves a void leaf, and the t
 })
 
 t.test('a receipt is proven to be in a signed checkpoint; proofs against later checkpoints and between them verify', async (t) => {
-  const { app, database, serviceKeys } = await buildTestApp(t)
+  const { app, database } = await buildTestApp(t)
   const province = await registerSystem(database, 'province-79')
   const other = await registerSystem(database, 'province-01')
   const write = (await signedInject(app, province, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('a')] } })).json()
