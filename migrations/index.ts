@@ -11,6 +11,7 @@ import * as airtime from './0011-airtime.js'
 import * as summaryIndexes from './0012-summary-indexes.js'
 import * as broadcastLogOrder from './0013-broadcast-log-order.js'
 import * as transparency from './0014-transparency.js'
+import * as keyCustody from './0015-key-custody.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0012-summary-indexes': summaryIndexes,
   '0013-broadcast-log-order': broadcastLogOrder,
   '0014-transparency': transparency,
+  '0015-key-custody': keyCustody,
 }

@@ -67,7 +67,7 @@ export const Problem = Type.Object({
   code: Type.String({ description: 'Stable machine-readable problem code; the same as the last segment of `type`.' }),
   instance: Type.Optional(Type.String({ description: 'Request id of the call, as in the `x-request-id` header.' })),
   errors: Type.Optional(Type.Array(ref(ProblemFieldError), { description: 'Every failing field, for validation problems.' })),
-  receiptId: Type.Optional(Type.String({ description: 'For `idempotency-answer-lost`: the receipt of the write that was applied.' })),
+  receiptId: Type.Optional(Type.String({ description: 'For `idempotency-answer-lost` and `idempotency-key-in-flight`: the receipt of the write that was applied; for `write-outcome-unknown`: the receipt the write has if it was applied.' })),
 }, {
   $id: 'Problem',
   additionalProperties: false,

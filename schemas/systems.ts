@@ -31,6 +31,7 @@ export const System = Strict({
   jwksUri: Type.Union([Type.String(), Type.Null()], { description: 'Where the system publishes its public keys, when not registered inline.' }),
   webhookUrl: Type.Union([Type.String(), Type.Null()], { description: 'Where the service sends signed notifications.' }),
   status: SystemStatus,
+  keyRecovery: Type.Boolean({ description: 'Whether this central system may recover another system\'s keys (`POST /v2/systems/{id}/key-recovery`); granted only by the operator in SYSTEMS_FILE.' }),
   keys: Type.Array(ref(KeyInfo), { description: 'Keys registered inline, active and retired.' }),
   version: Type.Integer({ description: 'Incremented by every change.' }),
   createdAt: Instant(),
@@ -58,12 +59,38 @@ export const SystemUpdate = Strict({
   name: Type.Optional(Name),
   webhookUrl: Type.Optional(Type.Union([HttpsUrl('New webhook URL.'), Type.Null()])),
   jwksUri: Type.Optional(Type.Union([HttpsUrl('New JWKS URL.'), Type.Null()])),
-  provinceCode: Type.Optional(ProvinceCode('Central only.')),
   status: Type.Optional(SystemStatus),
 }, {
   $id: 'SystemUpdate',
-  description: 'Fields to change. A system may change its own `name`, `webhookUrl` and `jwksUri`; `status` and `provinceCode` are central\'s.',
+  description: 'Fields to change. A system changes its own `name`, `webhookUrl` and `jwksUri` (its keys are its own to prove); ' +
+    'central changes another system\'s `status` only. A system\'s role and province never change: register the new system instead.',
   minProperties: 1,
+})
+
+export const KeyRecovery = Strict({
+  jwks: ref(Jwks),
+  reason: Type.String({ minLength: 10, maxLength: 500, description: 'Why the system\'s own keys cannot be used: recorded in the audit log and sent to the system.' }),
+}, {
+  $id: 'KeyRecovery',
+  description: 'New keys for a system that lost control of its own (khôi phục khóa): they replace every active key, and the JWKS URL.',
+  examples: [{ jwks: { keys: [{ kty: 'EC', crv: 'P-256', kid: 'province-79-2027', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }] }, reason: 'Private key of the provincial system lost in a server failure, request 12/2026' }],
+})
+
+export const KeysRecoveredNotification = Strict({
+  id: Type.String({ format: 'uuid', description: 'Notification id.' }),
+  type: Type.Literal('system.keys-recovered'),
+  occurredAt: Instant(),
+  system: Strict({
+    id: SystemId('The system whose keys were replaced.'),
+    recoveredBy: SystemId('The central system that replaced them.'),
+    reason: Type.String({ maxLength: 500 }),
+    keys: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 10, description: 'kids of the keys now active.' }),
+    retired: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 1000, description: 'kids of the keys retired by the recovery.' }),
+    receiptId: Type.String({ maxLength: 64, description: 'The receipt of the recovery call; its audit entry holds central\'s signed token.' }),
+  }),
+}, {
+  $id: 'KeysRecoveredNotification',
+  description: 'Sent to a system\'s webhook when central replaced its keys by recovery. A system that did not ask for it should treat it as an incident.',
 })
 export type SystemUpdate = Static<typeof SystemUpdate>
 
@@ -78,7 +105,14 @@ export const SystemListQuery = Strict({
   ...PageQuery,
 })
 
-/** The format of `SYSTEMS_FILE`: systems registered or updated when the service starts. */
-export const SystemsFile = Type.Array(ref(SystemRegistration), { maxItems: 500 })
+/** One entry of `SYSTEMS_FILE`: a registration, and what only the operator grants. */
+export const SystemsFileEntry = Strict({
+  ...SystemRegistration.properties,
+  keyRecovery: Type.Optional(Type.Boolean({ description: 'Lets this central system recover other systems\' keys.' })),
+}, { $id: 'SystemsFileEntry', description: 'A system SYSTEMS_FILE registers at start if it is not registered yet.' })
+export type SystemsFileEntry = Static<typeof SystemsFileEntry>
 
-export const systemsComponents = [KeyInfo, System, SystemRegistration, SystemUpdate, SystemWriteResult, SystemPage]
+/** The format of `SYSTEMS_FILE`: systems registered when the service starts, if they are not yet. */
+export const SystemsFile = Type.Array(SystemsFileEntry, { maxItems: 500 })
+
+export const systemsComponents = [KeyInfo, System, SystemRegistration, SystemUpdate, KeyRecovery, KeysRecoveredNotification, SystemWriteResult, SystemPage]

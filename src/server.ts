@@ -4,7 +4,7 @@ import { DataDirInUseError, openConfigured, openPostgres } from './db/database.j
 import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
 import { loadServiceKeys } from './auth/service-keys.js'
-import { applySystemsFile } from './modules/systems/file.js'
+import { applySystemsFile, systemsFileWarnings } from './modules/systems/file.js'
 import { HistoryPartitions } from './modules/status/partitions.js'
 
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const serviceKeys = await loadServiceKeys(config, (message) => logger.warn(message))
   if (config.SYSTEMS_FILE) {
     const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db)
-    logger.info({ file: config.SYSTEMS_FILE, ...outcome }, 'systems file applied')
+    logger.info({ file: config.SYSTEMS_FILE, registered: outcome.registered, updated: outcome.updated, unchanged: outcome.unchanged }, 'systems file applied')
+    for (const warning of systemsFileWarnings(outcome)) logger.warn(warning)
   }
 
   const readDatabase = config.DATABASE_READ_URL

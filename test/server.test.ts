@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
 import { serverUrl, testDatabase } from './helpers/database.js'
 import { startService } from './helpers/service.js'
@@ -18,13 +19,23 @@ async function databaseEnv(t: Test): Promise<Record<string, string>> {
   return { DATA_DIR: dir }
 }
 
-t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM', async (t) => {
+t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
+  const env = await databaseEnv(t)
+  const dir = await mkdtemp(join(tmpdir(), 'ttn-systems-file-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const { publicJwk } = await generateKey()
+  await writeFile(join(dir, 'systems.json'), JSON.stringify([
+    { id: 'province-48', role: 'province', provinceCode: '48', name: 'Đà Nẵng', jwks: { keys: [publicJwk] } },
+    { id: 'province-80', role: 'province', provinceCode: '79', name: 'x', jwks: { keys: [publicJwk] } },
+  ]))
   const started = Date.now()
-  const service = await startService(t, await databaseEnv(t))
+  const service = await startService(t, { ...env, SYSTEMS_FILE: join(dir, 'systems.json') })
   const ready = await fetch(`${service.url}/health/ready`)
   t.equal(ready.status, 200)
   t.ok(Date.now() - started < 30_000, `ready after ${Date.now() - started} ms`)
   t.match(service.output(), /"docs":"http:\/\/127\.0\.0\.1:\d+\/docs"/, 'logs where the docs are')
+  t.match(service.output(), /"registered":\["province-48"\]/, 'the good entry applied')
+  t.match(service.output(), /SYSTEMS_FILE: [^"]+\/1 \(province-80\) not applied: a provincial system's id is province-79/, 'the bad one named')
   const docs = await fetch(`${service.url}/docs/`)
   t.equal(docs.status, 200, 'the docs page is served')
   const contract = await fetch(`${service.url}/openapi.json`)

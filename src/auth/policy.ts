@@ -10,16 +10,18 @@ import type { Caller, CallTokenVerifier, SignedCall, TokenAttempt } from './call
  * - `central`: central-role systems only.
  * - `province`: the provincial system of the province in the path (`:code`).
  * - `province-or-central`: that provincial system, or central.
+ * - `self`: the system named in the path (`:id`) only: what it must prove itself, such as its keys.
  * - `self-or-central`: the system named in the path (`:id`), or central.
  * - `system`: any registered system; the handler narrows what it sees.
  */
-export type Policy = 'public' | 'central' | 'province' | 'province-or-central' | 'self-or-central' | 'system'
+export type Policy = 'public' | 'central' | 'province' | 'province-or-central' | 'self' | 'self-or-central' | 'system'
 
 export const policyDescriptions: Record<Policy, string> = {
   public: 'Public: no call token needed.',
   central: 'Caller: a central-role system.',
   province: 'Caller: the provincial system of the province in the path.',
   'province-or-central': 'Caller: the provincial system of the province in the path, or a central-role system.',
+  self: 'Caller: the system named in the path, signing with one of its own current keys; no other system, central included.',
   'self-or-central': 'Caller: the system named in the path, or a central-role system.',
   system: 'Caller: any registered system; a provincial system sees only its own province.',
 }
@@ -59,6 +61,9 @@ export function authorize(policy: Policy, caller: Caller, params: Record<string,
       return
     case 'province-or-central':
       requireProvinceScope(caller, params.code ?? '')
+      return
+    case 'self':
+      if (caller.systemId !== params.id) throw forbidScope(`only ${params.id ?? ''} itself may do this, with a call signed by one of its current keys`)
       return
     case 'self-or-central':
       if (caller.role !== 'central' && caller.systemId !== params.id) {

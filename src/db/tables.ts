@@ -32,9 +32,18 @@ export interface SystemsTable {
   jwks_uri: string | null
   webhook_url: string | null
   status: ColumnType<'active' | 'suspended', 'active' | 'suspended' | undefined, 'active' | 'suspended'>
+  key_recovery: ColumnType<boolean, boolean | undefined, boolean>
   version: ColumnType<number, number | undefined, number>
   created_at: DefaultedTimestamp
   updated_at: DefaultedTimestamp
+}
+
+export interface SystemEventsTable {
+  id: string
+  type: 'system.keys-recovered'
+  system_id: string
+  payload: Json
+  occurred_at: DefaultedTimestamp
 }
 
 export interface SystemKeysTable {
@@ -245,6 +254,7 @@ export interface Tables extends ContentTables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
   systems: SystemsTable
+  system_events: SystemEventsTable
   system_keys: SystemKeysTable
   call_tokens_seen: CallTokensSeenTable
   receipts: ReceiptsTable
@@ -305,7 +315,7 @@ export interface WebhookOutboxTable {
   notification_id: string
   province_code: string
   system_id: string
-  content_id: string
+  content_id: string | null
   rank: number
   state: ColumnType<'pending' | 'delivered', 'pending' | 'delivered' | undefined, 'pending' | 'delivered'>
   attempts: ColumnType<number, number | undefined, number>

@@ -95,7 +95,7 @@ async function main() {
     await mkdir(join(keysDir, id), { recursive: true })
     await writeFile(join(keysDir, id, 'private.jwk.json'), JSON.stringify(privateJwk, null, 2), { mode: 0o600 })
     keyOf.set(id, await importSigningKey(privateJwk))
-    await systems.upsert({ id, role, name, jwks: { keys: [publicJwk as never] }, ...(provinceCode ? { provinceCode } : {}), ...(webhookUrl ? { webhookUrl } : {}) })
+    await systems.register({ id, role, name, jwks: { keys: [publicJwk as never] }, ...(provinceCode ? { provinceCode } : {}), ...(webhookUrl ? { webhookUrl } : {}) }, database.db)
   }
 
   // Province 79 receives notifications by webhook and verifies each with verifyServiceCall().

@@ -51,7 +51,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(message)
 }
 
-function toProblem(error: FastifyError): HttpProblem {
+function toProblem(error: FastifyError, request: FastifyRequest): HttpProblem {
   if (error instanceof HttpProblem) return error
   if (error.validation) {
     const errors = fieldErrors(error.validationContext, error.validation as AjvError[])
@@ -63,6 +63,16 @@ function toProblem(error: FastifyError): HttpProblem {
       return new HttpProblem('body-too-large', error.message)
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new HttpProblem('unsupported-media-type', 'send the body as application/json')
+  }
+  if (isDatabaseUnavailable(error) && request.receiptId) {
+    // The receipt is signed as a write's transaction ends: the connection broke while it
+    // committed, and whether the database applied it before is unknown.
+    const receipt = request.receiptId
+    return new HttpProblem('write-outcome-unknown', 'the connection to the database broke while this write was committing: it may or may not ' +
+      `have been applied. If it was, GET /v2/receipts/${receipt} answers with its receipt; or retry with the same Idempotency-Key ` +
+      '(a write already applied then answers idempotency-answer-lost with its receipt id), or read the records back', {
+      headers: { 'retry-after': '5' }, receiptId: receipt,
+    })
   }
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem('database-unavailable', 'the database is unavailable; nothing was written, retry later', { headers: { 'retry-after': '5' } })
@@ -84,7 +94,7 @@ export async function sendProblem(request: FastifyRequest, reply: FastifyReply, 
 /** The one place errors become responses: a problem document, never a stack or SQL. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const problem = toProblem(error)
+    const problem = toProblem(error, request)
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ code: problem.code, detail: problem.message }, 'request refused')
     return sendProblem(request, reply, problem)

@@ -63,8 +63,8 @@ export function registerIdempotency(app: App): IdempotencyRecorder {
       throw new HttpProblem('idempotency-key-reused', `Idempotency-Key ${key} was used for another request; use a new key for a new request`)
     }
     if (!first.response && first.ageSeconds < ANSWER_GRACE_SECONDS) {
-      throw new HttpProblem('idempotency-key-in-flight', `the request with Idempotency-Key ${key} was just applied; retry to get its answer`,
-        { headers: { 'retry-after': '1' } })
+      throw new HttpProblem('idempotency-key-in-flight', `the request with Idempotency-Key ${key} was just applied (receipt ${first.receiptId}); retry to get its answer`,
+        { headers: { 'retry-after': '1' }, receiptId: first.receiptId })
     }
     if (!first.response) {
       // The instance that applied it stopped before keeping its answer: the write is done, its receipt proves it.

@@ -7,6 +7,7 @@ import net from 'node:net'
 export class TcpProxy {
   private server = net.createServer((client) => this.relay(client))
   private sockets = new Set<net.Socket>()
+  private trap: { query: Buffer, when: 'before' | 'after', sprung: () => void } | undefined
   port = 0
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
@@ -22,12 +23,39 @@ export class TcpProxy {
 
   private relay(client: net.Socket) {
     const upstream = net.connect(this.targetPort, this.targetHost)
+    const drop = () => { client.destroy(); upstream.destroy() }
     for (const socket of [client, upstream]) {
       this.sockets.add(socket)
       socket.on('close', () => this.sockets.delete(socket))
-      socket.on('error', () => { client.destroy(); upstream.destroy() })
+      socket.on('error', drop)
     }
-    client.pipe(upstream).pipe(client)
+    let awaitingAnswer = false
+    client.on('data', (chunk: Buffer) => {
+      const trap = this.trap
+      if (trap && chunk.includes(trap.query)) {
+        this.trap = undefined
+        trap.sprung()
+        if (trap.when === 'before') return drop()
+        awaitingAnswer = true
+      }
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk: Buffer) => {
+      // The server has done what it was sent; the connection breaks before its answer arrives.
+      if (awaitingAnswer) return drop()
+      client.write(chunk)
+    })
+    client.on('end', () => upstream.end())
+    upstream.on('end', () => client.end())
+  }
+
+  /**
+   * Breaks the connection that next sends a query containing `query` (the simple-protocol text,
+   * e.g. "commit"): `before` it reaches the server, or `after` the server ran it but before its
+   * answer reaches the client. Resolves when it has happened.
+   */
+  breakOn(query: string, when: 'before' | 'after'): Promise<void> {
+    return new Promise((resolve) => { this.trap = { query: Buffer.from(query + '\0'), when, sprung: resolve } })
   }
 
   /** Drops every open connection and refuses new ones. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { KeyDirectory } from '../../src/auth/key-directory.js'
-import { applySystemsFile } from '../../src/modules/systems/file.js'
+import { applySystemsFile, systemsFileWarnings } from '../../src/modules/systems/file.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { newKey, registerSystem, signedInject } from '../helpers/systems.js'
@@ -129,8 +129,8 @@ t.test('keys published at a jwksUri are fetched, cached, and refetched on an unk
   t.match(await directory.key((await directory.issuer('province-56'))!, first.kid), { found: false, reason: 'key-retired' }, 'a key retired in the registry stays refused while still published')
 })
 
-t.test('SYSTEMS_FILE registers, updates, and names a bad entry', async (t) => {
-  const { database } = await buildTestApp(t)
+t.test('SYSTEMS_FILE registers what is missing, never reverts the API, and reports each conflict in one line while the rest applies', async (t) => {
+  const { app, database } = await buildTestApp(t)
   const dir = await mkdtemp(join(tmpdir(), 'ttn-systems-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'systems.json')
@@ -140,14 +140,34 @@ t.test('SYSTEMS_FILE registers, updates, and names a bad entry', async (t) => {
     { id: 'province-79', role: 'province', provinceCode: '79', name: 'HCM', jwksUri: 'https://hcm.example/jwks.json' },
   ]
   await writeFile(file, JSON.stringify(systems))
-  t.same(await applySystemsFile(file, database.db), { registered: ['central-portal', 'province-79'], updated: [], unchanged: [] })
-  t.same(await applySystemsFile(file, database.db), { registered: [], updated: [], unchanged: ['central-portal', 'province-79'] })
-  systems[1]!.name = 'HTTTN TP. Hồ Chí Minh'
-  await writeFile(file, JSON.stringify(systems))
-  t.same(await applySystemsFile(file, database.db), { registered: [], updated: ['province-79'], unchanged: ['central-portal'] })
+  t.match(await applySystemsFile(file, database.db), { registered: ['central-portal', 'province-79'], kept: [], refused: [] })
+  t.match(await applySystemsFile(file, database.db), { registered: [], unchanged: ['central-portal', 'province-79'] })
 
-  await writeFile(file, JSON.stringify([{ id: 'province-79', role: 'province', provinceCode: '79', name: 'x', jwksUri: 'https://x', extra: 1 }]))
-  await t.rejects(applySystemsFile(file, database.db), /systems\.json\/0\/extra: is not a field/)
-  await writeFile(file, JSON.stringify([{ id: 'province-80', role: 'province', provinceCode: '79', name: 'x', jwksUri: 'https://x' }]))
-  await t.rejects(applySystemsFile(file, database.db), /\/0 \(province-80\): a provincial system's id is province-79/)
+  // Changed through the API since: a restart with the same file keeps the change.
+  const central = { id: 'central-portal', key }
+  await signedInject(app, central, { method: 'PATCH', url: '/v2/systems/central-portal', body: { name: 'Cổng TTCS' } })
+  const kept = await applySystemsFile(file, database.db)
+  t.same(kept.kept, [{ id: 'central-portal', fields: ['name'] }])
+  t.equal((await new SystemsStore(database.db).get('central-portal'))!.name, 'Cổng TTCS', 'the API\'s change stands')
+  t.same(systemsFileWarnings(kept), ['SYSTEMS_FILE: central-portal is registered with another name; the registry is kept (change it through the API)'])
+
+  // Bad entries and conflicts are named, one line each, and the good entries still apply.
+  await writeFile(file, JSON.stringify([
+    { id: 'province-79', role: 'province', provinceCode: '79', name: 'x', jwksUri: 'https://x.example' },
+    { id: 'province-80', role: 'province', provinceCode: '79', name: 'x', jwksUri: 'https://x.example' },
+    { id: 'province-01', role: 'province', provinceCode: '01', name: 'x', jwksUri: 'https://x.example', extra: 1 },
+    { id: 'province-48', role: 'province', provinceCode: '48', name: 'Đà Nẵng', jwksUri: 'https://dn.example/jwks.json' },
+    { id: 'ops', role: 'province', provinceCode: '31', name: 'x', jwksUri: 'https://x.example', keyRecovery: true },
+  ]))
+  const mixed = await applySystemsFile(file, database.db)
+  t.same(mixed.registered, ['province-48'])
+  const lines = systemsFileWarnings(mixed)
+  t.equal(lines.length, 4)
+  t.match(lines.join('\n'), /province-79 is registered with another name, jwksUri; the registry is kept/)
+  t.match(lines.join('\n'), /\/1 \(province-80\) not applied: a provincial system's id is province-79/)
+  t.match(lines.join('\n'), /\/2 \(province-01\) not applied: \/extra: is not a field/)
+  t.match(lines.join('\n'), /\/4 \(ops\) not applied/)
+
+  await writeFile(file, '{ not json')
+  t.match(systemsFileWarnings(await applySystemsFile(file, database.db)), [/cannot be read as JSON/])
 })

@@ -51,23 +51,30 @@ export class OutboxStore {
     return row !== undefined
   }
 
-  /** The most urgent pending notification of a lane. */
+  /** The most urgent pending notification of a lane: a content event, or an event of the province's system. */
   async head(province: string): Promise<DueNotification | undefined> {
     const row = await this.db.selectFrom('webhook_outbox as o')
-      .innerJoin('content_events as e', 'e.id', 'o.notification_id')
+      .leftJoin('content_events as e', 'e.id', 'o.notification_id')
+      .leftJoin('system_events as se', 'se.id', 'o.notification_id')
       .leftJoin('systems as s', (join) => join.onRef('s.id', '=', 'o.system_id').on('s.status', '=', 'active'))
-      .select(['o.notification_id', 'o.province_code', 'o.system_id', 's.webhook_url', 'e.type', 'e.item', 'e.occurred_at'])
+      .select(['o.notification_id', 'o.province_code', 'o.system_id', 's.webhook_url', 'e.type', 'e.item', 'e.occurred_at',
+        'se.type as system_type', 'se.payload', 'se.occurred_at as system_occurred_at'])
       .where('o.province_code', '=', province).where('o.state', '=', 'pending')
       .orderBy('o.rank').orderBy('o.created_at').orderBy('o.notification_id')
       .limit(1).executeTakeFirst()
     if (!row) return undefined
-    return {
-      notificationId: row.notification_id,
-      province: row.province_code,
-      systemId: row.system_id,
-      webhookUrl: row.webhook_url,
-      body: JSON.stringify({ id: row.notification_id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item }),
-    }
+    const body = row.type
+      ? { id: row.notification_id, type: row.type, occurredAt: row.occurred_at!.toISOString(), content: row.item }
+      : { id: row.notification_id, type: row.system_type, occurredAt: row.system_occurred_at!.toISOString(), system: row.payload }
+    return { notificationId: row.notification_id, province: row.province_code, systemId: row.system_id, webhookUrl: row.webhook_url, body: JSON.stringify(body) }
+  }
+
+  /** Queues a notification of a provincial system's own (not content) on its lane, ahead of ordinary content. */
+  static async enqueueSystemEvent(trx: Db, event: { id: string, systemId: string, provinceCode: string }): Promise<void> {
+    await trx.insertInto('webhook_outbox').values({
+      notification_id: event.id, province_code: event.provinceCode, system_id: event.systemId, content_id: null, rank: 1,
+    }).execute()
+    await sql`insert into webhook_lanes (province_code) values (${event.provinceCode}) on conflict (province_code) do nothing`.execute(trx)
   }
 
   async delivered(due: DueNotification, outcome: AttemptOutcome): Promise<void> {

@@ -1,23 +1,27 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { Strict, ref } from '../../../schemas/common.js'
 import {
-  SystemId, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult, System as SystemSchema,
+  KeyRecovery, SystemId, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult, System as SystemSchema,
 } from '../../../schemas/systems.js'
 import { PublicJwk } from '../../../schemas/trust.js'
 import type { App } from '../../app.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
+import { OutboxStore } from '../content/outbox.js'
+import { checkKeyRetirement, checkRecovery, checkUpdate } from './service.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
 const IdParams = Strict({ id: SystemId() })
+const MAX_ACTIVE_KEYS = 10
 
 export const updateSystemSchema = {
   tags: ['systems'],
   operationId: 'updateSystem',
   summary: 'Change a system',
-  description: 'A system may change its own name, webhook URL and JWKS URL. Central may also suspend or reactivate it.',
+  description: 'A system changes its own name, webhook URL and JWKS URL; central suspends or reactivates another system. Role and province never change.',
   params: IdParams,
   body: ref(SystemUpdate),
   response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
@@ -32,18 +36,10 @@ export function updateSystemHandler(app: App) {
   return async (request: UpdateSystemRequest) => {
     const { id } = request.params
     const update = request.body
-    if (request.caller!.role !== 'central' && (update.status !== undefined || update.provinceCode !== undefined)) {
-      throw new HttpProblem('scope-forbidden', 'only the central system changes a system\'s status or province')
-    }
     const result = await db.transaction().execute(async (trx) => {
       const existing = await store.get(id, trx)
       if (!existing) throw notFound(`system ${id}`)
-      if (update.provinceCode !== undefined && existing.role === 'province' && update.provinceCode !== existing.provinceCode) {
-        throw new HttpProblem('rule-violated', 'a provincial system keeps its province; register the new province\'s system instead')
-      }
-      if (update.jwksUri === null && existing.keys.every((k) => k.status === 'retired')) {
-        throw new HttpProblem('rule-violated', 'removing jwksUri would leave the system without an active key')
-      }
+      checkUpdate(request.caller!, existing, update)
       const system = (await store.update(id, update, trx))!
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
       return { system, receipt }
@@ -116,12 +112,14 @@ export async function systemsRoutes(app: App) {
   app.patch('/v2/systems/:id', { config: { policy: 'self-or-central' }, schema: updateSystemSchema }, updateSystemHandler(app))
 
   app.post('/v2/systems/:id/keys', {
-    config: { policy: 'self-or-central' },
+    config: { policy: 'self' },
     schema: {
       tags: ['systems'],
       operationId: 'addSystemKey',
       summary: 'Add a public key',
-      description: 'Adds a key the system may sign with at once; the way to rotate is add, use, then retire the old one.',
+      description: 'Adds a key the system may sign with at once; the way to rotate is add, use, then retire the old one. ' +
+        'The call must be signed by a current key of the same system, so a new key is always introduced by the system itself. ' +
+        `At most ${MAX_ACTIVE_KEYS} keys are active at once.`,
       params: IdParams,
       body: ref(PublicJwk),
       response: { 201: ref(SystemWriteResult), ...problemResponses([404, 409]) },
@@ -129,7 +127,11 @@ export async function systemsRoutes(app: App) {
   }, async (request, reply) => {
     const { id } = request.params
     const result = await db.transaction().execute(async (trx) => {
-      if (!await store.get(id, trx)) throw notFound(`system ${id}`)
+      const existing = await store.get(id, trx)
+      if (!existing) throw notFound(`system ${id}`)
+      if (existing.keys.filter((k) => k.status === 'active').length >= MAX_ACTIVE_KEYS) {
+        throw new HttpProblem('rule-violated', `${id} has ${MAX_ACTIVE_KEYS} active keys; retire one before adding another`)
+      }
       await store.addKey(id, request.body, trx)
       const system = (await store.get(id, trx))!
       const receipt = await receipts.issue(request, { status: 201, records: [{ entity: 'system-key', id: `${id}/${request.body.kid}`, version: system.version }] }, trx)
@@ -140,13 +142,13 @@ export async function systemsRoutes(app: App) {
   })
 
   app.delete('/v2/systems/:id/keys/:kid', {
-    config: { policy: 'self-or-central' },
+    config: { policy: 'self' },
     schema: {
       tags: ['systems'],
       operationId: 'retireSystemKey',
       summary: 'Retire a public key',
-      description: 'A retired key verifies no call token from then on, on every instance within `SYSTEMS_CACHE_MS`. ' +
-        'A system cannot retire its own last active key; central can.',
+      description: 'A retired key verifies no call token from then on, on every instance within `SYSTEMS_CACHE_MS`; it stays listed so that ' +
+        'what it signed can still be verified. A system cannot retire its last active key. To stop a system that lost its keys, central suspends it.',
       params: Strict({ id: SystemId(), kid: Type.String({ minLength: 1, maxLength: 128, description: 'The key id.' }) }),
       response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
     },
@@ -155,10 +157,7 @@ export async function systemsRoutes(app: App) {
     const result = await db.transaction().execute(async (trx) => {
       const existing = await store.get(id, trx)
       if (!existing) throw notFound(`system ${id}`)
-      const others = existing.keys.filter((k) => k.kid !== kid && k.status === 'active')
-      if (request.caller!.role !== 'central' && others.length === 0 && !existing.jwksUri) {
-        throw new HttpProblem('rule-violated', `${kid} is the last active key of ${id}; add its successor first`)
-      }
+      checkKeyRetirement(existing, kid)
       const outcome = await store.retireKey(id, kid, trx)
       if (outcome === 'not-found') throw notFound(`key ${kid} of system ${id}`)
       const system = (await store.get(id, trx))!
@@ -166,6 +165,43 @@ export async function systemsRoutes(app: App) {
       return { system, receipt }
     })
     keyDirectory.invalidate(id)
+    return result
+  })
+
+  app.post('/v2/systems/:id/key-recovery', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['systems'],
+      operationId: 'recoverSystemKeys',
+      summary: 'Replace the keys of a system that lost them',
+      description: 'The one way a system\'s keys change without a call it signs itself: a central system the operator allowed to ' +
+        '(`keyRecovery` in SYSTEMS_FILE) replaces every active key and the JWKS URL with the keys given. The call is recorded as ' +
+        '`recoverSystemKeys` in the audit log with central\'s signed token and the reason, and the system is told on its webhook ' +
+        '(`system.keys-recovered`). Receipts always name the key that signed the call they attest.',
+      params: IdParams,
+      body: ref(KeyRecovery),
+      response: { 200: ref(SystemWriteResult), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { id } = request.params
+    const caller = request.caller!
+    const { jwks, reason } = request.body
+    const result = await db.transaction().execute(async (trx) => {
+      const [target, recoverer] = await Promise.all([store.get(id, trx), store.get(caller.systemId, trx)])
+      if (!target) throw notFound(`system ${id}`)
+      checkRecovery(recoverer, target, jwks.keys)
+      const retired = await store.recoverKeys(id, jwks.keys, trx)
+      const system = (await store.get(id, trx))!
+      const receipt = await receipts.issue(request, {
+        status: 200, records: [{ entity: 'system-key-recovery', id, version: system.version, reason, keys: jwks.keys.map((k) => k.kid), retired }],
+      }, trx)
+      const event = { id: randomUUID(), systemId: id }
+      await store.recordEvent(trx, { ...event, type: 'system.keys-recovered', payload: { id, recoveredBy: caller.systemId, reason, keys: jwks.keys.map((k) => k.kid), retired, receiptId: receipt.id } })
+      if (target.provinceCode && target.webhookUrl) await OutboxStore.enqueueSystemEvent(trx, { ...event, provinceCode: target.provinceCode })
+      return { system, receipt }
+    })
+    keyDirectory.invalidate(id)
+    request.log.warn({ system: id, recoveredBy: caller.systemId, reason }, 'keys of a system replaced by recovery')
     return result
   })
 }

@@ -32,6 +32,7 @@ const toSystem = (row: Selectable<SystemsTable>, keys: Selectable<SystemKeysTabl
   jwksUri: row.jwks_uri,
   webhookUrl: row.webhook_url,
   status: row.status,
+  keyRecovery: row.key_recovery,
   keys: keys.map((k) => ({
     kid: k.kid, alg: k.alg, status: k.status, addedAt: k.added_at.toISOString(),
     retiredAt: k.retired_at?.toISOString() ?? null, jwk: k.jwk as PublicJwk,
@@ -94,7 +95,7 @@ export class SystemsStore {
     return rows.map((row) => toSystem(row, keys.filter((k) => k.system_id === row.id)))
   }
 
-  async register(registration: SystemRegistration, db: Db): Promise<System> {
+  async register(registration: SystemRegistration & { keyRecovery?: boolean | undefined }, db: Db): Promise<System> {
     const inserted = await db.insertInto('systems').values({
       id: registration.id,
       role: registration.role,
@@ -103,45 +104,16 @@ export class SystemsStore {
       jwks_uri: registration.jwksUri ?? null,
       webhook_url: registration.webhookUrl ?? null,
       status: registration.status ?? 'active',
+      key_recovery: registration.keyRecovery ?? false,
     }).onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst()
     if (!inserted) throw new HttpProblem('conflict', `system ${registration.id} is already registered`)
     for (const jwk of registration.jwks?.keys ?? []) await this.insertKey(db, registration.id, jwk)
     return (await this.get(registration.id, db))!
   }
 
-  /**
-   * Registers a system or brings it in line with the registration: for SYSTEMS_FILE at start.
-   * Keys it names are added (a retired one stays retired); keys it does not name are kept.
-   */
-  async upsert(registration: SystemRegistration): Promise<'registered' | 'updated' | 'unchanged'> {
-    return this.db.transaction().execute(async (trx) => {
-      const existing = await this.get(registration.id, trx)
-      if (!existing) {
-        await this.register(registration, trx)
-        return 'registered'
-      }
-      let changed = false
-      const update: SystemUpdate = {}
-      if (existing.name !== registration.name) update.name = registration.name
-      if (existing.jwksUri !== (registration.jwksUri ?? null)) update.jwksUri = registration.jwksUri ?? null
-      if (existing.webhookUrl !== (registration.webhookUrl ?? null)) update.webhookUrl = registration.webhookUrl ?? null
-      if (registration.status && existing.status !== registration.status) update.status = registration.status
-      if (existing.role !== registration.role || existing.provinceCode !== (registration.provinceCode ?? null)) {
-        throw new Error(`system ${registration.id} is registered as ${existing.role} ${existing.provinceCode ?? ''}; its role and province do not change`)
-      }
-      if (Object.keys(update).length > 0) {
-        await this.update(registration.id, update, trx)
-        changed = true
-      }
-      const known = new Set(existing.keys.map((k) => k.kid))
-      for (const jwk of registration.jwks?.keys ?? []) {
-        if (!known.has(jwk.kid)) {
-          await this.insertKey(trx, registration.id, jwk)
-          changed = true
-        }
-      }
-      return changed ? 'updated' : 'unchanged'
-    })
+  /** Grants or withdraws the right to recover other systems' keys: the operator's act, from SYSTEMS_FILE. */
+  async setKeyRecovery(id: string, allowed: boolean, db: Db = this.db): Promise<void> {
+    await db.updateTable('systems').set({ key_recovery: allowed, version: sql`version + 1`, updated_at: sql`now()` }).where('id', '=', id).execute()
   }
 
   async update(id: string, update: SystemUpdate, db: Db): Promise<System | undefined> {
@@ -149,7 +121,6 @@ export class SystemsStore {
       ...(update.name !== undefined ? { name: update.name } : {}),
       ...(update.webhookUrl !== undefined ? { webhook_url: update.webhookUrl } : {}),
       ...(update.jwksUri !== undefined ? { jwks_uri: update.jwksUri } : {}),
-      ...(update.provinceCode !== undefined ? { province_code: update.provinceCode } : {}),
       ...(update.status !== undefined ? { status: update.status } : {}),
       version: sql`version + 1`,
       updated_at: sql`now()`,
@@ -161,6 +132,28 @@ export class SystemsStore {
     const inserted = await this.insertKey(db, id, jwk)
     if (!inserted) throw new HttpProblem('conflict', `system ${id} already has a key ${jwk.kid}`)
     await this.touch(id, db)
+  }
+
+  /**
+   * Replaces a system's keys by recovery: the given keys become its only active ones, every
+   * other key is retired and the JWKS URL removed. Answers the kids retired.
+   */
+  async recoverKeys(id: string, keys: PublicJwk[], db: Db): Promise<string[]> {
+    const given = new Set(keys.map((k) => k.kid))
+    const retired = await db.updateTable('system_keys').set({ status: 'retired', retired_at: sql`now()` })
+      .where('system_id', '=', id).where('status', '=', 'active').where('kid', 'not in', [...given]).returning('kid').execute()
+    for (const jwk of keys) {
+      if (!await this.insertKey(db, id, jwk)) {
+        const existing = await db.selectFrom('system_keys').select('status').where('system_id', '=', id).where('kid', '=', jwk.kid).executeTakeFirstOrThrow()
+        if (existing.status === 'retired') throw new HttpProblem('conflict', `key ${jwk.kid} of ${id} was retired; a recovery brings new keys`)
+      }
+    }
+    await db.updateTable('systems').set({ jwks_uri: null, version: sql`version + 1`, updated_at: sql`now()` }).where('id', '=', id).execute()
+    return retired.map((r) => r.kid)
+  }
+
+  async recordEvent(db: Db, event: { id: string, type: 'system.keys-recovered', systemId: string, payload: unknown }): Promise<void> {
+    await db.insertInto('system_events').values({ id: event.id, type: event.type, system_id: event.systemId, payload: JSON.stringify(event.payload) }).execute()
   }
 
   /** Retires a key for good; retiring a retired key changes nothing. */
