@@ -6,6 +6,7 @@ import { createLogger } from './logger.js'
 import { loadServiceKeys } from './auth/service-keys.js'
 import { applySystemsFile, systemsFileWarnings } from './modules/systems/file.js'
 import { HistoryPartitions } from './modules/status/partitions.js'
+import { ServiceKeyHistory } from './modules/receipts/key-history.js'
 
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
 async function main(): Promise<void> {
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'database migrated')
   await new HistoryPartitions(database.db).ensureAhead()
   const serviceKeys = await loadServiceKeys(config, (message) => logger.warn(message))
+  // What this instance signs with is published from now on, by every instance, for good.
+  await new ServiceKeyHistory(database.db).record(serviceKeys.current)
   if (config.SYSTEMS_FILE) {
     const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db)
     logger.info({ file: config.SYSTEMS_FILE, registered: outcome.registered, updated: outcome.updated, unchanged: outcome.unchanged }, 'systems file applied')

@@ -5,7 +5,6 @@ import { every } from '../jobs.js'
 import { ReceiptIssuer } from '../modules/receipts/issuer.js'
 import { ReceiptStore } from '../modules/receipts/store.js'
 import { AuditStore } from '../modules/audit/store.js'
-import { ServiceKeyHistory } from '../modules/receipts/key-history.js'
 import { SystemsStore } from '../modules/systems/store.js'
 import { CallTokenVerifier } from './call-token.js'
 import { KeyDirectory } from './key-directory.js'
@@ -33,8 +32,6 @@ export function registerTrust(app: App, idempotency: IdempotencyRecorder): void 
 
   app.decorate('keyDirectory', keyDirectory)
   app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new AuditStore(database.db), idempotency))
-  // What this instance signs with is published from now on, by every instance, for good.
-  app.addHook('onReady', () => new ServiceKeyHistory(database.db).record(serviceKeys.current))
   registerAuthentication(app, verifier)
   registerJsonBody(app, (request) => checkSignedBody(verifier, request))
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -7,6 +7,8 @@ import { readServiceKeys, rotateServiceKeyFile, serviceKeysOf } from '../../src/
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
 import { bodyHash } from '../../src/client/sign.js'
 import { verifyReceipt } from '../../src/client/verify.js'
+import { verifyCheckpoint } from '../../src/client/transparency.js'
+import { ServiceKeyHistory } from '../../src/modules/receipts/key-history.js'
 import { buildTestApp } from '../helpers/app.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
@@ -64,6 +66,36 @@ t.test('the service rotates its key; receipts signed before still verify', async
   t.equal((await verifyReceipt(first.jws, jwks)).jti, first.id, 'the old receipt verifies')
   t.equal((await verifyReceipt(second.jws, jwks)).jti, second.id, 'the new one too')
   t.equal(JSON.parse(Buffer.from(second.jws.split('.')[0], 'base64url').toString()).kid, next.kid, 'new receipts are signed with the new key')
+})
+
+t.test('after three rotations that drop private keys, everything the first key signed still verifies with the published JWKS', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ttn-keys-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'service.json')
+  await writeFile(file, JSON.stringify({ keys: [(await generateKey()).privateJwk] }), { mode: 0o644 })
+  const first = await readServiceKeys(file)
+  const before = await buildTestApp(t, { serviceKeys: first })
+  const history = new ServiceKeyHistory(before.database.db)
+  await history.record(first.current)
+  const province = await registerSystem(before.database, 'province-92')
+  const receipt = (await signedInject(before.app, province, { method: 'PATCH', url: '/v2/systems/province-92', body: { name: 'a' } })).json().receipt
+  await before.app.audit.sealNow()
+  const checkpoint = (await signedInject(before.app, province, { method: 'GET', url: '/v2/audit/checkpoint' })).json()
+
+  for (let i = 0; i < 3; i++) {
+    await rotateServiceKeyFile(file, 'ES256', 1)
+    await history.record((await readServiceKeys(file)).current)
+  }
+  t.equal((await stat(file)).mode & 0o777, 0o600, 'the rotated file is readable by its owner only, whatever it was before')
+  const last = await readServiceKeys(file)
+  t.equal(last.all.length, 1, 'only the newest private key is kept')
+  const after = await buildTestApp(t, { database: before.database, serviceKeys: last })
+  const jwks = (await after.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()
+  t.equal(jwks.keys.length, 4, 'every key ever used is published')
+  t.match(jwks.keys[0], { kid: last.current.kid, status: 'active', validUntil: null })
+  t.match(jwks.keys.at(-1), { kid: first.current.kid, status: 'retired', validFrom: String, validUntil: String })
+  t.equal((await verifyReceipt(receipt.jws, jwks)).jti, receipt.id, 'the old receipt verifies')
+  t.equal((await verifyCheckpoint(checkpoint.jws, jwks)).treeSize, checkpoint.treeSize, 'the old checkpoint verifies')
 })
 
 t.test('rotating a service key file puts the new key first and keeps the old ones', async (t) => {
