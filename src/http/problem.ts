@@ -23,6 +23,7 @@ export const problemTypes = {
   'idempotency-answer-lost': { status: 409, title: 'The write under this Idempotency-Key was applied, but its answer was lost; its receipt stands' },
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
   'log-entry-pending': { status: 409, title: 'The audit entry is not in a signed checkpoint yet; retry after Retry-After seconds' },
+  'cosignature-invalid': { status: 422, title: 'The cosignature is not a JWS the caller signed over a checkpoint of this log' },
   'checkpoint-mismatch': { status: 409, title: 'The cosigned checkpoint has another root than the one the service signed at that size' },
   'rule-violated': { status: 422, title: 'The request is well-formed but breaks a rule of the domain' },
   'body-too-large': { status: 413, title: 'The body is larger than the service accepts' },

@@ -166,7 +166,7 @@ t.test('a province acting on another province through the path', async (t) => {
 
 t.test('a province acting beyond its scope through the body', async (t) => {
   await expectRefused(t, () => signedInject(app, hcm, { ...target, body: { status: 'active' } }), 403, 'scope-forbidden')
-  await expectRefused(t, () => signedInject(app, hcm, { ...target, body: { provinceCode: '01' } }), 403, 'scope-forbidden')
+  await expectRefused(t, () => signedInject(app, hcm, { ...target, body: { provinceCode: '01' } }), 400, 'validation-failed')
 })
 
 t.test('a province reading another system\'s receipt', async (t) => {

@@ -51,7 +51,7 @@ export class TransparencyLog {
 
   async consistency(from: number, to: number): Promise<Static<typeof ConsistencyProof>> {
     const latest = await this.tree.latestCheckpoint()
-    if (from > to) throw new HttpProblem('validation-failed', 'from must not exceed to', { errors: [{ in: 'query', pointer: '/from', message: 'must not exceed to' }] })
+    if (from > to) throw new HttpProblem('rule-violated', `from (${from}) must not exceed to (${to})`)
     if (!latest || to > latest.tree_size) throw notFound(`a checkpoint of ${to} leaves (the latest has ${latest?.tree_size ?? 0})`)
     const proof = await this.tree.rangeHashes(consistencyRanges(from, to))
     return { from, to, proof: proof.map(encodeHash) }
@@ -88,7 +88,7 @@ export class TransparencyLog {
    * means the witness saw another history at that size: refused loudly, never stored.
    */
   async acceptCosignature(db: Db, caller: string, claims: CosignatureClaimsSeen, kid: string, jws: string, typ: string | undefined): Promise<{ cosignature: ReturnType<typeof toCosignature>, stored: boolean }> {
-    const wrong = (detail: string) => new HttpProblem('validation-failed', detail, { errors: [{ in: 'body', pointer: '/cosignature', message: detail }] })
+    const wrong = (detail: string) => new HttpProblem('cosignature-invalid', detail, { errors: [{ in: 'body', pointer: '/cosignature', message: detail }] })
     if (typ !== COSIGNATURE_TYPE) throw wrong(`the cosignature's typ must be ${COSIGNATURE_TYPE}`)
     if (claims.iss !== caller) throw wrong(`the cosignature is by ${String(claims.iss)}, not by the caller ${caller}`)
     if (claims.aud !== this.serviceId) throw wrong(`the cosignature's aud must be ${this.serviceId}`)

@@ -67,7 +67,7 @@ export async function auditRoutes(app: App) {
       operationId: 'getConsistencyProof',
       summary: 'Prove that the log only grew between two tree sizes',
       querystring: ConsistencyQuery,
-      response: { 200: ref(ConsistencyProof), ...problemResponses([404]) },
+      response: { 200: ref(ConsistencyProof), ...problemResponses([404, 422]) },
     },
   }, async (request) => log.consistency(request.query.from, request.query.to))
 
@@ -121,7 +121,7 @@ export async function auditRoutes(app: App) {
         'signed with one of its registered keys. The service keeps and publishes it with the checkpoint. A root that differs from the ' +
         'one the service signed at that size is refused with `checkpoint-mismatch`: the witness saw another history.',
       body: ref(CosignatureSubmission),
-      response: { 201: ref(CosignatureWriteResult), 200: ref(CosignatureWriteResult), ...problemResponses([404, 409]) },
+      response: { 201: ref(CosignatureWriteResult), 200: ref(CosignatureWriteResult), ...problemResponses([404, 409, 422]) },
     },
   }, async (request, reply) => {
     const caller = request.caller!
@@ -130,17 +130,17 @@ export async function auditRoutes(app: App) {
     try {
       header = decodeProtectedHeader(jws)
     } catch {
-      throw new HttpProblem('validation-failed', 'the cosignature is not a compact JWS', { errors: [{ in: 'body', pointer: '/cosignature', message: 'is not a compact JWS' }] })
+      throw new HttpProblem('cosignature-invalid', 'the cosignature is not a compact JWS', { errors: [{ in: 'body', pointer: '/cosignature', message: 'is not a compact JWS' }] })
     }
     const issuer = await app.keyDirectory.issuer(caller.systemId)
     const key = issuer && typeof header.kid === 'string' ? await app.keyDirectory.key(issuer, header.kid) : { found: false as const }
-    if (!key.found) throw new HttpProblem('validation-failed', `the cosignature names no active key of ${caller.systemId}`, { errors: [{ in: 'body', pointer: '/cosignature', message: 'names no active key of the caller' }] })
+    if (!key.found) throw new HttpProblem('cosignature-invalid', `the cosignature names no active key of ${caller.systemId}`, { errors: [{ in: 'body', pointer: '/cosignature', message: 'names no active key of the caller' }] })
     let claims: CosignatureClaimsSeen
     try {
       const verified = await compactVerify(jws, key.key, { algorithms: [key.alg] })
       claims = JSON.parse(new TextDecoder().decode(verified.payload)) as CosignatureClaimsSeen
     } catch {
-      throw new HttpProblem('validation-failed', 'the cosignature\'s signature does not verify with the caller\'s key', { errors: [{ in: 'body', pointer: '/cosignature', message: 'does not verify' }] })
+      throw new HttpProblem('cosignature-invalid', 'the cosignature\'s signature does not verify with the caller\'s key', { errors: [{ in: 'body', pointer: '/cosignature', message: 'does not verify' }] })
     }
     const result = await db.transaction().execute(async (trx) => {
       const accepted = await log.acceptCosignature(trx, caller.systemId, claims, header.kid!, jws, header.typ)
