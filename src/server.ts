@@ -5,6 +5,7 @@ import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
 import { loadServiceKeys } from './auth/service-keys.js'
 import { applySystemsFile, systemsFileWarnings } from './modules/systems/file.js'
+import { outboundPolicy } from './http/outbound.js'
 import { HistoryPartitions } from './modules/status/partitions.js'
 import { ServiceKeyHistory } from './modules/receipts/key-history.js'
 
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   // What this instance signs with is published from now on, by every instance, for good.
   await new ServiceKeyHistory(database.db).record(serviceKeys.current)
   if (config.SYSTEMS_FILE) {
-    const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db)
+    const outcome = await applySystemsFile(config.SYSTEMS_FILE, database.db, outboundPolicy(config.OUTBOUND_ALLOWED_HOSTS))
     logger.info({ file: config.SYSTEMS_FILE, registered: outcome.registered, updated: outcome.updated, unchanged: outcome.unchanged }, 'systems file applied')
     for (const warning of systemsFileWarnings(outcome)) logger.warn(warning)
   }

@@ -1,6 +1,7 @@
 import type { App } from '../app.js'
 import type { IdempotencyRecorder } from '../http/idempotency.js'
 import { registerJsonBody } from '../http/json-body.js'
+import { OutboundClient, outboundPolicy } from '../http/outbound.js'
 import { every } from '../jobs.js'
 import { ReceiptIssuer } from '../modules/receipts/issuer.js'
 import { ReceiptStore } from '../modules/receipts/store.js'
@@ -19,13 +20,18 @@ declare module 'fastify' {
 }
 
 const REPLAY_PRUNE_INTERVAL_MS = 60_000
+/** A JWKS is small and its host answers at once, or not at all. */
+const JWKS_FETCH_LIMITS = { connectMs: 3_000, headersMs: 3_000, totalMs: 5_000, maxBytes: 64 * 1024 }
 
 /** The trust model: call-token verification on every non-public route, receipts, and the shared replay guard. */
 export function registerTrust(app: App, idempotency: IdempotencyRecorder): void {
   const { config, database, serviceKeys } = app.deps
+  const outbound = new OutboundClient(outboundPolicy(config.OUTBOUND_ALLOWED_HOSTS), JWKS_FETCH_LIMITS)
+  app.addHook('onClose', () => outbound.close())
   const keyDirectory = new KeyDirectory(new SystemsStore(database.db), {
     cacheMs: config.SYSTEMS_CACHE_MS,
     jwksRefreshSeconds: config.JWKS_REFRESH_SECONDS,
+    outbound,
   })
   const replays = new ReplayStore(database.db)
   const verifier = new CallTokenVerifier({ serviceId: config.SERVICE_ID, skewSeconds: config.CLOCK_SKEW_SECONDS, keys: keyDirectory, replays })

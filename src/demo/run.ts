@@ -80,7 +80,9 @@ async function main() {
   const keepRunning = !process.argv.includes('--exit')
   const dataDir = await mkdtemp(join(tmpdir(), 'ttn-demo-'))
   const keysDir = join(dataDir, 'keys')
-  const config = loadConfig({ ...process.env, DATABASE_URL: undefined, DATA_DIR: dataDir, PORT: process.env.PORT ?? '8080', LOG_LEVEL: 'warn', WEBHOOK_POLL_MS: '200' })
+  const config = loadConfig({ ...process.env, DATABASE_URL: undefined, DATA_DIR: dataDir, PORT: process.env.PORT ?? '8080', LOG_LEVEL: 'warn', WEBHOOK_POLL_MS: '200',
+    // The demo's province receives its webhook on this machine: the one host it may call over plain http.
+    OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' })
 
   say('ttn-interop demo: the service on an embedded database in ' + dataDir)
   const database = await openEmbedded({ dataDir: join(dataDir, 'db') })

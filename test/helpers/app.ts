@@ -24,7 +24,8 @@ export interface TestAppOptions {
 export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? await testDatabase(t)
   // The suite runs many processes on few cores: event-loop delay says nothing about the service here.
-  const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...options.env })
+  // Receivers and JWKS servers of the tests listen on 127.0.0.1: the operator's test network, as OUTBOUND_ALLOWED_HOSTS names it.
+  const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
   t.teardown(() => app.close())

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { KeyDirectory } from '../../src/auth/key-directory.js'
+import { OutboundClient, outboundPolicy } from '../../src/http/outbound.js'
 import { applySystemsFile, systemsFileWarnings } from '../../src/modules/systems/file.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -109,7 +110,9 @@ t.test('keys published at a jwksUri are fetched, cached, and refetched on an unk
   t.equal(jwks.state.fetches, 1, 'the JWKS is fetched once and cached')
 
   let clock = Date.now()
-  const directory = new KeyDirectory(new SystemsStore(database.db), { cacheMs: 0, jwksRefreshSeconds: 600, now: () => clock })
+  const outbound = new OutboundClient(outboundPolicy('127.0.0.1'), { connectMs: 1000, headersMs: 1000, totalMs: 2000, maxBytes: 65536 })
+  t.teardown(() => outbound.close())
+  const directory = new KeyDirectory(new SystemsStore(database.db), { cacheMs: 0, jwksRefreshSeconds: 600, now: () => clock, outbound })
   const issuer = (await directory.issuer('province-56'))!
   const second = await newKey()
   const fetchesBefore = jwks.state.fetches

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { Agent, request } from 'undici'
 import type { ServiceKeys } from '../../auth/service-keys.js'
 import { retryAfterMs } from '../../client/http.js'
 import { signCall } from '../../client/sign.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/database.js'
 import { every, type Job } from '../../jobs.js'
+import { OutboundClient, OutboundRefused, outboundPolicy } from '../../http/outbound.js'
 import { OutboxStore, type AttemptOutcome, type DueNotification } from './outbox.js'
 
 export interface DispatcherDeps {
@@ -33,7 +33,7 @@ export function backoffMs(failures: number, settings: { base: number, max: numbe
  */
 export class WebhookDispatcher {
   private readonly store: OutboxStore
-  private readonly agent: Agent
+  private readonly outbound: OutboundClient
   private readonly lanes = new Map<string, { abort: AbortController, done: Promise<void> }>()
   private readonly leaseMs: number
   private readonly outcomes: Counter
@@ -43,10 +43,11 @@ export class WebhookDispatcher {
   constructor(private readonly deps: DispatcherDeps) {
     const { config } = deps
     this.store = new OutboxStore(deps.db, `${config.SERVICE_ID}/${randomUUID()}`)
-    this.agent = new Agent({
-      connect: { timeout: config.WEBHOOK_CONNECT_TIMEOUT_MS },
-      headersTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
-      bodyTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+    this.outbound = new OutboundClient(outboundPolicy(config.OUTBOUND_ALLOWED_HOSTS), {
+      connectMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
+      headersMs: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+      totalMs: config.WEBHOOK_CONNECT_TIMEOUT_MS + 2 * config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+      maxBytes: 1024 * 1024,
     })
     // Longer than one attempt can take, so a lease held by a live instance never runs out mid-send.
     this.leaseMs = config.WEBHOOK_CONNECT_TIMEOUT_MS + 2 * config.WEBHOOK_RESPONSE_TIMEOUT_MS + 10_000
@@ -85,7 +86,7 @@ export class WebhookDispatcher {
     await this.job?.stop()
     for (const lane of this.lanes.values()) lane.abort.abort()
     await Promise.all([...this.lanes.values()].map((lane) => lane.done))
-    await this.agent.close()
+    await this.outbound.close()
   }
 
   private async fill(): Promise<void> {
@@ -133,22 +134,22 @@ export class WebhookDispatcher {
       method: 'POST', pathAndQuery: url.pathname + url.search, body: due.body,
     })
     try {
-      const response = await request(url, {
+      const response = await this.outbound.call(due.webhookUrl, {
         method: 'POST',
         body: due.body,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'user-agent': 'ttn-interop-webhooks' },
-        dispatcher: this.agent,
         signal,
       })
-      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined)
-      const delivered = response.statusCode >= 200 && response.statusCode < 300
+      const delivered = response.status >= 200 && response.status < 300
+      const retryAfter = response.headers['retry-after']
       return {
         delivered,
-        status: response.statusCode,
-        error: delivered ? null : `the receiver answered ${response.statusCode}`,
-        retryAfterMs: retryAfterMs(response.headers['retry-after']),
+        status: response.status,
+        error: delivered ? null : `the receiver answered ${response.status}`,
+        retryAfterMs: retryAfterMs(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
       }
     } catch (error) {
+      if (error instanceof OutboundRefused) return { delivered: false, status: null, error: `${error.code}: ${error.message}` }
       const { code, message } = error as { code?: string, message?: string }
       return { delivered: false, status: null, error: [code, message].filter(Boolean).join(': ') || 'no answer' }
     }

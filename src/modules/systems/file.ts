@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { SystemsFileEntry, type SystemsFileEntry as Entry } from '../../../schemas/systems.js'
 import type { Db } from '../../db/database.js'
 import { fieldErrors } from '../../http/errors.js'
+import { outboundPolicy, outboundProblem, type OutboundPolicy } from '../../http/outbound.js'
 import { compileValidator } from '../../http/validation.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
@@ -24,7 +25,7 @@ export interface SystemsFileOutcome {
  * what was done through the API since (a key rotation, a suspension); only the operator's grant
  * of `keyRecovery` follows the file. A bad file or entry is reported, never fatal.
  */
-export async function applySystemsFile(file: string, db: Db): Promise<SystemsFileOutcome> {
+export async function applySystemsFile(file: string, db: Db, policy: OutboundPolicy = outboundPolicy(undefined)): Promise<SystemsFileOutcome> {
   const outcome: SystemsFileOutcome = { registered: [], updated: [], unchanged: [], kept: [], refused: [] }
   let entries: unknown
   try {
@@ -47,7 +48,8 @@ export async function applySystemsFile(file: string, db: Db): Promise<SystemsFil
       continue
     }
     const entry = candidate as Entry
-    const problem = registrationProblem(entry) ?? (entry.keyRecovery && entry.role !== 'central' ? 'only a central system may recover keys' : undefined)
+    const problem = registrationProblem(entry) ?? (entry.keyRecovery && entry.role !== 'central' ? 'only a central system may recover keys' : undefined) ??
+      [entry.jwksUri, entry.webhookUrl].map((url) => url && outboundProblem(url, policy)?.detail).find(Boolean)
     if (problem) {
       outcome.refused.push({ entry: name, reason: problem })
       continue

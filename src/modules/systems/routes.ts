@@ -11,7 +11,8 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { OutboxStore } from '../content/outbox.js'
-import { checkKeyRetirement, checkRecovery, checkUpdate } from './service.js'
+import { outboundPolicy } from '../../http/outbound.js'
+import { checkKeyRetirement, checkOutboundUrls, checkRecovery, checkUpdate } from './service.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
 const IdParams = Strict({ id: SystemId() })
@@ -33,9 +34,11 @@ type UpdateSystemRequest = FastifyRequest<{ Params: { id: string }, Body: Static
 export function updateSystemHandler(app: App) {
   const { db } = app.deps.database
   const store = new SystemsStore(db)
+  const policy = outboundPolicy(app.deps.config.OUTBOUND_ALLOWED_HOSTS)
   return async (request: UpdateSystemRequest) => {
     const { id } = request.params
     const update = request.body
+    checkOutboundUrls(update, policy)
     const result = await db.transaction().execute(async (trx) => {
       const existing = await store.get(id, trx)
       if (!existing) throw notFound(`system ${id}`)
@@ -60,7 +63,8 @@ export async function systemsRoutes(app: App) {
       tags: ['systems'],
       operationId: 'registerSystem',
       summary: 'Register a system',
-      description: 'Registers a provincial or central system with its public keys, inline or by `jwksUri`.',
+      description: 'Registers a provincial or central system with its public keys, inline or by `jwksUri`. The service calls `jwksUri` and `webhookUrl`: ' +
+        'they must be https to a public address (`outbound-url-insecure`, `outbound-address-forbidden` otherwise).',
       body: ref(SystemRegistration),
       response: { 201: ref(SystemWriteResult), ...problemResponses([409, 422]) },
     },
@@ -68,6 +72,7 @@ export async function systemsRoutes(app: App) {
     const registration = request.body
     const problem = registrationProblem(registration)
     if (problem) throw new HttpProblem('rule-violated', problem)
+    checkOutboundUrls(registration, outboundPolicy(app.deps.config.OUTBOUND_ALLOWED_HOSTS))
     if (registration.provinceCode && !await store.isActiveProvince(registration.provinceCode)) {
       throw new HttpProblem('rule-violated', `${registration.provinceCode} is not a province since 1 July 2025`)
     }

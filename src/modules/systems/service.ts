@@ -1,6 +1,7 @@
 import type { SystemUpdate, System } from '../../../schemas/systems.js'
 import type { PublicJwk } from '../../../schemas/trust.js'
 import type { Caller } from '../../auth/call-token.js'
+import { outboundProblem, type OutboundPolicy } from '../../http/outbound.js'
 import { HttpProblem } from '../../http/problem.js'
 
 /**
@@ -38,4 +39,14 @@ export function checkRecovery(recoverer: System | undefined, target: System, key
   if (target.id === recoverer.id) throw new HttpProblem('rule-violated', 'a system rotates its own keys with POST /v2/systems/{id}/keys, not by recovery')
   const kids = keys.map((k) => k.kid)
   if (new Set(kids).size !== kids.length) throw new HttpProblem('rule-violated', 'two keys have the same kid')
+}
+
+/** The service calls a system's JWKS URL and webhook: only public https addresses (or the operator's test hosts). */
+export function checkOutboundUrls(urls: { jwksUri?: string | null | undefined, webhookUrl?: string | null | undefined }, policy: OutboundPolicy): void {
+  for (const field of ['jwksUri', 'webhookUrl'] as const) {
+    const url = urls[field]
+    if (typeof url !== 'string') continue
+    const problem = outboundProblem(url, policy)
+    if (problem) throw new HttpProblem(problem.code, `${field}: ${problem.detail}`, { errors: [{ in: 'body', pointer: `/${field}`, message: problem.detail }] })
+  }
 }
