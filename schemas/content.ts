@@ -220,8 +220,8 @@ export const BroadcastLogRejection = Strict({
   pointer: Type.String({ description: 'JSON pointer to the entry, e.g. `/entries/3`.' }),
   reason: Type.Union([
     Type.Literal('unknown-station'), Type.Literal('end-before-start'), Type.Literal('overlapping-entry'),
-    Type.Literal('unknown-content'), Type.Literal('no-content-reference'),
-  ], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `no-content-reference` (neither contentId nor localRef).' }),
+    Type.Literal('unknown-content'), Type.Literal('content-not-sent'), Type.Literal('no-content-reference'),
+  ], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `content-not-sent` (an item central did not send to this province, nor one it shared itself), `no-content-reference` (neither contentId nor localRef).' }),
   message: Type.String(),
 }, { $id: 'BroadcastLogRejection', description: 'An entry not stored, and why.' })
 

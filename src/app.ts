@@ -13,9 +13,10 @@ import type { ServiceKeys } from './auth/service-keys.js'
 import { registerErrorHandling, sendProblem } from './http/errors.js'
 import { HttpProblem } from './http/problem.js'
 import { registerIdempotency } from './http/idempotency.js'
-import { registerLimits } from './http/limits.js'
+import { registerAddressLimit, registerLimits } from './http/limits.js'
 import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
+import { redactTokenInQuery } from './http/token-in-query.js'
 import { completeRouteSchema } from './http/responses.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
@@ -67,14 +68,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     return503OnClosing: true,
     requestTimeout: deps.config.REQUEST_TIMEOUT_MS,
+    // A client that dribbles its headers is cut off once HEADERS_TIMEOUT_MS has passed, checked every second.
+    http: { headersTimeout: deps.config.HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    // request.ip is the connection's address unless it comes from a load balancer the operator names.
+    trustProxy: deps.config.TRUST_PROXY ? deps.config.TRUST_PROXY.split(',').map((a) => a.trim()).filter(Boolean) : false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    rewriteUrl: redactTokenInQuery,
     // A URL the router cannot even read (bad percent-encoding, an over-long segment) is a problem document too.
     frameworkErrors: (error, request, reply) => {
       void sendProblem(request, reply, new HttpProblem('bad-request', error.message, { status: error.statusCode ?? 400 }))
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.server.maxConnections = deps.config.MAX_CONNECTIONS
   app.decorate('deps', deps)
   for (const component of components) app.addSchema(component)
   app.setValidatorCompiler(createValidatorCompiler())
@@ -91,8 +98,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (closing) reply.header('connection', 'close')
   })
   registerErrorHandling(app)
+  app.addHook('onRequest', async (request) => {
+    if (request.url.includes('%00')) throw new HttpProblem('bad-request', 'the path or query holds a NUL character (%00), which no parameter accepts')
+  })
   registerMetrics(app)
   const idempotency = registerIdempotency(app)
+  registerAddressLimit(app)
   registerTrust(app, idempotency)
   registerAudit(app)
   await registerLimits(app)

@@ -3,6 +3,7 @@ import { buildApp } from './app.js'
 import { DataDirInUseError, openConfigured, openPostgres } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
 import { createLogger } from './logger.js'
+import { serveMetrics } from './observability/metrics.js'
 import { loadServiceKeys } from './auth/service-keys.js'
 import { applySystemsFile, systemsFileWarnings } from './modules/systems/file.js'
 import { outboundPolicy } from './http/outbound.js'
@@ -46,11 +47,12 @@ async function main(): Promise<void> {
     : undefined
   const app = await buildApp({ config, database, readDatabase, serviceKeys, logger })
   const address = await app.listen({ port: config.PORT, host: config.HOST })
+  const metrics = config.METRICS_PORT ? await serveMetrics(app.metrics, config.METRICS_HOST, config.METRICS_PORT) : undefined
   const base = config.PUBLIC_URL ?? address
   logger.info({
     api: `${base}/v2`, docs: `${base}/docs`, contract: `${base}/openapi.json`, jwks: `${base}/.well-known/jwks.json`,
     serviceId: config.SERVICE_ID, signingKey: serviceKeys.current.kid,
-    database: database.kind === 'embedded' ? `embedded in ${config.DATA_DIR}` : 'postgresql',
+    database: database.kind === 'embedded' ? `embedded in ${config.DATA_DIR}` : 'postgresql', metrics: metrics?.address ?? 'off',
   }, `ttn-interop listening on ${address}; docs at ${base}/docs`)
 
   let stopping = false
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_TIMEOUT_MS)
     timer.unref()
     await app.close()
+    await metrics?.close()
     await database.close()
     await readDatabase?.close()
     logger.info('stopped')

@@ -1,6 +1,8 @@
 import type { App } from '../app.js'
 import type { IdempotencyRecorder } from '../http/idempotency.js'
 import { registerJsonBody } from '../http/json-body.js'
+import { registerTokenInQueryRefusal } from '../http/token-in-query.js'
+import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from '../client/sign.js'
 import { OutboundClient, outboundPolicy } from '../http/outbound.js'
 import { every } from '../jobs.js'
 import { ReceiptIssuer } from '../modules/receipts/issuer.js'
@@ -38,9 +40,10 @@ export function registerTrust(app: App, idempotency: IdempotencyRecorder): void 
 
   app.decorate('keyDirectory', keyDirectory)
   app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new AuditStore(database.db), idempotency))
+  registerTokenInQueryRefusal(app, replays, MAX_CALL_TOKEN_LIFETIME_SECONDS + config.CLOCK_SKEW_SECONDS)
   registerAuthentication(app, verifier)
   registerJsonBody(app, (request) => checkSignedBody(verifier, request))
 
-  const pruner = every(REPLAY_PRUNE_INTERVAL_MS, 'replay-prune', app.log, () => replays.prune(config.CLOCK_SKEW_SECONDS + 60))
+  const pruner = every(REPLAY_PRUNE_INTERVAL_MS, 'replay-prune', app.log, () => replays.prune(new Date(Date.now() - (config.CLOCK_SKEW_SECONDS + 60) * 1000)))
   app.addHook('onClose', () => pruner.stop())
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
 interface Waiting {
@@ -57,11 +56,13 @@ export class ReplayStore {
       })
   }
 
-  /** Forgets tokens that expired more than `graceSeconds` ago: they would be refused as expired anyway. */
-  async prune(graceSeconds: number): Promise<number> {
-    const result = await this.db.deleteFrom('call_tokens_seen')
-      .where('expires_at', '<', sql<Date>`now() - make_interval(secs => ${graceSeconds})`)
-      .executeTakeFirst()
+  /**
+   * Forgets tokens that expired before `cutoff`: verification would refuse them as expired anyway.
+   * The cutoff comes from the instance clock, the one verification judges expiry by, never the
+   * database's: with the two apart, the database's would forget tokens still accepted here.
+   */
+  async prune(cutoff: Date): Promise<number> {
+    const result = await this.db.deleteFrom('call_tokens_seen').where('expires_at', '<', cutoff).executeTakeFirst()
     return Number(result.numDeletedRows)
   }
 }

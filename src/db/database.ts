@@ -62,12 +62,19 @@ export function openPostgres(options: PostgresOptions): Database {
   pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
+  // Readiness has a connection of its own: a pool busy with callers' work says nothing about whether the database answers.
+  const health = new pg.Pool({ connectionString: options.url, max: 1, connectionTimeoutMillis: 2000, idleTimeoutMillis: 60_000, statement_timeout: 2000, application_name: `${options.applicationName ?? 'ttn-interop'} health` })
+  health.on('error', () => {})
+  health.on('connect', (client) => client.on('error', () => {}))
   return {
     db,
     kind: 'postgresql',
-    ping: (timeoutMs) => ping(db, timeoutMs),
+    ping: (timeoutMs) => within(health.query('select 1').then(() => true, () => false), timeoutMs),
     stats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy()
+      await health.end()
+    },
   }
 }
 
@@ -145,16 +152,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function ping(db: Db, timeoutMs = 2000): Promise<boolean> {
+const ping = (db: Db, timeoutMs?: number) => within(sql`select 1`.execute(db).then(() => true, () => false), timeoutMs)
+
+async function within(answer: Promise<boolean>, timeoutMs = 2000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs)
   })
   try {
-    return await Promise.race([
-      sql`select 1`.execute(db).then(() => true, () => false),
-      timeout,
-    ])
+    return await Promise.race([answer, timeout])
   } finally {
     clearTimeout(timer)
   }

@@ -12,6 +12,8 @@ declare module 'fastify' {
 
 export const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('base64url')
 const EMPTY_SHA256 = sha256('')
+/** The JSON escape of U+0000 (a raw NUL is not valid JSON at all), not preceded by an escaping backslash. */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/
 
 /**
  * JSON bodies are read as raw bytes, hashed, then parsed once: the call token signs the
@@ -31,6 +33,11 @@ export function registerJsonBody(app: FastifyInstance, beforeParse: (request: Fa
     }
     if (bytes.length === 0) {
       done(new HttpProblem('malformed-json', 'the body is empty; send a JSON document or no Content-Type'))
+      return
+    }
+    // PostgreSQL text cannot hold U+0000: refused here rather than failing deep in a statement.
+    if (bytes.includes('\\u0000') && NUL_ESCAPE.test(bytes.toString('latin1'))) {
+      done(new HttpProblem('bad-request', 'the body holds a NUL character (\\u0000), which no field accepts'))
       return
     }
     try {

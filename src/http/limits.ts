@@ -1,6 +1,9 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { App } from '../app.js'
+import type { FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import { CallerBulkhead } from './concurrency.js'
 import { HttpProblem } from './problem.js'
 
 const OVERLOAD_RETRY_SECONDS = 5
@@ -16,24 +19,86 @@ class WindowCounts {
   private readonly windows = new Map<string, { count: number, startedAt: number }>()
 
   incr(key: string, callback: (error: Error | null, result: { current: number, ttl: number }) => void): void {
-    const timeWindow = RATE_WINDOW_MS
+    const { count, ttl } = this.add(key, 1)
+    callback(null, { current: count, ttl })
+  }
+
+  /** Adds `by` to a key's count in the current window; a count of 0 reads it. */
+  add(key: string, by: number): { count: number, ttl: number } {
     const now = Date.now()
     let window = this.windows.get(key)
-    if (!window || window.startedAt + timeWindow <= now) {
-      if (!window && this.windows.size >= MAX_COUNTED_CALLERS) this.forgetExpired(now, timeWindow)
+    if (!window || window.startedAt + RATE_WINDOW_MS <= now) {
+      if (window) this.windows.delete(key)
+      if (this.windows.size >= MAX_COUNTED_CALLERS) this.forget(now)
       window = { count: 0, startedAt: now }
       this.windows.set(key, window)
     }
-    window.count++
-    callback(null, { current: window.count, ttl: window.startedAt + timeWindow - now })
+    window.count += by
+    return { count: window.count, ttl: window.startedAt + RATE_WINDOW_MS - now }
   }
 
   child(): WindowCounts {
     return new WindowCounts()
   }
 
-  private forgetExpired(now: number, timeWindow: number) {
-    for (const [key, window] of this.windows) if (window.startedAt + timeWindow <= now) this.windows.delete(key)
+  /** Drops expired windows; if none had expired, the oldest tenth, so memory stays bounded whatever keys arrive. */
+  private forget(now: number) {
+    for (const [key, window] of this.windows) if (window.startedAt + RATE_WINDOW_MS <= now) this.windows.delete(key)
+    if (this.windows.size < MAX_COUNTED_CALLERS) return
+    let drop = Math.ceil(MAX_COUNTED_CALLERS / 10)
+    for (const key of this.windows.keys()) {
+      if (drop-- <= 0) break
+      this.windows.delete(key)
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Gives the caller's bulkhead slot back; set once the request was admitted. */
+    releaseSlot?: () => void
+  }
+}
+
+/**
+ * Calls without a verified caller cost the service a signature check or a public read and
+ * nothing for whoever sends them: each address gets UNVERIFIED_RATE_PER_MINUTE of them a minute,
+ * and once it is spent the address is refused before any work (no
+ * signature check, no database, one audit count). A system that was verified from that address
+ * in the last minutes keeps calling: its claimed issuer is let through to the normal checks.
+ * Registered before the trust hooks.
+ */
+export function registerAddressLimit(app: App): void {
+  const { config } = app.deps
+  const counts = new WindowCounts()
+  const verifiedFrom = new LRUCache<string, true>({ max: MAX_COUNTED_CALLERS, ttl: 10 * RATE_WINDOW_MS })
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/v2/')) return
+    // Counted as it arrives, so a burst in flight cannot overrun the allowance; a verified caller gives it back.
+    const { count, ttl } = counts.add(request.ip, 1)
+    if (count <= config.UNVERIFIED_RATE_PER_MINUTE) return
+    const claimed = claimedIssuer(request.headers.authorization)
+    if (claimed && verifiedFrom.has(`${request.ip} ${claimed}`)) return
+    throw new HttpProblem('rate-limited', `${request.ip} made more than ${config.UNVERIFIED_RATE_PER_MINUTE} calls without a verified caller in a minute`,
+      { headers: { 'retry-after': String(Math.max(1, Math.ceil(ttl / 1000))) } })
+  })
+  app.addHook('onResponse', async (request) => {
+    if (!request.url.startsWith('/v2/')) return
+    if (!request.caller) return
+    verifiedFrom.set(`${request.ip} ${request.caller.systemId}`, true)
+    counts.add(request.ip, -1)
+  })
+}
+
+/** The iss a bearer token claims, read without any check: only to let a known caller past an address's spent allowance. */
+function claimedIssuer(authorization: string | undefined): string | undefined {
+  const payload = authorization?.startsWith('Bearer ') ? authorization.slice(7).split('.')[1] : undefined
+  if (!payload || payload.length > 4096) return undefined
+  try {
+    const iss = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: unknown }).iss
+    return typeof iss === 'string' ? iss : undefined
+  } catch {
+    return undefined
   }
 }
 
@@ -46,6 +111,18 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  */
 export async function registerLimits(app: App): Promise<void> {
   const { config, database } = app.deps
+
+  // A caller's share of the instance, taken once its signature is checked and before its body
+  // is read; the slot is given back when the answer is sent or the client goes away.
+  const bulkhead = new CallerBulkhead(config.CALLER_CONCURRENCY, config.CALLER_QUEUE, config.CALLER_QUEUE_TIMEOUT_MS)
+  app.decorateRequest('releaseSlot', undefined)
+  app.addHook('onRequest', async (request) => {
+    const caller = request.signedCall?.issuer.id
+    if (caller) request.releaseSlot = await bulkhead.acquire(caller)
+  })
+  const release = async (request: FastifyRequest) => request.releaseSlot?.()
+  app.addHook('onResponse', release)
+  app.addHook('onRequestAbort', release)
 
   // Counted after authentication, per verified system (per address for public routes), so no
   // one can spend another system's allowance by claiming its name. Each instance counts alone.

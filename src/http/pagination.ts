@@ -20,7 +20,7 @@ export function decodeCursor<K extends readonly ('string' | 'number')[]>(
     key = undefined
   }
   const valid = Array.isArray(key) && key.length === shape.length &&
-    key.every((part, i) => typeof part === shape[i] && (typeof part !== 'string' || part.length <= 200))
+    key.every((part, i) => typeof part === shape[i] && (typeof part === 'string' ? part.length <= 200 && !part.includes('\u0000') : Number.isSafeInteger(part)))
   if (!valid) throw new HttpProblem('invalid-cursor', 'the cursor is malformed; start again without one')
   return key as never
 }

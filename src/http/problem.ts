@@ -31,6 +31,7 @@ export const problemTypes = {
   'rule-violated': { status: 422, title: 'The request is well-formed but breaks a rule of the domain' },
   'body-too-large': { status: 413, title: 'The body is larger than the service accepts' },
   'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
+  'token-in-query': { status: 400, title: 'A token was sent in the query string, where logs and proxies keep it; it is spent, send it as Authorization: Bearer' },
   'token-missing': { status: 401, title: 'The call carries no bearer call token' },
   'token-malformed': { status: 401, title: 'The call token is not a well-formed compact JWS with the required claims' },
   'token-type': { status: 401, title: 'The call token header typ is not ttn-call+jwt' },
@@ -55,6 +56,7 @@ export const problemTypes = {
   'database-unavailable': { status: 503, title: 'The database is unavailable; nothing was written, retry later' },
   'write-outcome-unknown': { status: 503, title: 'The database connection broke while the write committed; it may have been applied: check its receipt, or retry with the same Idempotency-Key' },
   'rate-limited': { status: 429, title: 'The caller exceeded its rate; retry after Retry-After seconds' },
+  'caller-busy': { status: 429, title: 'The caller has as many requests running and waiting as it may on this instance; retry after Retry-After seconds' },
   'overloaded': { status: 503, title: 'The instance is overloaded; retry after Retry-After seconds' },
   'internal-error': { status: 500, title: 'The service failed; the failure is logged under the request id' },
 } satisfies Record<string, ProblemType>

@@ -1,7 +1,8 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { App } from '../app.js'
-import { exemptFromPressure } from '../http/limits.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,7 +13,7 @@ declare module 'fastify' {
 
 const route = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched'
 
-/** Prometheus metrics at /metrics: requests, latency, problems, database pool, process. */
+/** Prometheus metrics: requests, latency, problems, database pool, process; served apart from the API by serveMetrics(). */
 export function registerMetrics(app: App): void {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'ttn_' })
@@ -40,8 +41,22 @@ export function registerMetrics(app: App): void {
     duration.observe(labels, reply.elapsedTime / 1000)
     if (reply.problemCode) problems.inc({ code: reply.problemCode })
   })
-  app.get('/metrics', { schema: { hide: true }, config: exemptFromPressure }, async (_request, reply) => {
-    reply.type(registry.contentType)
-    return registry.metrics()
+}
+
+/**
+ * Serves GET /metrics on a listener of its own (METRICS_HOST:METRICS_PORT), never on the API
+ * port: what the service measures about itself is for the operator's monitoring, not for callers.
+ */
+export async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ address: string, close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') return res.writeHead(404).end()
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    )
   })
+  server.headersTimeout = 5_000
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve))
+  const { port: bound } = server.address() as AddressInfo
+  return { address: `http://${host}:${bound}/metrics`, close: () => new Promise((resolve) => server.close(() => resolve())) }
 }

@@ -106,7 +106,7 @@ t.test('a batch is accepted in part: every rejected event is named by index and 
   t.equal(body.rejections[4].message, 'must be one of online, offline, playing, idle, fault')
   t.equal(await count('device_status_history'), 3)
 
-  const metrics = await app.inject({ method: 'GET', url: '/metrics' })
+  const metrics = { body: await app.metrics.metrics() }
   t.match(metrics.body, /ttn_status_events_total\{outcome="accepted"\} 3/)
   t.match(metrics.body, /ttn_status_events_total\{outcome="rejected"\} 10/)
   t.match(metrics.body, /ttn_status_rejections_total\{reason="bad-value"\} 6/)

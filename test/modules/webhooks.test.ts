@@ -61,7 +61,7 @@ t.test('a receiver that fails its first calls gets the notification after retrie
   const reach = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/reach` })).json()
   t.match(reach, { provincesTargeted: 1, provincesDelivered: 1 })
 
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = await app.metrics.metrics()
   t.match(metrics, /ttn_webhook_deliveries_total\{outcome="delivered"\} 1/)
   t.match(metrics, /ttn_webhook_deliveries_total\{outcome="refused"\} 3/)
   t.match(metrics, /ttn_webhook_outbox_depth 0/)

@@ -2,6 +2,7 @@ import { Type } from 'typebox'
 import { DEFAULT_PAGE_LIMIT, ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import { BroadcastLogBatch, BroadcastLogPage, BroadcastLogQuery, BroadcastLogResult, Reach } from '../../../schemas/content.js'
 import type { App } from '../../app.js'
+import { KeyedSerializer } from '../../http/concurrency.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
@@ -11,6 +12,7 @@ import { BroadcastLogStore } from './store.js'
 export async function broadcastsRoutes(app: App) {
   const { db } = app.deps.database
   const store = new BroadcastLogStore(db)
+  const oneAtATime = new KeyedSerializer()
   const contents = new ContentStore(db)
 
   app.post('/v2/provinces/:code/broadcast-logs', {
@@ -21,19 +23,20 @@ export async function broadcastsRoutes(app: App) {
       summary: 'Send broadcast logs',
       description: 'Up to 5000 plays (nhật ký phát thanh): station, content, start and end, clusters reached, source. ' +
         'Valid entries are stored and every rejected one is named with its reason: `unknown-station`, `end-before-start`, ' +
-        '`overlapping-entry` (the station already has an entry for part of that time), `unknown-content`, `no-content-reference`. ' +
+        '`overlapping-entry` (the station already has an entry for part of that time), `unknown-content`, `content-not-sent`, `no-content-reference`. ' +
+        'A province\'s batches are applied one at a time; while one is applied the next waits in memory, holding no database connection. ' +
         'An entry sent again is stored once and counted as a duplicate, so a batch can be re-sent safely.',
       params: ProvinceParams,
       body: ref(BroadcastLogBatch),
       response: { 200: ref(BroadcastLogResult) },
     },
-  }, async (request) => db.transaction().execute(async (trx) => {
+  }, async (request) => oneAtATime.run(`broadcast-logs/${request.params.code}`, () => db.transaction().execute(async (trx) => {
     const outcome = await store.ingest(trx, request.params.code, request.body.entries)
     const receipt = await app.receipts.issue(request, {
       status: 200, records: [{ entity: 'broadcast-log', accepted: outcome.accepted, duplicate: outcome.duplicate, rejected: outcome.rejected }],
     }, trx)
     return { ...outcome, receipt }
-  }))
+  })))
 
   app.get('/v2/provinces/:code/broadcast-logs', {
     config: { policy: 'province-or-central' },

@@ -53,10 +53,13 @@ export class BroadcastLogStore {
     const contentIds = [...new Set(plays.flatMap((p) => (p.contentId ? [p.contentId] : [])))]
     const [stations, contents] = await Promise.all([
       trx.selectFrom('stations').select('id').where('province_code', '=', province).where('id', 'in', stationIds).where('deleted_at', 'is', null).execute(),
-      contentIds.length ? trx.selectFrom('contents').select('id').where('id', 'in', contentIds).execute() : Promise.resolve([]),
+      contentIds.length ? trx.selectFrom('contents').select(['id', 'origin', 'province_code', 'targets']).where('id', 'in', contentIds).execute() : Promise.resolve([]),
     ])
     const knownStations = new Set(stations.map((s) => s.id))
     const knownContents = new Set(contents.map((c) => c.id))
+    // A province plays what central sent it (to every province, or to it) and what it shared itself; nothing else counts in reach.
+    const sentHere = new Set(contents.filter((c) => (c.origin === 'central' && (c.targets === null || c.targets.includes(province))) ||
+      (c.origin === 'province' && c.province_code === province)).map((c) => c.id))
 
     const rejected: Rejection[] = []
     const reject = (index: number, reason: Rejection['reason'], message: string) => rejected.push({ index, pointer: `/entries/${index}`, reason, message })
@@ -66,6 +69,7 @@ export class BroadcastLogStore {
       else if (!play.contentId && !play.localRef) reject(index, 'no-content-reference', 'name the content by contentId or localRef')
       else if (!knownStations.has(play.stationId)) reject(index, 'unknown-station', `province ${province} has no station ${play.stationId}`)
       else if (play.contentId && !knownContents.has(play.contentId)) reject(index, 'unknown-content', `no content item ${play.contentId}`)
+      else if (play.contentId && !sentHere.has(play.contentId)) reject(index, 'content-not-sent', `content item ${play.contentId} was not sent to province ${province}`)
       else candidates.push({ index, play })
     })
 

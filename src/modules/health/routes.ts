@@ -11,8 +11,12 @@ const Ready = Strict({
   database: Type.Union([Type.Literal('postgresql'), Type.Literal('embedded')], { description: 'Which database the instance uses.' }),
 }, { description: 'The database answers and its schema is current.' })
 
+/** Migrations found current stay so for a while: readiness is asked every few seconds and must not queue behind callers' work. */
+const MIGRATIONS_RECHECK_MS = 60_000
+
 export async function healthRoutes(app: App) {
   const { database } = app.deps
+  let migrationsCurrentAt = -Infinity
 
   app.get('/health/live', {
     config: { policy: 'public', ...exemptFromPressure },
@@ -32,9 +36,12 @@ export async function healthRoutes(app: App) {
     if (!await database.ping()) {
       throw new HttpProblem('not-ready', 'the database does not answer', { headers: { 'retry-after': '5' } })
     }
-    const pending = await pendingMigrations(database.db).catch(() => ['unknown'])
-    if (pending.length > 0) {
-      throw new HttpProblem('not-ready', `migrations pending: ${pending.join(', ')}`, { headers: { 'retry-after': '5' } })
+    if (Date.now() - migrationsCurrentAt > MIGRATIONS_RECHECK_MS) {
+      const pending = await pendingMigrations(database.db).catch(() => ['unknown'])
+      if (pending.length > 0) {
+        throw new HttpProblem('not-ready', `migrations pending: ${pending.join(', ')}`, { headers: { 'retry-after': '5' } })
+      }
+      migrationsCurrentAt = Date.now()
     }
     return { status: 'ready' as const, database: database.kind }
   })

@@ -5,6 +5,7 @@ import {
   ReportPeriodRequest, ReportSubmitResult, ReviewRequest, ReportSubmission, type ReportFormName,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app.js'
+import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
@@ -22,6 +23,7 @@ const PeriodParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId })
 const VersionParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, version: Type.Integer({ minimum: 1, maximum: 1_000_000 }) })
 
 export async function reportsRoutes(app: App) {
+  const oneAtATime = new KeyedSerializer()
   const { db } = app.deps.database
   const store = new ReportsStore(db)
 
@@ -103,7 +105,8 @@ export async function reportsRoutes(app: App) {
       const { code, periodId } = request.params
       const period = await periodOrFail(periodId, form.name)
       const warnings = form.name === 'indicators' ? crossCheckIndicators(request.body as never, await store.observed(code, period)) : []
-      const result = await db.transaction().execute(async (trx) => {
+      // Versions of one form are numbered one submission at a time; the next waits here, not holding a connection.
+      const result = await oneAtATime.run(`${code}/${periodId}/${form.name}`, () => db.transaction().execute(async (trx) => {
         const onTime = request.receivedAt < deadlineOf(period.dueOn)
         const receipt = await app.receipts.issue(request, {
           status: 201, records: [{ entity: 'report', province: code, periodId, form: form.name, onTime }],
@@ -113,7 +116,7 @@ export async function reportsRoutes(app: App) {
           receiptId: receipt.id, warnings, data: request.body as Record<string, unknown>,
         })
         return { submission, receipt }
-      })
+      }))
       return reply.code(201).send(result)
     })
 

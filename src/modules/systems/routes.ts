@@ -153,17 +153,23 @@ export async function systemsRoutes(app: App) {
       operationId: 'retireSystemKey',
       summary: 'Retire a public key',
       description: 'A retired key verifies no call token from then on, on every instance within `SYSTEMS_CACHE_MS`; it stays listed so that ' +
-        'what it signed can still be verified. A system cannot retire its last active key. To stop a system that lost its keys, central suspends it.',
+        'what it signed can still be verified. A key published at the system\'s `jwksUri` is retired the same way: recorded, and refused while still published. ' +
+        'A system cannot retire its last active inline key unless it has a jwksUri. To stop a system that lost its keys, central suspends it.',
       params: Strict({ id: SystemId(), kid: Type.String({ minLength: 1, maxLength: 128, description: 'The key id.' }) }),
       response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
     },
   }, async (request) => {
     const { id, kid } = request.params
+    // A key published only at the system's jwksUri is retired by recording it, so it stays refused even while still published there.
+    const issuer = await keyDirectory.issuer(id)
+    const published = issuer?.jwksUri && !issuer.keys.some((k) => k.kid === kid)
+      ? (await keyDirectory.publishedKeys(issuer)).find((k) => k.kid === kid)
+      : undefined
     const result = await db.transaction().execute(async (trx) => {
       const existing = await store.get(id, trx)
       if (!existing) throw notFound(`system ${id}`)
       checkKeyRetirement(existing, kid)
-      const outcome = await store.retireKey(id, kid, trx)
+      const outcome = await store.retireKey(id, kid, trx, published)
       if (outcome === 'not-found') throw notFound(`key ${kid} of system ${id}`)
       const system = (await store.get(id, trx))!
       const receipt = await receipts.issue(request, { status: 200, records: [{ entity: 'system-key', id: `${id}/${kid}`, version: system.version }] }, trx)

@@ -157,8 +157,15 @@ export class SystemsStore {
   }
 
   /** Retires a key for good; retiring a retired key changes nothing. */
-  async retireKey(id: string, kid: string, db: Db): Promise<'retired' | 'already-retired' | 'not-found'> {
+  async retireKey(id: string, kid: string, db: Db, publishedElsewhere?: PublicJwk): Promise<'retired' | 'already-retired' | 'not-found'> {
     const key = await db.selectFrom('system_keys').select('status').where('system_id', '=', id).where('kid', '=', kid).executeTakeFirst()
+    if (!key && publishedElsewhere) {
+      await db.insertInto('system_keys').values({
+        system_id: id, kid, alg: algOf(publishedElsewhere), jwk: JSON.stringify(publishedElsewhere), status: 'retired', retired_at: sql`now()`,
+      }).execute()
+      await this.touch(id, db)
+      return 'retired'
+    }
     if (!key) return 'not-found'
     if (key.status === 'retired') return 'already-retired'
     await db.updateTable('system_keys').set({ status: 'retired', retired_at: sql`now()` })
