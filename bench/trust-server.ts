@@ -1,7 +1,8 @@
 /**
  * The service process for the trust benchmark: the real app on PostgreSQL, plus the very same
  * PATCH /v2/systems/:id handler mounted at /v2/bench-unsigned/systems/:id (audited like every /v2 call) without call-token
- * verification, its caller set as a trusted gateway would. Used by bench/trust-overhead.ts only.
+ * verification, its caller (the system named in the path, renaming itself) set as a trusted gateway would.
+ * Used by bench/trust-overhead.ts only.
  */
 import { randomUUID } from 'node:crypto'
 import { buildApp } from '../src/app.js'
@@ -25,8 +26,10 @@ app.patch('/v2/bench-unsigned/systems/:id', {
   config: { policy: 'public' },
   schema: { ...updateSystemSchema, operationId: 'benchUnsignedUpdateSystem', hide: true },
   preHandler: async (request) => {
-    request.caller = { systemId: 'central-portal', role: 'central', provinceCode: null }
-    request.signedCall = { issuer: { id: 'central-portal', role: 'central', provinceCode: null, status: 'active', jwksUri: null, keys: [] }, kid: 'unsigned', jti: randomUUID(), bsh: request.bodySha256, iat: 0, exp: 0, token: '' }
+    const systemId = (request.params as { id: string }).id
+    const provinceCode = systemId.slice('province-'.length)
+    request.caller = { systemId, role: 'province', provinceCode }
+    request.signedCall = { issuer: { id: systemId, role: 'province', provinceCode, status: 'active', jwksUri: null, keys: [] }, kid: 'unsigned', jti: randomUUID(), bsh: request.bodySha256, iat: 0, exp: 0, token: '' }
   },
 }, updateSystemHandler(app))
 
