@@ -11,17 +11,20 @@ export const PROVINCES = ['01', '04', '08', '11', '12', '14', '15', '19', '20', 
   '42', '44', '46', '48', '51', '52', '56', '66', '68', '75', '79', '80', '82', '86', '91', '92', '96']
 
 /** A key pair for each province's system, and a SYSTEMS_FILE registering them for the service. */
-export async function provincialSystems(dir: string): Promise<{ keys: Map<string, SigningKey>, systemsFile: string }> {
+export async function provincialSystems(dir: string): Promise<{ keys: Map<string, SigningKey>, keyFiles: Map<string, string>, systemsFile: string }> {
   const keys = new Map<string, SigningKey>()
+  const keyFiles = new Map<string, string>()
   const systems = []
   for (const province of PROVINCES) {
     const { privateJwk, publicJwk } = await generateKey()
     keys.set(province, await importSigningKey(privateJwk))
+    keyFiles.set(province, join(dir, `province-${province}.jwk.json`))
+    await writeFile(keyFiles.get(province)!, JSON.stringify(privateJwk), { mode: 0o600 })
     systems.push({ id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] } })
   }
   const systemsFile = join(dir, 'systems.json')
   await writeFile(systemsFile, JSON.stringify(systems))
-  return { keys, systemsFile }
+  return { keys, keyFiles, systemsFile }
 }
 
 /** The PostgreSQL server benchmarks run against; each run makes a database of its own and drops it. */

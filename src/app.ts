@@ -13,6 +13,7 @@ import type { ServiceKeys } from './auth/service-keys.js'
 import { registerErrorHandling, sendProblem } from './http/errors.js'
 import { HttpProblem } from './http/problem.js'
 import { registerIdempotency } from './http/idempotency.js'
+import { CallerBulkhead } from './http/concurrency.js'
 import { registerAddressLimit, registerLimits } from './http/limits.js'
 import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
@@ -103,10 +104,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   })
   registerMetrics(app)
   const idempotency = registerIdempotency(app)
-  registerAddressLimit(app)
+  const bulkhead = new CallerBulkhead(deps.config.CALLER_CONCURRENCY, deps.config.CALLER_QUEUE, deps.config.CALLER_QUEUE_TIMEOUT_MS)
+  registerAddressLimit(app, bulkhead)
   registerTrust(app, idempotency)
   registerAudit(app)
-  await registerLimits(app)
+  await registerLimits(app, bulkhead)
 
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })

@@ -42,9 +42,14 @@ export class CallerBulkhead {
     })
   }
 
-  /** Requests of a caller running now, and waiting. */
-  load(caller: string): { running: number, waiting: number } {
-    return { running: this.running.get(caller) ?? 0, waiting: this.waiting.get(caller)?.length ?? 0 }
+  /**
+   * Refuses at once, before any signature work, a request claiming to be from a caller whose
+   * share and queue are already full of verified requests. A forger naming someone else gains
+   * nothing: it is refused only when that caller is saturated by its own work.
+   */
+  refuseIfFull(claimedCaller: string | undefined): void {
+    if (!claimedCaller) return
+    if ((this.running.get(claimedCaller) ?? 0) >= this.limit && (this.waiting.get(claimedCaller)?.length ?? 0) >= this.queue) throw this.busy(claimedCaller)
   }
 
   private releaser(caller: string): () => void {
@@ -62,8 +67,9 @@ export class CallerBulkhead {
   }
 
   private busy(caller: string) {
+    // The body is left unread: closing the connection stops the service from receiving it.
     return new HttpProblem('caller-busy', `${caller} already has ${this.limit} requests running and ${this.queue} waiting on this instance; ` +
-      'send fewer at once, or retry after Retry-After seconds', { headers: { 'retry-after': '1' } })
+      'send fewer at once, or retry after Retry-After seconds', { headers: { 'retry-after': '1', connection: 'close' } })
   }
 }
 
@@ -83,5 +89,21 @@ export class KeyedSerializer {
     this.tails.set(key, tail)
     void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key) })
     return result
+  }
+}
+
+const SLICE = 500
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Runs `each` over a large batch in slices, letting other requests' callbacks run between them:
+ * a batch of thousands of items then blocks the event loop for one slice at a time, not for
+ * the whole batch, so a small call of another caller is not held behind it.
+ */
+export async function inSlices<T>(items: readonly T[], each: (item: T, index: number) => void): Promise<void> {
+  for (let start = 0; start < items.length; start += SLICE) {
+    if (start > 0) await nextTurn()
+    const end = Math.min(items.length, start + SLICE)
+    for (let index = start; index < end; index++) each(items[index]!, index)
   }
 }

@@ -68,16 +68,17 @@ declare module 'fastify' {
  * in the last minutes keeps calling: its claimed issuer is let through to the normal checks.
  * Registered before the trust hooks.
  */
-export function registerAddressLimit(app: App): void {
+export function registerAddressLimit(app: App, bulkhead: CallerBulkhead): void {
   const { config } = app.deps
   const counts = new WindowCounts()
   const verifiedFrom = new LRUCache<string, true>({ max: MAX_COUNTED_CALLERS, ttl: 10 * RATE_WINDOW_MS })
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v2/')) return
     // Counted as it arrives, so a burst in flight cannot overrun the allowance; a verified caller gives it back.
+    const claimed = claimedIssuer(request.headers.authorization)
+    bulkhead.refuseIfFull(claimed)
     const { count, ttl } = counts.add(request.ip, 1)
     if (count <= config.UNVERIFIED_RATE_PER_MINUTE) return
-    const claimed = claimedIssuer(request.headers.authorization)
     if (claimed && verifiedFrom.has(`${request.ip} ${claimed}`)) return
     throw new HttpProblem('rate-limited', `${request.ip} made more than ${config.UNVERIFIED_RATE_PER_MINUTE} calls without a verified caller in a minute`,
       { headers: { 'retry-after': String(Math.max(1, Math.ceil(ttl / 1000))) } })
@@ -91,7 +92,7 @@ export function registerAddressLimit(app: App): void {
 }
 
 /** The iss a bearer token claims, read without any check: only to let a known caller past an address's spent allowance. */
-function claimedIssuer(authorization: string | undefined): string | undefined {
+export function claimedIssuer(authorization: string | undefined): string | undefined {
   const payload = authorization?.startsWith('Bearer ') ? authorization.slice(7).split('.')[1] : undefined
   if (!payload || payload.length > 4096) return undefined
   try {
@@ -109,12 +110,11 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  * Overload is answered, not suffered: a system over its rate gets 429, an instance whose
  * event loop, memory or database pool is saturated gets 503, both with Retry-After.
  */
-export async function registerLimits(app: App): Promise<void> {
+export async function registerLimits(app: App, bulkhead: CallerBulkhead): Promise<void> {
   const { config, database } = app.deps
 
   // A caller's share of the instance, taken once its signature is checked and before its body
   // is read; the slot is given back when the answer is sent or the client goes away.
-  const bulkhead = new CallerBulkhead(config.CALLER_CONCURRENCY, config.CALLER_QUEUE, config.CALLER_QUEUE_TIMEOUT_MS)
   app.decorateRequest('releaseSlot', undefined)
   app.addHook('onRequest', async (request) => {
     const caller = request.signedCall?.issuer.id

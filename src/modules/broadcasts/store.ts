@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { Static } from 'typebox'
 import type { BroadcastLog, BroadcastLogEntry, BroadcastLogQuery, BroadcastLogRejection, Reach } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
+import { inSlices } from '../../http/concurrency.js'
 
 type Entry = Static<typeof BroadcastLogEntry>
 type Rejection = Static<typeof BroadcastLogRejection>
@@ -64,7 +65,7 @@ export class BroadcastLogStore {
     const rejected: Rejection[] = []
     const reject = (index: number, reason: Rejection['reason'], message: string) => rejected.push({ index, pointer: `/entries/${index}`, reason, message })
     const candidates: { index: number, play: Play }[] = []
-    plays.forEach((play, index) => {
+    await inSlices(plays, (play, index) => {
       if (!(play.end > play.start)) reject(index, 'end-before-start', `endedAt must come after startedAt`)
       else if (!play.contentId && !play.localRef) reject(index, 'no-content-reference', 'name the content by contentId or localRef')
       else if (!knownStations.has(play.stationId)) reject(index, 'unknown-station', `province ${province} has no station ${play.stationId}`)
@@ -82,28 +83,29 @@ export class BroadcastLogStore {
                     ${candidates.map((c) => new Date(c.play.end).toISOString())}::timestamptz[]) as v(station_id, started_at, ended_at)
           on b.station_id = v.station_id and b.started_at < v.ended_at and b.ended_at > v.started_at
         where b.province_code = ${province}`.execute(trx)
-      for (const row of existing.rows) {
+      await inSlices(existing.rows, (row) => {
         const play: Play = {
           stationId: row.station_id, start: row.started_at.getTime(), end: row.ended_at.getTime(), contentId: row.content_id,
           localRef: row.local_ref, clustersReached: row.clusters_reached, source: row.source,
         }
         stored.set(play.stationId, [...(stored.get(play.stationId) ?? []), play])
-      }
+      })
     }
 
     const accepted: Play[] = []
     const acceptedByStation = new Map<string, Play[]>()
     let duplicate = 0
-    for (const { index, play } of candidates) {
+    await inSlices(candidates, ({ index, play }) => {
       const earlier = [...(stored.get(play.stationId) ?? []), ...(acceptedByStation.get(play.stationId) ?? [])].filter((other) => overlaps(play, other))
       if (earlier.length > 0) {
         if (earlier.length === 1 && samePlay(earlier[0]!, play)) duplicate++
         else reject(index, 'overlapping-entry', `station ${play.stationId} already has an entry from ${new Date(earlier[0]!.start).toISOString()} to ${new Date(earlier[0]!.end).toISOString()}`)
-        continue
+        return
       }
       accepted.push(play)
       acceptedByStation.set(play.stationId, [...(acceptedByStation.get(play.stationId) ?? []), play])
-    }
+    })
+
 
     for (let i = 0; i < accepted.length; i += INSERT_CHUNK) {
       await trx.insertInto('broadcast_logs').values(accepted.slice(i, i + INSERT_CHUNK).map((play) => ({

@@ -3,6 +3,7 @@ import type { Static } from 'typebox'
 import type { StatusEvent, StatusRejection } from '../../../schemas/status.js'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { Db } from '../../db/database.js'
+import { inSlices } from '../../http/concurrency.js'
 import { fieldErrors } from '../../http/errors.js'
 import { isMissingPartition, type HistoryPartitions } from './partitions.js'
 import { deviceKey, type StatusStore } from './store.js'
@@ -47,7 +48,7 @@ export class StatusIngest {
     const oldest = receivedAt.getTime() - this.limits.retentionDays * DAY_MS
     const rejections: Rejection[] = []
     const candidates: { index: number, event: StatusEvent }[] = []
-    batch.forEach((item, index) => {
+    await inSlices(batch, (item, index) => {
       if (!this.validate(item)) {
         const first = firstProblem(this.validate.errors ?? [])
         const pointer = `/events/${index}${first && first.pointer !== '/' ? first.pointer : ''}`
