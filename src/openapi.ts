@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs'
 import type { SwaggerOptions } from '@fastify/swagger'
+import { MAX_BROADCAST_LOG_BATCH } from '../schemas/content.js'
+import { MAX_PAGE_LIMIT } from '../schemas/common.js'
+import { MAX_REGISTRY_BATCH } from '../schemas/registry.js'
+import { MAX_STATUS_BATCH } from '../schemas/status.js'
+import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
+import { ConfigSchema } from './config.js'
 import { projectPath } from './paths.js'
 
 const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }
@@ -16,7 +22,36 @@ every accepted write answers with a \`receipt\` signed by the service, verifiabl
 
 **Errors** are RFC 9457 problem documents (\`application/problem+json\`) with a stable \`code\`; \`GET /problems\` lists them.
 Unknown fields in bodies and queries are refused. Lists page by opaque cursor with \`limit\` at most 1000.
+
+**The record.** Every call is an entry of the audit log, a transparency log (RFC 9162 style): an accepted write's entry
+commits with it and its receipt names the entry's leaf; signed checkpoints, inclusion and consistency proofs, and the
+cosignatures of witnesses are under \`/v2/audit\`.
+
+${limitsTable()}
 `.trim()
+
+/** The limits a caller meets, with this deployment's defaults (each setting can be changed by the operator). */
+function limitsTable(): string {
+  const setting = (name: keyof typeof ConfigSchema.properties) => (ConfigSchema.properties[name] as { default?: unknown }).default
+  const rows: [string, string, string][] = [
+    ['request body', `${Number(setting('BODY_LIMIT_BYTES')) / 1024 / 1024} MiB`, '413 `body-too-large`'],
+    ['registry batch', `${MAX_REGISTRY_BATCH} records in all`, '400 `validation-failed`'],
+    ['status batch', `${MAX_STATUS_BATCH} events`, '400'],
+    ['broadcast-log batch', `${MAX_BROADCAST_LOG_BATCH} entries`, '400'],
+    ['page', `\`limit\` ≤ ${MAX_PAGE_LIMIT}`, '400'],
+    ['calls per system', `${String(setting('RATE_LIMIT_PER_MINUTE'))} a minute per instance`, '429 `rate-limited` + `Retry-After`'],
+    ['requests of one system at once', `${String(setting('CALLER_CONCURRENCY'))} running and ${String(setting('CALLER_QUEUE'))} waiting (at most ${Number(setting('CALLER_QUEUE_TIMEOUT_MS')) / 1000} s) per instance`, '429 `caller-busy` + `Retry-After`'],
+    ['calls without a verified caller', `${String(setting('UNVERIFIED_RATE_PER_MINUTE'))} a minute per address and instance`, '429 `rate-limited` + `Retry-After`'],
+    ['call token lifetime', `${MAX_CALL_TOKEN_LIFETIME_SECONDS} s, clocks ± ${String(setting('CLOCK_SKEW_SECONDS'))} s`, '401'],
+    ['active keys per system', '10', '422 `rule-violated`'],
+    ['request line and headers', `${Number(setting('HEADERS_TIMEOUT_MS')) / 1000} s`, 'connection closed'],
+    ['whole request', `${Number(setting('REQUEST_TIMEOUT_MS')) / 1000} s`, '408'],
+    ['open connections', `${String(setting('MAX_CONNECTIONS'))} per instance`, 'connection closed'],
+    ['URLs the service calls (`jwksUri`, `webhookUrl`)', 'https to a public address', '422 `outbound-url-insecure`, `outbound-address-forbidden`'],
+  ]
+  return ['**Limits** (defaults; an operator may change them):', '', '| what | limit | beyond it |', '|---|---|---|',
+    ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
+}
 
 const callTokenDescription = `
 Every call between systems carries \`Authorization: Bearer <call token>\`: a compact JWS signed with the caller's
@@ -55,8 +90,24 @@ const problemReply = (description: string) => ({
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 })
 
-/** The notification central sends to provincial systems, for vendors who implement the receiver. */
+/** The notifications central sends to provincial systems, for vendors who implement the receiver. */
 const webhooks = {
+  systemKeysRecovered: {
+    post: {
+      operationId: 'receiveKeysRecoveredNotification',
+      tags: ['systems'],
+      summary: 'Central replaced the system\'s keys by recovery (sent by central to the system)',
+      description: 'Sent, signed like every webhook call, when a central system allowed to recover keys replaced this system\'s keys ' +
+        '(`POST /v2/systems/{id}/key-recovery`). A system that did not ask for it treats it as an incident and calls central at once.',
+      security: [{ callToken: [] }],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/KeysRecoveredNotification' } } } },
+      responses: {
+        200: { description: 'Accepted.' },
+        204: { description: 'Accepted, with no body.' },
+        401: problemReply('The call token was refused. Retried later.'),
+      },
+    },
+  },
   contentNotification: {
     post: {
       operationId: 'receiveContentNotification',

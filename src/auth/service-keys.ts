@@ -53,28 +53,18 @@ export const generatedKeyFile = (dataDir: string) => join(dataDir, 'service-keys
  * beside it, then renamed over it, so a crash leaves the old file or the new one, never half of one.
  */
 async function writeKeyFile(file: string, content: KeyFile, exclusive = false): Promise<void> {
-  const text = JSON.stringify(content, null, 2) + '\n'
-  if (exclusive) {
-    const handle = await open(file, 'wx', 0o600)
-    try {
-      await handle.writeFile(text)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    return
-  }
-  const temporary = `${file}.${process.pid}.tmp`
-  const handle = await open(temporary, 'w', 0o600)
+  const target = exclusive ? file : `${file}.${process.pid}.tmp`
+  const handle = await open(target, exclusive ? 'wx' : 'w', 0o600)
   try {
-    await handle.writeFile(text)
+    await handle.writeFile(JSON.stringify(content, null, 2) + '\n')
     await handle.sync()
   } finally {
     await handle.close()
   }
-  await chmod(temporary, 0o600)
-  await rename(temporary, file).catch(async (error: unknown) => {
-    await rm(temporary, { force: true })
+  if (exclusive) return
+  await chmod(target, 0o600)
+  await rename(target, file).catch(async (error: unknown) => {
+    await rm(target, { force: true })
     throw error
   })
 }

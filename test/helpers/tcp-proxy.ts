@@ -1,4 +1,6 @@
 import net from 'node:net'
+import { openPostgres, type Database } from '../../src/db/database.js'
+import { testDatabase, type Teardown } from './database.js'
 
 /**
  * A loopback TCP relay in front of PostgreSQL that a test can cut and restore, to play
@@ -74,4 +76,16 @@ export class TcpProxy {
   stop(): Promise<void> {
     return this.cut()
   }
+}
+
+/** A test database reached through a TcpProxy the test can cut: the database, its pool through the relay, and the relay. */
+export async function proxiedDatabase(t: Teardown, options: { connectionTimeoutMs?: number } = {}): Promise<{ target: Database, database: Database, proxy: TcpProxy }> {
+  const target = await testDatabase(t)
+  const url = new URL(target.url!)
+  const proxy = await new TcpProxy(url.hostname, Number(url.port || 5432)).start()
+  t.teardown(() => proxy.stop())
+  url.host = `127.0.0.1:${proxy.port}`
+  const database = openPostgres({ url: url.toString(), connectionTimeoutMs: options.connectionTimeoutMs ?? 1000 })
+  t.teardown(() => database.close())
+  return { target, database, proxy }
 }

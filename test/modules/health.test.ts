@@ -1,9 +1,8 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { openPostgres } from '../../src/db/database.js'
 import { buildTestApp } from '../helpers/app.js'
-import { serverUrl, testDatabase } from '../helpers/database.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { serverUrl } from '../helpers/database.js'
+import { proxiedDatabase } from '../helpers/tcp-proxy.js'
 
 t.test('live and ready', async (t) => {
   const { app, database } = await buildTestApp(t)
@@ -25,13 +24,7 @@ t.test('ready is 503 while a migration is pending', async (t) => {
 
 t.test('ready is 503 while PostgreSQL is unreachable and 200 once it is back, without a restart',
   { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server to cut off)' }, async (t) => {
-    const target = await testDatabase(t)
-    const url = new URL(target.url!)
-    const proxy = await new TcpProxy(url.hostname, Number(url.port || 5432)).start()
-    t.teardown(() => proxy.stop())
-    url.host = `127.0.0.1:${proxy.port}`
-    const database = openPostgres({ url: url.toString(), connectionTimeoutMs: 1000 })
-    t.teardown(() => database.close())
+    const { database, proxy } = await proxiedDatabase(t, { connectionTimeoutMs: 1000 })
     const { app } = await buildTestApp(t, { database })
 
     t.equal((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200, 'ready through the relay')

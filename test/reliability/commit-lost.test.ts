@@ -1,9 +1,8 @@
 import t from 'tap'
-import { openPostgres } from '../../src/db/database.js'
 import { buildTestApp } from '../helpers/app.js'
-import { serverUrl, testDatabase } from '../helpers/database.js'
+import { serverUrl } from '../helpers/database.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { proxiedDatabase } from '../helpers/tcp-proxy.js'
 
 /**
  * The connection to the database breaks while a write commits. The service cannot know whether
@@ -12,13 +11,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.js'
  */
 t.test('a write whose COMMIT lost its connection is answered write-outcome-unknown, and its receipt or Idempotency-Key tells what happened',
   { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server to cut off mid-commit)' }, async (t) => {
-    const target = await testDatabase(t)
-    const url = new URL(target.url!)
-    const proxy = await new TcpProxy(url.hostname, Number(url.port || 5432)).start()
-    t.teardown(() => proxy.stop())
-    url.host = `127.0.0.1:${proxy.port}`
-    const database = openPostgres({ url: url.toString(), connectionTimeoutMs: 2000 })
-    t.teardown(() => database.close())
+    const { target, database, proxy } = await proxiedDatabase(t, { connectionTimeoutMs: 2000 })
     const { app } = await buildTestApp(t, { database, env: { AUDIT_SEAL_INTERVAL_MS: '3600000', WEBHOOK_CONCURRENCY: '0' } })
     const province = await registerSystem(target, 'province-79')
     const put = (id: string, key: string) => signedInject(app, province, {

@@ -1,19 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { openPostgres } from '../../src/db/database.js'
 import { buildTestApp } from '../helpers/app.js'
-import { serverUrl, testDatabase } from '../helpers/database.js'
+import { serverUrl } from '../helpers/database.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
-import { TcpProxy } from '../helpers/tcp-proxy.js'
+import { proxiedDatabase } from '../helpers/tcp-proxy.js'
 
 t.test('PostgreSQL going away under load: 503s, never 500s, and recovery without a restart', { skip: serverUrl ? false : 'needs TEST_DATABASE_URL (a PostgreSQL server to cut off)' }, async (t) => {
-  const target = await testDatabase(t)
-  const url = new URL(target.url!)
-  const proxy = await new TcpProxy(url.hostname, Number(url.port || 5432)).start()
-  t.teardown(() => proxy.stop())
-  url.host = `127.0.0.1:${proxy.port}`
-  const database = openPostgres({ url: url.toString(), connectionTimeoutMs: 500 })
-  t.teardown(() => database.close())
+  const { target, database, proxy } = await proxiedDatabase(t, { connectionTimeoutMs: 500 })
   const { app } = await buildTestApp(t, { database, env: { RATE_LIMIT_PER_MINUTE: '100000' } })
   const province = await registerSystem(target, 'province-79')
 

@@ -2,6 +2,7 @@ import type { Static } from 'typebox'
 import type { Checkpoint, ConsistencyProof, InclusionProof } from '../../../schemas/transparency.js'
 import { consistencyRanges, inclusionRanges } from '../../client/merkle.js'
 import { COSIGNATURE_TYPE, decodeHash, encodeHash } from '../../client/transparency.js'
+import type { Caller } from '../../auth/call-token.js'
 import type { Db } from '../../db/database.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { AuditStore, rowToEntry, type AuditRow } from './store.js'
@@ -70,6 +71,12 @@ export class TransparencyLog {
       leafIndex, treeSize: checkpoint.tree_size, proof: proof.map(encodeHash), entry: rowToEntry(row),
       checkpoint: toCheckpoint(checkpoint, await this.tree.cosignatures([checkpoint.tree_size])),
     }
+  }
+
+  /** The proof for a caller who may see the entry: central sees every entry, another system those of its own verified calls. */
+  async inclusionFor(caller: Caller, row: AuditRow, treeSize: number | undefined, refusal: string): Promise<Static<typeof InclusionProof>> {
+    if (caller.role !== 'central' && !(row.verified && row.caller === caller.systemId)) throw new HttpProblem('scope-forbidden', refusal)
+    return this.inclusion(row, treeSize)
   }
 
   async entry(leafIndex: number): Promise<AuditRow> {

@@ -84,11 +84,7 @@ export async function auditRoutes(app: App) {
     },
   }, async (request) => {
     const row = await log.entry(request.params.leafIndex)
-    const caller = request.caller!
-    if (caller.role !== 'central' && !(row.verified && row.caller === caller.systemId)) {
-      throw new HttpProblem('scope-forbidden', `leaf ${request.params.leafIndex} records a call of another system`)
-    }
-    return log.inclusion(row, request.query.treeSize)
+    return log.inclusionFor(request.caller!, row, request.query.treeSize, `leaf ${request.params.leafIndex} records a call of another system`)
   })
 
   app.get('/v2/receipts/:id/proof', {
@@ -106,9 +102,7 @@ export async function auditRoutes(app: App) {
   }, async (request) => {
     const row = await log.entryOfReceipt(request.params.id)
     if (!row) throw notFound(`receipt ${request.params.id}`)
-    const caller = request.caller!
-    if (caller.role !== 'central' && row.caller !== caller.systemId) throw new HttpProblem('scope-forbidden', `receipt ${request.params.id} was issued to another system`)
-    return log.inclusion(row, request.query.treeSize)
+    return log.inclusionFor(request.caller!, row, request.query.treeSize, `receipt ${request.params.id} was issued to another system`)
   })
 
   app.post('/v2/audit/cosignatures', {
