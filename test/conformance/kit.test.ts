@@ -18,7 +18,8 @@ import { registerSystem } from '../helpers/systems.js'
 
 const PROVINCE = 'province-79'
 const CENTRAL = 'central-conformance'
-const env = { RATE_LIMIT_PER_MINUTE: '1000000' }
+// The kit sends thousands of calls, many deliberately unsigned or forged, from one address.
+const env = { RATE_LIMIT_PER_MINUTE: '1000000', UNVERIFIED_RATE_PER_MINUTE: '1000000' }
 
 /** The service with a provincial and a central system registered, their private keys in files as an integrator has them. */
 async function serviceWithCallers(t: Teardown, options: { broken?: (app: App) => void } = {}) {

@@ -3,7 +3,8 @@ import { buildTestApp } from '../helpers/app.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
 t.test('a province over its rate gets 429s while another province\'s calls keep succeeding', async (t) => {
-  const { app, database } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '20' } })
+  // A queue long enough for the whole burst, so that the rate is what refuses it.
+  const { app, database } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '20', CALLER_QUEUE: '100' } })
   const flooder = await registerSystem(database, 'province-79')
   const neighbour = await registerSystem(database, 'province-01')
   const flood = await Promise.all(Array.from({ length: 60 }, () => signedInject(app, flooder, { method: 'GET', url: '/v2/systems/province-79' })))
