@@ -12,6 +12,7 @@ import * as summaryIndexes from './0012-summary-indexes.js'
 import * as broadcastLogOrder from './0013-broadcast-log-order.js'
 import * as transparency from './0014-transparency.js'
 import * as keyCustody from './0015-key-custody.js'
+import * as communeCatalogue from './0016-commune-catalogue.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0013-broadcast-log-order': broadcastLogOrder,
   '0014-transparency': transparency,
   '0015-key-custody': keyCustody,
+  '0016-commune-catalogue': communeCatalogue,
 }

@@ -69,8 +69,9 @@ export const CommuneCsvRow = Strict({
   name: Type.String({ minLength: 1, maxLength: 200, description: 'Official name.' }),
   kind: Type.String({ description: '`xa`, `phuong` or `dac_khu`, or the Vietnamese `xã`, `phường`, `đặc khu`.' }),
   province_code: ProvinceCode(),
-  former_codes: Type.Optional(Type.String({ pattern: '^([0-9]{5}([; ]+[0-9]{5})*)?$', description: 'Codes of the former communes it absorbed, separated by `;`.' })),
+  former_codes: Type.Optional(Type.String({ pattern: '^([0-9]{5}([; ]+[0-9]{5})*)?$', description: 'Codes of the former communes it absorbed (whole or in part), separated by `;`; a former code on several lines was split between them.' })),
   effective_on: Type.Optional(CalendarDate('Date the unit took this form; 2025-07-01 when empty.')),
+  succession_note: Type.Optional(Type.String({ maxLength: 500, description: 'A note on the successions of this line, e.g. which part of a split commune it took.' })),
 })
 export type CommuneCsvRow = Static<typeof CommuneCsvRow>
 
@@ -87,16 +88,48 @@ export const ResolveAdminUnitsRequest = Strict({
   examples: [{ codes: ['02', '79'] }],
 })
 
+export const AdminUnitSuccessor = Strict({
+  unit: ref(AdminUnit),
+  note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'What the succession says, e.g. which part of a split unit went here.' }),
+}, { $id: 'AdminUnitSuccessor', description: 'An active unit a code is, or became (part of).' })
+
 export const AdminUnitResolution = Strict({
   code: AdminUnitCode('The code asked about.'),
-  current: Type.Union([ref(AdminUnit), Type.Null()], { description: 'The active unit the code is or became part of; null for an unknown code.' }),
+  current: Type.Union([ref(AdminUnit), Type.Null()], {
+    description: 'The one active unit the code is or became part of; null for an unknown code, and for a unit split between several (see `successors`).',
+  }),
+  successors: Type.Array(ref(AdminUnitSuccessor), { maxItems: 100, description: 'Every active unit the code is or became (part of): one for a unit merged whole, several for one split, none for an unknown code.' }),
 }, { $id: 'AdminUnitResolution', description: 'Where one code stands today.' })
 
 export const ResolveAdminUnitsResponse = Strict({
   items: Type.Array(ref(AdminUnitResolution), { description: 'One entry per code asked, in the order asked.' }),
-}, { $id: 'ResolveAdminUnitsResponse', description: 'The current unit for each code asked.' })
+}, { $id: 'ResolveAdminUnitsResponse', description: 'The current units for each code asked.' })
+
+export const CatalogueVersion = Strict({
+  version: Type.Integer({ minimum: 1, description: 'Version number, from 1 (the list shipped with the service).' }),
+  source: Type.String({ maxLength: 500, description: 'The file the version was imported from.' }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of that file.' }),
+  units: Type.Integer({ minimum: 0, description: 'Active commune-level units after the import.' }),
+  added: Type.Integer({ minimum: 0 }),
+  updated: Type.Integer({ minimum: 0 }),
+  retired: Type.Integer({ minimum: 0 }),
+  successions: Type.Integer({ minimum: 0 }),
+  importedAt: Instant(),
+}, { $id: 'CatalogueVersion', description: 'A version of the commune catalogue (danh mục đơn vị hành chính cấp xã): an import and what it changed.' })
+
+export const CatalogueVersionList = Strict({ items: Type.Array(ref(CatalogueVersion), { maxItems: 10_000 }) }, { $id: 'CatalogueVersionList', description: 'Every version, oldest first.' })
+
+export const CatalogueChange = Strict({
+  code: Type.String({ maxLength: 11, description: 'The unit changed, or `old>new` for a succession.' }),
+  change: Type.Union([Type.Literal('added'), Type.Literal('updated'), Type.Literal('retired'), Type.Literal('succession')]),
+  before: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What the unit was before, when it existed.' }),
+  after: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What it is after.' }),
+}, { $id: 'CatalogueChange', description: 'One difference a version made.' })
+
+export const CatalogueChangePage = Page('CatalogueChangePage', ref(CatalogueChange), 'The changes of one version, by code.')
 
 export const catalogueComponents = [
   AdminUnit, AdminUnitPredecessor, AdminUnitDetail, AdminUnitPage,
-  ResolveAdminUnitsRequest, AdminUnitResolution, ResolveAdminUnitsResponse,
+  ResolveAdminUnitsRequest, AdminUnitSuccessor, AdminUnitResolution, ResolveAdminUnitsResponse,
+  CatalogueVersion, CatalogueVersionList, CatalogueChange, CatalogueChangePage,
 ]

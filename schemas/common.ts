@@ -21,10 +21,10 @@ export const ProvinceCode = (description = 'Two-digit province code (mã tỉnh)
 export const ProvinceParams = Strict({ code: ProvinceCode() })
 
 export const CommuneCode = (description = 'Five-digit commune-level unit code (mã đơn vị hành chính cấp xã).') =>
-  Type.String({ pattern: '^[0-9]{5}$', description, examples: ['26734'] })
+  Type.String({ pattern: '^[0-9]{5}$', description, examples: ['26740'] })
 
 export const AdminUnitCode = (description = 'Code of a province (2 digits) or a commune-level unit (5 digits).') =>
-  Type.String({ pattern: '^([0-9]{2}|[0-9]{5})$', description, examples: ['79', '26734'] })
+  Type.String({ pattern: '^([0-9]{2}|[0-9]{5})$', description, examples: ['79', '26740'] })
 
 export const Instant = (description = 'An instant in RFC 3339 form, with its offset.') =>
   Type.String({ format: 'date-time', maxLength: 40, description })

@@ -5,7 +5,7 @@ import { Receipt } from './trust.js'
 export const MAX_REGISTRY_BATCH = 1000
 
 export const RecordId = (description = 'The province\'s own identifier of the record (mã do tỉnh cấp): letters, digits and . _ : -') =>
-  Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$', description, examples: ['dai-26734'] })
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$', description, examples: ['dai-26740'] })
 
 const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
 
@@ -95,16 +95,16 @@ function entitySchemas<F extends TProperties, S extends TProperties>(name: strin
 }
 
 export const Station = entitySchemas('Station', 'A commune radio station (đài truyền thanh cấp xã)', stationFields, communeVerified, {
-  id: 'dai-26734', communeCode: '26734', name: 'Đài truyền thanh phường Sài Gòn', kind: 'ip', status: 'operating',
+  id: 'dai-26740', communeCode: '26740', name: 'Đài truyền thanh phường Sài Gòn', kind: 'ip', status: 'operating',
   establishedOn: '2024-09-01', hasIntegrationDevice: true, location: { latitude: 10.776, longitude: 106.701 },
   programme: 'new_station', fundingSource: 'local_budget', operator: { name: 'Nguyễn Văn A', phone: '0283 822 0000' },
 })
 export const Cluster = entitySchemas('Cluster', 'A loudspeaker cluster (cụm loa)', clusterFields, {}, {
-  id: 'loa-26734-01', stationId: 'dai-26734', village: 'Khu phố 1', kind: 'ip', installedOn: '2024-09-15', status: 'operating',
+  id: 'loa-26740-01', stationId: 'dai-26740', village: 'Khu phố 1', kind: 'ip', installedOn: '2024-09-15', status: 'operating',
   location: { latitude: 10.777, longitude: 106.702 }, vendor: 'Công ty ABC', model: 'IP-4G-30W',
 })
 export const Board = entitySchemas('Board', 'A public electronic bulletin board (bảng tin điện tử công cộng)', boardFields, communeVerified, {
-  id: 'bang-26734-01', communeCode: '26734', placement: 'outdoor', screenSizeInches: 65, status: 'operating',
+  id: 'bang-26740-01', communeCode: '26740', placement: 'outdoor', screenSizeInches: 65, status: 'operating',
 })
 
 export type StationInput = Static<typeof Station.Input>

@@ -36,7 +36,7 @@ const statusFields = {
 export const StatusEvent = Strict(statusFields, {
   $id: 'StatusEvent',
   description: 'One status report of one device (bản tin trạng thái thiết bị).',
-  examples: [{ deviceType: 'cluster', deviceId: 'loa-26734-01', state: 'playing', observedAt: '2026-11-30T08:00:00+07:00', volumePercent: 80, signalDbm: -71 }],
+  examples: [{ deviceType: 'cluster', deviceId: 'loa-26740-01', state: 'playing', observedAt: '2026-11-30T08:00:00+07:00', volumePercent: 80, signalDbm: -71 }],
 })
 export type StatusEvent = Static<typeof StatusEvent>
 

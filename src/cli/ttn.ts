@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { Command, Option } from 'commander'
 import { readSigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
@@ -31,15 +33,22 @@ export function buildProgram(): Command {
 
   const catalogue = program.command('catalogue').description('The administrative-unit catalogue.')
   catalogue.command('import')
-    .argument('<file>', 'CSV with a header line: code,name,kind,province_code[,former_codes][,effective_on]')
-    .description(`Import commune-level units from the official list; re-importing the same file changes nothing. ${DIRECT}`)
-    .action(async (file: string) => {
-      const rows = parseCommuneCsv(await readFile(file))
-      const report = await withDatabase((database) => new CatalogueStore(database.db).importCommunes(rows))
-      const changed = report.added.length + report.updated.length + report.retired.length + report.predecessorsAdded
+    .argument('<file>', 'CSV with a header line: code,name,kind,province_code[,former_codes][,effective_on][,succession_note]')
+    .description(`Import commune-level units from the official list as a new version of the catalogue, with its differences; ${''
+    }importing the same list again changes nothing. ${DIRECT}`)
+    .option('--dry-run', 'show what the import would change, and change nothing')
+    .action(async (file: string, options: { dryRun?: boolean }) => {
+      const bytes = await readFile(file)
+      const rows = parseCommuneCsv(bytes)
+      const source = { name: basename(file), sha256: createHash('sha256').update(bytes).digest('hex') }
+      const report = await withDatabase((database) => new CatalogueStore(database.db).importCommunes(rows, source, { dryRun: options.dryRun === true }))
       print(`${report.rows} rows: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged} unchanged, ` +
-        `${report.retired.length} former units retired, ${report.predecessorsAdded} successions recorded`)
-      if (changed === 0) print('no change')
+        `${report.retired.length} former units retired, ${report.predecessorsAdded} successions recorded` +
+        (report.split.length ? `; split between several units: ${report.split.join(', ')}` : ''))
+      const changed = report.added.length + report.updated.length + report.retired.length + report.predecessorsAdded > 0
+      if (!changed) print('no change')
+      else if (options.dryRun) print('dry run: nothing was written')
+      else print(`catalogue version ${report.version} (sha256 ${source.sha256})`)
     })
 
   program.command('prune')

@@ -17,11 +17,32 @@ export interface AdminUnitsTable {
   updated_at: DefaultedTimestamp
 }
 
+export interface CatalogueVersionsTable {
+  version: number
+  source: string
+  sha256: string
+  units: number
+  added: number
+  updated: number
+  retired: number
+  successions: number
+  imported_at: DefaultedTimestamp
+}
+
+export interface CatalogueChangesTable {
+  version: number
+  code: string
+  change: 'added' | 'updated' | 'retired' | 'succession'
+  before: Json | null
+  after: Json | null
+}
+
 export interface AdminUnitPredecessorsTable {
   unit_code: string
   predecessor_code: string
   predecessor_name: string | null
   effective_on: string
+  note: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface SystemsTable {
@@ -253,6 +274,8 @@ export type DeviceStatusHistoryTable = StatusEventColumns
 export interface Tables extends ContentTables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
+  catalogue_versions: CatalogueVersionsTable
+  catalogue_changes: CatalogueChangesTable
   systems: SystemsTable
   system_events: SystemEventsTable
   system_keys: SystemKeysTable

@@ -32,7 +32,7 @@ const HOUR = 3_600_000
 interface DemoProvince { code: string, name: string, commune: string, stations: number, clustersPerStation: number }
 
 const PROVINCES: DemoProvince[] = [
-  { code: '79', name: 'TP. Hồ Chí Minh', commune: '26734', stations: 6, clustersPerStation: 5 },
+  { code: '79', name: 'TP. Hồ Chí Minh', commune: '26740', stations: 6, clustersPerStation: 5 },
   { code: '01', name: 'Hà Nội', commune: '00004', stations: 5, clustersPerStation: 4 },
   { code: '48', name: 'Đà Nẵng', commune: '20194', stations: 4, clustersPerStation: 3 },
 ]

@@ -42,7 +42,7 @@ t.test('ttn feed pull prints the feed as JSON lines, resumes from its cursor fil
 
 t.test('ttn logs send takes CSV or JSON, lists rejected lines, and re-sending stores nothing twice', async (t) => {
   await signedInject(app, { id: 'province-79', key: await importSigningKey(privateJwk) }, {
-    method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [{ id: 's1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }] },
+    method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [{ id: 's1', communeCode: '26740', name: 'Đài 1', kind: 'ip', status: 'operating' }] },
   })
   const csv = join(dir, 'logs.csv')
   await writeFile(csv, [
@@ -82,7 +82,7 @@ t.test('ttn logs send takes CSV or JSON, lists rejected lines, and re-sending st
 t.test('ttn changes pull prints registry changes as JSON lines and resumes from its cursor file', async (t) => {
   const asProvince = { id: 'province-79', key: await importSigningKey(privateJwk) }
   const push = (items: unknown[]) => signedInject(app, asProvince, { method: 'PUT', url: '/v2/provinces/79/boards', body: { items } })
-  await push([{ id: 'b1', communeCode: '26734', placement: 'outdoor', status: 'operating' }, { id: 'b2', communeCode: '26734', placement: 'indoor', status: 'operating' }])
+  await push([{ id: 'b1', communeCode: '26740', placement: 'outdoor', status: 'operating' }, { id: 'b2', communeCode: '26740', placement: 'indoor', status: 'operating' }])
   const cursorFile = join(dir, 'changes.cursor')
   const pulled = await ttn(['changes', 'pull', '--cursor-file', cursorFile, '--province', '79'], env)
   t.equal(pulled.code, 0, pulled.stderr)
@@ -91,7 +91,7 @@ t.test('ttn changes pull prints registry changes as JSON lines and resumes from 
   t.same(boards(pulled.stdout), ['b1', 'b2'])
   t.match(pulled.stderr, /\d+ changes/)
 
-  await push([{ id: 'b3', communeCode: '26734', placement: 'outdoor', status: 'operating' }])
+  await push([{ id: 'b3', communeCode: '26740', placement: 'outdoor', status: 'operating' }])
   const resumed = await ttn(['changes', 'pull', '--cursor-file', cursorFile], env)
   t.same(boards(resumed.stdout), ['b3'], 'only what changed since the saved cursor')
   const fromStart = await ttn(['changes', 'pull', '--after', '0'], env)

@@ -16,7 +16,7 @@ const keys = join(dir, 'province-79')
 await ttn(['keys', 'generate', '--out', keys])
 await new SystemsStore(database.db).register({ id: 'province-79', role: 'province', provinceCode: '79', name: 'TP. Hồ Chí Minh', jwks: JSON.parse(await readFile(join(keys, 'public.jwks.json'), 'utf8')) }, database.db)
 await database.db.transaction().execute((trx) => new RegistryStore(database.db).applyBatch(trx, '79', {
-  stations: [{ id: 'st-1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }],
+  stations: [{ id: 'st-1', communeCode: '26740', name: 'Đài 1', kind: 'ip', status: 'operating' }],
   clusters: [{ id: 'cl-1', stationId: 'st-1', kind: 'ip', status: 'operating' }, { id: 'cl-2', stationId: 'st-1', kind: 'ip', status: 'operating' }],
 }, { station: '/stations', cluster: '/clusters' }))
 const env = { TTN_URL: address, TTN_SYSTEM_ID: 'province-79', TTN_KEY_FILE: join(keys, 'private.jwk.json') }

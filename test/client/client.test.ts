@@ -9,7 +9,7 @@ t.test('the typed client: pushes, paged lists, ETags and the changes feed as ite
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
   const { asProvince, asCentral } = await typedClients(database, baseUrl)
 
-  const stations = Array.from({ length: 25 }, (_, i) => ({ id: `st-${String(i).padStart(2, '0')}`, communeCode: '26734', name: `Đài ${i}`, kind: 'ip' as const, status: 'operating' as const }))
+  const stations = Array.from({ length: 25 }, (_, i) => ({ id: `st-${String(i).padStart(2, '0')}`, communeCode: '26740', name: `Đài ${i}`, kind: 'ip' as const, status: 'operating' as const }))
   t.match(await asProvince.push('stations', '79', stations), { created: 25 })
   const pushed = await asProvince.pushRegistry('79', { clusters: [{ id: 'c-1', stationId: 'st-00', kind: 'ip', status: 'operating' }] })
   t.equal(pushed.clusters.created, 1)

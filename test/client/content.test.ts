@@ -47,7 +47,7 @@ t.test('the typed client: publish, version, withdraw, share, the feed as an iter
   t.match(await asProvince.ackContent(third.id, { receivedAt, scheduledAt: receivedAt, stations: 3 }), { result: 'updated', ack: { stations: 3 } })
   t.match(await asCentral.contentDeliveries(third.id), { provinces: [{ province: '79', webhook: 'delivered', notifications: [{ state: 'delivered' }] }] })
 
-  await asProvince.push('stations', '79', [{ id: 's1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }])
+  await asProvince.push('stations', '79', [{ id: 's1', communeCode: '26740', name: 'Đài 1', kind: 'ip', status: 'operating' }])
   const entries = Array.from({ length: 5 }, (_, i) => ({
     stationId: i === 3 ? 'missing' : 's1', contentId: third.id, source: 'central' as const,
     startedAt: new Date(Date.UTC(2026, 4, 1, 1, i * 10)).toISOString(), endedAt: new Date(Date.UTC(2026, 4, 1, 1, i * 10 + 5)).toISOString(),

@@ -34,7 +34,7 @@ t.test('pushes made while the service is down arrive exactly once, in order, aft
   const outbox = join(dir, 'outbox')
 
   // The service is down: every command queues its push and exits, each one a new client process.
-  await writeFile(join(dir, 'stations.csv'), 'id,communeCode,name,kind,status,latitude,longitude,operatorName\nst-1,26734,Đài phường Sài Gòn,ip,operating,10.776,106.70,Chị Lan\n')
+  await writeFile(join(dir, 'stations.csv'), 'id,communeCode,name,kind,status,latitude,longitude,operatorName\nst-1,26740,Đài phường Sài Gòn,ip,operating,10.776,106.70,Chị Lan\n')
   const queued = [await ttn(['push', 'stations', join(dir, 'stations.csv'), '--outbox', outbox, '--wait', '1'], env)]
   for (const boards of [1, 2, 3]) {
     await writeFile(join(dir, `report-${boards}.json`), JSON.stringify(indicators(boards)))
@@ -86,7 +86,7 @@ t.test('a push the service refuses for good is set aside, and the rest go on', a
   await new SystemsStore(database.db).register({ id: 'province-79', role: 'province', provinceCode: '79', name: 'HCM', jwks }, database.db)
   const env = { TTN_URL: address, TTN_SYSTEM_ID: 'province-79', TTN_KEY_FILE: join(dir, 'keys', 'private.jwk.json') }
   await writeFile(join(dir, 'clusters.json'), JSON.stringify([{ id: 'c-1', stationId: 'missing', kind: 'ip', status: 'operating' }]))
-  await writeFile(join(dir, 'stations.json'), JSON.stringify({ items: [{ id: 's-1', communeCode: '26734', name: 'A', kind: 'ip', status: 'operating' }] }))
+  await writeFile(join(dir, 'stations.json'), JSON.stringify({ items: [{ id: 's-1', communeCode: '26740', name: 'A', kind: 'ip', status: 'operating' }] }))
   const outbox = join(dir, 'outbox')
   const refused = await ttn(['push', 'clusters', join(dir, 'clusters.json'), '--outbox', outbox, '--wait', '2'], env)
   t.match(refused.stdout, /0 sent, 1 rejected/)

@@ -6,7 +6,7 @@ t.test('the client sends status in batches of at most 5000 and reads it back thr
   const { app, database } = await buildTestApp(t)
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' })
   const { asProvince, asCentral } = await typedClients(database, baseUrl)
-  await asProvince.push('stations', '79', [{ id: 'st-1', communeCode: '26734', name: 'Đài 1', kind: 'ip', status: 'operating' }])
+  await asProvince.push('stations', '79', [{ id: 'st-1', communeCode: '26740', name: 'Đài 1', kind: 'ip', status: 'operating' }])
   await asProvince.push('clusters', '79', Array.from({ length: 30 }, (_, i) => ({ id: `cl-${String(i).padStart(2, '0')}`, stationId: 'st-1', kind: 'ip' as const, status: 'operating' as const })))
 
   const now = Date.now()

@@ -12,7 +12,7 @@ async function setup(t: Test) {
   const central = await registerSystem(database, 'central-portal')
   const hcm = await registerSystem(database, 'province-79')
   const hanoi = await registerSystem(database, 'province-01')
-  await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('s1', '26734'), station('s2', '26740'), station('s3', '26743')] } })
+  await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('s1', '26740'), station('s2', '26740'), station('s3', '26743')] } })
   await signedInject(app, hanoi, { method: 'PUT', url: '/v2/provinces/01/stations', body: { items: [station('h1', '00004')] } })
   const publish = async (title: string) => (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ title, targets: ['79', '01'] }) })).json().content.id as string
   return { ...built, central, hcm, hanoi, contentA: await publish('A'), contentB: await publish('B') }

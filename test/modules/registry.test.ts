@@ -5,13 +5,11 @@ import { CatalogueStore } from '../../src/modules/catalogue/store.js'
 import { parseCommuneCsv } from '../../src/modules/catalogue/csv.js'
 import { RegistryStore } from '../../src/modules/registry/store.js'
 import type { StationInput } from '../../schemas/registry.js'
-import { projectPath } from '../../src/paths.js'
-import { readFile } from 'node:fs/promises'
 import { buildTestApp } from '../helpers/app.js'
 import { serverUrl } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
-const station = (id: string, extra: Record<string, unknown> = {}) => ({ id, communeCode: '26734', name: `Đài ${id}`, kind: 'ip', status: 'operating', ...extra })
+const station = (id: string, extra: Record<string, unknown> = {}) => ({ id, communeCode: '26740', name: `Đài ${id}`, kind: 'ip', status: 'operating', ...extra })
 const cluster = (id: string, stationId: string, extra: Record<string, unknown> = {}) => ({ id, stationId, kind: 'ip', status: 'operating', village: 'Khu phố 1', ...extra })
 
 async function setup(t: Test) {
@@ -32,7 +30,7 @@ t.test('a batch is created, re-pushing it changes nothing, changing one record b
   const items = [station('st-1', { location: { latitude: 10.77, longitude: 106.7 }, operator: { name: 'Chị Lan', phone: '0909 000 111' } }), station('st-2'), station('st-3')]
   const first = await push(app, hcm, 'stations', items)
   t.equal(first.statusCode, 200)
-  t.match(first.json(), { created: 3, updated: 0, unchanged: 0, unverifiedCommunes: ['26734'], receipt: { jws: String } })
+  t.match(first.json(), { created: 3, updated: 0, unchanged: 0, unverifiedCommunes: [], receipt: { jws: String } })
   t.same(first.json().items.map((i: { version: number }) => i.version), [1, 1, 1])
   t.equal(await count('registry_changes'), 3)
 
@@ -50,24 +48,26 @@ t.test('a batch is created, re-pushing it changes nothing, changing one record b
   t.equal(await count('registry_changes'), 4)
 
   const read = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/stations/st-1' })
-  t.match(read.json(), { id: 'st-1', province: '79', location: { latitude: 10.77, longitude: 106.7 }, hasIntegrationDevice: false, communeVerified: false, version: 1, deletedAt: null })
+  t.match(read.json(), { id: 'st-1', province: '79', location: { latitude: 10.77, longitude: 106.7 }, hasIntegrationDevice: false, communeVerified: true, version: 1, deletedAt: null })
   t.equal(read.headers.etag, '"1"')
 })
 
 t.test('a batch with bad records is refused whole, every bad record named', async (t) => {
   const { app, database, hcm, count } = await setup(t)
-  await new CatalogueStore(database.db).importCommunes(parseCommuneCsv(await readFile(projectPath('reference', 'communes-sample.csv'))))
+  // 27010 was a commune before the 2025 reorganisation, merged into 27004.
+  await new CatalogueStore(database.db).importCommunes(parseCommuneCsv('code,name,kind,province_code,former_codes\n27004,Phường Tân Bình,phuong,79,27010\n'), { name: 'test.csv', sha256: '0'.repeat(64) })
   await push(app, hcm, 'stations', [station('st-old', { status: 'decommissioned' })])
   const before = { stations: await count('stations'), changes: await count('registry_changes') }
 
   const stationsResponse = await push(app, hcm, 'stations', [
-    station('st-a'), station('st-b', { communeCode: '00070' }), station('st-a'), station('st-c', { communeCode: '27007' }), station('st-d', { communeCode: '99999' }),
+    station('st-a'), station('st-b', { communeCode: '00070' }), station('st-a'), station('st-c', { communeCode: '27010' }), station('st-d', { communeCode: '99999' }),
   ])
   t.equal(stationsResponse.statusCode, 422)
   t.equal(stationsResponse.json().code, 'rule-violated')
   t.same(stationsResponse.json().errors.map((e: { pointer: string }) => e.pointer).sort(), ['/items/1/communeCode', '/items/2/id', '/items/3/communeCode', '/items/4/communeCode'])
   t.match(stationsResponse.json().errors.find((e: { pointer: string }) => e.pointer === '/items/1/communeCode').message, /belongs to province 01/)
   t.match(stationsResponse.json().errors.find((e: { pointer: string }) => e.pointer === '/items/3/communeCode').message, /became part of 27004/)
+  t.match(stationsResponse.json().errors.find((e: { pointer: string }) => e.pointer === '/items/4/communeCode').message, /commune 99999 is not in the catalogue of province 79/)
 
   const clustersResponse = await push(app, hcm, 'clusters', [cluster('c-1', 'st-missing'), cluster('c-2', 'st-old'), cluster('c-3', 'st-old')])
   t.equal(clustersResponse.statusCode, 422)
@@ -88,22 +88,21 @@ t.test('a batch with bad records is refused whole, every bad record named', asyn
   t.equal(tooMany.statusCode, 400, 'more than 1000 records is refused')
 })
 
-t.test('commune codes: verified against the catalogue once it holds the province\'s communes', async (t) => {
-  const { app, database, hcm } = await setup(t)
-  const unverified = await push(app, hcm, 'boards', [{ id: 'b-1', communeCode: '26734', placement: 'outdoor', status: 'operating' }])
-  t.same(unverified.json().unverifiedCommunes, ['26734'])
-  await new CatalogueStore(database.db).importCommunes(parseCommuneCsv(await readFile(projectPath('reference', 'communes-sample.csv'))))
-  const verified = await push(app, hcm, 'boards', [{ id: 'b-1', communeCode: '26734', placement: 'outdoor', status: 'operating' }])
-  t.match(verified.json(), { updated: 1, unverifiedCommunes: [] }, 'the same record now verified is an update')
-  const read = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/boards/b-1' })
-  t.equal(read.json().communeVerified, true)
+t.test('commune codes are checked from the first start: a real commune is verified, a code that does not exist is named', async (t) => {
+  const { app, hcm } = await setup(t)
+  const verified = await push(app, hcm, 'boards', [{ id: 'b-1', communeCode: '26740', placement: 'outdoor', status: 'operating' }])
+  t.match(verified.json(), { created: 1, unverifiedCommunes: [] })
+  t.equal((await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/boards/b-1' })).json().communeVerified, true)
+  const refused = await push(app, hcm, 'stations', [station('st-x', { communeCode: '26734' })])
+  t.equal(refused.statusCode, 422)
+  t.match(refused.json().errors, [{ pointer: '/items/0/communeCode', message: 'commune 26734 is not in the catalogue of province 79' }])
 })
 
 t.test('a mixed batch: clusters may name a station of the same batch', async (t) => {
   const { app, hcm, count } = await setup(t)
   const response = await signedInject(app, hcm, {
     method: 'PUT', url: '/v2/provinces/79/registry',
-    body: { stations: [station('st-new')], clusters: [cluster('c-1', 'st-new'), cluster('c-2', 'st-new')], boards: [{ id: 'b-1', communeCode: '26734', placement: 'indoor', status: 'operating', screenSizeInches: 55 }] },
+    body: { stations: [station('st-new')], clusters: [cluster('c-1', 'st-new'), cluster('c-2', 'st-new')], boards: [{ id: 'b-1', communeCode: '26740', placement: 'indoor', status: 'operating', screenSizeInches: 55 }] },
   })
   t.equal(response.statusCode, 200)
   t.match(response.json(), { stations: { created: 1 }, clusters: { created: 2 }, boards: { created: 1 } })
@@ -120,7 +119,7 @@ t.test('a mixed batch: clusters may name a station of the same batch', async (t)
 t.test('If-Match: 428 without, 412 when stale, 200 when current; If-None-Match gives 304', async (t) => {
   const { app, hcm } = await setup(t)
   await push(app, hcm, 'stations', [station('st-1')])
-  const replacement = { communeCode: '26734', name: 'Đài mới', kind: 'wired_fm', status: 'operating' }
+  const replacement = { communeCode: '26740', name: 'Đài mới', kind: 'wired_fm', status: 'operating' }
   const url = '/v2/provinces/79/stations/st-1'
   const missing = await signedInject(app, hcm, { method: 'PUT', url, body: replacement })
   t.equal(missing.statusCode, 428)
@@ -170,11 +169,11 @@ t.test('a soft delete leaves the lists and reaches the changes feed', async (t) 
 
 t.test('filters and central reads across provinces', async (t) => {
   const { app, hcm, hanoi, central } = await setup(t)
-  await push(app, hcm, 'stations', [station('a', { kind: 'wired' }), station('b'), station('c', { communeCode: '26740', status: 'degraded' })])
+  await push(app, hcm, 'stations', [station('a', { kind: 'wired' }), station('b'), station('c', { communeCode: '26743', status: 'degraded' })])
   await push(app, hanoi, 'stations', [station('a', { communeCode: '00070' })])
   const byKind = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/stations?kind=ip&status=operating' })
   t.same(byKind.json().items.map((s: { id: string }) => s.id), ['b'])
-  const byCommune = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/stations?commune=26740' })
+  const byCommune = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/stations?commune=26743' })
   t.same(byCommune.json().items.map((s: { id: string }) => s.id), ['c'])
   const national = await signedInject(app, central, { method: 'GET', url: '/v2/stations?limit=2' })
   t.same(national.json().items.map((s: { province: string, id: string }) => `${s.province}/${s.id}`), ['01/a', '79/a'])

@@ -97,9 +97,9 @@ t.test('a submission is compared with the registry, device status and broadcast 
   await signedInject(app, hcm, {
     method: 'PUT', url: '/v2/provinces/79/registry',
     body: {
-      stations: [{ id: 's1', communeCode: '26734', name: 'A', kind: 'ip', status: 'operating' }, { id: 's2', communeCode: '26740', name: 'B', kind: 'ip', status: 'operating' }, { id: 's3', communeCode: '26743', name: 'C', kind: 'wired', status: 'decommissioned' }],
+      stations: [{ id: 's1', communeCode: '26740', name: 'A', kind: 'ip', status: 'operating' }, { id: 's2', communeCode: '26740', name: 'B', kind: 'ip', status: 'operating' }, { id: 's3', communeCode: '26743', name: 'C', kind: 'wired', status: 'decommissioned' }],
       clusters: [{ id: 'c1', stationId: 's1', kind: 'ip', status: 'operating' }, { id: 'c2', stationId: 's1', kind: 'ip', status: 'operating' }, { id: 'c3', stationId: 's2', kind: 'fm', status: 'operating' }],
-      boards: [{ id: 'b1', communeCode: '26734', placement: 'outdoor', status: 'operating' }],
+      boards: [{ id: 'b1', communeCode: '26740', placement: 'outdoor', status: 'operating' }],
     },
   })
   const now = new Date()

@@ -18,7 +18,7 @@ async function setup(t: Test, env: Record<string, string> = {}) {
   const registry = await signedInject(app, hcm, {
     method: 'PUT', url: '/v2/provinces/79/registry', body: {
       stations: [
-        { id: 'st-1', communeCode: '26734', name: 'Đài phường Sài Gòn', kind: 'ip', status: 'operating' },
+        { id: 'st-1', communeCode: '26740', name: 'Đài phường Sài Gòn', kind: 'ip', status: 'operating' },
         { id: 'st-2', communeCode: '26737', name: 'Đài phường Tân Định', kind: 'ip', status: 'operating' },
       ],
       clusters: [
@@ -143,7 +143,7 @@ t.test('stale is computed when read, from STALE_AFTER_SECONDS', async (t) => {
   t.same((await get('/v2/provinces/79/status?stale=false&type=cluster')).json().items.map((d: { deviceId: string }) => d.deviceId), ['cl-1'])
   t.same((await get('/v2/provinces/79/status?state=fault')).json().items.map((d: { deviceId: string }) => d.deviceId), ['cl-3'])
   t.same((await get('/v2/provinces/79/status?commune=26737')).json().items.map((d: { deviceId: string }) => d.deviceId), ['cl-3'], 'a cluster is in its station\'s commune')
-  t.same((await get('/v2/provinces/79/status?commune=26734')).json().items.map((d: { deviceId: string }) => d.deviceId), ['cl-1', 'cl-2', 'st-1'])
+  t.same((await get('/v2/provinces/79/status?commune=26740')).json().items.map((d: { deviceId: string }) => d.deviceId), ['cl-1', 'cl-2', 'st-1'])
 
   const pages: string[][] = []
   let cursor: string | null = null

@@ -5,7 +5,7 @@ import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
-const station = (id: string, kind: string, status = 'operating') => ({ id, communeCode: '26734', name: `Đài ${id}`, kind, status })
+const station = (id: string, kind: string, status = 'operating') => ({ id, communeCode: '26740', name: `Đài ${id}`, kind, status })
 const cluster = (id: string, stationId: string, kind = 'ip') => ({ id, stationId, kind, status: 'operating', village: 'Ấp 1' })
 const indicators = {
   stations: { wired: 1, fm: 0, wiredFm: 0, ip: 1 },
@@ -34,7 +34,7 @@ async function setup(t: Test, env: Record<string, string> = { SUMMARY_CACHE_SECO
 async function seedRegistry({ put, hcm, hanoi }: Awaited<ReturnType<typeof setup>>) {
   await put(hcm, '/v2/provinces/79/stations', { items: [station('ip-1', 'ip'), station('wired-1', 'wired', 'degraded'), station('fm-old', 'fm', 'decommissioned')] })
   await put(hcm, '/v2/provinces/79/clusters', { items: [cluster('c-1', 'ip-1'), cluster('c-2', 'ip-1'), cluster('c-3', 'wired-1', 'wired')] })
-  await put(hcm, '/v2/provinces/79/boards', { items: [{ id: 'b-1', communeCode: '26734', placement: 'outdoor', status: 'operating' }] })
+  await put(hcm, '/v2/provinces/79/boards', { items: [{ id: 'b-1', communeCode: '26740', placement: 'outdoor', status: 'operating' }] })
   await put(hanoi, '/v2/provinces/01/stations', { items: [{ ...station('h-1', 'wired_fm', 'out_of_service'), communeCode: '00004' }] })
 }
 

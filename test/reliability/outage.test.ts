@@ -18,7 +18,7 @@ t.test('PostgreSQL going away under load: 503s, never 500s, and recovery without
       const i = n++
       const response = await signedInject(app, province, {
         method: 'PUT', url: '/v2/provinces/79/stations',
-        body: { items: [{ id: `st-${i}`, communeCode: '26734', name: `Đài ${i}`, kind: 'ip', status: 'operating' }] },
+        body: { items: [{ id: `st-${i}`, communeCode: '26740', name: `Đài ${i}`, kind: 'ip', status: 'operating' }] },
       })
       statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1)
       if (response.statusCode === 503) {

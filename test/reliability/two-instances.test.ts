@@ -59,7 +59,7 @@ t.test('two instances on one PostgreSQL behave as one service', { skip: serverUr
   // Writes spread over both instances round-robin; the feed read through either is the same.
   const acknowledged: string[] = []
   for (let i = 0; i < 40; i++) {
-    const answer = await send(i % 2, 'PUT', '/v2/provinces/79/stations', { items: [{ id: `st-${i}`, communeCode: '26734', name: `Đài ${i}`, kind: 'ip', status: 'operating' }] })
+    const answer = await send(i % 2, 'PUT', '/v2/provinces/79/stations', { items: [{ id: `st-${i}`, communeCode: '26740', name: `Đài ${i}`, kind: 'ip', status: 'operating' }] })
     t.equal(answer.status, 200)
     acknowledged.push(`st-${i}`)
   }
@@ -89,7 +89,7 @@ t.test('two instances on one PostgreSQL behave as one service', { skip: serverUr
 
   // One instance dies: everything it acknowledged is there, and the other goes on serving.
   const killed = instances[0]!
-  const inFlight = Array.from({ length: 10 }, (_, i) => send(0, 'PUT', '/v2/provinces/79/stations', { items: [{ id: `late-${i}`, communeCode: '26734', name: 'x', kind: 'ip', status: 'operating' }] })
+  const inFlight = Array.from({ length: 10 }, (_, i) => send(0, 'PUT', '/v2/provinces/79/stations', { items: [{ id: `late-${i}`, communeCode: '26740', name: 'x', kind: 'ip', status: 'operating' }] })
     .then((a) => (a.status === 200 ? `late-${i}` : undefined), () => undefined))
   killed.child.kill('SIGKILL')
   const lateAcknowledged = (await Promise.all(inFlight)).filter((id): id is string => id !== undefined)

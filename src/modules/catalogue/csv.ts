@@ -39,6 +39,7 @@ export function parseCommuneCsv(text: string | Buffer): CommuneRow[] {
         provinceCode: row.province_code,
         formerCodes: (row.former_codes ?? '').split(/[; ]+/).filter(Boolean),
         effectiveOn: row.effective_on ?? REORGANISATION_DATE,
+        successionNote: row.succession_note ?? null,
       })
     }
   })

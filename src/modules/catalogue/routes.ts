@@ -1,6 +1,7 @@
-import { AdminUnitCode, Strict, ref } from '../../../schemas/common.js'
+import { Type } from 'typebox'
+import { AdminUnitCode, DEFAULT_PAGE_LIMIT, PageQuery, Strict, ref } from '../../../schemas/common.js'
 import {
-  AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, ResolveAdminUnitsRequest, ResolveAdminUnitsResponse,
+  AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, CatalogueChangePage, CatalogueVersionList, ResolveAdminUnitsRequest, ResolveAdminUnitsResponse,
 } from '../../../schemas/catalogue.js'
 import type { App } from '../../app.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
@@ -51,14 +52,49 @@ export async function catalogueRoutes(app: App) {
       tags: ['catalogue'],
       operationId: 'resolveAdminUnits',
       summary: 'Map codes onto the units that exist today',
-      description: 'For each code, current or former, the active unit it is or was merged into: how a province maps ' +
-        'commune codes of its old records onto the 2025 units. Reads only; POST because the list can be long.',
+      description: 'For each code, current or former, every active unit it is or was merged into (`successors`, with the note ' +
+        'of each succession; `current` when there is exactly one): how a province maps commune codes of its old records onto the ' +
+        '2025 units. A commune split between several new ones answers all of them, never one picked silently. Reads only; POST because the list can be long.',
       body: ref(ResolveAdminUnitsRequest),
       response: { 200: ref(ResolveAdminUnitsResponse) },
     },
   }, async (request) => {
     const { codes } = request.body
-    const current = await store.resolve(codes)
-    return { items: codes.map((code) => ({ code, current: current.get(code) ?? null })) }
+    const resolved = await store.resolve(codes)
+    return {
+      items: codes.map((code) => {
+        const successors = resolved.get(code) ?? []
+        return { code, current: successors.length === 1 ? successors[0]!.unit : null, successors }
+      }),
+    }
+  })
+
+  app.get('/v2/admin-units/versions', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['catalogue'],
+      operationId: 'listCatalogueVersions',
+      summary: 'The versions of the commune catalogue',
+      description: 'Version 1 is the official list of 1 July 2025 shipped with the service; each `ttn catalogue import` that changes anything is a new version, with the SHA-256 of its file.',
+      response: { 200: ref(CatalogueVersionList) },
+    },
+  }, async () => ({ items: await store.versions() }))
+
+  app.get('/v2/admin-units/versions/:version/changes', {
+    config: { policy: 'public' },
+    schema: {
+      tags: ['catalogue'],
+      operationId: 'listCatalogueChanges',
+      summary: 'What one version of the catalogue changed',
+      params: Strict({ version: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'The version.' }) }),
+      querystring: Strict({ ...PageQuery }),
+      response: { 200: ref(CatalogueChangePage), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { version } = request.params
+    const { limit = DEFAULT_PAGE_LIMIT, cursor } = request.query
+    if (!(await store.versions()).some((v) => v.version === version)) throw notFound(`catalogue version ${version}`)
+    const [afterCode] = decodeCursor(cursor, ['string'] as const) ?? []
+    return toPage(await store.changes(version, afterCode, limit), limit, (c) => [c.code], (c) => c)
   })
 }

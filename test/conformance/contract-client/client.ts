@@ -35,7 +35,7 @@ export function contractClient(options: ContractClientOptions) {
 export async function pushAndReadBack(client: ReturnType<typeof contractClient>, province: string, systemId: string) {
   const pushed = await client.PUT('/v2/provinces/{code}/stations', {
     params: { path: { code: province } },
-    body: { items: [{ id: 'st-contract-1', communeCode: '26734', name: 'Đài phường Bến Nghé', kind: 'ip', status: 'operating' }] },
+    body: { items: [{ id: 'st-contract-1', communeCode: '26740', name: 'Đài phường Bến Nghé', kind: 'ip', status: 'operating' }] },
   })
   const listed = await client.GET('/v2/provinces/{code}/stations', { params: { path: { code: province }, query: { limit: 10 } } })
   const one = await client.GET('/v2/provinces/{code}/stations/{id}', { params: { path: { code: province, id: 'st-contract-1' } } })
