@@ -13,6 +13,7 @@ import * as broadcastLogOrder from './0013-broadcast-log-order.js'
 import * as transparency from './0014-transparency.js'
 import * as keyCustody from './0015-key-custody.js'
 import * as communeCatalogue from './0016-commune-catalogue.js'
+import * as reportPeriods from './0017-report-periods.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0014-transparency': transparency,
   '0015-key-custody': keyCustody,
   '0016-commune-catalogue': communeCatalogue,
+  '0017-report-periods': reportPeriods,
 }

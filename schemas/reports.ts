@@ -13,6 +13,15 @@ export const ReportFormName = Type.Union([Type.Literal('indicators'), Type.Liter
 })
 export type ReportFormName = Static<typeof ReportFormName>
 
+/** A form of a period: a built-in one, or one central defined for an extra period. */
+export const FormId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9][a-z0-9-]{0,39}$', description: 'A form: `indicators`, `appendix-02`, `appendix-03`, or one central defined for an extra period.', examples: ['indicators'] })
+
+/** An official (cán bộ) named by the `act` claim of a call token: an opaque staff id and a display name, never a credential. */
+export const Person = Strict({
+  id: Type.String({ minLength: 1, maxLength: 64, description: 'Opaque staff id, as the calling system knows the official.' }),
+  name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()], { description: 'Display name.' }),
+}, { $id: 'Person', description: 'An official who acted for a system (người thực hiện).' })
+
 /** Số liệu lĩnh vực thông tin cơ sở: the indicators of the six-month and annual reports. */
 export const IndicatorsForm = Strict({
   stations: Strict({
@@ -87,18 +96,63 @@ export const ReportPeriod = Strict({
   asOf: Type.Union([CalendarDate('The date the figures are as of (số liệu tính đến ngày).'), Type.Null()]),
   dueOn: CalendarDate('Last day to submit on time (hạn gửi), Vietnam time (UTC+7).'),
   deadline: Instant('The first instant that counts as late: the end of dueOn in Vietnam time.'),
-  forms: Type.Array(ReportFormName),
+  forms: Type.Array(FormId, { maxItems: 20 }),
+  customForms: Type.Array(Strict({
+    name: FormId,
+    title: Type.String({ maxLength: 300 }),
+    schema: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON Schema (draft 2020-12 subset) a submission must satisfy.' }),
+  }), { maxItems: 10, description: 'Forms central defined for this period, with their schemas.' }),
+  extensions: Type.Array(Strict({
+    province: ProvinceCode(),
+    dueOn: CalendarDate('The extended last day, Vietnam time.'),
+    deadline: Instant(),
+    reason: Type.String({ maxLength: 1000 }),
+    grantedBy: Type.String({ maxLength: 64 }),
+    grantedAt: Instant(),
+  }), { maxItems: 34, description: 'Deadlines central extended for one province (gia hạn), each with its reason.' }),
+  correctedAt: Type.Union([Instant(), Type.Null()], { description: 'When central last corrected the period.' }),
+  correctionReason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
 }, { $id: 'ReportPeriod', description: 'A reporting period (kỳ báo cáo).' })
 
 export const ReportPeriodList = Strict({ items: Type.Array(ref(ReportPeriod)) }, { $id: 'ReportPeriodList', description: 'Report periods of a year, by due date.' })
+
+export const CustomForm = Strict({
+  name: FormId,
+  title: Type.String({ minLength: 1, maxLength: 300, description: 'What the form asks.' }),
+  schema: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'The JSON Schema a submission must satisfy: an object schema, at most 64 KiB, no remote references. Unknown fields are refused unless the schema allows them.',
+  }),
+}, { $id: 'CustomForm', description: 'A form central defines for an extra period (biểu mẫu bổ sung).' })
 
 export const ReportPeriodRequest = Strict({
   id: ReportPeriodId,
   title: Type.String({ minLength: 1, maxLength: 300 }),
   asOf: Type.Optional(CalendarDate()),
   dueOn: CalendarDate(),
-  forms: Type.Array(ReportFormName, { minItems: 1, maxItems: 3, uniqueItems: true }),
-}, { $id: 'ReportPeriodRequest', description: 'An extra period opened by central.' })
+  forms: Type.Array(FormId, { minItems: 1, maxItems: 20, uniqueItems: true, description: 'Built-in forms and the names of `customForms`.' }),
+  customForms: Type.Optional(Type.Array(ref(CustomForm), { maxItems: 10 })),
+}, {
+  $id: 'ReportPeriodRequest', description: 'An extra period opened by central.',
+  examples: [{
+    id: '2026-STORM', title: 'Báo cáo nhanh công tác thông tin sau bão số 5', dueOn: '2026-12-20', forms: ['storm-damage'],
+    customForms: [{ name: 'storm-damage', title: 'Thiệt hại hệ thống truyền thanh do bão', schema: { type: 'object', additionalProperties: false, required: ['clustersDamaged'], properties: { clustersDamaged: { type: 'integer', minimum: 0 }, notes: { type: 'string', maxLength: 2000 } } } }],
+  }],
+})
+
+export const ReportPeriodCorrection = Strict({
+  title: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+  asOf: Type.Optional(Type.Union([CalendarDate(), Type.Null()])),
+  dueOn: Type.Optional(CalendarDate('A corrected due date; submissions already made are judged against it again.')),
+  reason: Type.String({ minLength: 10, maxLength: 1000, description: 'Why the period is corrected: recorded and shown.' }),
+}, { $id: 'ReportPeriodCorrection', description: 'A correction of a period by central (đính chính kỳ báo cáo).', minProperties: 2 })
+
+export const DeadlineExtensionRequest = Strict({
+  province: ProvinceCode(),
+  dueOn: CalendarDate('The new last day for this province, Vietnam time; later than the period\'s.'),
+  reason: Type.String({ minLength: 10, maxLength: 1000, description: 'Why the province is given more time.' }),
+}, { $id: 'DeadlineExtensionRequest', description: 'More time for one province (gia hạn nộp báo cáo).' })
+
+export const ReportPeriodWriteResult = Strict({ period: ref(ReportPeriod), receipt: ref(Receipt) }, { $id: 'ReportPeriodWriteResult', description: 'The period as it now stands, and the receipt of the change.' })
 
 export const CrossCheckWarning = Strict({
   pointer: Type.String({ description: 'JSON pointer to the reported figure.' }),
@@ -114,7 +168,7 @@ export const ReviewState = Type.Union([Type.Literal('submitted'), Type.Literal('
 export const ReportSubmission = Strict({
   province: ProvinceCode(),
   periodId: ReportPeriodId,
-  form: ReportFormName,
+  form: FormId,
   version: Type.Integer({ minimum: 1, description: 'Each submission is a new version; the latest counts.' }),
   submittedAt: Instant('When the service received it; this is what the deadline is measured against.'),
   onTime: Type.Boolean(),
@@ -123,6 +177,9 @@ export const ReportSubmission = Strict({
   reviewedAt: Type.Union([Instant(), Type.Null()]),
   receiptId: Type.String(),
   warnings: Type.Array(ref(CrossCheckWarning)),
+  draftedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted it (the nested `act` of the call token).' }),
+  approvedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who approved and sent it (the `act` of the call token).' }),
+  reviewedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official of central who decided on it.' }),
   data: Type.Object({}, { additionalProperties: true, description: 'The form as submitted.' }),
 }, { $id: 'ReportSubmission', description: 'One version of a province\'s report form for a period.' })
 
@@ -149,8 +206,8 @@ export const PeriodStatus = Strict({
   period: ref(ReportPeriod),
   provinces: Type.Array(Strict({
     province: ProvinceCode(),
-    forms: Type.Array(Strict({ form: ReportFormName, status: ReportStatus, version: Type.Union([Type.Integer(), Type.Null()]), submittedAt: Type.Union([Instant(), Type.Null()]) })),
+    forms: Type.Array(Strict({ form: FormId, status: ReportStatus, version: Type.Union([Type.Integer(), Type.Null()]), submittedAt: Type.Union([Instant(), Type.Null()]) })),
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, Appendix02Form, Appendix03Form, ReportPeriod, ReportPeriodList, ReportPeriodRequest, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, Appendix02Form, Appendix03Form, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]

@@ -31,10 +31,16 @@ export const AuditEntry = Strict({
   callToken: Nullable(text(16_384), 'For an accepted write, the call token as sent: anyone can verify with the caller\'s public key (kept after the key is retired) that it signed exactly this method, path and body hash (chống chối bỏ nguồn gốc).'),
   refusals: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'For `refusals`: how many calls the entry counts.' }),
   until: Type.Union([Instant('For `refusals`: when the minute ended.'), Type.Null()]),
+  actor: Type.Union([Strict({
+    id: Type.String({ maxLength: 64 }),
+    name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+    draftedBy: Type.Union([Strict({ id: Type.String({ maxLength: 64 }), name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) }), Type.Null()]),
+  }), Type.Null()], { description: 'The official the call named in its `act` claim (người thực hiện), and who drafted what it carried.' }),
 }, {
   $id: 'AuditEntry',
   description: 'One entry of the audit log (nhật ký kiểm toán), a leaf of its transparency log. The leaf is the UTF-8 of the JSON array ' +
-    '`["ttn-audit-leaf/1", kind, at, caller, verified, kid, jti, method, path, operation, bodySha256, status, problemCode, receiptId, requestId, callToken, refusals, until]` ' +
+    '`["ttn-audit-leaf/1", kind, at, caller, verified, kid, jti, method, path, operation, bodySha256, status, problemCode, receiptId, requestId, callToken, refusals, until, actor]` ' +
+    '(`actor` written as `[id, name, draftedBy.id, draftedBy.name]`, or null) ' +
     '(no whitespace) and its hash is SHA-256(0x00 ‖ leaf), as in RFC 9162.',
 })
 export type AuditEntry = Static<typeof AuditEntry>

@@ -5,10 +5,16 @@ import type { IssuerRecord } from '../modules/systems/store.js'
 import type { KeyDirectory } from './key-directory.js'
 import type { ReplayStore } from './replay-store.js'
 
+export interface Person { id: string, name: string | null }
+
+/** The official a call names in its `act` claim: who sent it, and who drafted what it carries. */
+export interface Actor extends Person { draftedBy: Person | null }
+
 export interface Caller {
   systemId: string
   role: 'province' | 'central'
   provinceCode: string | null
+  actor: Actor | null
 }
 
 /** What a token claimed, kept for the audit log even when verification fails. */
@@ -29,6 +35,25 @@ export interface SignedCall {
   exp: number
   /** The compact token itself, kept with the audit entry of an accepted write as proof of origin. */
   token: string
+  actor: Actor | null
+}
+
+/** Reads an `act` claim: an object with `sub` (and `name`), nesting at most one earlier actor. */
+function actorOf(act: unknown): Actor | null | 'malformed' {
+  if (act === undefined) return null
+  const person = (value: unknown): Person | undefined => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+    const { sub, name } = value as { sub?: unknown, name?: unknown }
+    if (!isString(sub, 64) || (name !== undefined && !isString(name, 200))) return undefined
+    return { id: sub, name: (name as string | undefined) ?? null }
+  }
+  const outer = person(act)
+  if (!outer) return 'malformed'
+  const inner = (act as { act?: unknown }).act
+  if (inner === undefined) return { ...outer, draftedBy: null }
+  const drafter = person(inner)
+  if (!drafter || (inner as { act?: unknown }).act !== undefined) return 'malformed'
+  return { ...outer, draftedBy: drafter }
 }
 
 const ALGORITHMS = ['ES256', 'EdDSA']
@@ -120,8 +145,10 @@ export class CallTokenVerifier {
     if (claims.htu !== pathAndQuery) throw refuse('path-mismatch', 'htu must be the path and query of this request, as sent')
     if (!isString(claims.bsh, 64)) throw refuse('token-malformed', 'the token has no bsh')
     if (!isString(claims.jti, 128)) throw refuse('token-malformed', 'the token has no jti (at most 128 characters)')
+    const actor = actorOf(claims.act)
+    if (actor === 'malformed') throw refuse('token-malformed', 'act must be {"sub": staff id (at most 64), "name"?: display name (at most 200), "act"?: the drafter, likewise}')
 
-    return { issuer, kid: header.kid, jti: claims.jti, bsh: claims.bsh, iat, exp, token }
+    return { issuer, kid: header.kid, jti: claims.jti, bsh: claims.bsh, iat, exp, token, actor }
   }
 
   /** The body hash must match before the body is parsed. */
@@ -134,6 +161,6 @@ export class CallTokenVerifier {
     const firstUse = await this.options.replays.firstUse(call.issuer.id, call.jti, new Date(call.exp * 1000))
     if (!firstUse) throw refuse('token-replayed', `jti ${call.jti} was already used by ${call.issuer.id}`)
     if (call.issuer.status !== 'active') throw refuse('issuer-suspended', `${call.issuer.id} is suspended`)
-    return { systemId: call.issuer.id, role: call.issuer.role, provinceCode: call.issuer.provinceCode }
+    return { systemId: call.issuer.id, role: call.issuer.role, provinceCode: call.issuer.provinceCode, actor: call.actor }
   }
 }

@@ -5,7 +5,7 @@ import type {
   Station, StationListQuery,
 } from '../../schemas/registry.js'
 import type {
-  Appendix02Form, Appendix03Form, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriod, ReportPeriodList,
+  Appendix02Form, Appendix03Form, DeadlineExtensionRequest, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
   ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
@@ -191,8 +191,23 @@ export class TtnClient {
     return this.http.call('GET', '/v2/report-periods' + query({ year }))
   }
 
-  openReportPeriod(period: S<typeof ReportPeriodRequest>): Promise<S<typeof ReportPeriod>> {
+  openReportPeriod(period: S<typeof ReportPeriodRequest>): Promise<S<typeof ReportPeriodWriteResult>> {
     return this.http.call('POST', '/v2/report-periods', period)
+  }
+
+  correctReportPeriod(periodId: string, correction: S<typeof ReportPeriodCorrection>): Promise<S<typeof ReportPeriodWriteResult>> {
+    return this.http.call('PATCH', path`/v2/report-periods/${periodId}`, correction)
+  }
+
+  extendReportDeadline(periodId: string, extension: S<typeof DeadlineExtensionRequest>): Promise<S<typeof ReportPeriodWriteResult>> {
+    return this.http.call('POST', path`/v2/report-periods/${periodId}/extensions`, extension)
+  }
+
+  /** Submits a form central defined for an extra period; the data must satisfy its schema. */
+  submitCustomForm(province: string, periodId: string, form: string, data: Record<string, unknown>): Promise<S<typeof ReportSubmitResult>> {
+    return this.http.call('PUT', path`/v2/provinces/${province}/reports/${periodId}/forms/${form}`, data, {
+      headers: { 'idempotency-key': `report-${province}-${periodId}-${form}-${crypto.randomUUID()}` },
+    })
   }
 
   submitReport<F extends ReportFormName>(province: string, periodId: string, form: F, data: FormData[F]): Promise<S<typeof ReportSubmitResult>> {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import type { Problem } from '../../schemas/common.js'
 import type { SigningKey } from './keys.js'
-import { signCall } from './sign.js'
+import { signCall, type Actor } from './sign.js'
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -24,6 +24,8 @@ export interface ClientOptions {
   dispatcher?: Dispatcher
   timeoutMs?: number
   retry?: Partial<RetryPolicy>
+  /** The official every call is made for (the `act` claim); a call's own `actor` option overrides it. */
+  actor?: Actor
 }
 
 /** A problem document answered by the service. */
@@ -49,6 +51,8 @@ export interface CallOptions {
   retry?: boolean
   /** Ask for this media type and hand back the body as text (CSV, for example) instead of parsed JSON. */
   text?: string
+  /** The official this call is made for: who approved it and, nested, who drafted what it carries. */
+  actor?: Actor
 }
 
 export interface Answer<T> {
@@ -97,7 +101,7 @@ export class SignedHttp {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once<T>(method, pathAndQuery, payload, headers, options.text)
+        return await this.once<T>(method, pathAndQuery, payload, headers, options.text, options.actor ?? this.options.actor)
       } catch (error) {
         const retryable = error instanceof TtnApiError ? error.retryable : isNetworkError(error)
         if (!(options.retry ?? idempotent) || !retryable || attempt >= this.retry.attempts) throw error
@@ -108,9 +112,9 @@ export class SignedHttp {
     }
   }
 
-  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, text?: string): Promise<Answer<T>> {
+  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, text?: string, actor?: Actor): Promise<Answer<T>> {
     const token = await signCall({
-      issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload,
+      issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload, ...(actor ? { actor } : {}),
     })
     const response = await request(new URL(pathAndQuery, this.options.baseUrl), {
       method: method as Dispatcher.HttpMethod,

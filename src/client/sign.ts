@@ -22,7 +22,24 @@ export interface CallToSign {
   lifetimeSeconds?: number
   now?: Date
   jti?: string
+  /**
+   * The official acting (the `act` claim, RFC 8693 style): who approved and sent the call, and
+   * in `draftedBy` who prepared what it carries. Opaque staff ids and display names, never credentials.
+   */
+  actor?: Actor
 }
+
+export interface Actor {
+  id: string
+  name?: string
+  draftedBy?: { id: string, name?: string }
+}
+
+/** The `act` claim of an actor: `sub` and `name`, with the drafter as the nested `act` (RFC 8693 4.1). */
+export const actClaim = (actor: Actor) => ({
+  sub: actor.id, ...(actor.name ? { name: actor.name } : {}),
+  ...(actor.draftedBy ? { act: { sub: actor.draftedBy.id, ...(actor.draftedBy.name ? { name: actor.draftedBy.name } : {}) } } : {}),
+})
 
 /**
  * Mints the call token for one request: a JWS signed by the caller over the method, the
@@ -34,6 +51,7 @@ export async function signCall(call: CallToSign): Promise<string> {
     htm: call.method.toUpperCase(),
     htu: call.pathAndQuery,
     bsh: bodyHash(call.body),
+    ...(call.actor ? { act: actClaim(call.actor) } : {}),
   })
     .setProtectedHeader({ alg: call.key.alg, kid: call.key.kid, typ: CALL_TOKEN_TYPE })
     .setIssuer(call.issuer)

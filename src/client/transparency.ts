@@ -24,6 +24,7 @@ export function auditLeafData(entry: AuditLeafFields): string {
   return JSON.stringify([
     LEAF_FORMAT, entry.kind, entry.at, entry.caller, entry.verified, entry.kid, entry.jti, entry.method, entry.path, entry.operation,
     entry.bodySha256, entry.status, entry.problemCode, entry.receiptId, entry.requestId, entry.callToken, entry.refusals, entry.until,
+    entry.actor ? [entry.actor.id, entry.actor.name, entry.actor.draftedBy?.id ?? null, entry.actor.draftedBy?.name ?? null] : null,
   ])
 }
 

@@ -6,7 +6,7 @@ export interface ReceiptClaims {
   jti: string
   iat: number
   /** The call: its token's jti, method, path and body hash, when it was received, and the key that signed it. */
-  req: { jti: string, htm: string, htu: string, bsh: string, receivedAt: string, kid?: string }
+  req: { jti: string, htm: string, htu: string, bsh: string, receivedAt: string, kid?: string, act?: { id: string, name: string | null, draftedBy: { id: string, name: string | null } | null } }
   res: { status: number, records: Record<string, unknown>[] }
   /** Where the call's audit entry is in the transparency log: its leaf index and leaf hash. */
   log?: { index: number, leafHash: string }

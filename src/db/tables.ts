@@ -111,6 +111,7 @@ export interface AuditLogTable {
   refusals: number | null
   until: Timestamp | null
   leaf_hash: Buffer | null
+  actor: ColumnType<unknown, string | null | undefined, never>
 }
 
 export interface AuditTreeNodesTable {
@@ -234,13 +235,25 @@ export interface ReportPeriodsTable {
   as_of: string | null
   due_on: string
   forms: string[]
+  custom_forms: ColumnType<unknown, string | undefined, string>
+  corrected_at: Timestamp | null
+  correction_reason: string | null
   created_at: DefaultedTimestamp
+}
+
+export interface ReportDeadlineExtensionsTable {
+  period_id: string
+  province_code: string
+  due_on: string
+  reason: string
+  granted_by: string
+  granted_at: DefaultedTimestamp
 }
 
 export interface ReportSubmissionsTable {
   province_code: string
   period_id: string
-  form: 'indicators' | 'appendix-02' | 'appendix-03'
+  form: string
   version: number
   data: ColumnType<unknown, string, string>
   submitted_at: Timestamp
@@ -251,6 +264,9 @@ export interface ReportSubmissionsTable {
   reviewed_by: string | null
   receipt_id: string
   warnings: ColumnType<unknown, string, string>
+  drafted_by: ColumnType<unknown, string | null | undefined, string | null>
+  approved_by: ColumnType<unknown, string | null | undefined, string | null>
+  reviewed_by_person: ColumnType<unknown, string | null | undefined, string | null>
 }
 
 interface StatusEventColumns {
@@ -294,6 +310,7 @@ export interface Tables extends ContentTables {
   idempotency_keys: IdempotencyKeysTable
   report_periods: ReportPeriodsTable
   report_submissions: ReportSubmissionsTable
+  report_deadline_extensions: ReportDeadlineExtensionsTable
   device_status: DeviceStatusTable
   device_status_history: DeviceStatusHistoryTable
 }

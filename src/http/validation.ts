@@ -70,3 +70,10 @@ export function compileValidator(schema: TSchema): ValidateFunction {
 export function compileEnvelopeValidator(schema: TSchema): ValidateFunction {
   return forBody.compile(schema)
 }
+
+/** Compiles a schema a caller defined (a custom report form) in an instance of its own, with the same rules as the contract's. */
+export function compileCallerSchema(schema: object): ValidateFunction {
+  const ajv = new Ajv({ ...base, useDefaults: false, coerceTypes: false })
+  addFormats.default(ajv)
+  return finiteOnly(ajv.compile(schema))
+}

@@ -128,8 +128,8 @@ t.test('an entry inserted into the history is caught', async (t) => {
     await sql`update audit_log set id = -id where id >= 5`.execute(db)
     await sql`update audit_log set id = -id + 1 where id < 0`.execute(db)
     const row = await db.selectFrom('audit_log').selectAll().where('id', '=', 6).executeTakeFirstOrThrow()
-    const { id: _id, ...copy } = row
-    await db.insertInto('audit_log').values({ ...copy, id: 5, request_id: 'inserted', leaf_hash: auditLeafHash({ ...rowToEntry(row), requestId: 'inserted' }) }).execute()
+    const { id: _id, actor, ...copy } = row
+    await db.insertInto('audit_log').values({ ...copy, actor: actor === null ? null : JSON.stringify(actor), id: 5, request_id: 'inserted', leaf_hash: auditLeafHash({ ...rowToEntry(row), requestId: 'inserted' }) }).execute()
   }, /do not give the root checkpoint/)
 })
 

@@ -40,7 +40,7 @@ t.test('the yearly calendar, and extra periods opened by central', async (t) => 
   ])
   const extra = await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: '2027-Q3', title: 'Số liệu quý III', asOf: '2027-09-30', dueOn: '2027-10-10', forms: ['indicators'] } })
   t.equal(extra.statusCode, 201)
-  t.match(extra.json(), { id: '2027-Q3', kind: 'extra', year: 2027, deadline: '2027-10-10T17:00:00.000Z' })
+  t.match(extra.json(), { period: { id: '2027-Q3', kind: 'extra', year: 2027, deadline: '2027-10-10T17:00:00.000Z', extensions: [], customForms: [] }, receipt: { jws: String } })
   t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: '2027-Q3', title: 'x', dueOn: '2027-10-10', forms: ['indicators'] } })).statusCode, 409)
   t.equal((await signedInject(app, hcm, { method: 'POST', url: '/v2/report-periods', body: { id: '2027-Q4', title: 'x', dueOn: '2027-10-10', forms: ['indicators'] } })).statusCode, 403)
 })
@@ -137,4 +137,88 @@ t.test('forms are checked: the wrong form for a period, unknown fields, negative
   t.same(negative.json().errors.map((e: { pointer: string }) => e.pointer).sort(), ['/bulletinBoards', '/colour'])
   t.equal((await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/NOPE/indicators', body: indicators() })).statusCode, 404)
   t.equal((await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/01/reports/2032-H1/indicators', body: indicators() })).statusCode, 403)
+})
+
+t.test('central corrects a period and extends one province\'s deadline, with reasons; submissions are judged again', async (t) => {
+  const { app, database, hcm, central } = await setup(t)
+  const hanoi = await registerSystem(database, 'province-01')
+  await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: 'LATE-ALL', title: 'Báo cáo', dueOn: vietnamDate(-3), forms: ['indicators'] } })
+  const late = (await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/LATE-ALL/indicators', body: indicators() })).json()
+  t.equal(late.submission.onTime, false)
+  t.equal((await signedInject(app, hanoi, { method: 'PUT', url: '/v2/provinces/01/reports/LATE-ALL/indicators', body: indicators() })).json().submission.onTime, false)
+
+  const extension = await signedInject(app, central, {
+    method: 'POST', url: '/v2/report-periods/LATE-ALL/extensions', body: { province: '79', dueOn: vietnamDate(2), reason: 'Bão số 5 làm gián đoạn hệ thống' },
+  })
+  t.equal(extension.statusCode, 200, extension.body)
+  t.match(extension.json(), { period: { extensions: [{ province: '79', dueOn: vietnamDate(2), reason: 'Bão số 5 làm gián đoạn hệ thống', grantedBy: 'central-portal' }] }, receipt: { jws: String } })
+  const history = (await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/reports/LATE-ALL/indicators' })).json()
+  t.equal(history.latest.onTime, true, 'the submission already made is on time under the extension')
+  const again = (await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/LATE-ALL/indicators', body: indicators() })).json()
+  t.equal(again.submission.onTime, true, 'and so is a new one')
+  const status = (await signedInject(app, central, { method: 'GET', url: '/v2/report-periods/LATE-ALL/status' })).json()
+  t.match(status.provinces.find((p: { province: string }) => p.province === '01').forms, [{ status: 'late' }], 'another province is still late')
+  t.match(status.provinces.find((p: { province: string }) => p.province === '79').forms, [{ status: 'submitted' }])
+
+  const earlier = await signedInject(app, central, { method: 'POST', url: '/v2/report-periods/LATE-ALL/extensions', body: { province: '79', dueOn: vietnamDate(-5), reason: 'an extension that shortens' } })
+  t.equal(earlier.statusCode, 422)
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: '/v2/report-periods/LATE-ALL/extensions', body: { province: '79', dueOn: vietnamDate(9), reason: 'I give myself time' } })).statusCode, 403)
+
+  const corrected = await signedInject(app, central, { method: 'PATCH', url: '/v2/report-periods/LATE-ALL', body: { dueOn: vietnamDate(1), reason: 'Hạn ghi nhầm trong công văn' } })
+  t.equal(corrected.statusCode, 200)
+  t.match(corrected.json().period, { dueOn: vietnamDate(1), correctionReason: 'Hạn ghi nhầm trong công văn', correctedAt: String })
+  const after = (await signedInject(app, central, { method: 'GET', url: '/v2/report-periods/LATE-ALL/status' })).json()
+  t.match(after.provinces.find((p: { province: string }) => p.province === '01').forms, [{ status: 'submitted' }], 'judged again against the corrected date')
+  t.equal((await signedInject(app, central, { method: 'PATCH', url: '/v2/report-periods/LATE-ALL', body: { reason: 'nothing else' } })).statusCode, 400, 'a correction changes something')
+})
+
+t.test('an extra period with a form central defines as a schema, checked like the built-in ones', async (t) => {
+  const { app, hcm, central } = await setup(t)
+  const schema = { type: 'object', required: ['clustersDamaged'], properties: { clustersDamaged: { type: 'integer', minimum: 0 }, notes: { type: 'string', maxLength: 200 } } }
+  const opened = await signedInject(app, central, {
+    method: 'POST', url: '/v2/report-periods',
+    body: { id: 'STORM-5', title: 'Thiệt hại do bão số 5', dueOn: vietnamDate(5), forms: ['storm-damage'], customForms: [{ name: 'storm-damage', title: 'Thiệt hại cụm loa', schema }] },
+  })
+  t.equal(opened.statusCode, 201, opened.body)
+  const url = '/v2/provinces/79/reports/STORM-5/forms/storm-damage'
+  const good = await signedInject(app, hcm, { method: 'PUT', url, body: { clustersDamaged: 12 }, sign: { actor: { id: 'cb-0042', name: 'Nguyễn Văn An', draftedBy: { id: 'cb-0107', name: 'Trần Thị Bình' } } } })
+  t.equal(good.statusCode, 201, good.body)
+  t.match(good.json().submission, { form: 'storm-damage', version: 1, onTime: true, approvedBy: { id: 'cb-0042', name: 'Nguyễn Văn An' }, draftedBy: { id: 'cb-0107', name: 'Trần Thị Bình' } })
+  const receipt = JSON.parse(Buffer.from(good.json().receipt.jws.split('.')[1], 'base64url').toString())
+  t.match(receipt.req.act, { id: 'cb-0042', draftedBy: { id: 'cb-0107' } }, 'the receipt names who acted')
+  for (const [body, pointer] of [[{ clustersDamaged: -1 }, '/clustersDamaged'], [{}, '/clustersDamaged'], [{ clustersDamaged: 1, extra: true }, '/extra'], [{ clustersDamaged: '3' }, '/clustersDamaged']] as const) {
+    const refused = await signedInject(app, hcm, { method: 'PUT', url, body })
+    t.equal(refused.statusCode, 400, JSON.stringify(body))
+    t.equal(refused.json().errors[0].pointer, pointer)
+  }
+  t.equal((await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/STORM-5/forms/other', body: {} })).statusCode, 422, 'a form the period does not take')
+  const reviewed = await signedInject(app, central, { method: 'POST', url: `${url}/versions/1/review`, body: { decision: 'accept' }, sign: { actor: { id: 'tw-7', name: 'Lê Văn Cường' } } })
+  t.match(reviewed.json(), { state: 'accepted', reviewedBy: { id: 'tw-7', name: 'Lê Văn Cường' } })
+  t.equal((await signedInject(app, central, { method: 'GET', url })).statusCode, 200)
+
+  for (const [customForms, forms, detail] of [
+    [[{ name: 'indicators', title: 'x', schema }], ['indicators'], /built-in/],
+    [[{ name: 'bad', title: 'x', schema: { type: 'array' } }], ['bad'], /must describe an object/],
+    [[{ name: 'bad', title: 'x', schema: { type: 'object', properties: { a: { type: 'nonsense' } } } }], ['bad'], /does not compile/],
+    [[{ name: 'bad', title: 'x', schema: { type: 'object', $ref: 'https://example.org/schema.json' } }], ['bad'], /does not compile/],
+    [[], ['missing'], /neither built in nor in customForms/],
+  ] as const) {
+    const refused = await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: `X-${String(Math.random()).slice(2, 8)}`, title: 'x', dueOn: vietnamDate(5), forms, customForms } })
+    t.equal(refused.statusCode, 422, JSON.stringify(customForms).slice(0, 80))
+    t.match(refused.json().detail, detail)
+  }
+})
+
+t.test('an act claim that is not an official\'s id and name is a malformed token', async (t) => {
+  const { app, hcm } = await setup(t)
+  const { signCall } = await import('../../src/client/sign.js')
+  for (const act of [{ name: 'no id' }, { sub: 42 }, { sub: 'a', act: { sub: 'b', act: { sub: 'c' } } }, 'cb-1', { sub: 'x'.repeat(65) }]) {
+    const { SignJWT } = await import('jose')
+    const token = await new SignJWT({ htm: 'GET', htu: '/v2/report-periods', bsh: (await import('../../src/client/sign.js')).bodyHash(undefined), act })
+      .setProtectedHeader({ alg: hcm.key.alg, kid: hcm.key.kid, typ: 'ttn-call+jwt' }).setIssuer(hcm.id).setAudience('ttn-central').setIssuedAt().setExpirationTime('1m').setJti(String(Math.random())).sign(hcm.key.key)
+    const response = await app.inject({ method: 'GET', url: '/v2/report-periods', headers: { authorization: `Bearer ${token}` } })
+    t.equal(response.json().code, 'token-malformed', JSON.stringify(act))
+  }
+  const ok = await signCall({ issuer: hcm.id, audience: 'ttn-central', key: hcm.key, method: 'GET', pathAndQuery: '/v2/report-periods', actor: { id: 'cb-1' } })
+  t.equal((await app.inject({ method: 'GET', url: '/v2/report-periods', headers: { authorization: `Bearer ${ok}` } })).statusCode, 200)
 })

@@ -34,5 +34,6 @@ export function callEntry(
     callToken: answer.callToken,
     refusals: null,
     until: null,
+    actor: request.caller?.actor ?? call?.actor ?? null,
   }
 }

@@ -81,7 +81,7 @@ export class RefusalSampler {
     for (const { status, problemCode, operation, count } of this.counts.values()) {
       this.recorder.record({
         kind: 'refusals', at: this.windowStart.toISOString(), until: until.toISOString(), status, problemCode, operation, refusals: count,
-        caller: null, verified: false, kid: null, jti: null, method: null, path: null, bodySha256: null, receiptId: null, requestId: null, callToken: null,
+        caller: null, verified: false, kid: null, jti: null, method: null, path: null, bodySha256: null, receiptId: null, requestId: null, callToken: null, actor: null,
       })
     }
     this.counts.clear()

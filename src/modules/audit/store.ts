@@ -13,18 +13,27 @@ export const rowToEntry = (row: AuditRow): AuditEntry => ({
   id: row.id, leafIndex: row.id - 1, kind: row.kind, at: iso(row.at), caller: row.caller, verified: row.verified, kid: row.kid, jti: row.jti,
   method: row.method, path: row.path, operation: row.operation, bodySha256: row.body_sha256, status: row.status, problemCode: row.problem_code,
   receiptId: row.receipt_id, requestId: row.request_id, callToken: row.call_token, refusals: row.refusals, until: iso(row.until),
+  actor: actorOf(row.actor),
 })
+
+/** The actor as stored (jsonb keeps no key order), in the one shape the leaf is built from. */
+function actorOf(value: unknown): AuditEntry['actor'] {
+  if (!value) return null
+  const { id, name, draftedBy } = value as { id: string, name: string | null, draftedBy: { id: string, name: string | null } | null }
+  return { id, name, draftedBy: draftedBy ? { id: draftedBy.id, name: draftedBy.name } : null }
+}
 
 const toRow = (entry: AuditLeafFields): Insertable<AuditLogTable> => ({
   kind: entry.kind, at: entry.at, caller: entry.caller, verified: entry.verified, kid: entry.kid, jti: entry.jti, method: entry.method,
   path: entry.path, operation: entry.operation, body_sha256: entry.bodySha256, status: entry.status, problem_code: entry.problemCode,
   receipt_id: entry.receiptId, request_id: entry.requestId, call_token: entry.callToken, refusals: entry.refusals, until: entry.until,
+  actor: entry.actor ? JSON.stringify(entry.actor) : null,
   leaf_hash: auditLeafHash(entry),
 })
 
 export const VOID_ENTRY: AuditLeafFields = {
   kind: 'void', at: null, caller: null, verified: null, kid: null, jti: null, method: null, path: null, operation: null, bodySha256: null,
-  status: null, problemCode: null, receiptId: null, requestId: null, callToken: null, refusals: null, until: null,
+  status: null, problemCode: null, receiptId: null, requestId: null, callToken: null, refusals: null, until: null, actor: null,
 }
 
 export interface AuditListFilter {

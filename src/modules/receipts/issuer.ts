@@ -50,7 +50,10 @@ export class ReceiptIssuer {
     const entryId = await this.audit.append(db, entry)
     const key = this.keys.current
     const jws = await new SignJWT({
-      req: { jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid },
+      req: {
+        jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid,
+        ...(call.actor ? { act: call.actor } : {}),
+      },
       res: result,
       log: { index: entryId - 1, leafHash: encodeHash(auditLeafHash(entry)) },
     })

@@ -16,7 +16,9 @@ export function deadlineOf(dueOn: string): Date {
  * 30/5 due 15/6, full-year data as of 30/11 due 15/12, the commune-radio appendices 02 and 03
  * due 15/11.
  */
-export function calendarPeriods(year: number): Omit<Period, 'deadline'>[] {
+export type PeriodDefinition = Pick<Period, 'id' | 'kind' | 'year' | 'title' | 'asOf' | 'dueOn' | 'forms'>
+
+export function calendarPeriods(year: number): PeriodDefinition[] {
   return [
     { id: `${year}-H1`, kind: 'six_month', year, title: `Số liệu thông tin cơ sở 6 tháng đầu năm ${year}`, asOf: `${year}-05-30`, dueOn: `${year}-06-15`, forms: ['indicators'] },
     { id: `${year}-RADIO`, kind: 'radio_appendices', year, title: `Kết quả thiết lập, thay thế, mở rộng truyền thanh cấp xã ứng dụng CNTT-VT năm ${year} (Phụ lục 02, 03)`, asOf: null, dueOn: `${year}-11-15`, forms: ['appendix-02', 'appendix-03'] },
@@ -24,7 +26,9 @@ export function calendarPeriods(year: number): Omit<Period, 'deadline'>[] {
   ]
 }
 
-export const withDeadline = (period: Omit<Period, 'deadline'>): Period => ({ ...period, deadline: deadlineOf(period.dueOn).toISOString() })
+/** The deadline a province is held to: its extension's, when central granted one, else the period's. */
+export const deadlineFor = (period: Pick<Period, 'dueOn' | 'extensions'>, province: string) =>
+  deadlineOf(period.extensions.find((e) => e.province === province)?.dueOn ?? period.dueOn)
 
 /** The year a date falls in, in Vietnam time. */
 export const vietnamYear = (at: Date) => new Date(at.getTime() + VIETNAM_OFFSET_MS).getUTCFullYear()

@@ -1,33 +1,33 @@
-import { Type, type TSchema } from 'typebox'
+import type { FastifyRequest } from 'fastify'
+import { Type } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import {
-  Appendix02Form, Appendix03Form, IndicatorsForm, PeriodStatus, ReportHistory, ReportPeriod, ReportPeriodId, ReportPeriodList,
-  ReportPeriodRequest, ReportSubmitResult, ReviewRequest, ReportSubmission, type ReportFormName,
+  DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
+  ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReportSubmission,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app.js'
 import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
-import { deadlineOf, vietnamYear } from './periods.js'
+import { CustomFormValidators, builtInForms, customFormProblem } from './forms.js'
+import { deadlineFor, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
-import { ReportsStore } from './store.js'
-
-const forms: { name: ReportFormName, schema: TSchema, title: string }[] = [
-  { name: 'indicators', schema: IndicatorsForm, title: 'the grassroots-information indicators (số liệu thông tin cơ sở)' },
-  { name: 'appendix-02', schema: Appendix02Form, title: 'Phụ lục 02 (results of setting up and extending IT–telecom radio)' },
-  { name: 'appendix-03', schema: Appendix03Form, title: 'Phụ lục 03 (the same by funding programme)' },
-]
+import { ReportsStore, type Period } from './store.js'
 
 const PeriodParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId })
+const CustomFormParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, form: FormId })
 const VersionParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, version: Type.Integer({ minimum: 1, maximum: 1_000_000 }) })
+const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())
 
 export async function reportsRoutes(app: App) {
   const oneAtATime = new KeyedSerializer()
   const { db } = app.deps.database
   const store = new ReportsStore(db)
 
-  const periodOrFail = async (id: string, form?: ReportFormName) => {
+  const customForms = new CustomFormValidators()
+
+  const periodOrFail = async (id: string, form?: string) => {
     const period = await store.period(id)
     if (!period) throw notFound(`report period ${id}`)
     if (form && !period.forms.includes(form)) throw new HttpProblem('rule-violated', `period ${id} takes ${period.forms.join(', ')}, not ${form}`)
@@ -57,18 +57,72 @@ export async function reportsRoutes(app: App) {
       tags: ['reports'],
       operationId: 'openReportPeriod',
       summary: 'Open an extra report period',
+      description: 'An extra period (kỳ báo cáo bổ sung) with built-in forms and forms central defines as JSON Schemas in `customForms`; ' +
+        'provinces submit a custom form at `PUT /v2/provinces/{code}/reports/{periodId}/forms/{form}`, checked against its schema like the built-in ones.',
       body: ref(ReportPeriodRequest),
-      response: { 201: ref(ReportPeriod), ...problemResponses([409]) },
+      response: { 201: ref(ReportPeriodWriteResult), ...problemResponses([409, 422]) },
     },
   }, async (request, reply) => {
     const body = request.body
-    const period = { id: body.id, kind: 'extra' as const, year: Number(body.dueOn.slice(0, 4)), title: body.title, asOf: body.asOf ?? null, dueOn: body.dueOn, forms: body.forms }
-    const opened = await db.transaction().execute(async (trx) => {
+    const custom = body.customForms ?? []
+    const problem = custom.map(customFormProblem).find(Boolean) ??
+      body.forms.filter((f) => !builtInForms.some((b) => b.name === f) && !custom.some((c) => c.name === f)).map((f) => `form ${f} is neither built in nor in customForms`)[0] ??
+      custom.filter((c) => !body.forms.includes(c.name)).map((c) => `custom form ${c.name} is not in forms`)[0]
+    if (problem) throw new HttpProblem('rule-violated', problem)
+    const period = { id: body.id, kind: 'extra' as const, year: Number(body.dueOn.slice(0, 4)), title: body.title, asOf: body.asOf ?? null, dueOn: body.dueOn, forms: body.forms, customForms: custom }
+    const result = await db.transaction().execute(async (trx) => {
       if (!await store.openPeriod(period, trx)) throw new HttpProblem('conflict', `period ${body.id} exists`)
-      await app.receipts.issue(request, { status: 201, records: [{ entity: 'report-period', id: body.id }] }, trx)
-      return (await store.period(body.id, trx))!
+      const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'report-period', id: body.id }] }, trx)
+      return { period: (await store.period(body.id, trx))!, receipt }
     })
-    return reply.code(201).send(opened)
+    return reply.code(201).send(result)
+  })
+
+  app.patch('/v2/report-periods/:periodId', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['reports'],
+      operationId: 'correctReportPeriod',
+      summary: 'Correct a report period',
+      description: 'Changes the title, as-of date or due date of a period, with a reason that is recorded and shown. Every submission already made is ' +
+        'judged again against the deadline it now has (a province\'s own extension still applies).',
+      params: Strict({ periodId: ReportPeriodId }),
+      body: ref(ReportPeriodCorrection),
+      response: { 200: ref(ReportPeriodWriteResult), ...problemResponses([404]) },
+    },
+  }, async (request) => {
+    const { periodId } = request.params
+    await periodOrFail(periodId)
+    return db.transaction().execute(async (trx) => {
+      await store.correctPeriod(trx, periodId, request.body)
+      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'report-period', id: periodId, corrected: request.body }] }, trx)
+      return { period: (await store.period(periodId, trx))!, receipt }
+    })
+  })
+
+  app.post('/v2/report-periods/:periodId/extensions', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['reports'],
+      operationId: 'extendReportDeadline',
+      summary: 'Give one province more time',
+      description: 'A later due date for one province (gia hạn), with its reason; granting again replaces it. The province\'s submissions are judged ' +
+        'against it, those already made included. Recorded in the audit log with its receipt.',
+      params: Strict({ periodId: ReportPeriodId }),
+      body: ref(DeadlineExtensionRequest),
+      response: { 200: ref(ReportPeriodWriteResult), ...problemResponses([404, 422]) },
+    },
+  }, async (request) => {
+    const { periodId } = request.params
+    const { province, dueOn, reason } = request.body
+    const period = await periodOrFail(periodId)
+    if (dueOn <= period.dueOn) throw new HttpProblem('rule-violated', `an extension is later than the period's due date ${period.dueOn}`)
+    if (!(await store.activeProvinces()).includes(province)) throw new HttpProblem('rule-violated', `${province} is not a province since 1 July 2025`)
+    return db.transaction().execute(async (trx) => {
+      await store.extendDeadline(trx, { periodId, province, dueOn, reason, grantedBy: request.caller!.systemId })
+      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'report-deadline-extension', id: `${periodId}/${province}`, dueOn, reason }] }, trx)
+      return { period: (await store.period(periodId, trx))!, receipt }
+    })
   })
 
   app.get('/v2/report-periods/:periodId/status', {
@@ -85,86 +139,139 @@ export async function reportsRoutes(app: App) {
     return { period, provinces: await reportStatus(store, period) }
   })
 
-  for (const form of forms) {
+  /** Stores a new version of a form, judged against the province's deadline, with its receipt and the officials who acted. */
+  const submit = async (request: FastifyRequest, code: string, period: Period, form: string, data: Record<string, unknown>) => {
+    const warnings = form === 'indicators' ? crossCheckIndicators(data as never, await store.observed(code, period)) : []
+    // Versions of one form are numbered one submission at a time; the next waits here, not holding a connection.
+    return oneAtATime.run(`${code}/${period.id}/${form}`, () => db.transaction().execute(async (trx) => {
+      const onTime = request.receivedAt < deadlineFor(period, code)
+      const receipt = await app.receipts.issue(request, {
+        status: 201, records: [{ entity: 'report', province: code, periodId: period.id, form, onTime }],
+      }, trx)
+      const submission = await store.submit(trx, {
+        province: code, periodId: period.id, form, submittedAt: request.receivedAt.toISOString(), onTime, receiptId: receipt.id, warnings, data,
+      }, request.caller!.actor)
+      return { submission, receipt }
+    }))
+  }
+
+  const review = async (request: FastifyRequest, key: { code: string, periodId: string, form: string, version: number }, decision: { decision: 'accept' | 'return', comment?: string | undefined }) => {
+    if (decision.decision === 'return' && !decision.comment) throw new HttpProblem('rule-violated', 'a returned report needs a comment saying why')
+    await periodOrFail(key.periodId, key.form)
+    return db.transaction().execute(async (trx) => {
+      const reviewed = await store.review(trx, { province: key.code, periodId: key.periodId, form: key.form, version: key.version }, {
+        state: decision.decision === 'accept' ? 'accepted' : 'returned', comment: decision.comment ?? null, reviewer: request.caller!.systemId, person: request.caller!.actor,
+      })
+      if (!reviewed) {
+        const versions = await store.versions(key.code, key.periodId, key.form, trx)
+        if (!versions.some((v) => v.version === key.version)) throw notFound(`version ${key.version} of ${key.form} for ${key.periodId} of province ${key.code}`)
+        throw new HttpProblem('conflict', `version ${key.version} is not the latest (${versions[0]!.version}); decide on the latest`)
+      }
+      await app.receipts.issue(request, { status: 200, records: [{ entity: 'report', province: key.code, periodId: key.periodId, form: key.form, version: key.version, state: reviewed.state }] }, trx)
+      return reviewed
+    })
+  }
+
+  const history = async (code: string, periodId: string, form: string) => {
+    await periodOrFail(periodId, form)
+    const versions = await store.versions(code, periodId, form)
+    return { latest: versions[0] ?? null, versions }
+  }
+
+  const submitDescription = (title: string) => `Submits ${title} for a period. Each submission is a new version and the latest counts. ` +
+    'The time the service received it decides whether it is on time (against the province\'s extension when central granted one); a late one is accepted and marked late. ' +
+    'Figures that differ from the registry come back as warnings, not errors. The `act` claim of the call token names the official who approved it and, nested, who drafted it.'
+
+  for (const form of builtInForms) {
     const path = `/v2/provinces/:code/reports/:periodId/${form.name}`
 
     app.put(path, {
       config: { policy: 'province' },
       schema: {
         tags: ['reports'],
-        operationId: `submit${form.name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,
+        operationId: `submit${pascal(form.name)}`,
         summary: `Submit ${form.name}`,
-        description: `Submits ${form.title} for a period. Each submission is a new version and the latest counts. ` +
-          'The time the service received it decides whether it is on time; a late one is accepted and marked late. ' +
-          'Figures that differ from the registry come back as warnings, not errors.',
+        description: submitDescription(form.title),
         params: PeriodParams,
         body: ref(form.schema),
         response: { 201: ref(ReportSubmitResult), ...problemResponses([404, 422]) },
       },
     }, async (request, reply) => {
-      const { code, periodId } = request.params
-      const period = await periodOrFail(periodId, form.name)
-      const warnings = form.name === 'indicators' ? crossCheckIndicators(request.body as never, await store.observed(code, period)) : []
-      // Versions of one form are numbered one submission at a time; the next waits here, not holding a connection.
-      const result = await oneAtATime.run(`${code}/${periodId}/${form.name}`, () => db.transaction().execute(async (trx) => {
-        const onTime = request.receivedAt < deadlineOf(period.dueOn)
-        const receipt = await app.receipts.issue(request, {
-          status: 201, records: [{ entity: 'report', province: code, periodId, form: form.name, onTime }],
-        }, trx)
-        const submission = await store.submit(trx, {
-          province: code, periodId, form: form.name, submittedAt: request.receivedAt.toISOString(), onTime,
-          receiptId: receipt.id, warnings, data: request.body as Record<string, unknown>,
-        })
-        return { submission, receipt }
-      }))
-      return reply.code(201).send(result)
+      const period = await periodOrFail(request.params.periodId, form.name)
+      return reply.code(201).send(await submit(request, request.params.code, period, form.name, request.body as Record<string, unknown>))
     })
 
     app.get(path, {
       config: { policy: 'province-or-central' },
       schema: {
         tags: ['reports'],
-        operationId: `get${form.name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}History`,
+        operationId: `get${pascal(form.name)}History`,
         summary: `Versions of ${form.name}`,
         description: 'Every version submitted, newest first, with central\'s decision on each; 422 when the period does not take this form.',
         params: PeriodParams,
         response: { 200: ref(ReportHistory), ...problemResponses([404, 422]) },
       },
-    }, async (request) => {
-      const { code, periodId } = request.params
-      await periodOrFail(periodId, form.name)
-      const versions = await store.versions(code, periodId, form.name)
-      return { latest: versions[0] ?? null, versions }
-    })
+    }, async (request) => history(request.params.code, request.params.periodId, form.name))
 
     app.post(`${path}/versions/:version/review`, {
       config: { policy: 'central' },
       schema: {
         tags: ['reports'],
-        operationId: `review${form.name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`,
+        operationId: `review${pascal(form.name)}`,
         summary: `Accept or return a version of ${form.name}`,
         description: 'Only the latest version can be decided on; returning needs a comment, which the province sees.',
         params: VersionParams,
         body: ref(ReviewRequest),
         response: { 200: ref(ReportSubmission), ...problemResponses([404, 409, 422]) },
       },
-    }, async (request) => {
-      const { code, periodId, version } = request.params
-      const { decision, comment } = request.body
-      if (decision === 'return' && !comment) throw new HttpProblem('rule-violated', 'a returned report needs a comment saying why')
-      await periodOrFail(periodId, form.name)
-      return db.transaction().execute(async (trx) => {
-        const reviewed = await store.review(trx, { province: code, periodId, form: form.name, version }, {
-          state: decision === 'accept' ? 'accepted' : 'returned', comment: comment ?? null, reviewer: request.caller!.systemId,
-        })
-        if (!reviewed) {
-          const versions = await store.versions(code, periodId, form.name, trx)
-          if (!versions.some((v) => v.version === version)) throw notFound(`version ${version} of ${form.name} for ${periodId} of province ${code}`)
-          throw new HttpProblem('conflict', `version ${version} is not the latest (${versions[0]!.version}); decide on the latest`)
-        }
-        await app.receipts.issue(request, { status: 200, records: [{ entity: 'report', province: code, periodId, form: form.name, version, state: reviewed.state }] }, trx)
-        return reviewed
-      })
-    })
+    }, async (request) => review(request, { ...request.params, form: form.name }, request.body))
   }
+
+  const customPath = '/v2/provinces/:code/reports/:periodId/forms/:form'
+  const customFormOf = (period: Period, name: string) => {
+    const form = period.customForms.find((f) => f.name === name)
+    if (!form) throw new HttpProblem('rule-violated', `period ${period.id} defines no custom form ${name}`)
+    return form
+  }
+
+  app.put(customPath, {
+    config: { policy: 'province' },
+    schema: {
+      tags: ['reports'],
+      operationId: 'submitCustomForm',
+      summary: 'Submit a form central defined for an extra period',
+      description: submitDescription('a form central defined for the period') + ' The body must satisfy the form\'s schema, listed with the period.',
+      params: CustomFormParams,
+      body: Type.Record(Type.String(), Type.Unknown(), { description: 'The form, as its schema in the period\'s `customForms` describes it.' }),
+      response: { 201: ref(ReportSubmitResult), ...problemResponses([404, 422]) },
+    },
+  }, async (request, reply) => {
+    const { code, periodId, form } = request.params
+    const period = await periodOrFail(periodId, form)
+    customForms.check(periodId, customFormOf(period, form), request.body)
+    return reply.code(201).send(await submit(request, code, period, form, request.body))
+  })
+
+  app.get(customPath, {
+    config: { policy: 'province-or-central' },
+    schema: {
+      tags: ['reports'],
+      operationId: 'getCustomFormHistory',
+      summary: 'Versions of a custom form',
+      params: CustomFormParams,
+      response: { 200: ref(ReportHistory), ...problemResponses([404, 422]) },
+    },
+  }, async (request) => history(request.params.code, request.params.periodId, request.params.form))
+
+  app.post(`${customPath}/versions/:version/review`, {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['reports'],
+      operationId: 'reviewCustomForm',
+      summary: 'Accept or return a version of a custom form',
+      params: Strict({ ...CustomFormParams.properties, version: VersionParams.properties.version }),
+      body: ref(ReviewRequest),
+      response: { 200: ref(ReportSubmission), ...problemResponses([404, 409, 422]) },
+    },
+  }, async (request) => review(request, request.params, request.body))
 }

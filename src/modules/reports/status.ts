@@ -1,9 +1,8 @@
-import type { ReportFormName } from '../../../schemas/reports.js'
 import { deadlineOf, vietnamYear } from './periods.js'
 import type { Period, ReportsStore } from './store.js'
 
 /** Each active province's state for each form of a period: missing, submitted, late, accepted or returned. */
-export async function reportStatus(store: ReportsStore, period: { id: string, forms: ReportFormName[] }, provinces?: string[]) {
+export async function reportStatus(store: ReportsStore, period: { id: string, forms: string[] }, provinces?: string[]) {
   const latest = await store.latest(period.id)
   const codes = provinces ?? await store.activeProvinces()
   return codes.map((province) => ({

@@ -1,17 +1,27 @@
 import { sql, type Selectable } from 'kysely'
 import type { Static } from 'typebox'
-import type { CrossCheckWarning, ReportFormName, ReportPeriod, ReportSubmission } from '../../../schemas/reports.js'
+import type { CrossCheckWarning, CustomForm, Person, ReportPeriod, ReportSubmission } from '../../../schemas/reports.js'
+import type { Actor } from '../../auth/call-token.js'
 import type { Db } from '../../db/database.js'
-import type { ReportPeriodsTable, ReportSubmissionsTable } from '../../db/tables.js'
-import { calendarPeriods, withDeadline } from './periods.js'
+import type { ReportDeadlineExtensionsTable, ReportPeriodsTable, ReportSubmissionsTable } from '../../db/tables.js'
+import { calendarPeriods, deadlineOf, type PeriodDefinition } from './periods.js'
 
 export type Period = Static<typeof ReportPeriod>
 type Submission = Static<typeof ReportSubmission>
 type Warning = Static<typeof CrossCheckWarning>
 
-const toPeriod = (row: Selectable<ReportPeriodsTable>): Period => withDeadline({
-  id: row.id, kind: row.kind, year: row.year, title: row.title, asOf: row.as_of, dueOn: row.due_on, forms: row.forms as ReportFormName[],
+const toPeriod = (row: Selectable<ReportPeriodsTable>, extensions: Selectable<ReportDeadlineExtensionsTable>[]): Period => ({
+  id: row.id, kind: row.kind, year: row.year, title: row.title, asOf: row.as_of, dueOn: row.due_on, deadline: deadlineOf(row.due_on).toISOString(),
+  forms: row.forms, customForms: row.custom_forms as Static<typeof CustomForm>[],
+  extensions: extensions.filter((e) => e.period_id === row.id).map((e) => ({
+    province: e.province_code, dueOn: e.due_on, deadline: deadlineOf(e.due_on).toISOString(), reason: e.reason, grantedBy: e.granted_by, grantedAt: e.granted_at.toISOString(),
+  })),
+  correctedAt: row.corrected_at?.toISOString() ?? null,
+  correctionReason: row.correction_reason,
 })
+
+const personOf = (value: unknown) => (value ?? null) as Static<typeof Person> | null
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value))
 
 const toSubmission = (row: Selectable<ReportSubmissionsTable>): Submission => ({
   province: row.province_code,
@@ -25,6 +35,9 @@ const toSubmission = (row: Selectable<ReportSubmissionsTable>): Submission => ({
   reviewedAt: row.reviewed_at?.toISOString() ?? null,
   receiptId: row.receipt_id,
   warnings: row.warnings as Warning[],
+  draftedBy: personOf(row.drafted_by),
+  approvedBy: personOf(row.approved_by),
+  reviewedBy: personOf(row.reviewed_by_person),
   data: row.data as Record<string, unknown>,
 })
 
@@ -52,7 +65,9 @@ export class ReportsStore {
 
   async periods(year: number): Promise<Period[]> {
     const rows = await this.db.selectFrom('report_periods').selectAll().where('year', '=', year).orderBy('due_on').orderBy('id').execute()
-    return rows.map(toPeriod)
+    const extensions = rows.length === 0 ? [] : await this.db.selectFrom('report_deadline_extensions').selectAll()
+      .where('period_id', 'in', rows.map((r) => r.id)).orderBy('province_code').execute()
+    return rows.map((row) => toPeriod(row, extensions))
   }
 
   /** A period by id; a calendar period (`2027-H1`, `2027-RADIO`, `2027-Y`) exists as soon as it is named. */
@@ -64,19 +79,51 @@ export class ReportsStore {
       await this.ensureYear(Number(calendarYear), db)
       row = await find()
     }
-    return row && toPeriod(row)
+    if (!row) return undefined
+    const extensions = await db.selectFrom('report_deadline_extensions').selectAll().where('period_id', '=', id).orderBy('province_code').execute()
+    return toPeriod(row, extensions)
   }
 
   /** False when a period with this id exists. */
-  async openPeriod(period: Omit<Period, 'deadline'>, db: Db): Promise<boolean> {
+  async openPeriod(period: PeriodDefinition & { customForms: Static<typeof CustomForm>[] }, db: Db): Promise<boolean> {
     const row = await db.insertInto('report_periods')
-      .values({ id: period.id, kind: period.kind, year: period.year, title: period.title, as_of: period.asOf, due_on: period.dueOn, forms: period.forms })
+      .values({ id: period.id, kind: period.kind, year: period.year, title: period.title, as_of: period.asOf, due_on: period.dueOn, forms: period.forms, custom_forms: JSON.stringify(period.customForms) })
       .onConflict((oc) => oc.column('id').doNothing()).returning('id').executeTakeFirst()
     return row !== undefined
   }
 
+  /** Corrects a period; every submission already made is judged again against the deadline it now has. */
+  async correctPeriod(trx: Db, id: string, correction: { title?: string | undefined, asOf?: string | null | undefined, dueOn?: string | undefined, reason: string }): Promise<void> {
+    await trx.updateTable('report_periods').set({
+      ...(correction.title !== undefined ? { title: correction.title } : {}),
+      ...(correction.asOf !== undefined ? { as_of: correction.asOf } : {}),
+      ...(correction.dueOn !== undefined ? { due_on: correction.dueOn } : {}),
+      corrected_at: sql`now()`, correction_reason: correction.reason,
+    }).where('id', '=', id).execute()
+    await this.judgeAgain(trx, id)
+  }
+
+  /** Gives one province a later deadline for a period (replacing an earlier extension); its submissions are judged again. */
+  async extendDeadline(trx: Db, extension: { periodId: string, province: string, dueOn: string, reason: string, grantedBy: string }): Promise<void> {
+    await trx.insertInto('report_deadline_extensions').values({
+      period_id: extension.periodId, province_code: extension.province, due_on: extension.dueOn, reason: extension.reason, granted_by: extension.grantedBy,
+    }).onConflict((oc) => oc.columns(['period_id', 'province_code']).doUpdateSet({
+      due_on: extension.dueOn, reason: extension.reason, granted_by: extension.grantedBy, granted_at: sql`now()`,
+    })).execute()
+    await this.judgeAgain(trx, extension.periodId, extension.province)
+  }
+
+  /** Sets on_time again for a period's submissions (one province's, or all): received before the end of the due date that applies, Vietnam time. */
+  private async judgeAgain(trx: Db, periodId: string, province?: string): Promise<void> {
+    await sql`update report_submissions s set on_time = s.submitted_at < ((coalesce(
+        (select e.due_on from report_deadline_extensions e where e.period_id = s.period_id and e.province_code = s.province_code),
+        (select p.due_on from report_periods p where p.id = s.period_id)) + 1)::text || ' 00:00:00+07')::timestamptz
+      where s.period_id = ${periodId} and (${province ?? null}::text is null or s.province_code = ${province ?? null}::text)`.execute(trx)
+  }
+
+
   /** Stores a new version; versions of one form are numbered under a lock, so concurrent submissions never collide. */
-  async submit(trx: Db, submission: Omit<Submission, 'version' | 'state' | 'reviewComment' | 'reviewedAt'>): Promise<Submission> {
+  async submit(trx: Db, submission: Omit<Submission, 'version' | 'state' | 'reviewComment' | 'reviewedAt' | 'draftedBy' | 'approvedBy' | 'reviewedBy'>, actor: Actor | null): Promise<Submission> {
     await sql`select pg_advisory_xact_lock(hashtext(${`${submission.province}/${submission.periodId}/${submission.form}`}))`.execute(trx)
     const last = await trx.selectFrom('report_submissions').select((eb) => eb.fn.max('version').as('version'))
       .where('province_code', '=', submission.province).where('period_id', '=', submission.periodId).where('form', '=', submission.form)
@@ -91,11 +138,13 @@ export class ReportsStore {
       on_time: submission.onTime,
       receipt_id: submission.receiptId,
       warnings: JSON.stringify(submission.warnings),
+      drafted_by: json(actor?.draftedBy),
+      approved_by: json(actor && { id: actor.id, name: actor.name }),
     }).returningAll().executeTakeFirstOrThrow()
     return toSubmission(row)
   }
 
-  async versions(province: string, periodId: string, form: ReportFormName, db: Db = this.db): Promise<Submission[]> {
+  async versions(province: string, periodId: string, form: string, db: Db = this.db): Promise<Submission[]> {
     const rows = await db.selectFrom('report_submissions').selectAll()
       .where('province_code', '=', province).where('period_id', '=', periodId).where('form', '=', form)
       .orderBy('version', 'desc').execute()
@@ -103,9 +152,9 @@ export class ReportsStore {
   }
 
   /** Records central's decision on a version, if it is still the latest; undefined otherwise. */
-  async review(trx: Db, key: { province: string, periodId: string, form: ReportFormName, version: number }, decision: { state: 'accepted' | 'returned', comment: string | null, reviewer: string }): Promise<Submission | undefined> {
+  async review(trx: Db, key: { province: string, periodId: string, form: string, version: number }, decision: { state: 'accepted' | 'returned', comment: string | null, reviewer: string, person: Actor | null }): Promise<Submission | undefined> {
     const row = await trx.updateTable('report_submissions')
-      .set({ state: decision.state, review_comment: decision.comment, reviewed_at: sql`now()`, reviewed_by: decision.reviewer })
+      .set({ state: decision.state, review_comment: decision.comment, reviewed_at: sql`now()`, reviewed_by: decision.reviewer, reviewed_by_person: json(decision.person && { id: decision.person.id, name: decision.person.name }) })
       .where('province_code', '=', key.province).where('period_id', '=', key.periodId).where('form', '=', key.form).where('version', '=', key.version)
       .where(sql<boolean>`version = (select max(version) from report_submissions s where s.province_code = report_submissions.province_code
                and s.period_id = report_submissions.period_id and s.form = report_submissions.form)`)

@@ -1,0 +1,50 @@
+import type { ValidateFunction } from 'ajv'
+import type { Static, TSchema } from 'typebox'
+import { Appendix02Form, Appendix03Form, IndicatorsForm, type CustomForm, type ReportFormName } from '../../../schemas/reports.js'
+import { fieldErrors } from '../../http/errors.js'
+import { HttpProblem } from '../../http/problem.js'
+import { compileCallerSchema } from '../../http/validation.js'
+
+export const builtInForms: { name: ReportFormName, schema: TSchema, title: string }[] = [
+  { name: 'indicators', schema: IndicatorsForm, title: 'the grassroots-information indicators (số liệu thông tin cơ sở)' },
+  { name: 'appendix-02', schema: Appendix02Form, title: 'Phụ lục 02 (results of setting up and extending IT–telecom radio)' },
+  { name: 'appendix-03', schema: Appendix03Form, title: 'Phụ lục 03 (the same by funding programme)' },
+]
+const builtInNames = new Set<string>(builtInForms.map((f) => f.name))
+
+const MAX_SCHEMA_BYTES = 64 * 1024
+
+/** A form refuses fields it does not name, as every built-in one does, unless its schema says otherwise. */
+const closed = (schema: Record<string, unknown>) => ('additionalProperties' in schema || 'unevaluatedProperties' in schema ? schema : { ...schema, additionalProperties: false })
+
+/** Why a form central defines cannot be used, or undefined: an object schema of bounded size that compiles. */
+export function customFormProblem(form: Static<typeof CustomForm>): string | undefined {
+  if (builtInNames.has(form.name)) return `${form.name} is a built-in form; give a custom form another name`
+  if (JSON.stringify(form.schema).length > MAX_SCHEMA_BYTES) return `the schema of ${form.name} is larger than ${MAX_SCHEMA_BYTES} bytes`
+  if (form.schema.type !== 'object') return `the schema of ${form.name} must describe an object ("type": "object")`
+  try {
+    compileCallerSchema(closed(form.schema))
+  } catch (error) {
+    return `the schema of ${form.name} does not compile: ${(error as Error).message}`
+  }
+  return undefined
+}
+
+/** Checks submissions of custom forms against the schema of their period, compiled once per period and form. */
+export class CustomFormValidators {
+  private readonly compiled = new Map<string, ValidateFunction>()
+
+  check(periodId: string, form: Static<typeof CustomForm>, data: unknown): void {
+    const key = `${periodId}/${form.name}`
+    let validate = this.compiled.get(key)
+    if (!validate) {
+      validate = compileCallerSchema(closed(form.schema))
+      if (this.compiled.size > 1000) this.compiled.clear()
+      this.compiled.set(key, validate)
+    }
+    if (!validate(data)) {
+      const errors = fieldErrors('body', (validate.errors ?? []) as never)
+      throw new HttpProblem('validation-failed', errors.slice(0, 3).map((e) => `body ${e.pointer}: ${e.message}`).join('; '), { errors })
+    }
+  }
+}
