@@ -121,6 +121,7 @@ export const CustomForm = Strict({
   title: Type.String({ minLength: 1, maxLength: 300, description: 'What the form asks.' }),
   schema: Type.Record(Type.String(), Type.Unknown(), {
     description: 'The JSON Schema a submission must satisfy: an object schema, at most 64 KiB, no remote references. Unknown fields are refused unless the schema allows them.',
+    'x-ttn-checked-against': 'JSON Schema draft 2020-12 (the service compiles it before opening the period)',
   }),
 }, { $id: 'CustomForm', description: 'A form central defines for an extra period (biểu mẫu bổ sung).' })
 

@@ -11,9 +11,16 @@ import { components } from '../../schemas/index.js'
  * allErrors lists every failing field; its cost is bounded by the body and batch limits.
  */
 const base: Options = { allErrors: true, removeAdditional: false, useDefaults: true, strict: true, allowUnionTypes: true }
+/**
+ * Marks an open object of the contract whose content another schema checks, named by the keyword:
+ * a JSON Schema a caller defines, or a form that must satisfy one. An annotation only.
+ */
+export const CHECKED_ELSEWHERE = 'x-ttn-checked-against'
+
 const makeAjv = (coerceTypes: Options['coerceTypes']) => {
   const ajv = new Ajv({ ...base, coerceTypes })
   addFormats.default(ajv)
+  ajv.addKeyword({ keyword: CHECKED_ELSEWHERE, schemaType: 'string' })
   for (const component of components) ajv.addSchema(component)
   return ajv
 }

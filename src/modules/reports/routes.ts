@@ -242,7 +242,9 @@ export async function reportsRoutes(app: App) {
       summary: 'Submit a form central defined for an extra period',
       description: submitDescription('a form central defined for the period') + ' The body must satisfy the form\'s schema, listed with the period.',
       params: CustomFormParams,
-      body: Type.Record(Type.String(), Type.Unknown(), { description: 'The form, as its schema in the period\'s `customForms` describes it.' }),
+      body: Type.Record(Type.String(), Type.Unknown(), {
+        description: 'The form, as its schema in the period\'s `customForms` describes it.', 'x-ttn-checked-against': 'the schema of the form in the period\'s customForms',
+      }),
       response: { 201: ref(ReportSubmitResult), ...problemResponses([404, 422]) },
     },
   }, async (request, reply) => {
