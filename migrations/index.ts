@@ -14,6 +14,7 @@ import * as transparency from './0014-transparency.js'
 import * as keyCustody from './0015-key-custody.js'
 import * as communeCatalogue from './0016-commune-catalogue.js'
 import * as reportPeriods from './0017-report-periods.js'
+import * as clusterProgrammes from './0018-cluster-programmes.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0015-key-custody': keyCustody,
   '0016-commune-catalogue': communeCatalogue,
   '0017-report-periods': reportPeriods,
+  '0018-cluster-programmes': clusterProgrammes,
 }

@@ -63,6 +63,14 @@ const clusterFields = {
   location: Type.Optional(ref(Location)),
   vendor: Type.Optional(text(200, 'Manufacturer or supplier (nhà cung cấp).')),
   model: Type.Optional(text(200, 'Model (chủng loại).')),
+  programme: Type.Optional(Programme),
+  fundingSource: Type.Optional(FundingSource),
+  replaces: Type.Optional(Type.Array(RecordId('A cluster of the same province this one replaced.'), {
+    maxItems: 20, uniqueItems: true, description: 'For a replacement (`programme` `replacement`): the broken wired or FM cluster(s) it replaced (thay thế cụm loa).',
+  })),
+  villagesCovered: Type.Optional(Type.Array(text(200, 'A village (thôn, bản, tổ dân phố).'), {
+    maxItems: 50, uniqueItems: true, description: 'The villages the cluster covers (các thôn, bản được phủ sóng); for an extension, those newly covered.',
+  })),
 }
 
 const boardFields = {
@@ -102,6 +110,7 @@ export const Station = entitySchemas('Station', 'A commune radio station (đài 
 export const Cluster = entitySchemas('Cluster', 'A loudspeaker cluster (cụm loa)', clusterFields, {}, {
   id: 'loa-26740-01', stationId: 'dai-26740', village: 'Khu phố 1', kind: 'ip', installedOn: '2024-09-15', status: 'operating',
   location: { latitude: 10.777, longitude: 106.702 }, vendor: 'Công ty ABC', model: 'IP-4G-30W',
+  programme: 'replacement', fundingSource: 'new_rural_development', replaces: ['loa-26740-fm-03'], villagesCovered: ['Khu phố 1', 'Khu phố 2'],
 })
 export const Board = entitySchemas('Board', 'A public electronic bulletin board (bảng tin điện tử công cộng)', boardFields, communeVerified, {
   id: 'bang-26740-01', communeCode: '26740', placement: 'outdoor', screenSizeInches: 65, status: 'operating',

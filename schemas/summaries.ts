@@ -39,6 +39,13 @@ const figureSections = {
     hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh).'),
     hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs.'),
   }, { description: 'Airtime from broadcast logs.' }),
+  programmes: Strict({
+    newStations: count('Stations in place set up under the programme of new stations (thiết lập mới đài).'),
+    replacementClusters: count('IT–telecom clusters in place that replaced broken wired or FM ones (cụm loa thay thế).'),
+    clustersReplaced: count('Broken clusters those replacements took over from (cụm loa hỏng được thay thế).'),
+    extensionClusters: count('Clusters in place that extended radio to villages without it (cụm loa mở rộng).'),
+    villagesNewlyCovered: count('Villages those extensions cover (thôn, bản được mở rộng).'),
+  }, { description: 'The commune-radio programmes of the guidance, from the registry (chương trình đầu tư).' }),
   content: Strict({
     items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here, in their latest version.'),
     delivered: count('Of those, item-province pairs delivered to the province (by webhook or read from its feed).'),

@@ -190,6 +190,10 @@ export interface ClustersTable extends RegistryColumns {
   longitude: number | null
   vendor: string | null
   model: string | null
+  programme: string | null
+  funding_source: string | null
+  replaces: string[]
+  villages_covered: string[]
 }
 
 export interface BoardsTable extends RegistryColumns {

@@ -279,3 +279,33 @@ t.test('a change committed while an earlier one is still open is held back until
   const afterCommit = await read(whileOpen.cursor)
   t.same(afterCommit.ids, ['early', 'late'], 'both are served, the earlier first, none skipped')
 })
+
+t.test('programmes on clusters: a replacement names the clusters it replaced, an extension its villages; summaries count them', async (t) => {
+  const { app, hcm, central } = await setup(t)
+  await push(app, hcm, 'stations', [station('st-1', { programme: 'new_station', fundingSource: 'new_rural_development' }), station('st-2')])
+  await push(app, hcm, 'clusters', [cluster('fm-1', 'st-1', { kind: 'fm', status: 'out_of_service' }), cluster('fm-2', 'st-1', { kind: 'wired', status: 'out_of_service' })])
+  const pushed = await push(app, hcm, 'clusters', [
+    cluster('ip-1', 'st-1', { programme: 'replacement', fundingSource: 'local_budget', replaces: ['fm-1', 'fm-2'] }),
+    cluster('ip-2', 'st-2', { programme: 'extension', villagesCovered: ['Ấp 3', 'Ấp 4'] }),
+    cluster('ip-3', 'st-2', { programme: 'extension', village: 'Ấp 5' }),
+  ])
+  t.equal(pushed.statusCode, 200, pushed.body)
+  const read = (await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/clusters/ip-1' })).json()
+  t.match(read, { programme: 'replacement', fundingSource: 'local_budget', replaces: ['fm-1', 'fm-2'] })
+
+  const refused = await push(app, hcm, 'clusters', [
+    cluster('ip-9', 'st-1', { replaces: ['fm-1'] }),
+    cluster('ip-8', 'st-1', { programme: 'replacement', replaces: ['nope', 'ip-8'] }),
+  ])
+  t.equal(refused.statusCode, 422)
+  t.same(refused.json().errors.map((e: { pointer: string, message: string }) => `${e.pointer} ${e.message}`), [
+    '/items/0/replaces only a replacement (programme replacement) names the clusters it replaced',
+    '/items/1/replaces cluster nope does not exist in province 79',
+    '/items/1/replaces a cluster does not replace itself',
+  ])
+
+  const summary = (await signedInject(app, central, { method: 'GET', url: '/v2/summaries/provinces/79' })).json()
+  t.same(summary.province.programmes, { newStations: 1, replacementClusters: 1, clustersReplaced: 2, extensionClusters: 2, villagesNewlyCovered: 3 })
+  const national = (await signedInject(app, central, { method: 'GET', url: '/v2/summaries/national' })).json()
+  t.equal(national.total.programmes.villagesNewlyCovered, 3)
+})

@@ -79,6 +79,10 @@ export const clusters = {
     ...coordinates(input.location),
     vendor: input.vendor ?? null,
     model: input.model ?? null,
+    programme: input.programme ?? null,
+    funding_source: input.fundingSource ?? null,
+    replaces: input.replaces ?? [],
+    villages_covered: input.villagesCovered ?? [],
   }),
   toRecord: (row: Selectable<ClustersTable>): Static<typeof Cluster.Record> => ({
     id: row.id,
@@ -90,6 +94,10 @@ export const clusters = {
     ...locationOf(row),
     ...optional('vendor', row.vendor),
     ...optional('model', row.model),
+    ...optional('programme', row.programme as ClusterInput['programme'] | null),
+    ...optional('fundingSource', row.funding_source as ClusterInput['fundingSource'] | null),
+    ...(row.replaces?.length ? { replaces: row.replaces } : {}),
+    ...(row.villages_covered?.length ? { villagesCovered: row.villages_covered } : {}),
     ...stored(row),
   }),
 }

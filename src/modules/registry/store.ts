@@ -139,7 +139,17 @@ export class RegistryStore {
     const toDecommissioned = items.filter((c) => statusOf.get(c.stationId) === 'decommissioned').map((c) => c.id)
     const current = new Map(toDecommissioned.length === 0 ? [] : (await trx.selectFrom('clusters').select(['id', 'station_id', 'deleted_at'])
       .where('province_code', '=', province).where('id', 'in', toDecommissioned).execute()).map((c) => [c.id, c]))
+    // A replacement names the clusters it took over from: clusters of this province, stored or in the batch.
+    const batchIds = new Set(items.map((c) => c.id))
+    const replacedIds = [...new Set(items.flatMap((c) => c.replaces ?? []).filter((id) => !batchIds.has(id)))]
+    const storedReplaced = new Set(replacedIds.length === 0 ? [] : (await trx.selectFrom('clusters').select('id')
+      .where('province_code', '=', province).where('id', 'in', replacedIds).execute()).map((c) => c.id))
     items.forEach((cluster, i) => {
+      if (cluster.replaces?.length && cluster.programme !== 'replacement') fail('cluster', i, 'replaces', 'only a replacement (programme replacement) names the clusters it replaced')
+      for (const replaced of cluster.replaces ?? []) {
+        if (replaced === cluster.id) fail('cluster', i, 'replaces', 'a cluster does not replace itself')
+        else if (!batchIds.has(replaced) && !storedReplaced.has(replaced)) fail('cluster', i, 'replaces', `cluster ${replaced} does not exist in province ${province}`)
+      }
       const status = statusOf.get(cluster.stationId)
       if (status === undefined) {
         fail('cluster', i, 'stationId', `station ${cluster.stationId} does not exist in province ${province}`)

@@ -62,6 +62,37 @@ export class SummariesStore {
     return sections
   }
 
+  /** The programmes of the guidance, counted from the stations and clusters in place. */
+  async programmes(only?: string): Promise<Section<'programmes'>> {
+    const { rows } = await sql<{ province_code: string, new_stations: number, replacement_clusters: number, clusters_replaced: number, extension_clusters: number, villages: number }>`
+      with stations_in_place as (
+        select province_code, count(*) filter (where programme = 'new_station')::int as new_stations from stations
+        where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
+        group by province_code
+      ), clusters_in_place as (
+        select province_code,
+          count(distinct id) filter (where programme = 'replacement')::int as replacement_clusters,
+          count(distinct replaced) filter (where programme = 'replacement')::int as clusters_replaced,
+          count(distinct id) filter (where programme = 'extension')::int as extension_clusters
+        from clusters left join lateral unnest(replaces) as replaced on true
+        where deleted_at is null and status <> 'decommissioned' and programme is not null ${only ? sql`and province_code = ${only}` : sql``}
+        group by province_code
+      ), villages as (
+        select province_code, count(distinct (station_id, village_name))::int as villages
+        from clusters, unnest(case when cardinality(villages_covered) > 0 then villages_covered else array[village] end) as village_name
+        where deleted_at is null and status <> 'decommissioned' and programme = 'extension' and village_name is not null ${only ? sql`and province_code = ${only}` : sql``}
+        group by province_code
+      )
+      select coalesce(s.province_code, c.province_code, v.province_code) as province_code, coalesce(s.new_stations, 0) as new_stations,
+        coalesce(c.replacement_clusters, 0) as replacement_clusters, coalesce(c.clusters_replaced, 0) as clusters_replaced,
+        coalesce(c.extension_clusters, 0) as extension_clusters, coalesce(v.villages, 0) as villages
+      from stations_in_place s full join clusters_in_place c using (province_code) full join villages v using (province_code)`.execute(this.db)
+    return new Map(rows.map((r) => [r.province_code, {
+      newStations: num(r.new_stations), replacementClusters: num(r.replacement_clusters), clustersReplaced: num(r.clusters_replaced),
+      extensionClusters: num(r.extension_clusters), villagesNewlyCovered: num(r.villages),
+    }]))
+  }
+
   async boards(only?: string): Promise<Section<'boards'>> {
     const { rows } = await sql<{ province_code: string, n: number }>`
       select province_code, count(*)::int as n from boards

@@ -10,6 +10,7 @@ const emptyFigures = (): Figures => ({
   boards: { total: 0 },
   devices: { registered: 0, online: 0, offline: 0, stale: 0, neverReported: 0 },
   broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 },
+  programmes: { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 },
   content: { items: 0, delivered: 0, acknowledged: 0, played: 0 },
 })
 
@@ -45,7 +46,7 @@ export interface SummaryOptions {
 export async function summarise(store: SummariesStore, reports: ReportsStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
   const active = store.provinces(only)
-  const [provinces, stations, clusters, boards, devices, broadcast, content, states] = await Promise.all([
+  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, states] = await Promise.all([
     active,
     store.stations(only),
     store.clusters(only),
@@ -53,6 +54,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
     store.devices(now, staleAfterSeconds, only),
     store.broadcast(now, only),
     store.content(now, only),
+    store.programmes(only),
     period ? active.then((all) => reportStatus(reports, period, all.map((p) => p.code))) : Promise.resolve([]),
   ])
   const total = emptyFigures()
@@ -64,6 +66,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
       boards: boards.get(code) ?? empty.boards,
       devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, devices.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
+      programmes: programmes.get(code) ?? empty.programmes,
       content: content.get(code) ?? empty.content,
     }
     addFigures(total, own)
