@@ -15,6 +15,7 @@ import * as keyCustody from './0015-key-custody.js'
 import * as communeCatalogue from './0016-commune-catalogue.js'
 import * as reportPeriods from './0017-report-periods.js'
 import * as clusterProgrammes from './0018-cluster-programmes.js'
+import * as citizenFeedback from './0019-citizen-feedback.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0016-commune-catalogue': communeCatalogue,
   '0017-report-periods': reportPeriods,
   '0018-cluster-programmes': clusterProgrammes,
+  '0019-citizen-feedback': citizenFeedback,
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, Instant, ProvinceCode, Strict, ref } from './common.js'
+import { CalendarDate, CommuneCode, Instant, ProvinceCode, Strict, ref } from './common.js'
 import { FundingSource } from './registry.js'
 import { Receipt } from './trust.js'
 
@@ -8,8 +8,8 @@ const amount = (description: string) => Type.Number({ minimum: 0, maximum: 1e12,
 
 export const ReportPeriodId = Type.String({ minLength: 3, maxLength: 40, pattern: '^[A-Za-z0-9-]+$', description: 'Period id, e.g. `2026-H1` (six months), `2026-Y` (year), `2026-RADIO` (commune-radio appendices).', examples: ['2026-H1'] })
 
-export const ReportFormName = Type.Union([Type.Literal('indicators'), Type.Literal('appendix-02'), Type.Literal('appendix-03')], {
-  description: '`indicators` (số liệu thông tin cơ sở), `appendix-02` (Phụ lục 02: kết quả thiết lập, thay thế, mở rộng truyền thanh CNTT-VT), `appendix-03` (Phụ lục 03: the same by funding programme).',
+export const ReportFormName = Type.Union([Type.Literal('indicators'), Type.Literal('feedback'), Type.Literal('appendix-02'), Type.Literal('appendix-03')], {
+  description: '`indicators` (số liệu thông tin cơ sở), `feedback` (phản ánh, kiến nghị của người dân, Nghị định 49/2024), `appendix-02` (Phụ lục 02: kết quả thiết lập, thay thế, mở rộng truyền thanh CNTT-VT), `appendix-03` (Phụ lục 03: the same by funding programme).',
 })
 export type ReportFormName = Static<typeof ReportFormName>
 
@@ -59,6 +59,35 @@ export const IndicatorsForm = Strict({
   notes: Type.Optional(Type.String({ maxLength: 4000, description: 'Remarks (ghi chú).' })),
 }, { $id: 'IndicatorsForm', description: 'Grassroots-information indicators (số liệu lĩnh vực thông tin cơ sở) as of the period\'s date.' })
 export type IndicatorsForm = Static<typeof IndicatorsForm>
+
+export const FeedbackChannel = Type.Union([
+  Type.Literal('hotline'), Type.Literal('in_person'), Type.Literal('letter'), Type.Literal('portal'), Type.Literal('social_media'),
+  Type.Literal('meeting'), Type.Literal('radio'), Type.Literal('other'),
+], { description: 'How the feedback came (kênh tiếp nhận): `hotline` (đường dây nóng), `in_person` (trực tiếp), `letter` (thư, đơn), `portal` (cổng thông tin điện tử), `social_media` (mạng xã hội), `meeting` (hội nghị, tiếp xúc cử tri), `radio` (qua đài truyền thanh), `other` (khác).' })
+
+const feedbackCounts = {
+  received: count('Pieces of feedback received in the period (số phản ánh, kiến nghị tiếp nhận).'),
+  answered: count('Of those, answered (số đã trả lời, xử lý); at most `received`.'),
+}
+
+/** Phản ánh, kiến nghị của người dân: the feedback each commune received and answered (Nghị định 49/2024). */
+export const FeedbackForm = Strict({
+  communes: Type.Array(Strict({
+    communeCode: CommuneCode('The commune that received it.'),
+    byChannel: Type.Array(Strict({ channel: FeedbackChannel, ...feedbackCounts }), { minItems: 1, maxItems: 8, description: 'Counts by channel, each channel at most once.' }),
+    byTopic: Type.Array(Strict({
+      topic: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$', description: 'A topic id, e.g. a content topic (`disasters-fire-epidemics`) or `land`, `environment`, `social-policy`.' }),
+      ...feedbackCounts,
+    }), { maxItems: 50, description: 'The same feedback counted by topic.' }),
+    averageHoursToAnswer: Type.Union([Type.Number({ minimum: 0, maximum: 100_000 }), Type.Null()], { description: 'Average time from receipt to answer, in hours (thời gian trả lời trung bình); null when nothing was answered.' }),
+  }), { minItems: 1, maxItems: 500, description: 'One line per commune that received feedback; a commune at most once.' }),
+  notes: Type.Optional(Type.String({ maxLength: 4000 })),
+}, {
+  $id: 'FeedbackForm',
+  description: 'Citizen feedback (phản ánh, kiến nghị của người dân) received and answered per commune, by channel and topic. QĐ 135 sets the target that all of it is answered.',
+  examples: [{ communes: [{ communeCode: '26740', byChannel: [{ channel: 'hotline', received: 12, answered: 11 }, { channel: 'portal', received: 5, answered: 5 }], byTopic: [{ topic: 'environment', received: 9, answered: 8 }, { topic: 'land', received: 8, answered: 8 }], averageHoursToAnswer: 30.5 }] }],
+})
+export type FeedbackForm = Static<typeof FeedbackForm>
 
 const programmeResult = {
   communes: count('Communes concerned (số xã).'),
@@ -211,4 +240,4 @@ export const PeriodStatus = Strict({
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, Appendix02Form, Appendix03Form, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Form, Appendix03Form, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]

@@ -46,6 +46,11 @@ const figureSections = {
     extensionClusters: count('Clusters in place that extended radio to villages without it (cụm loa mở rộng).'),
     villagesNewlyCovered: count('Villages those extensions cover (thôn, bản được mở rộng).'),
   }, { description: 'The commune-radio programmes of the guidance, from the registry (chương trình đầu tư).' }),
+  feedback: Strict({
+    received: count('Citizen feedback received in the period, as the province\'s latest feedback report says (phản ánh, kiến nghị tiếp nhận).'),
+    answered: count('Of it, answered (đã trả lời).'),
+    answeredShare: Type.Number({ minimum: 0, maximum: 1, description: 'Share answered, 0 to 1 (tỷ lệ trả lời); QĐ 135 sets the target of all (1). 0 when nothing was received.' }),
+  }, { description: 'Citizen feedback of the summary\'s report period (Nghị định 49/2024).' }),
   content: Strict({
     items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here, in their latest version.'),
     delivered: count('Of those, item-province pairs delivered to the province (by webhook or read from its feed).'),
@@ -59,6 +64,7 @@ export type Figures = Static<typeof Figures>
 
 export const ProvinceReportStates = Strict({
   indicators: Type.Optional(ReportStatus),
+  feedback: Type.Optional(ReportStatus),
   'appendix-02': Type.Optional(ReportStatus),
   'appendix-03': Type.Optional(ReportStatus),
 }, { $id: 'ProvinceReportStates', description: 'The province\'s state for each form of the period (tình trạng báo cáo); a form the period does not take is absent.' })

@@ -5,7 +5,7 @@ import type {
   Station, StationListQuery,
 } from '../../schemas/registry.js'
 import type {
-  Appendix02Form, Appendix03Form, DeadlineExtensionRequest, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
+  Appendix02Form, Appendix03Form, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
   ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
@@ -32,7 +32,7 @@ interface EntityTypes {
   boards: { input: S<typeof Board.Input>, replacement: S<typeof Board.Replacement>, record: S<typeof Board.Record>, query: S<typeof BoardListQuery> }
 }
 
-type FormData = { indicators: S<typeof IndicatorsForm>, 'appendix-02': S<typeof Appendix02Form>, 'appendix-03': S<typeof Appendix03Form> }
+type FormData = { indicators: S<typeof IndicatorsForm>, feedback: S<typeof FeedbackForm>, 'appendix-02': S<typeof Appendix02Form>, 'appendix-03': S<typeof Appendix03Form> }
 
 /**
  * A typed client of the ttn-interop API, for provincial systems and for central. Every call

@@ -26,9 +26,9 @@ t.test('deadlines are the end of the due date in Vietnam time', async (t) => {
   t.equal(deadlineOf('2026-06-15').toISOString(), '2026-06-15T17:00:00.000Z')
   t.equal(deadlineOf('2026-12-31').toISOString(), '2026-12-31T17:00:00.000Z')
   t.same(calendarPeriods(2026).map((p) => [p.id, p.asOf, p.dueOn, p.forms.join('+')]), [
-    ['2026-H1', '2026-05-30', '2026-06-15', 'indicators'],
+    ['2026-H1', '2026-05-30', '2026-06-15', 'indicators+feedback'],
     ['2026-RADIO', null, '2026-11-15', 'appendix-02+appendix-03'],
-    ['2026-Y', '2026-11-30', '2026-12-15', 'indicators'],
+    ['2026-Y', '2026-11-30', '2026-12-15', 'indicators+feedback'],
   ])
 })
 
@@ -221,4 +221,34 @@ t.test('an act claim that is not an official\'s id and name is a malformed token
   }
   const ok = await signCall({ issuer: hcm.id, audience: 'ttn-central', key: hcm.key, method: 'GET', pathAndQuery: '/v2/report-periods', actor: { id: 'cb-1' } })
   t.equal((await app.inject({ method: 'GET', url: '/v2/report-periods', headers: { authorization: `Bearer ${ok}` } })).statusCode, 200)
+})
+
+t.test('citizen feedback per commune, by channel and topic; its rules named; the summary shows the share answered', async (t) => {
+  const { app, hcm, central } = await setup(t)
+  await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: 'FB-1', title: 'Phản ánh', dueOn: vietnamDate(3), forms: ['feedback'] } })
+  const url = '/v2/provinces/79/reports/FB-1/feedback'
+  const form = {
+    communes: [
+      { communeCode: '26740', byChannel: [{ channel: 'hotline', received: 12, answered: 11 }, { channel: 'portal', received: 5, answered: 5 }], byTopic: [{ topic: 'environment', received: 9, answered: 8 }, { topic: 'land', received: 8, answered: 8 }], averageHoursToAnswer: 30.5 },
+      { communeCode: '26743', byChannel: [{ channel: 'in_person', received: 3, answered: 0 }], byTopic: [], averageHoursToAnswer: null },
+    ],
+  }
+  const stored = await signedInject(app, hcm, { method: 'PUT', url, body: form })
+  t.equal(stored.statusCode, 201, stored.body)
+  const summary = (await signedInject(app, central, { method: 'GET', url: '/v2/summaries/provinces/79?periodId=FB-1' })).json()
+  t.same(summary.province.feedback, { received: 20, answered: 16, answeredShare: 0.8 })
+  t.equal(summary.province.reports.feedback, 'submitted')
+
+  const bad = {
+    communes: [
+      { communeCode: '00004', byChannel: [{ channel: 'hotline', received: 1, answered: 2 }], byTopic: [], averageHoursToAnswer: 1 },
+      { communeCode: '26740', byChannel: [{ channel: 'hotline', received: 4, answered: 1 }, { channel: 'hotline', received: 1, answered: 1 }], byTopic: [{ topic: 'land', received: 2, answered: 1 }], averageHoursToAnswer: 2 },
+      { communeCode: '26740', byChannel: [{ channel: 'radio', received: 1, answered: 1 }], byTopic: [], averageHoursToAnswer: 2 },
+    ],
+  }
+  const refused = await signedInject(app, hcm, { method: 'PUT', url, body: bad })
+  t.equal(refused.statusCode, 422)
+  t.same(refused.json().errors.map((e: { pointer: string }) => e.pointer), [
+    '/communes/0/communeCode', '/communes/0/byChannel/0/answered', '/communes/1/byChannel/1/channel', '/communes/1/byTopic', '/communes/2/communeCode',
+  ])
 })

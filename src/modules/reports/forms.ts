@@ -1,12 +1,13 @@
 import type { ValidateFunction } from 'ajv'
 import type { Static, TSchema } from 'typebox'
-import { Appendix02Form, Appendix03Form, IndicatorsForm, type CustomForm, type ReportFormName } from '../../../schemas/reports.js'
+import { Appendix02Form, Appendix03Form, FeedbackForm, IndicatorsForm, type CustomForm, type ReportFormName } from '../../../schemas/reports.js'
 import { fieldErrors } from '../../http/errors.js'
 import { HttpProblem } from '../../http/problem.js'
 import { compileCallerSchema } from '../../http/validation.js'
 
 export const builtInForms: { name: ReportFormName, schema: TSchema, title: string }[] = [
   { name: 'indicators', schema: IndicatorsForm, title: 'the grassroots-information indicators (số liệu thông tin cơ sở)' },
+  { name: 'feedback', schema: FeedbackForm, title: 'the citizen feedback received and answered per commune (phản ánh, kiến nghị của người dân)' },
   { name: 'appendix-02', schema: Appendix02Form, title: 'Phụ lục 02 (results of setting up and extending IT–telecom radio)' },
   { name: 'appendix-03', schema: Appendix03Form, title: 'Phụ lục 03 (the same by funding programme)' },
 ]
@@ -47,4 +48,29 @@ export class CustomFormValidators {
       throw new HttpProblem('validation-failed', errors.slice(0, 3).map((e) => `body ${e.pointer}: ${e.message}`).join('; '), { errors })
     }
   }
+}
+
+/** The rules of the feedback form that its schema cannot state: each commune, channel and topic once, answered at most received, communes of the province. */
+export function feedbackProblems(form: Static<typeof FeedbackForm>, communesOfProvince: Set<string>): { pointer: string, message: string }[] {
+  const problems: { pointer: string, message: string }[] = []
+  const seen = new Set<string>()
+  form.communes.forEach((line, i) => {
+    const at = `/communes/${i}`
+    if (seen.has(line.communeCode)) problems.push({ pointer: `${at}/communeCode`, message: `commune ${line.communeCode} has two lines` })
+    seen.add(line.communeCode)
+    if (!communesOfProvince.has(line.communeCode)) problems.push({ pointer: `${at}/communeCode`, message: `commune ${line.communeCode} is not a commune of the province` })
+    for (const [list, key] of [[line.byChannel, 'channel'], [line.byTopic, 'topic']] as const) {
+      const keys = new Set<string>()
+      list.forEach((entry, j) => {
+        const value = (entry as Record<string, unknown>)[key] as string
+        if (keys.has(value)) problems.push({ pointer: `${at}/${key === 'channel' ? 'byChannel' : 'byTopic'}/${j}/${key}`, message: `${key} ${value} counted twice` })
+        keys.add(value)
+        if (entry.answered > entry.received) problems.push({ pointer: `${at}/${key === 'channel' ? 'byChannel' : 'byTopic'}/${j}/answered`, message: 'more answered than received' })
+      })
+    }
+    const channelTotal = line.byChannel.reduce((n, c) => n + c.received, 0)
+    const topicTotal = line.byTopic.reduce((n, c) => n + c.received, 0)
+    if (line.byTopic.length > 0 && topicTotal !== channelTotal) problems.push({ pointer: `${at}/byTopic`, message: `the topics count ${topicTotal} received, the channels ${channelTotal}` })
+  })
+  return problems
 }

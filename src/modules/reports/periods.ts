@@ -12,17 +12,17 @@ export function deadlineOf(dueOn: string): Date {
 }
 
 /**
- * The yearly calendar of the grassroots-information reporting regime: six-month data as of
- * 30/5 due 15/6, full-year data as of 30/11 due 15/12, the commune-radio appendices 02 and 03
- * due 15/11.
+ * The yearly calendar of the grassroots-information reporting regime, as a rule for any year:
+ * six-month data as of 30/5 due 15/6, full-year data as of 30/11 due 15/12 (each with the citizen
+ * feedback of the period), the commune-radio appendices 02 and 03 due 15/11.
  */
 export type PeriodDefinition = Pick<Period, 'id' | 'kind' | 'year' | 'title' | 'asOf' | 'dueOn' | 'forms'>
 
 export function calendarPeriods(year: number): PeriodDefinition[] {
   return [
-    { id: `${year}-H1`, kind: 'six_month', year, title: `Số liệu thông tin cơ sở 6 tháng đầu năm ${year}`, asOf: `${year}-05-30`, dueOn: `${year}-06-15`, forms: ['indicators'] },
+    { id: `${year}-H1`, kind: 'six_month', year, title: `Số liệu thông tin cơ sở 6 tháng đầu năm ${year}`, asOf: `${year}-05-30`, dueOn: `${year}-06-15`, forms: ['indicators', 'feedback'] },
     { id: `${year}-RADIO`, kind: 'radio_appendices', year, title: `Kết quả thiết lập, thay thế, mở rộng truyền thanh cấp xã ứng dụng CNTT-VT năm ${year} (Phụ lục 02, 03)`, asOf: null, dueOn: `${year}-11-15`, forms: ['appendix-02', 'appendix-03'] },
-    { id: `${year}-Y`, kind: 'annual', year, title: `Số liệu thông tin cơ sở năm ${year}`, asOf: `${year}-11-30`, dueOn: `${year}-12-15`, forms: ['indicators'] },
+    { id: `${year}-Y`, kind: 'annual', year, title: `Số liệu thông tin cơ sở năm ${year}`, asOf: `${year}-11-30`, dueOn: `${year}-12-15`, forms: ['indicators', 'feedback'] },
   ]
 }
 

@@ -10,7 +10,7 @@ import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
-import { CustomFormValidators, builtInForms, customFormProblem } from './forms.js'
+import { CustomFormValidators, builtInForms, customFormProblem, feedbackProblems } from './forms.js'
 import { deadlineFor, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
 import { ReportsStore, type Period } from './store.js'
@@ -141,6 +141,10 @@ export async function reportsRoutes(app: App) {
 
   /** Stores a new version of a form, judged against the province's deadline, with its receipt and the officials who acted. */
   const submit = async (request: FastifyRequest, code: string, period: Period, form: string, data: Record<string, unknown>) => {
+    if (form === 'feedback') {
+      const errors = feedbackProblems(data as never, await store.communesOf(code)).map((p) => ({ in: 'body' as const, ...p }))
+      if (errors.length > 0) throw new HttpProblem('rule-violated', `nothing was stored: ${errors.slice(0, 3).map((e) => `${e.pointer}: ${e.message}`).join('; ')}`, { errors })
+    }
     const warnings = form === 'indicators' ? crossCheckIndicators(data as never, await store.observed(code, period)) : []
     // Versions of one form are numbered one submission at a time; the next waits here, not holding a connection.
     return oneAtATime.run(`${code}/${period.id}/${form}`, () => db.transaction().execute(async (trx) => {

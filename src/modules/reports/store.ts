@@ -172,6 +172,12 @@ export class ReportsStore {
     return rows.map(toSubmission)
   }
 
+  /** The active commune-level units of a province. */
+  async communesOf(province: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('admin_units').select('code').where('level', '=', 'commune').where('province_code', '=', province).where('status', '=', 'active').execute()
+    return new Set(rows.map((r) => r.code))
+  }
+
   async activeProvinces(): Promise<string[]> {
     const rows = await this.db.selectFrom('admin_units').select('code').where('level', '=', 'province').where('status', '=', 'active').orderBy('code').execute()
     return rows.map((r) => r.code)

@@ -11,6 +11,7 @@ const emptyFigures = (): Figures => ({
   devices: { registered: 0, online: 0, offline: 0, stale: 0, neverReported: 0 },
   broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 },
   programmes: { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 },
+  feedback: { received: 0, answered: 0, answeredShare: 0 },
   content: { items: 0, delivered: 0, acknowledged: 0, played: 0 },
 })
 
@@ -21,6 +22,7 @@ function addFigures(into: Figures, from: Figures): void {
     for (const [key, value] of Object.entries(from[section])) target[key] = (target[key] ?? 0) + value
   }
   into.stations.ipShare = ipShare(into.stations)
+  into.feedback.answeredShare = share(into.feedback)
   into.broadcast.hoursLast7Days = round(into.broadcast.hoursLast7Days)
   into.broadcast.hoursLast30Days = round(into.broadcast.hoursLast30Days)
 }
@@ -33,6 +35,20 @@ function deviceFigures(stations: Figures['stations'], clusters: Figures['cluster
 }
 
 const round = (hours: number) => Math.round(hours * 100) / 100
+const share = ({ received, answered }: { received: number, answered: number }) => (received === 0 ? 0 : Math.round(answered / received * 10_000) / 10_000)
+
+/** A province's feedback figures from its latest feedback report of the period. */
+function feedbackFigures(latest: { data: object } | undefined): Figures['feedback'] {
+  let received = 0
+  let answered = 0
+  for (const line of ((latest?.data as { communes?: unknown[] } | undefined)?.communes ?? []) as { byChannel: { received: number, answered: number }[] }[]) {
+    for (const channel of line.byChannel) {
+      received += channel.received
+      answered += channel.answered
+    }
+  }
+  return { received, answered, answeredShare: share({ received, answered }) }
+}
 
 export interface SummaryOptions {
   /** One province, or every active province when omitted. */
@@ -46,7 +62,7 @@ export interface SummaryOptions {
 export async function summarise(store: SummariesStore, reports: ReportsStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
   const active = store.provinces(only)
-  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, states] = await Promise.all([
+  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, submissions, states] = await Promise.all([
     active,
     store.stations(only),
     store.clusters(only),
@@ -55,6 +71,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
     store.broadcast(now, only),
     store.content(now, only),
     store.programmes(only),
+    period ? reports.latest(period.id) : Promise.resolve([]),
     period ? active.then((all) => reportStatus(reports, period, all.map((p) => p.code))) : Promise.resolve([]),
   ])
   const total = emptyFigures()
@@ -67,6 +84,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
       devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, devices.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
       programmes: programmes.get(code) ?? empty.programmes,
+      feedback: feedbackFigures(submissions.find((s) => s.province === code && s.form === 'feedback')),
       content: content.get(code) ?? empty.content,
     }
     addFigures(total, own)
