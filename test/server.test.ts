@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
 import { serverUrl, testDatabase } from './helpers/database.js'
-import { startService } from './helpers/service.js'
+import { freePort, startService } from './helpers/service.js'
 
 async function databaseEnv(t: Test): Promise<Record<string, string>> {
   if (serverUrl) {
@@ -29,7 +29,8 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
     { id: 'province-80', role: 'province', provinceCode: '79', name: 'x', jwks: { keys: [publicJwk] } },
   ]))
   const started = Date.now()
-  const service = await startService(t, { ...env, SYSTEMS_FILE: join(dir, 'systems.json') })
+  const metricsPort = await freePort()
+  const service = await startService(t, { ...env, SYSTEMS_FILE: join(dir, 'systems.json'), METRICS_PORT: String(metricsPort) })
   const ready = await fetch(`${service.url}/health/ready`)
   t.equal(ready.status, 200)
   t.ok(Date.now() - started < 30_000, `ready after ${Date.now() - started} ms`)
@@ -38,6 +39,9 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
   t.match(service.output(), /SYSTEMS_FILE: [^"]+\/1 \(province-80\) not applied: a provincial system's id is province-79/, 'the bad one named')
   const docs = await fetch(`${service.url}/docs/`)
   t.equal(docs.status, 200, 'the docs page is served')
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+  t.match(await metrics.text(), /ttn_http_requests_total/, 'metrics on their own listener')
+  t.equal((await fetch(`${service.url}/metrics`)).status, 404, 'and not on the API port')
   const contract = await fetch(`${service.url}/openapi.json`)
   t.equal((await contract.json() as { openapi: string }).openapi, '3.1.0')
 

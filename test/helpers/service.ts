@@ -21,7 +21,7 @@ export const freePort = () => new Promise<number>((resolve) => {
 /** Starts the real service process from the sources and waits for the line that says where it listens. */
 export async function startService(t: Teardown, env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', ...env },
+    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env },
     cwd: projectPath(),
   })
   let output = ''
