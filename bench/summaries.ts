@@ -195,9 +195,11 @@ async function loadReports(db: Db, provinces: string[], now: Date): Promise<stri
       informationWorkers: { total: 900 + p, trained: 300 }, bulletins: { produced: 1200, aired: 1150, airtimeHours: 5400.5 },
       fundingMillionVnd: { newRuralDevelopment: 3500, sustainablePovertyReduction: 1200, localBudget: 2800, other: 150 },
     }
-    : form === 'appendix-02'
-      ? { newStations: { communes: 3, stations: 3, clusters: 30 }, replacement: { communes: 10, stations: 10, clusters: 80 }, extension: { communes: 8, stations: 8, clusters: 40, villages: 35 } }
-      : { bySource: [{ source: 'new_rural_development', newStations: 2, clustersReplaced: 50, clustersAdded: 20, amountMillionVnd: 3500 }, { source: 'local_budget', newStations: 1, clustersReplaced: 30, clustersAdded: 20, amountMillionVnd: 2800 }] }
+    : form === 'feedback'
+      ? { communes: [{ communeCode: '26740', byChannel: [{ channel: 'hotline', received: 20 + p, answered: 18 + p }], byTopic: [], averageHoursToAnswer: 40 }] }
+      : form === 'appendix-02'
+        ? { lines: [{ communeCode: '26740', stationId: 'st-1', stationKind: 'ip', programme: 'new_station', fundingSource: 'local_budget', clusters: { ip: 30, fm: 0, wired: 0 }, clustersReplaced: 10, villagesCovered: 5, status: 'operating' }] }
+        : { lines: [{ communeCode: '26740', fundingSource: 'new_rural_development', newStations: 2, clustersReplaced: 50, clustersAdded: 20, amountMillionVnd: 3500 }, { communeCode: '26740', fundingSource: 'local_budget', newStations: 1, clustersReplaced: 30, clustersAdded: 20, amountMillionVnd: 2800 }] }
   const rows = provinces.flatMap((province, p) => {
     if (p % 5 === 4) return [] // a fifth have not reported yet
     return period.forms.flatMap((form) => {

@@ -22,5 +22,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table report_submissions drop constraint report_submissions_form_check`.execute(db)
   await sql`alter table report_submissions add constraint report_submissions_form_check check (form ~ '^[a-z0-9][a-z0-9-]{0,39}$')`.execute(db)
   await sql`alter table report_submissions add column drafted_by jsonb, add column approved_by jsonb, add column reviewed_by_person jsonb`.execute(db)
+  // What the service derives from a form: the province totals of an appendix, from its lines.
+  await sql`alter table report_submissions add column derived jsonb`.execute(db)
   await sql`alter table audit_log add column actor jsonb`.execute(db)
 }

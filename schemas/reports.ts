@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { CalendarDate, CommuneCode, Instant, ProvinceCode, Strict, ref } from './common.js'
-import { FundingSource } from './registry.js'
+import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
 import { Receipt } from './trust.js'
 
 const count = (description: string) => Type.Integer({ minimum: 0, maximum: 100_000_000, description })
@@ -89,31 +89,51 @@ export const FeedbackForm = Strict({
 })
 export type FeedbackForm = Static<typeof FeedbackForm>
 
-const programmeResult = {
-  communes: count('Communes concerned (số xã).'),
-  stations: count('Stations concerned (số đài).'),
-  clusters: count('Loudspeaker clusters concerned (số cụm loa).'),
-}
+const clusterCounts = (description: string) => Strict({
+  ip: count('IT–telecom clusters (cụm loa CNTT-VT).'),
+  fm: count('FM clusters (cụm loa không dây FM).'),
+  wired: count('Wired clusters (cụm loa có dây).'),
+}, { description })
 
-/** Phụ lục 02: results of setting up and extending IT–telecom commune radio. */
+/** One station of Phụ lục 02, as the ministry reads it. */
+export const Appendix02Line = Strict({
+  communeCode: CommuneCode('The commune the station serves.'),
+  stationId: Type.Union([RecordId('The station in the province\'s registry.'), Type.Null()], { description: 'The station in the registry; null for a commune that has none.' }),
+  stationKind: Type.Union([StationKind, Type.Null()], { description: 'Kind of station; null without one.' }),
+  programme: Type.Union([Programme, Type.Null()], { description: 'The programme the station was set up under, if any.' }),
+  fundingSource: Type.Union([FundingSource, Type.Null()]),
+  clusters: clusterCounts('Clusters of the station in place, by kind.'),
+  clustersReplaced: count('Broken wired or FM clusters replaced by IT–telecom ones (số cụm loa thay thế).'),
+  villagesCovered: count('Villages newly covered by extension clusters (số thôn, bản được mở rộng).'),
+  status: Type.Union([DeviceStatus, Type.Null()], { description: 'Condition of the station (tình trạng).' }),
+}, { $id: 'Appendix02Line', description: 'One line of Phụ lục 02: a commune and its station.' })
+
+/** Phụ lục 02: results of setting up, replacing and extending IT–telecom commune radio, a line per commune and station. */
 export const Appendix02Form = Strict({
-  newStations: Strict(programmeResult, { description: 'New stations in communes without one (thiết lập mới đài).' }),
-  replacement: Strict(programmeResult, { description: 'Broken wired/FM clusters replaced with IT–telecom ones (thay thế).' }),
-  extension: Strict({ ...programmeResult, villages: count('Villages newly covered (số thôn, bản được mở rộng).') }, { description: 'IT–telecom clusters extended to villages without one (mở rộng).' }),
+  lines: Type.Array(ref(Appendix02Line), { minItems: 1, maxItems: 5000, description: 'One line per station (or commune without one); the province totals are derived from them, never typed twice.' }),
   notes: Type.Optional(Type.String({ maxLength: 4000 })),
-}, { $id: 'Appendix02Form', description: 'Phụ lục 02: results of setting up, replacing and extending IT–telecom commune radio.' })
+}, { $id: 'Appendix02Form', description: 'Phụ lục 02: the commune radio of the province, a line per commune and station. `GET .../appendix-02/draft` builds one from the registry.' })
 
-/** Phụ lục 03: the same by funding programme. */
+/** One line of Phụ lục 03: what one funding source paid for in one commune. */
+export const Appendix03Line = Strict({
+  communeCode: CommuneCode(),
+  fundingSource: FundingSource,
+  newStations: count('Stations newly set up.'),
+  clustersReplaced: count('Clusters replaced.'),
+  clustersAdded: count('Clusters added to villages.'),
+  amountMillionVnd: amount('Money spent, million VND (kinh phí, triệu đồng).'),
+}, { $id: 'Appendix03Line', description: 'One line of Phụ lục 03: a commune and a funding source.' })
+
+/** Phụ lục 03: the same by funding programme, a line per commune and source. */
 export const Appendix03Form = Strict({
-  bySource: Type.Array(Strict({
-    source: FundingSource,
-    newStations: count('Stations newly set up.'),
-    clustersReplaced: count('Clusters replaced.'),
-    clustersAdded: count('Clusters added to villages.'),
-    amountMillionVnd: amount('Money spent, million VND (kinh phí, triệu đồng).'),
-  }), { maxItems: 4, description: 'One line per funding source (nguồn kinh phí), each source at most once.' }),
+  lines: Type.Array(ref(Appendix03Line), { minItems: 1, maxItems: 5000, description: 'One line per commune and funding source; totals by source are derived.' }),
   notes: Type.Optional(Type.String({ maxLength: 4000 })),
-}, { $id: 'Appendix03Form', description: 'Phụ lục 03: results of the commune-radio programmes by funding source.' })
+}, { $id: 'Appendix03Form', description: 'Phụ lục 03: the commune-radio programmes by funding source, a line per commune and source.' })
+
+export const AppendixDraft = Strict({
+  form: Type.Union([ref(Appendix02Form), ref(Appendix03Form)], { description: 'The form as the registry fills it: correct it, then submit it.' }),
+  derived: Type.Record(Type.String(), Type.Unknown(), { description: 'The province totals those lines give.' }),
+}, { $id: 'AppendixDraft', description: 'A draft of an appendix built from the province\'s registry (bản nháp từ cơ sở dữ liệu đài, cụm loa).' })
 
 export const ReportPeriod = Strict({
   id: ReportPeriodId,
@@ -207,6 +227,7 @@ export const ReportSubmission = Strict({
   reviewedAt: Type.Union([Instant(), Type.Null()]),
   receiptId: Type.String(),
   warnings: Type.Array(ref(CrossCheckWarning)),
+  derived: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What the service derives from the form: the province totals of an appendix; null for other forms.' }),
   draftedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted it (the nested `act` of the call token).' }),
   approvedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who approved and sent it (the `act` of the call token).' }),
   reviewedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official of central who decided on it.' }),
@@ -240,4 +261,4 @@ export const PeriodStatus = Strict({
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Form, Appendix03Form, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]

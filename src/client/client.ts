@@ -5,7 +5,7 @@ import type {
   Station, StationListQuery,
 } from '../../schemas/registry.js'
 import type {
-  Appendix02Form, Appendix03Form, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
+  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
   ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
@@ -223,6 +223,11 @@ export class TtnClient {
 
   reviewReport(province: string, periodId: string, form: ReportFormName, version: number, decision: S<typeof ReviewRequest>): Promise<S<typeof ReportSubmission>> {
     return this.http.call('POST', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/versions/${version}/review`, decision)
+  }
+
+  /** Phụ lục 02 or 03 as the province's registry fills it, with its totals: correct it, then submit it with submitReport(). */
+  appendixDraft(province: string, periodId: string, form: 'appendix-02' | 'appendix-03'): Promise<S<typeof AppendixDraft>> {
+    return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/draft`)
   }
 
   reportStatus(periodId: string): Promise<S<typeof PeriodStatus>> {

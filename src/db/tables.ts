@@ -268,6 +268,7 @@ export interface ReportSubmissionsTable {
   reviewed_by: string | null
   receipt_id: string
   warnings: ColumnType<unknown, string, string>
+  derived: ColumnType<unknown, string | null | undefined, string | null>
   drafted_by: ColumnType<unknown, string | null | undefined, string | null>
   approved_by: ColumnType<unknown, string | null | undefined, string | null>
   reviewed_by_person: ColumnType<unknown, string | null | undefined, string | null>

@@ -165,6 +165,11 @@ async function main() {
       `${status.accepted} status events; ${logs.accepted} broadcast logs` +
       (report ? `; report ${period!.id} version ${report.submission.version}, ${report.submission.onTime ? 'on time' : 'late'}` : ''))
     for (const warning of report?.submission.warnings ?? []) say(`  cross-check warning ${warning.pointer}: ${warning.message}`)
+    // Phụ lục 02 of the year, as the registry fills it: the province would correct it and submit it.
+    const appendix = await province.appendixDraft(p.code, `${new Date(now).getUTCFullYear()}-RADIO`, 'appendix-02')
+    const totals = appendix.derived as { communes: number, stations: number, clusters: { ip: number, fm: number, wired: number }, communesWithoutStation: number }
+    say(`  Phụ lục 02 drafted from the registry: ${appendix.form.lines.length} lines for ${totals.communes} communes (${totals.communesWithoutStation} without a station), ` +
+      `${totals.stations} stations, ${totals.clusters.ip} IT–telecom, ${totals.clusters.fm} FM and ${totals.clusters.wired} wired clusters`)
 
     // Provinces without a webhook read the bulletin from their feed; each acknowledges it and plays it on its IP stations.
     if (p.code !== '79') {

@@ -128,9 +128,10 @@ t.test('a submission is compared with the registry, device status and broadcast 
 t.test('forms are checked: the wrong form for a period, unknown fields, negative figures', async (t) => {
   const { app, hcm } = await setup(t)
   await signedInject(app, hcm, { method: 'GET', url: '/v2/report-periods?year=2032' })
-  const wrongForm = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2032-H1/appendix-02', body: { newStations: { communes: 1, stations: 1, clusters: 1 }, replacement: { communes: 0, stations: 0, clusters: 0 }, extension: { communes: 0, stations: 0, clusters: 0, villages: 0 } } })
+  const line03 = { communeCode: '26740', fundingSource: 'new_rural_development', newStations: 2, clustersReplaced: 5, clustersAdded: 9, amountMillionVnd: 1500 }
+  const wrongForm = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2032-H1/appendix-03', body: { lines: [line03] } })
   t.equal(wrongForm.statusCode, 422)
-  const appendix = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2032-RADIO/appendix-03', body: { bySource: [{ source: 'new_rural_development', newStations: 2, clustersReplaced: 5, clustersAdded: 9, amountMillionVnd: 1500 }] } })
+  const appendix = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2032-RADIO/appendix-03', body: { lines: [line03] } })
   t.equal(appendix.statusCode, 201)
   const negative = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2032-H1/indicators', body: indicators({ bulletinBoards: -1, colour: 'red' }) })
   t.equal(negative.statusCode, 400)
@@ -251,4 +252,53 @@ t.test('citizen feedback per commune, by channel and topic; its rules named; the
   t.same(refused.json().errors.map((e: { pointer: string }) => e.pointer), [
     '/communes/0/communeCode', '/communes/0/byChannel/0/answered', '/communes/1/byChannel/1/channel', '/communes/1/byTopic', '/communes/2/communeCode',
   ])
+})
+
+t.test('Phụ lục 02 and 03: a draft built from the registry, lines per commune, totals derived, each line checked against the registry', async (t) => {
+  const { app, hcm, central } = await setup(t)
+  await signedInject(app, hcm, {
+    method: 'PUT', url: '/v2/provinces/79/registry',
+    body: {
+      stations: [
+        { id: 'd1', communeCode: '26740', name: 'Đài Sài Gòn', kind: 'ip', status: 'operating', programme: 'new_station', fundingSource: 'new_rural_development' },
+        { id: 'd2', communeCode: '26743', name: 'Đài Bến Thành', kind: 'wired_fm', status: 'degraded' },
+      ],
+      clusters: [
+        { id: 'old-1', stationId: 'd2', kind: 'fm', status: 'out_of_service' },
+        { id: 'new-1', stationId: 'd2', kind: 'ip', status: 'operating', programme: 'replacement', fundingSource: 'local_budget', replaces: ['old-1'] },
+        { id: 'ext-1', stationId: 'd1', kind: 'ip', status: 'operating', programme: 'extension', fundingSource: 'new_rural_development', villagesCovered: ['Khu phố 3', 'Khu phố 4'] },
+      ],
+    },
+  })
+  const draft02 = (await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/reports/2033-RADIO/appendix-02/draft' })).json()
+  const stationLines = draft02.form.lines.filter((l: { stationId: string | null }) => l.stationId)
+  t.same(stationLines, [
+    { communeCode: '26740', stationId: 'd1', stationKind: 'ip', programme: 'new_station', fundingSource: 'new_rural_development', clusters: { ip: 1, fm: 0, wired: 0 }, clustersReplaced: 0, villagesCovered: 2, status: 'operating' },
+    { communeCode: '26743', stationId: 'd2', stationKind: 'wired_fm', programme: null, fundingSource: null, clusters: { ip: 1, fm: 1, wired: 0 }, clustersReplaced: 1, villagesCovered: 0, status: 'degraded' },
+  ])
+  t.equal(draft02.form.lines.length, 168, 'a line for every commune of the province: 2 with stations, 166 without')
+  t.match(draft02.derived, { communes: 168, communesWithoutStation: 166, stations: 2, stationsByKind: { ip: 1, wiredFm: 1 }, clusters: { ip: 2, fm: 1, wired: 0 }, newStations: 1, clustersReplaced: 1, villagesCovered: 2 })
+
+  // The province corrects one figure before submitting: that line comes back with a warning.
+  const corrected = structuredClone(draft02.form)
+  corrected.lines.find((l: { stationId: string | null }) => l.stationId === 'd1').clusters.ip = 3
+  const submitted = (await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2033-RADIO/appendix-02', body: corrected })).json()
+  t.match(submitted.submission.derived, { stations: 2, clusters: { ip: 4 } }, 'totals derived from the lines as submitted')
+  t.same(submitted.submission.warnings.map((w: { pointer: string, reported: number, observed: number }) => [w.pointer, w.reported, w.observed]),
+    [[`/lines/${corrected.lines.findIndex((l: { stationId: string | null }) => l.stationId === 'd1')}/clusters/ip`, 3, 1]])
+
+  const draft03 = (await signedInject(app, central, { method: 'GET', url: '/v2/provinces/79/reports/2033-RADIO/appendix-03/draft' })).json()
+  t.same(draft03.form.lines, [
+    { communeCode: '26740', fundingSource: 'new_rural_development', newStations: 1, clustersReplaced: 0, clustersAdded: 1, amountMillionVnd: 0 },
+    { communeCode: '26743', fundingSource: 'local_budget', newStations: 0, clustersReplaced: 1, clustersAdded: 0, amountMillionVnd: 0 },
+  ])
+  const withMoney = { lines: draft03.form.lines.map((l: Record<string, unknown>, i: number) => ({ ...l, amountMillionVnd: [850.5, 120][i] })) }
+  const stored03 = (await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2033-RADIO/appendix-03', body: withMoney })).json()
+  t.same(stored03.submission.warnings, [])
+  t.match(stored03.submission.derived, { total: { newStations: 1, clustersReplaced: 1, clustersAdded: 1, amountMillionVnd: 970.5 }, bySource: [{ source: 'local_budget', amountMillionVnd: 120 }, { source: 'new_rural_development', amountMillionVnd: 850.5 }] })
+
+  const twice = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2033-RADIO/appendix-03', body: { lines: [withMoney.lines[0], withMoney.lines[0], { ...withMoney.lines[1], communeCode: '00004' }] } })
+  t.equal(twice.statusCode, 422)
+  t.same(twice.json().errors.map((e: { pointer: string }) => e.pointer), ['/lines/1', '/lines/2/communeCode'])
+  t.equal((await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/reports/2033-H1/appendix-02/draft' })).statusCode, 422, 'a period that does not take the form')
 })

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import {
-  DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
+  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
   ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReportSubmission,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app.js'
@@ -10,6 +10,7 @@ import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
+import { appendix02Totals, appendix03Totals, appendixProblems, crossCheckAppendix02, crossCheckAppendix03 } from './appendices.js'
 import { CustomFormValidators, builtInForms, customFormProblem, feedbackProblems } from './forms.js'
 import { deadlineFor, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
@@ -140,12 +141,36 @@ export async function reportsRoutes(app: App) {
   })
 
   /** Stores a new version of a form, judged against the province's deadline, with its receipt and the officials who acted. */
-  const submit = async (request: FastifyRequest, code: string, period: Period, form: string, data: Record<string, unknown>) => {
-    if (form === 'feedback') {
-      const errors = feedbackProblems(data as never, await store.communesOf(code)).map((p) => ({ in: 'body' as const, ...p }))
+  /** A form's own rules, its cross-checks against the service's records, and what is derived from it. */
+  const examine = async (code: string, period: Period, form: string, data: Record<string, unknown>) => {
+    const refuse = (problems: { pointer: string, message: string }[]) => {
+      const errors = problems.map((p) => ({ in: 'body' as const, ...p }))
       if (errors.length > 0) throw new HttpProblem('rule-violated', `nothing was stored: ${errors.slice(0, 3).map((e) => `${e.pointer}: ${e.message}`).join('; ')}`, { errors })
     }
-    const warnings = form === 'indicators' ? crossCheckIndicators(data as never, await store.observed(code, period)) : []
+    switch (form) {
+      case 'indicators':
+        return { warnings: crossCheckIndicators(data as never, await store.observed(code, period)), derived: null }
+      case 'feedback':
+        refuse(feedbackProblems(data as never, await store.communesOf(code)))
+        return { warnings: [], derived: null }
+      case 'appendix-02': {
+        const appendix = data as Static<typeof Appendix02Form>
+        refuse(appendixProblems(form, appendix.lines, await store.communesOf(code)))
+        return { warnings: crossCheckAppendix02(appendix, await store.appendix02Lines(code)), derived: appendix02Totals(appendix) }
+      }
+      case 'appendix-03': {
+        const appendix = data as Static<typeof Appendix03Form>
+        refuse(appendixProblems(form, appendix.lines, await store.communesOf(code)))
+        return { warnings: crossCheckAppendix03(appendix, await store.appendix03Lines(code)), derived: appendix03Totals(appendix) }
+      }
+      default:
+        return { warnings: [], derived: null }
+    }
+  }
+
+  /** Stores a new version of a form, judged against the province's deadline, with its receipt and the officials who acted. */
+  const submit = async (request: FastifyRequest, code: string, period: Period, form: string, data: Record<string, unknown>) => {
+    const { warnings, derived } = await examine(code, period, form, data)
     // Versions of one form are numbered one submission at a time; the next waits here, not holding a connection.
     return oneAtATime.run(`${code}/${period.id}/${form}`, () => db.transaction().execute(async (trx) => {
       const onTime = request.receivedAt < deadlineFor(period, code)
@@ -153,7 +178,7 @@ export async function reportsRoutes(app: App) {
         status: 201, records: [{ entity: 'report', province: code, periodId: period.id, form, onTime }],
       }, trx)
       const submission = await store.submit(trx, {
-        province: code, periodId: period.id, form, submittedAt: request.receivedAt.toISOString(), onTime, receiptId: receipt.id, warnings, data,
+        province: code, periodId: period.id, form, submittedAt: request.receivedAt.toISOString(), onTime, receiptId: receipt.id, warnings, derived, data,
       }, request.caller!.actor)
       return { submission, receipt }
     }))
@@ -229,6 +254,30 @@ export async function reportsRoutes(app: App) {
         response: { 200: ref(ReportSubmission), ...problemResponses([404, 409, 422]) },
       },
     }, async (request) => review(request, { ...request.params, form: form.name }, request.body))
+  }
+
+  for (const form of ['appendix-02', 'appendix-03'] as const) {
+    app.get(`/v2/provinces/:code/reports/:periodId/${form}/draft`, {
+      config: { policy: 'province-or-central' },
+      schema: {
+        tags: ['reports'],
+        operationId: `draft${pascal(form)}`,
+        summary: `A draft of ${form} built from the registry`,
+        description: 'The form as the province\'s registry fills it (a line per commune and station, or commune and funding source, from the stations and clusters in ' +
+          'service, their programmes and funding sources), with the totals it gives: the province corrects what the registry does not know (the money spent, for one) and submits it.',
+        params: PeriodParams,
+        response: { 200: ref(AppendixDraft), ...problemResponses([404, 422]) },
+      },
+    }, async (request) => {
+      const { code, periodId } = request.params
+      await periodOrFail(periodId, form)
+      if (form === 'appendix-02') {
+        const draft = { lines: await store.appendix02Lines(code) }
+        return { form: draft, derived: appendix02Totals(draft) }
+      }
+      const draft = { lines: await store.appendix03Lines(code) }
+      return { form: draft, derived: appendix03Totals(draft) }
+    })
   }
 
   const customPath = '/v2/provinces/:code/reports/:periodId/forms/:form'

@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely'
 import type { Static } from 'typebox'
-import type { CrossCheckWarning, CustomForm, Person, ReportPeriod, ReportSubmission } from '../../../schemas/reports.js'
+import type { Appendix02Line, Appendix03Line, CrossCheckWarning, CustomForm, Person, ReportPeriod, ReportSubmission } from '../../../schemas/reports.js'
 import type { Actor } from '../../auth/call-token.js'
 import type { Db } from '../../db/database.js'
 import type { ReportDeadlineExtensionsTable, ReportPeriodsTable, ReportSubmissionsTable } from '../../db/tables.js'
@@ -35,6 +35,7 @@ const toSubmission = (row: Selectable<ReportSubmissionsTable>): Submission => ({
   reviewedAt: row.reviewed_at?.toISOString() ?? null,
   receiptId: row.receipt_id,
   warnings: row.warnings as Warning[],
+  derived: (row.derived ?? null) as Record<string, unknown> | null,
   draftedBy: personOf(row.drafted_by),
   approvedBy: personOf(row.approved_by),
   reviewedBy: personOf(row.reviewed_by_person),
@@ -138,6 +139,7 @@ export class ReportsStore {
       on_time: submission.onTime,
       receipt_id: submission.receiptId,
       warnings: JSON.stringify(submission.warnings),
+      derived: json(submission.derived),
       drafted_by: json(actor?.draftedBy),
       approved_by: json(actor && { id: actor.id, name: actor.name }),
     }).returningAll().executeTakeFirstOrThrow()
@@ -170,6 +172,53 @@ export class ReportsStore {
       .orderBy('province_code').orderBy('form').orderBy('version', 'desc')
       .execute()
     return rows.map(toSubmission)
+  }
+
+  /**
+   * Phụ lục 02 as the registry fills it: a line per station in service (with its clusters in
+   * place by kind, the clusters its replacements replaced, the villages its extensions cover),
+   * and a line for each commune of the province without a station.
+   */
+  async appendix02Lines(province: string): Promise<Static<typeof Appendix02Line>[]> {
+    const { rows } = await sql<{ id: string | null, commune_code: string, kind: string | null, status: string | null, programme: string | null, funding_source: string | null, ip: number, fm: number, wired: number, replaced: number, villages: number }>`
+      with in_place as (
+        select * from stations where province_code = ${province} and deleted_at is null and status <> 'decommissioned'
+      ), clusters_in_place as (
+        select * from clusters where province_code = ${province} and deleted_at is null and status <> 'decommissioned'
+      )
+      select s.id, s.commune_code, s.kind, s.status, s.programme, s.funding_source,
+        (select count(*) from clusters_in_place c where c.station_id = s.id and c.kind = 'ip')::int as ip,
+        (select count(*) from clusters_in_place c where c.station_id = s.id and c.kind = 'fm')::int as fm,
+        (select count(*) from clusters_in_place c where c.station_id = s.id and c.kind = 'wired')::int as wired,
+        (select coalesce(sum(cardinality(c.replaces)), 0) from clusters_in_place c where c.station_id = s.id and c.programme = 'replacement')::int as replaced,
+        (select count(distinct v) from clusters_in_place c, unnest(case when cardinality(c.villages_covered) > 0 then c.villages_covered else array[c.village] end) as v
+          where c.station_id = s.id and c.programme = 'extension' and v is not null)::int as villages
+      from in_place s
+      union all
+      select null, u.code, null, null, null, null, 0, 0, 0, 0, 0 from admin_units u
+      where u.level = 'commune' and u.status = 'active' and u.province_code = ${province} and not exists (select 1 from in_place s where s.commune_code = u.code)
+      order by 2, 1 nulls first`.execute(this.db)
+    return rows.map((r) => ({
+      communeCode: r.commune_code, stationId: r.id, stationKind: r.kind as never, programme: r.programme as never, fundingSource: r.funding_source as never,
+      clusters: { ip: r.ip, fm: r.fm, wired: r.wired }, clustersReplaced: r.replaced, villagesCovered: r.villages, status: r.status as never,
+    }))
+  }
+
+  /** Phụ lục 03 as the registry fills it: per commune and funding source, the stations set up, clusters replaced and added; the money is left to the province. */
+  async appendix03Lines(province: string): Promise<Static<typeof Appendix03Line>[]> {
+    const { rows } = await sql<{ commune_code: string, funding_source: string, new_stations: number, replaced: number, added: number }>`
+      with stations_in_place as (
+        select * from stations where province_code = ${province} and deleted_at is null and status <> 'decommissioned'
+      ), funded as (
+        select commune_code, funding_source, 1 as new_stations, 0 as replaced, 0 as added from stations_in_place where programme = 'new_station' and funding_source is not null
+        union all
+        select s.commune_code, c.funding_source, 0, case when c.programme = 'replacement' then cardinality(c.replaces) else 0 end, case when c.programme = 'extension' then 1 else 0 end
+        from clusters c join stations_in_place s on s.id = c.station_id
+        where c.province_code = ${province} and c.deleted_at is null and c.status <> 'decommissioned' and c.funding_source is not null and c.programme in ('replacement', 'extension')
+      )
+      select commune_code, funding_source, sum(new_stations)::int as new_stations, sum(replaced)::int as replaced, sum(added)::int as added
+      from funded group by commune_code, funding_source order by commune_code, funding_source`.execute(this.db)
+    return rows.map((r) => ({ communeCode: r.commune_code, fundingSource: r.funding_source as never, newStations: r.new_stations, clustersReplaced: r.replaced, clustersAdded: r.added, amountMillionVnd: 0 }))
   }
 
   /** The active commune-level units of a province. */
