@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
 import { RecordId } from './registry.js'
+import { Person } from './reports.js'
 import { Receipt } from './trust.js'
 
 export const MAX_BROADCAST_LOG_BATCH = 5000
@@ -91,6 +92,8 @@ export const ContentItem = Strict({
     description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only.',
   }),
   publishedBy: Type.String({ description: 'The system that published or shared it.' }),
+  draftedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),
+  approvedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who approved and sent this version (the `act` of the call that made it).' })),
   publishedAt: Instant('When the first version was published.'),
   updatedAt: Instant('When this version was made.'),
   withdrawnAt: Type.Union([Instant(), Type.Null()]),

@@ -219,3 +219,16 @@ t.test('a publication committed while an earlier one is still open is held back 
   await early
   t.same((await read(whileOpen.cursor)).titles, ['early', 'late'], 'both are served, the earlier first, none skipped')
 })
+
+t.test('each version of a content item names the officials who drafted and approved it', async (t) => {
+  const { app, database } = await buildTestApp(t)
+  const central = await registerSystem(database, 'central-portal')
+  const published = await signedInject(app, central, {
+    method: 'POST', url: '/v2/contents', body: bulletin(),
+    sign: { actor: { id: 'ttcs-12', name: 'Phạm Thu Hà', draftedBy: { id: 'ttcs-31', name: 'Đỗ Minh Khoa' } } },
+  })
+  t.equal(published.statusCode, 201)
+  t.match(published.json().content, { approvedBy: { id: 'ttcs-12', name: 'Phạm Thu Hà' }, draftedBy: { id: 'ttcs-31', name: 'Đỗ Minh Khoa' } })
+  const withdrawn = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${published.json().content.id}/withdrawal`, body: { reason: 'Tin đã hết hiệu lực' } })
+  t.match(withdrawn.json().content, { approvedBy: null, draftedBy: null }, 'a call naming nobody records nobody')
+})

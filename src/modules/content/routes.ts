@@ -56,7 +56,11 @@ export async function contentRoutes(app: App) {
   /** Stores a version, puts it in the feed and the outbox, and signs the receipt, in one transaction; wakes the dispatcher once committed. */
   const writeVersion = async (request: FastifyRequest, status: 200 | 201, type: EventType, make: (trx: Db) => Promise<{ item: Item, audience: Audience }>) => {
     const result = await db.transaction().execute(async (trx) => {
-      const { item, audience } = await make(trx)
+      const made = await make(trx)
+      const actor = request.caller!.actor
+      // Each version names the officials who made it, when the call named them.
+      const item: Item = { ...made.item, draftedBy: actor?.draftedBy ?? null, approvedBy: actor ? { id: actor.id, name: actor.name } : null }
+      const { audience } = made
       await store.save(trx, item)
       const queued = await store.emit(trx, { id: randomUUID(), type, item, audience })
       const receipt = await app.receipts.issue(request, {
