@@ -39,6 +39,7 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
   t.match(service.output(), /SYSTEMS_FILE: [^"]+\/1 \(province-80\) not applied: a provincial system's id is province-79/, 'the bad one named')
   const docs = await fetch(`${service.url}/docs/`)
   t.equal(docs.status, 200, 'the docs page is served')
+  t.match(await (await fetch(`${service.url}/v2/admin-units/26740`)).json(), { name: 'Phường Sài Gòn', provinceCode: '79' }, 'the communes of 2025 from the first start')
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
   t.match(await metrics.text(), /ttn_http_requests_total/, 'metrics on their own listener')
   t.equal((await fetch(`${service.url}/metrics`)).status, 404, 'and not on the API port')
