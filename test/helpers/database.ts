@@ -6,7 +6,7 @@ import { openEmbedded, openPostgres, type Database } from '../../src/db/database
 import { projectPath } from '../../src/paths.js'
 
 /** Set TEST_DATABASE_URL to run the suite on a PostgreSQL server instead of the embedded database. */
-export const serverUrl = process.env.TEST_DATABASE_URL
+export const serverUrl = process.env.TEST_DATABASE_URL || undefined
 /** Named after the database CI made, so two suites on one server never share a template. */
 export const TEMPLATE_DATABASE = serverUrl ? `${new URL(serverUrl).pathname.slice(1) || 'ttn'}_template` : ''
 export const EMBEDDED_TEMPLATE = projectPath('.tap', 'ttn-embedded-template.tar')

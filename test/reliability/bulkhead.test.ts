@@ -11,6 +11,9 @@ import { registerSystem, type TestSystem } from '../helpers/systems.js'
  * the flooding province is answered 200 or 429 with Retry-After, never 5xx. (How much slower the
  * small calls get is measured by bench/isolation.ts, not asserted here.)
  */
+// Longer than the suite's per-file limit: the file asks the runner for the time its one test may take.
+t.setTimeout(600_000)
+
 t.test('a province\'s flood of maximum-size batches leaves another province\'s calls and readiness untouched', { timeout: 600_000 }, async (t) => {
   const concurrent = serverUrl ? 50 : 8
   const { app, database } = await buildTestApp(t, { env: { RATE_LIMIT_PER_MINUTE: '100000', UNVERIFIED_RATE_PER_MINUTE: '100000' } })

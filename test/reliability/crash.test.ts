@@ -19,6 +19,9 @@ const indicators = (bulletinBoards: number) => ({
   fundingMillionVnd: { newRuralDevelopment: 0, sustainablePovertyReduction: 0, localBudget: 0, other: 0 },
 })
 
+// Longer than the suite's per-file limit: the file asks the runner for the time its one test may take.
+t.setTimeout(600_000)
+
 t.test('under 20 SIGKILLs, writes acknowledged survive, retries duplicate nothing, and every receipt has its audit entry in a log that verifies', { timeout: 600_000, skip: serverUrl ? false : 'needs TEST_DATABASE_URL: the embedded database is for one process, not for crash tests' }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ttn-crash-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
