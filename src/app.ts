@@ -19,6 +19,7 @@ import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
 import { redactTokenInQuery } from './http/token-in-query.js'
 import { completeRouteSchema } from './http/responses.js'
+import { sharedSerializers } from './http/serialization.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     rewriteUrl: redactTokenInQuery,
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     // A URL the router cannot even read (bad percent-encoding, an over-long segment) is a problem document too.
     frameworkErrors: (error, request, reply) => {
       void sendProblem(request, reply, new HttpProblem('bad-request', error.message, { status: error.statusCode ?? 400 }))

@@ -232,12 +232,11 @@ export async function registryRoutes(app: App) {
         body: ref(entity.Replacement),
         response: { 200: ref(entity.WriteResult), ...problemResponses([404, 412, 422, 428]) },
       },
-    }, async (request, reply) => guarded(request, reply, async (trx) => {
+    }, async (request, reply) => guarded(request, reply, async (trx, current) => {
       const { code, id } = request.params
       const outcome = await store.applyBatch(trx, code, { [entity.plural]: [{ ...(request.body as object), id }] }, { [entity.name]: '' })
-      const [result] = outcome.outcomes[entity.name]
-      const record = store.toRecord(entity.name, (await store.getRow(trx, entity.name, code, id))!)
-      return { record, result: result!.result === 'unchanged' ? 'unchanged' : 'updated' }
+      const [{ row }] = outcome.outcomes[entity.name] as [Outcome]
+      return row ? { record: store.toRecord(entity.name, row), result: 'updated' } : { record: current, result: 'unchanged' }
     }, true))
 
     app.delete(one, {

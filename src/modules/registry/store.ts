@@ -16,7 +16,13 @@ export interface RegistryBatch {
 /** Where each entity's records sit in the request body, to name a bad one by JSON pointer. */
 export type PointerBases = Partial<Record<EntityName, string>>
 
-export interface Outcome { id: string, version: number, result: 'created' | 'updated' | 'unchanged' }
+export interface Outcome {
+  id: string
+  version: number
+  result: 'created' | 'updated' | 'unchanged'
+  /** The row as stored, for a write of one record that changed it (its answer shows the record). */
+  row?: Record<string, unknown>
+}
 
 export interface BatchOutcome {
   outcomes: Record<EntityName, Outcome[]>
@@ -108,12 +114,13 @@ export class RegistryStore {
     ]
     if (references.length === 0) return new Set()
     const codes = [...new Set(references.map((r) => r.code))]
-    const [known, catalogued] = await Promise.all([
-      trx.selectFrom('admin_units').select(['code', 'province_code', 'status', 'successor_code'])
-        .where('level', '=', 'commune').where('code', 'in', codes).execute(),
-      trx.selectFrom('admin_units').select('code').where('level', '=', 'commune')
-        .where('province_code', '=', province).where('status', '=', 'active').limit(1).executeTakeFirst(),
-    ])
+    // One round trip: the codes named, and whether the catalogue holds this province's communes yet.
+    const { rows } = await sql<{ code: string | null, province_code: string | null, status: string | null, successor_code: string | null, catalogued: boolean }>`
+      select u.code, u.province_code, u.status, u.successor_code, c.catalogued
+      from (select exists (select 1 from admin_units where level = 'commune' and province_code = ${province} and status = 'active') as catalogued) c
+      left join admin_units u on u.level = 'commune' and u.code in (${sql.join(codes)})`.execute(trx)
+    const catalogued = rows[0]!.catalogued
+    const known = rows.filter((row) => row.code !== null)
     const byCode = new Map(known.map((k) => [k.code, k]))
     const verified = new Set<string>()
     for (const { entity, i, code } of references) {
@@ -193,10 +200,12 @@ export class RegistryStore {
         .expression((eb) => eb.selectFrom('upserted' as TableName)
           .select(['province_code', sql.lit(entity).as('entity'), 'id', sql.lit('upsert').as('operation'), 'version', sql`to_jsonb(upserted) - 'inserted'`.as('record')])))
       .selectFrom('upserted' as TableName)
-      .select(['id', 'version', 'inserted'])
+      .$call((query) => rows.length === 1 ? query.selectAll() : query.select(['id', 'version', 'inserted']))
       .execute()
 
-    const result = new Map<string, Omit<Outcome, 'id'>>(changed.map((row) => [row.id as string, { version: row.version as number, result: row.inserted ? 'created' : 'updated' }]))
+    const result = new Map<string, Omit<Outcome, 'id'>>(changed.map((row) => [row.id as string, {
+      version: row.version as number, result: row.inserted ? 'created' : 'updated', ...(rows.length === 1 ? { row } : {}),
+    }]))
     const unchanged = rows.map((r) => r.id as string).filter((id) => !result.has(id))
     if (unchanged.length > 0) {
       const versions = await untyped(trx).selectFrom(table).select(['id', 'version'])
