@@ -19,11 +19,13 @@ import { compactVerify, importJWK, type JWK } from 'jose'
 import { signCall } from '../src/client/sign.js'
 import { generateKey, importSigningKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
-import { PROVINCES, createBenchDatabase, provincialSystems, recordResult, startService } from './support.js'
+import { PROVINCES, cpuSeconds, createBenchDatabase, postgresPids, provincialSystems, recordResult, startService } from './support.js'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
+/** BENCH_ONLY=put runs the writes alone (to profile them); nothing is recorded then. */
+const only = process.env.BENCH_ONLY
 const AUDIENCE = 'ttn-central'
 
 const work = await mkdtemp(join(tmpdir(), 'ttn-bench-'))
@@ -71,15 +73,24 @@ async function mint(count: number, method: 'GET' | 'PUT') {
   return perSlot
 }
 
-interface Figures { requestsPerSecond: number, latencyP50Ms: number, latencyP99Ms: number, non2xx: number, errors: number }
+interface Figures {
+  requestsPerSecond: number, latencyP50Ms: number, latencyP99Ms: number, non2xx: number, errors: number
+  /** CPU per call of the process answering, and of the PostgreSQL server, in milliseconds. */
+  serviceCpuMsPerCall: number, postgresCpuMsPerCall: number
+}
 
-async function load(title: string, url: string, requests: autocannon.Request[], amount?: number): Promise<Figures> {
-  const result = await autocannon({ url, connections, requests, ...(amount ? { amount } : { duration: seconds }) })
+async function load(title: string, target: { url: string, child: { pid?: number } }, requests: autocannon.Request[], amount?: number): Promise<Figures> {
+  const postgres = await postgresPids()
+  const before = [await cpuSeconds([target.child.pid!]), await cpuSeconds(postgres)]
+  const result = await autocannon({ url: target.url, connections, requests, ...(amount ? { amount } : { duration: seconds }) })
+  const after = [await cpuSeconds([target.child.pid!]), await cpuSeconds(postgres)]
+  const perCall = (i: number) => Number((1000 * (after[i]! - before[i]!) / Math.max(1, result.requests.total)).toFixed(3))
   const figures = {
     requestsPerSecond: Math.round(result.requests.average), latencyP50Ms: result.latency.p50, latencyP99Ms: result.latency.p99,
-    non2xx: result.non2xx, errors: result.errors,
+    non2xx: result.non2xx, errors: result.errors, serviceCpuMsPerCall: perCall(0), postgresCpuMsPerCall: perCall(1),
   }
-  process.stdout.write(`${title}: ${figures.requestsPerSecond} req/s, p50 ${figures.latencyP50Ms} ms, p99 ${figures.latencyP99Ms} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}\n`)
+  process.stdout.write(`${title}: ${figures.requestsPerSecond} req/s, p50 ${figures.latencyP50Ms} ms, p99 ${figures.latencyP99Ms} ms, ` +
+    `non-2xx ${figures.non2xx}, errors ${figures.errors}, CPU per call: service ${figures.serviceCpuMsPerCall} ms, PostgreSQL ${figures.postgresCpuMsPerCall} ms\n`)
   return figures
 }
 
@@ -116,21 +127,8 @@ async function verifyAlone(inFlight: number): Promise<number> {
   return rate
 }
 
-const results: Record<string, Figures | number>[] = []
-try {
-  // A warm-up of each path, then alternating rounds.
-  await load('warm-up bare', bare.url, [{ method: 'GET', path: '/bare' }], 20_000)
-  await load('warm-up signed GET', service.url, signedRequests('GET', await mint(3000, 'GET')), 3000)
-  await load('warm-up signed PUT', service.url, signedRequests('PUT', await mint(1000, 'PUT')), 1000)
-  for (let round = 1; round <= rounds; round++) {
-    process.stdout.write(`\nround ${round}\n`)
-    const bareFigures = await load('bare route', bare.url, [{ method: 'GET', path: '/bare' }])
-    const verifySequential = await verifyAlone(1)
-    const verifyConcurrent = await verifyAlone(64)
-    const reads = await load('signed GET one station', service.url, signedRequests('GET', await mint(4000 * seconds, 'GET')))
-    const writes = await load('signed PUT one station', service.url, signedRequests('PUT', await mint(2000 * seconds, 'PUT')))
-    results.push({ round, bare: bareFigures, verifySequential, verifyConcurrent, signedGet: reads, signedPut: writes })
-  }
+/** The worst round of each figure against its target, recorded in bench/results/small-calls.json. */
+async function summarise(results: Record<string, Figures | number>[]) {
   const worst = <T>(pick: (r: Record<string, Figures | number>) => T, by: (v: T) => number, low: boolean) =>
     results.map(pick).sort((a, b) => low ? by(a) - by(b) : by(b) - by(a))[0]!
   const getShare = Math.min(...results.map((r) => (r.signedGet as Figures).requestsPerSecond / (r.verifyConcurrent as number)))
@@ -144,6 +142,28 @@ try {
     command: 'npm run bench:small', settings: { seconds, connections, rounds, database: 'PostgreSQL (local server)', pool: 20 },
     rounds: results, worst: { getShare: Number(getShare.toFixed(3)), getP99, putRate, putP99 }, met,
   })
+}
+
+const results: Record<string, Figures | number>[] = []
+try {
+  // A warm-up of each path, then alternating rounds.
+  await load('warm-up bare', bare, [{ method: 'GET', path: '/bare' }], 20_000)
+  await load('warm-up signed GET', service, signedRequests('GET', await mint(3000, 'GET')), 3000)
+  await load('warm-up signed PUT', service, signedRequests('PUT', await mint(1000, 'PUT')), 1000)
+  for (let round = 1; round <= rounds; round++) {
+    process.stdout.write(`\nround ${round}\n`)
+    if (only === 'put') {
+      await load('signed PUT one station', service, signedRequests('PUT', await mint(2000 * seconds, 'PUT')))
+      continue
+    }
+    const bareFigures = await load('bare route', bare, [{ method: 'GET', path: '/bare' }])
+    const verifySequential = await verifyAlone(1)
+    const verifyConcurrent = await verifyAlone(64)
+    const reads = await load('signed GET one station', service, signedRequests('GET', await mint(4000 * seconds, 'GET')))
+    const writes = await load('signed PUT one station', service, signedRequests('PUT', await mint(2000 * seconds, 'PUT')))
+    results.push({ round, bare: bareFigures, verifySequential, verifyConcurrent, signedGet: reads, signedPut: writes })
+  }
+  if (!only) await summarise(results)
 } finally {
   await service.stop()
   await bare.stop()

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -119,4 +119,27 @@ export async function recordResult(name: string, result: object): Promise<void> 
 
 function machine() {
   return { node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) }
+}
+
+/** CPU seconds (user + system) the processes with these ids have used so far; processes gone count 0. */
+export async function cpuSeconds(pids: number[]): Promise<number> {
+  let ticks = 0
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
+  }
+  return ticks / 100
+}
+
+/** The ids of this machine's PostgreSQL server processes (the benchmarks' database runs locally). */
+export async function postgresPids(): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')
+    if (comm.trim() === 'postgres') pids.push(Number(entry))
+  }
+  return pids
 }

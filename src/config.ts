@@ -12,6 +12,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string; without it the embedded database in DATA_DIR is used' })),
   DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string of a read replica that summaries are computed on; without it they read the primary' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'largest number of PostgreSQL connections per instance' }),
+  DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'prepare each small statement once per PostgreSQL connection; false behind a connection pooler that cannot keep named prepared statements (PgBouncer in transaction mode before 1.21)' }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'longest time one SQL statement may run' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder for the embedded database and generated keys' }),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),

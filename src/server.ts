@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
 
   const readDatabase = config.DATABASE_READ_URL
-    ? openPostgres({ url: config.DATABASE_READ_URL, poolMax: config.DATABASE_POOL_MAX, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS })
+    ? openPostgres({ url: config.DATABASE_READ_URL, poolMax: config.DATABASE_POOL_MAX, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS, preparedStatements: config.DATABASE_PREPARED_STATEMENTS })
     : undefined
   const app = await buildApp({ config, database, readDatabase, serviceKeys, logger })
   const address = await app.listen({ port: config.PORT, host: config.HOST })

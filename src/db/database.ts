@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { PGliteDialect } from 'kysely-pglite-dialect'
+import { PreparingClient } from './prepared.js'
 import type { Tables } from './tables.js'
 
 export type Db = Kysely<Tables>
@@ -39,10 +40,13 @@ export interface PostgresOptions {
   statementTimeoutMs?: number
   connectionTimeoutMs?: number
   applicationName?: string
+  /** Named prepared statements (see PreparingClient); off behind a pooler that cannot keep them. */
+  preparedStatements?: boolean
 }
 
 export function openPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
+    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
     connectionString: options.url,
     max: options.poolMax ?? 20,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
@@ -170,6 +174,7 @@ export interface DatabaseSettings {
   DATABASE_URL?: string | undefined
   DATABASE_POOL_MAX: number
   DATABASE_STATEMENT_TIMEOUT_MS: number
+  DATABASE_PREPARED_STATEMENTS: boolean
   DATA_DIR: string
 }
 
@@ -180,6 +185,7 @@ export function openConfigured(settings: DatabaseSettings): Promise<Database> {
       url: settings.DATABASE_URL,
       poolMax: settings.DATABASE_POOL_MAX,
       statementTimeoutMs: settings.DATABASE_STATEMENT_TIMEOUT_MS,
+      preparedStatements: settings.DATABASE_PREPARED_STATEMENTS,
     }))
   }
   return openEmbedded({ dataDir: settings.DATA_DIR })
