@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 
 interface Waiting {
@@ -39,12 +40,11 @@ export class ReplayStore {
     const batch = this.waiting
     this.waiting = []
     if (batch.length === 0) return
-    this.db.insertInto('call_tokens_seen')
-      .values(batch.map((w) => ({ issuer: w.issuer, jti: w.jti, expires_at: w.expiresAt })))
-      .onConflict((oc) => oc.columns(['issuer', 'jti']).doNothing())
-      .returning(['issuer', 'jti'])
-      .execute()
-      .then((inserted) => {
+    // Three array parameters whatever the batch's size: one statement text, prepared once.
+    sql<{ issuer: string, jti: string }>`insert into call_tokens_seen (issuer, jti, expires_at)
+      select * from unnest(${batch.map((w) => w.issuer)}::text[], ${batch.map((w) => w.jti)}::text[], ${batch.map((w) => w.expiresAt.toISOString())}::timestamptz[])
+      on conflict (issuer, jti) do nothing returning issuer, jti`.execute(this.db)
+      .then(({ rows: inserted }) => {
         const fresh = new Set(inserted.map((row) => `${row.issuer}\n${row.jti}`))
         for (const w of batch) {
           const key = `${w.issuer}\n${w.jti}`

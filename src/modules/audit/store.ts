@@ -54,9 +54,18 @@ export class AuditStore {
     return row.id
   }
 
+  /**
+   * Appends entries gathered off the request path. The batch travels as one JSON parameter
+   * that PostgreSQL unpacks into rows: one statement text, prepared once, whatever the count.
+   */
   async insert(entries: AuditLeafFields[]): Promise<void> {
     if (entries.length === 0) return
-    await this.db.insertInto('audit_log').values(entries.map(toRow)).execute()
+    const rows = entries.map((entry) => {
+      const row = toRow(entry)
+      return { ...row, actor: entry.actor, leaf_hash: `\\x${(row.leaf_hash as Buffer).toString('hex')}` }
+    })
+    const columns = sql.join(Object.keys(rows[0]!).map((column) => sql.ref(column)))
+    await sql`insert into audit_log (${columns}) select ${columns} from json_populate_recordset(null::audit_log, ${JSON.stringify(rows)}::json)`.execute(this.db)
   }
 
   async list(filter: AuditListFilter): Promise<AuditRow[]> {
