@@ -1,7 +1,6 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { App } from '../app.js'
-import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { CallerBulkhead } from './concurrency.js'
 import { HttpProblem } from './problem.js'
@@ -53,12 +52,6 @@ class WindowCounts {
   }
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Gives the caller's bulkhead slot back; set once the request was admitted. */
-    releaseSlot?: () => void
-  }
-}
 
 /**
  * Calls without a verified caller cost the service a signature check or a public read and
@@ -114,15 +107,20 @@ export async function registerLimits(app: App, bulkhead: CallerBulkhead): Promis
   const { config, database } = app.deps
 
   // A caller's share of the instance, taken once its signature is checked and before its body
-  // is read; the slot is given back when the answer is sent or the client goes away.
-  app.decorateRequest('releaseSlot', undefined)
-  app.addHook('onRequest', async (request) => {
+  // is read. The slot goes back when the response closes: sent, or its connection gone. A client
+  // that went away while waiting for its turn gets no work done and its slot back at once.
+  app.addHook('onRequest', async (request, reply) => {
     const caller = request.signedCall?.issuer.id
-    if (caller) request.releaseSlot = await bulkhead.acquire(caller)
+    if (!caller) return
+    const release = await bulkhead.acquire(caller)
+    if (request.raw.socket?.destroyed !== false) {
+      release()
+      reply.hijack()
+      reply.raw.destroy()
+      return
+    }
+    reply.raw.once('close', release)
   })
-  const release = async (request: FastifyRequest) => request.releaseSlot?.()
-  app.addHook('onResponse', release)
-  app.addHook('onRequestAbort', release)
 
   // Counted after authentication, per verified system (per address for public routes), so no
   // one can spend another system's allowance by claiming its name. Each instance counts alone.

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import t from 'tap'
 import { Pool } from 'undici'
 import { signCall } from '../../src/client/sign.js'
@@ -67,4 +68,40 @@ t.test('a province\'s flood of maximum-size batches leaves another province\'s c
   t.ok(statuses.every((s) => s === 200 || s === 429), `the flooding province got only 200 and 429: ${[...new Set(statuses)].join(', ')}`)
   t.ok(flooded.filter((a) => a.status === 429).every((a) => a.retryAfter), 'every 429 says when to retry')
   t.comment(`flood: ${statuses.filter((s) => s === 200).length} batches applied, ${statuses.filter((s) => s === 429).length} refused with 429; other province: ${victimAnswers.length} calls, all 200`)
+})
+
+/**
+ * Clients that give up (a timeout, a closed connection) while their requests run or wait their
+ * turn must give their slots back: a careless caller is otherwise locked out of the instance
+ * for good. Each request here is abandoned the moment it is sent.
+ */
+t.test('abandoned requests give their slots back, whether they were running or waiting', async (t) => {
+  const { app, database } = await buildTestApp(t, { env: { CALLER_CONCURRENCY: '1', CALLER_QUEUE: '8', RATE_LIMIT_PER_MINUTE: '100000' } })
+  const base = new URL(await app.listen({ port: 0, host: '127.0.0.1' }))
+  const province = await registerSystem(database, 'province-79')
+  const path = '/v2/provinces/79/stations'
+  const body = JSON.stringify({ items: Array.from({ length: 1000 }, (_, i) => ({ id: `st-${i}`, communeCode: '26740', name: `Đài ${i}`, kind: 'ip', status: 'operating' })) })
+
+  const abandoned = await Promise.all(Array.from({ length: 6 }, async () => {
+    const token = await signCall({ issuer: province.id, audience: 'ttn-central', key: province.key, method: 'PUT', pathAndQuery: path, body })
+    return new Promise<void>((resolve) => {
+      const request = httpRequest({ host: base.hostname, port: base.port, method: 'PUT', path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+      request.on('error', () => resolve())
+      request.end(body, () => setImmediate(() => { request.destroy(); resolve() }))
+    })
+  }))
+  t.equal(abandoned.length, 6)
+
+  const pool = new Pool(base.origin, { connections: 1 })
+  t.teardown(() => pool.close())
+  const started = Date.now()
+  let status = 0
+  // The abandoned batches still finish their work one by one; then the caller's own next call runs.
+  while (status !== 200 && Date.now() - started < 30_000) {
+    const token = await signCall({ issuer: province.id, audience: 'ttn-central', key: province.key, method: 'GET', pathAndQuery: '/v2/systems/province-79' })
+    const response = await pool.request({ method: 'GET', path: '/v2/systems/province-79', headers: { authorization: `Bearer ${token}` } })
+    await response.body.dump()
+    status = response.statusCode
+  }
+  t.equal(status, 200, `the caller is served again after ${Date.now() - started} ms`)
 })
