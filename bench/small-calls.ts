@@ -19,7 +19,7 @@ import { compactVerify, importJWK, type JWK } from 'jose'
 import { signCall } from '../src/client/sign.js'
 import { generateKey, importSigningKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
-import { PROVINCES, cpuSeconds, createBenchDatabase, postgresPids, provincialSystems, recordResult, startService } from './support.js'
+import { PROVINCES, cpuSeconds, createBenchDatabase, postgresCpuSeconds, provincialSystems, recordResult, startService } from './support.js'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
@@ -80,10 +80,9 @@ interface Figures {
 }
 
 async function load(title: string, target: { url: string, child: { pid?: number } }, requests: autocannon.Request[], amount?: number): Promise<Figures> {
-  const postgres = await postgresPids()
-  const before = [await cpuSeconds([target.child.pid!]), await cpuSeconds(postgres)]
+  const before = [await cpuSeconds([target.child.pid!]), await postgresCpuSeconds()]
   const result = await autocannon({ url: target.url, connections, requests, ...(amount ? { amount } : { duration: seconds }) })
-  const after = [await cpuSeconds([target.child.pid!]), await cpuSeconds(postgres)]
+  const after = [await cpuSeconds([target.child.pid!]), await postgresCpuSeconds()]
   const perCall = (i: number) => Number((1000 * (after[i]! - before[i]!) / Math.max(1, result.requests.total)).toFixed(3))
   const figures = {
     requestsPerSecond: Math.round(result.requests.average), latencyP50Ms: result.latency.p50, latencyP99Ms: result.latency.p99,

@@ -133,13 +133,22 @@ export async function cpuSeconds(pids: number[]): Promise<number> {
   return ticks / 100
 }
 
-/** The ids of this machine's PostgreSQL server processes (the benchmarks' database runs locally). */
-export async function postgresPids(): Promise<number[]> {
-  const pids: number[] = []
+/**
+ * CPU seconds the local PostgreSQL server has used so far: its live processes, plus what its
+ * ended backends used (counted in the postmaster's children's time once it reaped them).
+ */
+export async function postgresCpuSeconds(): Promise<number> {
+  let ticks = 0
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue
-    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')
-    if (comm.trim() === 'postgres') pids.push(Number(entry))
+    if ((await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim() !== 'postgres') continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
+    // The postmaster is the one whose parent is not postgres; its reaped children count there.
+    const parent = Number(fields[1])
+    const parentComm = (await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '')).trim()
+    if (parentComm !== 'postgres') ticks += Number(fields[13] ?? 0) + Number(fields[14] ?? 0)
   }
-  return pids
+  return ticks / 100
 }
