@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, {
-  type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault,
-} from 'fastify'
+import Fastify from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { App, AppDeps } from './app-type.js'
 import { components } from '../schemas/index.js'
-import type { Config } from './config.js'
-import type { Database } from './db/database.js'
 import { registerTrust } from './auth/plugin.js'
-import type { ServiceKeys } from './auth/service-keys.js'
 import { registerErrorHandling, sendProblem } from './http/errors.js'
 import { HttpProblem } from './http/problem.js'
 import { registerIdempotency } from './http/idempotency.js'
@@ -35,25 +31,6 @@ import { statusRoutes } from './modules/status/routes.js'
 import { summariesRoutes } from './modules/summaries/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
 import { openApiDocument } from './openapi.js'
-
-export interface AppDeps {
-  config: Config
-  database: Database
-  /** A read replica that summaries are computed on; the primary when absent. */
-  readDatabase?: Database
-  /** The keys the service signs receipts, seals and webhook calls with. */
-  serviceKeys: ServiceKeys
-  /** A pino logger; silent when omitted. */
-  logger?: FastifyBaseLogger
-}
-
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    deps: AppDeps
-  }
-}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 

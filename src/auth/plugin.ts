@@ -1,4 +1,4 @@
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import type { IdempotencyRecorder } from '../http/idempotency.js'
 import { registerJsonBody } from '../http/json-body.js'
 import { registerTokenInQueryRefusal } from '../http/token-in-query.js'

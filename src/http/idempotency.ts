@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type TObject, type TProperties } from 'typebox'
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import type { Db } from '../db/database.js'
 import { every } from '../jobs.js'
 import { IdempotencyKeyTaken, IdempotencyStore } from './idempotency-store.js'

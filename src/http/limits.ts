@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import { LRUCache } from 'lru-cache'
 import { CallerBulkhead } from './concurrency.js'
 import { HttpProblem } from './problem.js'

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Strict, ref, ProblemType } from '../../schemas/common.js'
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import { HttpProblem, problemTypes, problemTypeUri, type ProblemCode } from './problem.js'
 import { problemResponses } from './responses.js'
 

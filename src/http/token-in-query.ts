@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import type { ReplayStore } from '../auth/replay-store.js'
 import { HttpProblem } from './problem.js'
 

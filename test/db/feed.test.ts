@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { sql } from 'kysely'
-import type { App } from '../../src/app.js'
+import type { App } from '../../src/app-type.js'
 import type { Db } from '../../src/db/database.js'
 import { RegistryStore } from '../../src/modules/registry/store.js'
 import type { StationInput } from '../../schemas/registry.js'

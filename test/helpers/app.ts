@@ -1,4 +1,5 @@
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp } from '../../src/app.js'
+import type { App } from '../../src/app-type.js'
 import { ephemeralServiceKeys, type ServiceKeys } from '../../src/auth/service-keys.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import type { Database } from '../../src/db/database.js'

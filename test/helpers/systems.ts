@@ -1,5 +1,5 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
-import type { App } from '../../src/app.js'
+import type { App } from '../../src/app-type.js'
 import { TtnClient } from '../../src/client/client.js'
 import { generateKey, importSigningKey, type SigningAlg, type SigningKey } from '../../src/client/keys.js'
 import { signCall, type CallToSign } from '../../src/client/sign.js'

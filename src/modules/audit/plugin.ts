@@ -1,4 +1,4 @@
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { every } from '../../jobs.js'
 import { callEntry } from './entry.js'
 import { AuditRecorder, RefusalSampler } from './recorder.js'

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { DEFAULT_PAGE_LIMIT, ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import { BroadcastLogBatch, BroadcastLogPage, BroadcastLogQuery, BroadcastLogResult, Reach } from '../../../schemas/content.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { KeyedSerializer } from '../../http/concurrency.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'

@@ -3,7 +3,7 @@ import { AdminUnitCode, DEFAULT_PAGE_LIMIT, PageQuery, Strict, ref } from '../..
 import {
   AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, CatalogueChangePage, CatalogueVersionList, ResolveAdminUnitsRequest, ResolveAdminUnitsResponse,
 } from '../../../schemas/catalogue.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'

@@ -1,6 +1,6 @@
 import { ref } from '../../../schemas/common.js'
 import { ChangePage, ChangesQuery } from '../../../schemas/registry.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { requireProvinceScope } from '../../auth/policy.js'
 import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
 import { recordOf } from '../registry/store.js'

@@ -6,7 +6,7 @@ import {
   AckRequest, AckResult, ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentPage, ContentRequest, ContentWriteResult,
   DeliveryReport, SharedContentRequest, Topic, TopicList, TopicRequest, WithdrawalRequest,
 } from '../../../schemas/content.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
 import type { Db } from '../../db/database.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { Strict } from '../../../schemas/common.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { pendingMigrations } from '../../db/migrator.js'
 import { exemptFromPressure } from '../../http/limits.js'
 import { HttpProblem } from '../../http/problem.js'

@@ -1,6 +1,6 @@
 import { Strict, ref } from '../../../schemas/common.js'
 import { ReceiptId, ReceiptRecord, ServiceJwks } from '../../../schemas/trust.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { ServiceKeyHistory, type PublishedServiceKey } from './key-history.js'

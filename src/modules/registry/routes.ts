@@ -6,7 +6,7 @@ import {
   ClusterListQuery, ClusterNationalQuery, ClusterPage, ClusterWriteResult, RecordId, RegistryBatch, RegistryBatchResult, Station,
   StationBatch, StationListQuery, StationNationalQuery, StationPage, StationWriteResult,
 } from '../../../schemas/registry.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'

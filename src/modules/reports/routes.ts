@@ -5,7 +5,7 @@ import {
   Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
   ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReportSubmission,
 } from '../../../schemas/reports.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'

@@ -7,7 +7,7 @@ import {
   DeviceStatusPage, DeviceType, MAX_STATUS_BATCH, StatusEvent, StatusEventBatch, StatusHistoryPage, StatusHistoryQuery,
   StatusIngestResult, StatusListQuery, StatusOverview,
 } from '../../../schemas/status.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'

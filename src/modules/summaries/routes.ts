@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { currentPeriod } from '../reports/status.js'

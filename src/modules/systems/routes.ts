@@ -6,7 +6,7 @@ import {
   KeyRecovery, SystemId, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult, System as SystemSchema,
 } from '../../../schemas/systems.js'
 import { PublicJwk } from '../../../schemas/trust.js'
-import type { App } from '../../app.js'
+import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'

@@ -1,0 +1,26 @@
+import type {
+  FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault,
+} from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.js'
+import type { Database } from './db/database.js'
+import type { ServiceKeys } from './auth/service-keys.js'
+
+export interface AppDeps {
+  config: Config
+  database: Database
+  /** A read replica that summaries are computed on; the primary when absent. */
+  readDatabase?: Database
+  /** The keys the service signs receipts, seals and webhook calls with. */
+  serviceKeys: ServiceKeys
+  /** A pino logger; silent when omitted. */
+  logger?: FastifyBaseLogger
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps
+  }
+}
