@@ -52,7 +52,6 @@ class WindowCounts {
   }
 }
 
-
 /**
  * Calls without a verified caller cost the service a signature check or a public read and
  * nothing for whoever sends them: each address gets UNVERIFIED_RATE_PER_MINUTE of them a minute,
