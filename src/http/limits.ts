@@ -112,7 +112,7 @@ export async function registerLimits(app: App, bulkhead: CallerBulkhead): Promis
     const caller = request.signedCall?.issuer.id
     if (!caller) return
     const release = await bulkhead.acquire(caller)
-    if (request.raw.socket?.destroyed !== false) {
+    if (request.raw.socket?.destroyed === true) {
       release()
       reply.hijack()
       reply.raw.destroy()
