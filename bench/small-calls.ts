@@ -24,7 +24,7 @@ import { PROVINCES, cpuSeconds, createBenchDatabase, postgresCpuSeconds, provinc
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2)
-/** BENCH_ONLY=put runs the writes alone (to profile them); nothing is recorded then. */
+/** BENCH_ONLY=put or get runs that path alone (to profile it); nothing is recorded then. */
 const only = process.env.BENCH_ONLY
 const AUDIENCE = 'ttn-central'
 
@@ -151,8 +151,9 @@ try {
   await load('warm-up signed PUT', service, signedRequests('PUT', await mint(1000, 'PUT')), 1000)
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`\nround ${round}\n`)
-    if (only === 'put') {
-      await load('signed PUT one station', service, signedRequests('PUT', await mint(2000 * seconds, 'PUT')))
+    if (only === 'put' || only === 'get') {
+      if (only === 'put') await load('signed PUT one station', service, signedRequests('PUT', await mint(2000 * seconds, 'PUT')))
+      else await load('signed GET one station', service, signedRequests('GET', await mint(4000 * seconds, 'GET')))
       continue
     }
     const bareFigures = await load('bare route', bare, [{ method: 'GET', path: '/bare' }])
