@@ -7,6 +7,9 @@
  * Readiness is probed every 200 ms throughout.
  *
  *   npm run bench:isolation        (BENCH_DATABASE_URL, BENCH_SECONDS per round, BENCH_FLOOD per kind)
+ *   BENCH_FLOOD_TARGET=sink npm run bench:isolation
+ *                                  (the same flood sent to bench/sink-server.ts instead: what the machine
+ *                                   loses to the flood itself, with the service doing none of its work)
  *
  * Targets: every call of province 01 succeeds, its p99 under the flood at most 3 times its p99
  * when idle, /health/ready 200 throughout.
@@ -31,6 +34,7 @@ const service = await startService('src/server.ts', {
   DATABASE_URL: database.url, DATA_DIR: work, SYSTEMS_FILE: systemsFile, METRICS_PORT: process.env.BENCH_METRICS_PORT ?? '0',
   RATE_LIMIT_PER_MINUTE: '1000000', OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
 })
+const sink = process.env.BENCH_FLOOD_TARGET === 'sink' ? await startService('bench/sink-server.ts', {}) : undefined
 const pool = new Pool(service.url, { connections: 4 })
 
 async function call(province: string, method: 'GET' | 'PUT' | 'POST', path: string, body?: string) {
@@ -82,7 +86,7 @@ async function victimRound(label: string) {
 async function flood() {
   // At the lowest priority: a real flooder sends from its own machine, and its signing and sending must not take the CPU this one measures with.
   const child = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', projectPath('bench/isolation-flood.ts')], {
-    env: { ...process.env, FLOOD_URL: service.url, FLOOD_PROVINCE: '79', FLOOD_PER_KIND: String(perKind), FLOOD_KEY_FILE: keyFiles.get('79')! },
+    env: { ...process.env, FLOOD_URL: (sink ?? service).url, FLOOD_PROVINCE: '79', FLOOD_PER_KIND: String(perKind), FLOOD_KEY_FILE: keyFiles.get('79')! },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
@@ -115,14 +119,15 @@ try {
   const failures = results.reduce((n, r) => n + r.flooded.failures + r.idle.failures, 0)
   const notReady = results.reduce((n, r) => n + r.flooded.readyNot200 + r.idle.readyNot200, 0)
   process.stdout.write(`worst p99 flooded / idle = ${worst} (target at most 3), failed calls ${failures}, readiness not 200: ${notReady}\n`)
-  await recordResult('isolation', {
-    command: 'npm run bench:isolation',
+  await recordResult(sink ? 'isolation-sink' : 'isolation', {
+    command: sink ? 'BENCH_FLOOD_TARGET=sink npm run bench:isolation' : 'npm run bench:isolation',
     settings: { seconds, perKind, rounds, database: 'PostgreSQL (local server)', peakRssBytes: service.peakRss() },
     rounds: results, worstP99Ratio: worst, failures, notReady, met: worst <= 3 && failures === 0 && notReady === 0,
   })
 } finally {
   await pool.close()
   await service.stop()
+  await sink?.stop()
   await database.drop()
   await rm(work, { recursive: true, force: true })
 }
