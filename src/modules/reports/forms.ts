@@ -31,6 +31,13 @@ export function customFormProblem(form: Static<typeof CustomForm>): string | und
   return undefined
 }
 
+/** Why an extra period's forms cannot be used, or undefined: each named form is built in or defined with it, each defined one is named. */
+export function extraPeriodFormsProblem(forms: string[], custom: Static<typeof CustomForm>[]): string | undefined {
+  return custom.map(customFormProblem).find(Boolean) ??
+    forms.filter((f) => !builtInNames.has(f) && !custom.some((c) => c.name === f)).map((f) => `form ${f} is neither built in nor in customForms`)[0] ??
+    custom.filter((c) => !forms.includes(c.name)).map((c) => `custom form ${c.name} is not in forms`)[0]
+}
+
 /** Checks submissions of custom forms against the schema of their period, compiled once per period and form. */
 export class CustomFormValidators {
   private readonly compiled = new Map<string, ValidateFunction>()

@@ -33,3 +33,10 @@ export const deadlineFor = (period: Pick<Period, 'dueOn' | 'extensions'>, provin
 /** The year a date falls in, in Vietnam time. */
 export const vietnamYear = (at: Date) => new Date(at.getTime() + VIETNAM_OFFSET_MS).getUTCFullYear()
 
+
+/** Why central may not grant this extension, if it may not: it must be later than the period's date, for a province of today. */
+export function extensionProblem(period: Pick<Period, 'dueOn'>, province: string, dueOn: string, activeProvinces: string[]): string | undefined {
+  if (dueOn <= period.dueOn) return `an extension is later than the period's due date ${period.dueOn}`
+  if (!activeProvinces.includes(province)) return `${province} is not a province since 1 July 2025`
+  return undefined
+}

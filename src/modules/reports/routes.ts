@@ -6,13 +6,14 @@ import {
   ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReportSubmission,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app-type.js'
+import type { Db } from '../../db/database.js'
 import { KeyedSerializer } from '../../http/concurrency.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { crossCheckIndicators } from './cross-check.js'
 import { appendix02Totals, appendix03Totals, appendixProblems, crossCheckAppendix02, crossCheckAppendix03 } from './appendices.js'
-import { CustomFormValidators, builtInForms, customFormProblem, feedbackProblems } from './forms.js'
-import { deadlineFor, vietnamYear } from './periods.js'
+import { CustomFormValidators, builtInForms, extraPeriodFormsProblem, feedbackProblems } from './forms.js'
+import { deadlineFor, extensionProblem, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
 import { ReportsStore, type Period } from './store.js'
 
@@ -34,6 +35,14 @@ export async function reportsRoutes(app: App) {
     if (form && !period.forms.includes(form)) throw new HttpProblem('rule-violated', `period ${id} takes ${period.forms.join(', ')}, not ${form}`)
     return period
   }
+
+  /** A change to a period with its receipt, in one transaction, answered with the period as it now stands. */
+  const changePeriod = (request: FastifyRequest, periodId: string, status: number, record: Record<string, unknown>, change: (trx: Db) => Promise<unknown>) =>
+    db.transaction().execute(async (trx) => {
+      await change(trx)
+      const receipt = await app.receipts.issue(request, { status, records: [record] }, trx)
+      return { period: (await store.period(periodId, trx))!, receipt }
+    })
 
   app.get('/v2/report-periods', {
     config: { policy: 'system' },
@@ -66,15 +75,11 @@ export async function reportsRoutes(app: App) {
   }, async (request, reply) => {
     const body = request.body
     const custom = body.customForms ?? []
-    const problem = custom.map(customFormProblem).find(Boolean) ??
-      body.forms.filter((f) => !builtInForms.some((b) => b.name === f) && !custom.some((c) => c.name === f)).map((f) => `form ${f} is neither built in nor in customForms`)[0] ??
-      custom.filter((c) => !body.forms.includes(c.name)).map((c) => `custom form ${c.name} is not in forms`)[0]
+    const problem = extraPeriodFormsProblem(body.forms, custom)
     if (problem) throw new HttpProblem('rule-violated', problem)
     const period = { id: body.id, kind: 'extra' as const, year: Number(body.dueOn.slice(0, 4)), title: body.title, asOf: body.asOf ?? null, dueOn: body.dueOn, forms: body.forms, customForms: custom }
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await changePeriod(request, body.id, 201, { entity: 'report-period', id: body.id }, async (trx) => {
       if (!await store.openPeriod(period, trx)) throw new HttpProblem('conflict', `period ${body.id} exists`)
-      const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'report-period', id: body.id }] }, trx)
-      return { period: (await store.period(body.id, trx))!, receipt }
     })
     return reply.code(201).send(result)
   })
@@ -94,11 +99,8 @@ export async function reportsRoutes(app: App) {
   }, async (request) => {
     const { periodId } = request.params
     await periodOrFail(periodId)
-    return db.transaction().execute(async (trx) => {
-      await store.correctPeriod(trx, periodId, request.body)
-      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'report-period', id: periodId, corrected: request.body }] }, trx)
-      return { period: (await store.period(periodId, trx))!, receipt }
-    })
+    return changePeriod(request, periodId, 200, { entity: 'report-period', id: periodId, corrected: request.body },
+      (trx) => store.correctPeriod(trx, periodId, request.body))
   })
 
   app.post('/v2/report-periods/:periodId/extensions', {
@@ -117,13 +119,10 @@ export async function reportsRoutes(app: App) {
     const { periodId } = request.params
     const { province, dueOn, reason } = request.body
     const period = await periodOrFail(periodId)
-    if (dueOn <= period.dueOn) throw new HttpProblem('rule-violated', `an extension is later than the period's due date ${period.dueOn}`)
-    if (!(await store.activeProvinces()).includes(province)) throw new HttpProblem('rule-violated', `${province} is not a province since 1 July 2025`)
-    return db.transaction().execute(async (trx) => {
-      await store.extendDeadline(trx, { periodId, province, dueOn, reason, grantedBy: request.caller!.systemId })
-      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'report-deadline-extension', id: `${periodId}/${province}`, dueOn, reason }] }, trx)
-      return { period: (await store.period(periodId, trx))!, receipt }
-    })
+    const problem = extensionProblem(period, province, dueOn, await store.activeProvinces())
+    if (problem) throw new HttpProblem('rule-violated', problem)
+    return changePeriod(request, periodId, 200, { entity: 'report-deadline-extension', id: `${periodId}/${province}`, dueOn, reason },
+      (trx) => store.extendDeadline(trx, { periodId, province, dueOn, reason, grantedBy: request.caller!.systemId }))
   })
 
   app.get('/v2/report-periods/:periodId/status', {
