@@ -22,6 +22,13 @@ t.test('small statements are prepared once per connection; batches are not; a ch
   await db.insertInto('prepared_probe' as never).values(many as never).execute()
   t.equal((await prepared()).filter((s) => s.startsWith('insert into "prepared_probe"')).length, 1, `a batch of ${2 * MAX_PREPARED_PARAMETERS} parameters stays unnamed`)
 
+  // At the bound a statement is still prepared; one parameter more and it is not.
+  const inList = (count: number) => db.selectFrom('prepared_probe' as never).select('id' as never).where('id' as never, 'in', Array.from({ length: count }, (_, i) => i) as never).execute()
+  await inList(MAX_PREPARED_PARAMETERS)
+  await inList(MAX_PREPARED_PARAMETERS + 1)
+  const selects = (await prepared()).filter((s) => s.startsWith('select "id" from "prepared_probe" where "id" in'))
+  t.same(selects.map((s) => s.split('$').length - 1), [MAX_PREPARED_PARAMETERS], `${MAX_PREPARED_PARAMETERS} parameters prepared, ${MAX_PREPARED_PARAMETERS + 1} not`)
+
   const read = () => db.selectFrom('prepared_probe' as never).selectAll().where('id' as never, '=', 1 as never).execute()
   t.same(await read(), [{ id: 1, name: 'n1' }])
   await sql`alter table prepared_probe add column extra text`.execute(db)
