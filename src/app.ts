@@ -9,8 +9,7 @@ import { registerTrust } from './auth/plugin.js'
 import { registerErrorHandling, sendProblem } from './http/errors.js'
 import { HttpProblem } from './http/problem.js'
 import { registerIdempotency } from './http/idempotency.js'
-import { CallerBulkhead } from './http/concurrency.js'
-import { registerAddressLimit, registerLimits } from './http/limits.js'
+import { callerShares, registerAddressLimit, registerLimits } from './http/limits.js'
 import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
 import { redactTokenInQuery } from './http/token-in-query.js'
@@ -83,11 +82,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   })
   registerMetrics(app)
   const idempotency = registerIdempotency(app)
-  const bulkhead = new CallerBulkhead(deps.config.CALLER_CONCURRENCY, deps.config.CALLER_QUEUE, deps.config.CALLER_QUEUE_TIMEOUT_MS)
-  registerAddressLimit(app, bulkhead)
+  const shares = callerShares(deps.config)
+  registerAddressLimit(app, shares)
   registerTrust(app, idempotency)
   registerAudit(app)
-  await registerLimits(app, bulkhead)
+  await registerLimits(app, shares)
 
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })

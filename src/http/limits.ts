@@ -1,7 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import type { App } from '../app-type.js'
 import { LRUCache } from 'lru-cache'
+import { BodyBudget } from './body-budget.js'
 import { CallerBulkhead } from './concurrency.js'
 import { HttpProblem } from './problem.js'
 
@@ -60,7 +62,7 @@ class WindowCounts {
  * in the last minutes keeps calling: its claimed issuer is let through to the normal checks.
  * Registered before the trust hooks.
  */
-export function registerAddressLimit(app: App, bulkhead: CallerBulkhead): void {
+export function registerAddressLimit(app: App, shares: CallerShares): void {
   const { config } = app.deps
   const counts = new WindowCounts()
   const verifiedFrom = new LRUCache<string, true>({ max: MAX_COUNTED_CALLERS, ttl: 10 * RATE_WINDOW_MS })
@@ -68,7 +70,10 @@ export function registerAddressLimit(app: App, bulkhead: CallerBulkhead): void {
     if (!request.url.startsWith('/v2/')) return
     // Counted as it arrives, so a burst in flight cannot overrun the allowance; a verified caller gives it back.
     const claimed = claimedIssuer(request.headers.authorization)
-    bulkhead.refuseIfFull(claimed)
+    await shares.refusedSlowly(() => {
+      shares.bulkhead.refuseIfFull(claimed)
+      shares.budget.refuseIfShort(claimed, shares.budget.cost(request.headers))
+    })
     const { count, ttl } = counts.add(request.ip, 1)
     if (count <= config.UNVERIFIED_RATE_PER_MINUTE) return
     if (claimed && verifiedFrom.has(`${request.ip} ${claimed}`)) return
@@ -81,6 +86,32 @@ export function registerAddressLimit(app: App, bulkhead: CallerBulkhead): void {
     verifiedFrom.set(`${request.ip} ${request.caller.systemId}`, true)
     counts.add(request.ip, -1)
   })
+}
+
+/** What each calling system may take of one instance: requests at once, and request-body bytes a second. */
+export interface CallerShares {
+  bulkhead: CallerBulkhead
+  budget: BodyBudget
+  /** Runs a check of a caller's share; a refusal is sent only after CALLER_REFUSAL_DELAY_MS. */
+  refusedSlowly: <T>(check: () => T | Promise<T>) => Promise<T>
+}
+
+export function callerShares(config: App['deps']['config']): CallerShares {
+  return {
+    bulkhead: new CallerBulkhead(config.CALLER_CONCURRENCY, config.CALLER_QUEUE, config.CALLER_QUEUE_TIMEOUT_MS),
+    budget: new BodyBudget(config.CALLER_BODY_BYTES_PER_SECOND, config.CALLER_BODY_BURST_BYTES, config.BODY_LIMIT_BYTES),
+    // A caller that ignores Retry-After would keep the instance busy refusing it as fast as it
+    // can send. Held back, each of its connections gets one refusal a delay, its body unread
+    // (the connection closes after), so the refusals it causes are bounded by its connections.
+    refusedSlowly: async (check) => {
+      try {
+        return await check()
+      } catch (error) {
+        if (config.CALLER_REFUSAL_DELAY_MS > 0) await delay(config.CALLER_REFUSAL_DELAY_MS)
+        throw error
+      }
+    },
+  }
 }
 
 /** The iss a bearer token claims, read without any check: only to let a known caller past an address's spent allowance. */
@@ -102,16 +133,22 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  * Overload is answered, not suffered: a system over its rate gets 429, an instance whose
  * event loop, memory or database pool is saturated gets 503, both with Retry-After.
  */
-export async function registerLimits(app: App, bulkhead: CallerBulkhead): Promise<void> {
+export async function registerLimits(app: App, { bulkhead, budget, refusedSlowly }: CallerShares): Promise<void> {
   const { config, database } = app.deps
 
   // A caller's share of the instance, taken once its signature is checked and before its body
-  // is read. The slot goes back when the response closes: sent, or its connection gone. A client
-  // that went away while waiting for its turn gets no work done and its slot back at once.
+  // is read: its body's bytes from its budget, then a slot. The slot goes back when the response
+  // closes: sent, or its connection gone. A client that went away while waiting for its turn
+  // gets no work done and its slot back at once.
   app.addHook('onRequest', async (request, reply) => {
     const caller = request.signedCall?.issuer.id
     if (!caller) return
-    const release = await bulkhead.acquire(caller)
+    const bytes = budget.cost(request.headers)
+    await refusedSlowly(() => budget.take(caller, bytes))
+    const release = await refusedSlowly(() => bulkhead.acquire(caller)).catch((error: unknown) => {
+      budget.refund(caller, bytes)
+      throw error
+    })
     if (request.raw.socket?.destroyed === true) {
       release()
       reply.hijack()

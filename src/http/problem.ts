@@ -56,6 +56,7 @@ export const problemTypes = {
   'database-unavailable': { status: 503, title: 'The database is unavailable; nothing was written, retry later' },
   'write-outcome-unknown': { status: 503, title: 'The database connection broke while the write committed; it may have been applied: check its receipt, or retry with the same Idempotency-Key' },
   'rate-limited': { status: 429, title: 'The caller exceeded its rate; retry after Retry-After seconds' },
+  'body-rate-exceeded': { status: 429, title: 'The caller sent more request-body bytes than its budget on this instance; retry after Retry-After seconds' },
   'caller-busy': { status: 429, title: 'The caller has as many requests running and waiting as it may on this instance; retry after Retry-After seconds' },
   'overloaded': { status: 503, title: 'The instance is overloaded; retry after Retry-After seconds' },
   'internal-error': { status: 500, title: 'The service failed; the failure is logged under the request id' },

@@ -4,7 +4,7 @@ import { Pool } from 'undici'
 import { signCall } from '../../src/client/sign.js'
 import { buildTestApp } from '../helpers/app.js'
 import { serverUrl } from '../helpers/database.js'
-import { registerSystem, type TestSystem } from '../helpers/systems.js'
+import { newKey, registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
 /**
  * One province floods the service with concurrent maximum-size batches of every kind while
@@ -104,4 +104,76 @@ t.test('abandoned requests give their slots back, whether they were running or w
     status = response.statusCode
   }
   t.equal(status, 200, `the caller is served again after ${Date.now() - started} ms`)
+})
+
+/**
+ * The work a call costs grows with its body: each system has a budget of request-body bytes a
+ * second, and a body beyond it is refused, after a pause and unread, with the wait in
+ * Retry-After. Forged calls in a system's name spend none of its budget; calls without a body
+ * are never refused for bytes.
+ */
+t.test('a province over its body budget is refused before its body is read, and only it', async (t) => {
+  const pauseMs = 200
+  const { app, database } = await buildTestApp(t, {
+    env: { CALLER_BODY_BYTES_PER_SECOND: '1024', CALLER_BODY_BURST_BYTES: '200000', CALLER_REFUSAL_DELAY_MS: String(pauseMs), RATE_LIMIT_PER_MINUTE: '100000' },
+  })
+  const flooder = await registerSystem(database, 'province-79')
+  const other = await registerSystem(database, 'province-01')
+  const batch = (province: string, version: number) => ({
+    items: Array.from({ length: 1000 }, (_, i) => ({ id: `st-${i}`, communeCode: province === '79' ? '26740' : '00004', name: `Đài ${i} v${version}`, kind: 'ip', status: 'operating' })),
+  })
+  const bytes = Buffer.byteLength(JSON.stringify(batch('79', 1)))
+  t.ok(bytes > 80_000 && bytes < 100_000, `a batch of 1000 stations is ${bytes} bytes: two fit in the burst, three do not`)
+  const put = (system: TestSystem, province: string, version: number) =>
+    signedInject(app, system, { method: 'PUT', url: `/v2/provinces/${province}/stations`, body: batch(province, version) })
+
+  t.equal((await put(flooder, '79', 1)).statusCode, 200)
+  t.equal((await put(flooder, '79', 2)).statusCode, 200)
+  const started = performance.now()
+  const refused = await put(flooder, '79', 3)
+  const waited = performance.now() - started
+  t.equal(refused.statusCode, 429)
+  t.equal(refused.json().type, '/problems/body-rate-exceeded')
+  t.equal(refused.headers.connection, 'close', 'the connection closes: the body is not received')
+  const owed = bytes - (200_000 - 2 * bytes)
+  t.ok(Math.abs(Number(refused.headers['retry-after']) - Math.ceil(owed / 1024)) <= 1, `Retry-After ${String(refused.headers['retry-after'])} s: the ${owed} bytes short at 1 KiB a second`)
+  t.ok(waited >= pauseMs * 0.9, `the refusal was held back ${waited.toFixed(0)} ms`)
+  const names = await database.db.selectFrom('stations').select('name').where('province_code', '=', '79').where('id', '=', 'st-0').execute()
+  t.same(names.map((row) => row.name), ['Đài 0 v2'], 'nothing of the refused batch was written')
+
+  t.equal((await signedInject(app, flooder, { method: 'GET', url: '/v2/systems/province-79' })).statusCode, 200, 'a call without a body is not refused for bytes')
+
+  const forger = await newKey()
+  for (let i = 0; i < 5; i++) {
+    const forged = await signedInject(app, { ...other, key: forger }, { method: 'PUT', url: '/v2/provinces/01/stations', body: batch('01', 0) })
+    t.equal(forged.statusCode, 401, 'a forged call in another province\'s name is refused for its signature')
+  }
+  t.equal((await put(other, '01', 1)).statusCode, 200, 'and spent none of that province\'s budget')
+  t.equal((await put(other, '01', 2)).statusCode, 200)
+  t.equal((await put(other, '01', 3)).statusCode, 429, 'whose own third batch is over its budget')
+})
+
+t.test('a body of unknown length counts as the largest accepted: let in on a full budget, then paid back', async (t) => {
+  const { app, database } = await buildTestApp(t, {
+    env: { CALLER_BODY_BYTES_PER_SECOND: '1024', CALLER_BODY_BURST_BYTES: '65536', BODY_LIMIT_BYTES: '1048576', CALLER_REFUSAL_DELAY_MS: '0' },
+  })
+  const province = await registerSystem(database, 'province-79')
+  const base = new URL(await app.listen({ port: 0, host: '127.0.0.1' }))
+  const path = '/v2/provinces/79/stations'
+  const body = JSON.stringify({ items: [{ id: 'st-1', communeCode: '26740', name: 'Đài', kind: 'ip', status: 'operating' }] })
+  const chunked = async () => {
+    const token = await signCall({ issuer: province.id, audience: 'ttn-central', key: province.key, method: 'PUT', pathAndQuery: path, body })
+    return new Promise<{ status: number, retryAfter?: string }>((resolve, reject) => {
+      const request = httpRequest({ host: base.hostname, port: base.port, method: 'PUT', path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => {
+        response.resume()
+        response.on('end', () => resolve({ status: response.statusCode!, retryAfter: response.headers['retry-after'] }))
+      })
+      request.on('error', reject)
+      request.end(body)
+    })
+  }
+  t.equal((await chunked()).status, 200, 'let in on a full budget')
+  const second = await chunked()
+  t.equal(second.status, 429, 'then the caller owes the rest of the largest body')
+  t.ok(Number(second.retryAfter) >= 1000, `Retry-After ${String(second.retryAfter)} s: a MiB less the burst, at 1 KiB a second`)
 })
