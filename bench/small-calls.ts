@@ -34,7 +34,7 @@ const { keys, systemsFile } = await provincialSystems(work)
 const service = await startService('src/server.ts', {
   DATABASE_URL: database.url, DATA_DIR: work, SYSTEMS_FILE: systemsFile, METRICS_PORT: '0', DATABASE_POOL_MAX: '20',
   // The work is what is measured: the overload guard and per-caller limits would answer 503/429 that cost nothing.
-  OVERLOAD_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PER_MINUTE: '1000000',
+  OVERLOAD_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PER_MINUTE: '1000000', CALLER_BODY_BYTES_PER_SECOND: String(1024 ** 3),
 })
 const bare = await startService('bench/bare-server.ts', {})
 
