@@ -18,14 +18,20 @@ interface Bucket { bytes: number, at: number }
 export class BodyBudget {
   private readonly buckets = new Map<string, Bucket>()
 
-  constructor(private readonly bytesPerSecond: number, private readonly burstBytes: number, private readonly unknownLengthBytes: number,
+  constructor(private readonly bytesPerSecond: number, private readonly burstBytes: number, private readonly largestBody: number,
     private readonly now: () => number = Date.now) {}
 
-  /** What a request's body counts for: its Content-Length; a body of unknown length (chunked) counts as the largest accepted. */
+  /**
+   * What a request's body counts for: its Content-Length; nothing beyond the largest accepted,
+   * which is refused with 413 unread; a body of unknown length (chunked) counts as the largest.
+   */
   cost(headers: IncomingHttpHeaders): number {
     const length = headers['content-length']
-    if (length !== undefined) return Math.min(Number(length) || 0, this.unknownLengthBytes)
-    return headers['transfer-encoding'] ? this.unknownLengthBytes : 0
+    if (length !== undefined) {
+      const bytes = Number(length)
+      return Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= this.largestBody ? bytes : 0
+    }
+    return headers['transfer-encoding'] ? this.largestBody : 0
   }
 
   /** Takes `bytes` from the caller's budget, or throws 429 with the seconds until it will hold them. */

@@ -27,7 +27,9 @@ t.test('a body counts for its Content-Length; one of unknown length for the larg
   t.equal(budget.cost({ 'content-length': '1234' }), 1234)
   t.equal(budget.cost({ 'transfer-encoding': 'chunked' }), LARGEST)
   t.equal(budget.cost({}), 0)
-  t.equal(budget.cost({ 'content-length': String(LARGEST * 10) }), LARGEST, 'a length beyond the limit is refused elsewhere; it counts no more than the limit here')
+  t.equal(budget.cost({ 'content-length': String(LARGEST) }), LARGEST)
+  t.equal(budget.cost({ 'content-length': String(LARGEST + 1) }), 0, 'a body beyond the limit is refused with 413 unread: it costs nothing')
+  t.equal(budget.cost({ 'content-length': 'x' }), 0, 'nor does a length that is no number, refused as a bad request')
 })
 
 t.test('a burst is let in whole, the next body waits for the refill, and Retry-After is the wait', async (t) => {
