@@ -19,13 +19,14 @@ import { signCall } from '../src/client/sign.js'
 import { openPostgres, type Database } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { clusters, contentHash, stations } from '../src/modules/registry/entities.js'
-import { HistoryPartitions, monthOf } from '../src/modules/status/partitions.js'
+import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { StatusStore } from '../src/modules/status/store.js'
 import { PROVINCES, createBenchDatabase, provincialSystems, recordResult, startService } from './support.js'
 
 const CLUSTERS = 100_000
 const STATIONS_PER_PROVINCE = 100
 const BATCH = 1000
+const STALE_AFTER_MS = 600_000
 const seconds = Number(process.env.BENCH_SECONDS ?? 60)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const STATES = ['online', 'playing', 'idle', 'online', 'fault'] as const
@@ -141,12 +142,13 @@ try {
   const direct = openPostgres({ url: directDatabase.url, poolMax: 20 })
   await migrateToLatest(direct.db)
   const store = new StatusStore(direct.db)
-  const partitions = new HistoryPartitions(direct.db)
-  await partitions.ensure([0, api.batches - 1].map((seq) => monthOf(new Date(batchOf(seq).events[0]!.observedAt))))
+  const months = [0, api.batches - 1].map((seq) => monthOf(new Date(batchOf(seq).events[0]!.observedAt)))
+  await MonthlyPartitions.history(direct.db).ensure(months)
+  await MonthlyPartitions.days(direct.db).ensure(months)
   const receivedAt = new Date()
   const directRun = await drive((seq) => direct.db.transaction().execute(async (trx) => {
     const { province, events } = batchOf(seq)
-    await store.write(trx, province, events, receivedAt)
+    await store.write(trx, province, events, receivedAt, STALE_AFTER_MS, () => undefined)
   }), { limit: api.batches })
   await direct.close()
 

@@ -28,7 +28,7 @@ import { openPostgres } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { currentPeriod } from '../src/modules/reports/status.js'
 import { ReportsStore } from '../src/modules/reports/store.js'
-import { HistoryPartitions, monthOf } from '../src/modules/status/partitions.js'
+import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { SummariesStore } from '../src/modules/summaries/store.js'
 import { createBenchDatabase, recordResult, startService } from './support.js'
 
@@ -103,7 +103,7 @@ async function loadHistory(db: Db, provinces: string[], now: Date): Promise<void
   const months = new Set<string>()
   for (let t = from.getTime(); t <= now.getTime(); t += 86_400_000) months.add(monthOf(new Date(t)))
   months.add(monthOf(now))
-  await new HistoryPartitions(db as never).ensure(months)
+  await MonthlyPartitions.history(db as never).ensure(months)
   const step = (HISTORY_DAYS * 86_400) / HISTORY_PER_CLUSTER
   for (const [p, province] of provinces.entries()) {
     const started = performance.now()

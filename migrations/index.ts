@@ -16,6 +16,7 @@ import * as communeCatalogue from './0016-commune-catalogue.js'
 import * as reportPeriods from './0017-report-periods.js'
 import * as clusterProgrammes from './0018-cluster-programmes.js'
 import * as citizenFeedback from './0019-citizen-feedback.js'
+import * as statusPeriods from './0020-status-periods.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0017-report-periods': reportPeriods,
   '0018-cluster-programmes': clusterProgrammes,
   '0019-citizen-feedback': citizenFeedback,
+  '0020-status-periods': statusPeriods,
 }

@@ -63,8 +63,8 @@ export const StatusRejection = Strict({
 }, { $id: 'StatusRejection', description: 'One event that was not stored, and why.' })
 
 export const StatusIngestResult = Strict({
-  accepted: Type.Integer({ minimum: 0, description: 'Events stored now.' }),
-  duplicate: Type.Integer({ minimum: 0, description: 'Events already stored (same device, `observedAt` and state), or repeated in the batch: stored once.' }),
+  accepted: Type.Integer({ minimum: 0, description: 'Events that added to what is stored: a new period, a later last report, or a late report kept.' }),
+  duplicate: Type.Integer({ minimum: 0, description: 'Events that add nothing to what is stored: the same device, `observedAt` and state again (in this batch or an earlier one), or a late report within a period already known in its state.' }),
   rejected: Type.Integer({ minimum: 0, description: 'Events refused; each is listed in `rejections`.' }),
   rejections: Type.Array(ref(StatusRejection), { description: 'Every refused event, in the order sent.' }),
   receipt: ref(Receipt),
@@ -92,16 +92,23 @@ export const StatusListQuery = Strict({
 
 export const StatusHistoryEntry = Strict({
   state: DeviceState,
-  observedAt: Instant(),
-  receivedAt: Instant(),
+  observedAt: Instant('The first report of the period; the details are that report\'s.'),
+  lastSeenAt: Instant('The last report of the period: the same as `observedAt` for a period of one report.'),
+  receivedAt: Instant('When the service received the first report.'),
   ...eventDetails,
-}, { $id: 'StatusHistoryEntry', description: 'One stored status event of a device (lịch sử trạng thái).' })
+}, {
+  $id: 'StatusHistoryEntry',
+  description: 'One period of a device\'s status history (giai đoạn trạng thái): the device kept reporting `state` from `observedAt` to `lastSeenAt`. ' +
+    'A report continues a period when it has the same state, falls on the same day (Vietnam time) and comes within `STALE_AFTER_SECONDS` of the ' +
+    'one before; it then moves only `lastSeenAt`. Any other report, in `observedAt` order, begins a new period. A report older than the device\'s ' +
+    'newest is kept as a period of one report, unless the period covering its instant already has its state.',
+})
 
-export const StatusHistoryPage = Page('StatusHistoryPage', ref(StatusHistoryEntry), 'A page of a device\'s status history, newest first.')
+export const StatusHistoryPage = Page('StatusHistoryPage', ref(StatusHistoryEntry), 'A page of a device\'s status periods, newest first.')
 
 export const StatusHistoryQuery = Strict({
-  from: Type.Optional(Instant('Only events observed at or after this instant.')),
-  to: Type.Optional(Instant('Only events observed before this instant.')),
+  from: Type.Optional(Instant('Only periods that began at or after this instant.')),
+  to: Type.Optional(Instant('Only periods that began before this instant.')),
   ...PageQuery,
 })
 

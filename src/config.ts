@@ -49,6 +49,7 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'how long a stopping instance waits for in-flight requests' }),
   STALE_AFTER_SECONDS: Type.Integer({ minimum: 10, maximum: 604_800, default: 600, description: 'how long after its newest status event a device counts as stale (presumed offline) when read, in seconds' }),
   STATUS_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 400, description: 'how long device status history is kept, in days; older events are refused and `ttn prune` removes them' }),
+  AVAILABILITY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 1830, description: 'how long the daily availability of each device (time in each state, faults, last report) is kept, in days; `ttn prune` removes older days' }),
   WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 8, description: 'webhook deliveries one instance makes at once, at most one per province; 0 leaves delivery to other instances' }),
   WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'how often an instance looks for webhook deliveries that are due, in milliseconds' }),
   WEBHOOK_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'longest wait to connect to a webhook receiver, in milliseconds' }),

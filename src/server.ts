@@ -7,7 +7,7 @@ import { serveMetrics } from './observability/metrics.js'
 import { loadServiceKeys } from './auth/service-keys.js'
 import { applySystemsFile, systemsFileWarnings } from './modules/systems/file.js'
 import { outboundPolicy } from './http/outbound.js'
-import { HistoryPartitions } from './modules/status/partitions.js'
+import { MonthlyPartitions } from './modules/status/partitions.js'
 import { ServiceKeyHistory } from './modules/receipts/key-history.js'
 
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   })
   const applied = await migrateToLatest(database.db)
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'database migrated')
-  await new HistoryPartitions(database.db).ensureAhead()
+  await MonthlyPartitions.history(database.db).ensureAhead()
+  await MonthlyPartitions.days(database.db).ensureAhead()
   const serviceKeys = await loadServiceKeys(config, (message) => logger.warn(message))
   // What this instance signs with is published from now on, by every instance, for good.
   await new ServiceKeyHistory(database.db).record(serviceKeys.current)

@@ -8,7 +8,7 @@ import { signCall } from '../client/sign.js'
 import { ConfigError, loadConfig } from '../config.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
-import { HistoryPartitions } from '../modules/status/partitions.js'
+import { MonthlyPartitions } from '../modules/status/partitions.js'
 import { generateOpenApi } from '../openapi.js'
 import { auditCommand } from './audit.js'
 import { DIRECT, print, withDatabase } from './common.js'
@@ -52,15 +52,25 @@ export function buildProgram(): Command {
     })
 
   program.command('prune')
-    .description(`Remove device status history older than STATUS_RETENTION_DAYS: monthly partitions that end before the cutoff are dropped whole, older rows of the month it falls in are deleted. ${DIRECT}`)
-    .option('--days <days>', 'keep this many days instead of STATUS_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
-    .action(async (options: { days?: number }) => {
-      const days = options.days ?? loadConfig().STATUS_RETENTION_DAYS
-      if (!Number.isInteger(days) || days < 1) throw new Error('--days must be a whole number of days, at least 1')
-      const cutoff = new Date(Date.now() - days * 86_400_000)
-      const result = await withDatabase((database) => new HistoryPartitions(database.db).prune(cutoff))
-      print(`status history before ${cutoff.toISOString()} removed: ${result.droppedPartitions.length} monthly partitions dropped` +
-        `${result.droppedPartitions.length ? ` (${result.droppedPartitions.join(', ')})` : ''}, ${result.deletedRows} older rows deleted`)
+    .description('Remove device status history older than STATUS_RETENTION_DAYS and daily availability older than AVAILABILITY_RETENTION_DAYS: ' +
+      `monthly partitions that end before a cutoff are dropped whole, older rows of the month it falls in are deleted. ${DIRECT}`)
+    .option('--days <days>', 'keep this many days of history instead of STATUS_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
+    .option('--availability-days <days>', 'keep this many days of daily availability instead of AVAILABILITY_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
+    .action(async (options: { days?: number, availabilityDays?: number }) => {
+      const config = loadConfig()
+      const kinds = [
+        { what: 'status history', days: options.days ?? config.STATUS_RETENTION_DAYS, partitions: MonthlyPartitions.history, option: '--days' },
+        { what: 'daily availability', days: options.availabilityDays ?? config.AVAILABILITY_RETENTION_DAYS, partitions: MonthlyPartitions.days, option: '--availability-days' },
+      ]
+      for (const kind of kinds) if (!Number.isInteger(kind.days) || kind.days < 1) throw new Error(`${kind.option} must be a whole number of days, at least 1`)
+      await withDatabase(async (database) => {
+        for (const kind of kinds) {
+          const cutoff = new Date(Date.now() - kind.days * 86_400_000)
+          const result = await kind.partitions(database.db).prune(cutoff)
+          print(`${kind.what} before ${cutoff.toISOString()} removed: ${result.droppedPartitions.length} monthly partitions dropped` +
+            `${result.droppedPartitions.length ? ` (${result.droppedPartitions.join(', ')})` : ''}, ${result.deletedRows} older rows deleted`)
+        }
+      })
     })
 
   program.addCommand(keysCommand())

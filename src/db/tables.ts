@@ -289,8 +289,33 @@ interface StatusEventColumns {
   received_at: Timestamp
 }
 
-export type DeviceStatusTable = StatusEventColumns
-export type DeviceStatusHistoryTable = StatusEventColumns
+/** The newest report of a device, and since when it has been in that state (its open period). */
+export type DeviceStatusTable = StatusEventColumns & { run_started_at: Timestamp }
+/** A period of one state: `observed_at` its first report, with that report's details; `last_seen_at` its last. */
+export type DeviceStatusHistoryTable = StatusEventColumns & { last_seen_at: Timestamp, late: ColumnType<boolean, boolean | undefined, boolean> }
+
+interface StateDurations {
+  online_ms: ColumnType<string, number | undefined, number>
+  offline_ms: ColumnType<string, number | undefined, number>
+  playing_ms: ColumnType<string, number | undefined, number>
+  idle_ms: ColumnType<string, number | undefined, number>
+  fault_ms: ColumnType<string, number | undefined, number>
+  silent_ms: ColumnType<string, number | undefined, number>
+  faults: ColumnType<number, number | undefined, number>
+}
+
+export interface DeviceStatusDaysTable extends StateDurations {
+  province_code: string
+  device_type: 'station' | 'cluster' | 'board'
+  device_id: string
+  day: ColumnType<Date, string, string>
+  last_seen_at: Timestamp | null
+}
+
+export interface ProvinceStatusDaysTable extends StateDurations {
+  province_code: string
+  day: ColumnType<Date, string, string>
+}
 
 export interface Tables extends ContentTables {
   admin_units: AdminUnitsTable
@@ -318,6 +343,8 @@ export interface Tables extends ContentTables {
   report_deadline_extensions: ReportDeadlineExtensionsTable
   device_status: DeviceStatusTable
   device_status_history: DeviceStatusHistoryTable
+  device_status_days: DeviceStatusDaysTable
+  province_status_days: ProvinceStatusDaysTable
 }
 
 export interface ContentTopicsTable {

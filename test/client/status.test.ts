@@ -12,7 +12,8 @@ t.test('the client sends status in batches of at most 5000 and reads it back thr
   const now = Date.now()
   const events = Array.from({ length: 5003 }, (_, i) => ({
     deviceType: 'cluster' as const, deviceId: i === 5001 ? 'cl-missing' : `cl-${String(i % 30).padStart(2, '0')}`,
-    state: i % 2 ? 'online' as const : 'playing' as const, observedAt: new Date(now - 60_000 - i * 1000).toISOString(),
+    // Each device's reports alternate between two states, so each one begins a period of its history.
+    state: Math.floor(i / 30) % 2 ? 'online' as const : 'playing' as const, observedAt: new Date(now - 60_000 - i * 1000).toISOString(),
   }))
   const batches: number[] = []
   const summary = await asProvince.status.send('79', events, { onBatch: (sent) => batches.push(sent) })

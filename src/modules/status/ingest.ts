@@ -5,7 +5,7 @@ import type { Receipt } from '../../../schemas/trust.js'
 import type { Db } from '../../db/database.js'
 import { inSlices } from '../../http/concurrency.js'
 import { fieldErrors } from '../../http/errors.js'
-import { isMissingPartition, type HistoryPartitions } from './partitions.js'
+import { isMissingPartition, PartitionsNeeded, type MonthlyPartitions } from './partitions.js'
 import { deviceKey, type StatusStore } from './store.js'
 
 export type Rejection = Static<typeof StatusRejection>
@@ -13,6 +13,7 @@ export type Rejection = Static<typeof StatusRejection>
 export interface IngestLimits {
   clockSkewSeconds: number
   retentionDays: number
+  staleAfterSeconds: number
 }
 
 export interface Counts { accepted: number, duplicate: number, rejected: number }
@@ -26,8 +27,6 @@ function firstProblem(errors: ErrorObject[]) {
   const allowed = errors.filter((e) => e.keyword === 'const' && (e.instancePath || '/') === first.pointer).map((e) => String(e.params.allowedValue))
   return allowed.length > 0 ? { pointer: first.pointer, message: `must be one of ${allowed.join(', ')}` } : first
 }
-/** `YYYYMM` of an instant already in canonical UTC form (`2026-12-01T...Z`). */
-const utcMonth = (iso: string) => iso.slice(0, 4) + iso.slice(5, 7)
 
 /**
  * Takes a batch of status events apart: each event is checked on its own (shape, time window,
@@ -38,7 +37,7 @@ export class StatusIngest {
   constructor(
     private readonly db: Db,
     private readonly statusStore: StatusStore,
-    private readonly partitions: HistoryPartitions,
+    private readonly partitions: { history: MonthlyPartitions, days: MonthlyPartitions },
     private readonly validate: ValidateFunction,
     private readonly limits: IngestLimits,
   ) {}
@@ -80,25 +79,40 @@ export class StatusIngest {
     return { accepted, rejections }
   }
 
-  /** Stores the accepted events and, in the same transaction, the receipt that attests them. */
+  /**
+   * Stores the accepted events and, in the same transaction, the receipt that attests them.
+   * The months the batch writes into are known only inside the transaction: when one is
+   * missing, the transaction is given up, the months made, and the batch run again.
+   */
   async save(province: string, accepted: StatusEvent[], rejected: number, receivedAt: Date,
     issueReceipt: (trx: Db, counts: Counts) => Promise<Receipt>): Promise<Counts & { receipt: Receipt }> {
-    const months = new Set(accepted.map((e) => utcMonth(e.observedAt)))
-    const attempt = async () => {
-      await this.partitions.ensure(months)
-      return this.db.transaction().execute(async (trx) => {
-        const stored = accepted.length === 0 ? 0 : await this.statusStore.write(trx, province, accepted, receivedAt)
-        const counts = { accepted: stored, duplicate: accepted.length - stored, rejected }
-        return { ...counts, receipt: await issueReceipt(trx, counts) }
-      })
+    const { history, days } = this.partitions
+    const needed = (months: { history: string[], days: string[] }) => {
+      const missing = { history: history.missing(months.history), days: days.missing(months.days) }
+      if (missing.history.length + missing.days.length > 0) throw new PartitionsNeeded(missing)
     }
-    try {
-      return await attempt()
-    } catch (error) {
-      // A prune run with fewer days than this instance keeps may have dropped a month it had made.
-      if (!isMissingPartition(error)) throw error
-      this.partitions.forget()
-      return attempt()
+    const attempt = () => this.db.transaction().execute(async (trx) => {
+      const stored = accepted.length === 0 ? { accepted: 0, duplicate: 0 }
+        : await this.statusStore.write(trx, province, accepted, receivedAt, this.limits.staleAfterSeconds * 1000, needed)
+      const counts = { ...stored, rejected }
+      return { ...counts, receipt: await issueReceipt(trx, counts) }
+    })
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt()
+      } catch (error) {
+        if (tries >= 3) throw error
+        if (error instanceof PartitionsNeeded) {
+          await history.ensure(error.months.history)
+          await days.ensure(error.months.days)
+        } else if (isMissingPartition(error)) {
+          // A prune run with fewer days than this instance keeps may have dropped a month it had made.
+          history.forget()
+          days.forget()
+        } else {
+          throw error
+        }
+      }
     }
   }
 }

@@ -12,7 +12,8 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { compileEnvelopeValidator, compileValidator, createValidatorCompiler } from '../../http/validation.js'
-import { HistoryPartitions } from './partitions.js'
+import { KeyedSerializer } from '../../http/concurrency.js'
+import { MonthlyPartitions } from './partitions.js'
 import { StatusIngest } from './ingest.js'
 import { StatusStore } from './store.js'
 
@@ -33,10 +34,13 @@ export async function statusRoutes(app: App) {
   const { db } = app.deps.database
   const { config } = app.deps
   const store = new StatusStore(db)
-  const ingest = new StatusIngest(db, store, new HistoryPartitions(db), compileValidator(StatusEvent), {
+  const ingest = new StatusIngest(db, store, { history: MonthlyPartitions.history(db), days: MonthlyPartitions.days(db) }, compileValidator(StatusEvent), {
     clockSkewSeconds: config.CLOCK_SKEW_SECONDS,
     retentionDays: config.STATUS_RETENTION_DAYS,
+    staleAfterSeconds: config.STALE_AFTER_SECONDS,
   })
+  // A province's batches are applied one after another: each waits here, holding no connection, for the one before.
+  const oneAtATime = new KeyedSerializer()
   const events = new Counter({ name: 'ttn_status_events_total', help: 'Device status events received, by outcome (accepted, duplicate, rejected)', labelNames: ['outcome'], registers: [app.metrics] })
   const rejections = new Counter({ name: 'ttn_status_rejections_total', help: 'Device status events rejected, by reason', labelNames: ['reason'], registers: [app.metrics] })
   const staleBefore = (now: Date) => new Date(now.getTime() - config.STALE_AFTER_SECONDS * 1000)
@@ -52,8 +56,10 @@ export async function statusRoutes(app: App) {
       summary: 'Send a batch of device status events',
       description: `Up to ${MAX_STATUS_BATCH} status events of the province's stations, clusters and boards. Valid events are stored and every ` +
         'other one is named by index with its reason: `unknown-device`, `future-timestamp` (beyond `CLOCK_SKEW_SECONDS`), `too-old` ' +
-        '(beyond `STATUS_RETENTION_DAYS`), `bad-value`. An event already stored (same device, `observedAt` and state) counts as a ' +
-        'duplicate and is stored once, so a batch may be sent again safely. A device\'s current state moves only to a newer `observedAt`.',
+        '(beyond `STATUS_RETENTION_DAYS`), `bad-value`. What is kept: the newest report of each device (its current state) and its ' +
+        'periods (see StatusHistoryEntry); a report that continues a period moves only its last-seen time, so heartbeats cost no history. ' +
+        'An event that adds nothing (the same device, `observedAt` and state again) counts as a duplicate, so a batch may be sent again ' +
+        'safely. A device\'s current state moves only to a newer `observedAt`. A province\'s batches are applied one at a time.',
       params: ProvinceParams,
       body: ref(StatusEventBatch),
       response: { 200: ref(StatusIngestResult) },
@@ -62,8 +68,8 @@ export async function statusRoutes(app: App) {
     const province = request.params.code
     const batch = (request.body as { events: unknown[] }).events
     const outcome = await ingest.check(province, batch, request.receivedAt)
-    const stored = await ingest.save(province, outcome.accepted, outcome.rejections.length, request.receivedAt, (trx, counts) =>
-      app.receipts.issue(request, { status: 200, records: [{ entity: 'status-events', ...counts }] }, trx))
+    const stored = await oneAtATime.run(province, () => ingest.save(province, outcome.accepted, outcome.rejections.length, request.receivedAt, (trx, counts) =>
+      app.receipts.issue(request, { status: 200, records: [{ entity: 'status-events', ...counts }] }, trx)))
     events.inc({ outcome: 'accepted' }, stored.accepted)
     events.inc({ outcome: 'duplicate' }, stored.duplicate)
     events.inc({ outcome: 'rejected' }, outcome.rejections.length)
@@ -104,7 +110,7 @@ export async function statusRoutes(app: App) {
       tags: ['status'],
       operationId: 'getStatusHistory',
       summary: 'Status history of one device',
-      description: 'Stored events of the device, newest first, optionally within [`from`, `to`). History older than `STATUS_RETENTION_DAYS` is removed by `ttn prune`.',
+      description: 'The device\'s status periods, newest first, optionally those that began within [`from`, `to`). History older than `STATUS_RETENTION_DAYS` is removed by `ttn prune`.',
       params: DeviceParams,
       querystring: StatusHistoryQuery,
       response: { 200: ref(StatusHistoryPage), ...problemResponses([404]) },
