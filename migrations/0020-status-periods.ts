@@ -40,6 +40,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       day date not null,
       ${sql.raw(DURATIONS)},
       faults integer not null default 0,
+      last_seen_at timestamptz,
       primary key (province_code, day)
     )`.execute(db)
 }

@@ -4,6 +4,7 @@ import { catalogueComponents } from './catalogue.js'
 import { contentComponents } from './content.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
+import { availabilityComponents } from './availability.js'
 import { statusComponents } from './status.js'
 import { summariesComponents } from './summaries.js'
 import { systemsComponents } from './systems.js'
@@ -20,6 +21,7 @@ export const components: TSchema[] = [
   ...registryComponents,
   ...reportsComponents,
   ...statusComponents,
+  ...availabilityComponents,
   ...summariesComponents,
   ...contentComponents,
 ]

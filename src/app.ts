@@ -18,6 +18,7 @@ import { sharedSerializers } from './http/serialization.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
 import { auditRoutes } from './modules/audit/routes.js'
+import { availabilityRoutes } from './modules/availability/routes.js'
 import { broadcastsRoutes } from './modules/broadcasts/routes.js'
 import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { changesRoutes } from './modules/changes/routes.js'
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(changesRoutes)
   await app.register(reportsRoutes)
   await app.register(statusRoutes)
+  await app.register(availabilityRoutes)
   await app.register(summariesRoutes)
   await app.register(contentRoutes)
   await app.register(broadcastsRoutes)

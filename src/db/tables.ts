@@ -315,6 +315,7 @@ export interface DeviceStatusDaysTable extends StateDurations {
 export interface ProvinceStatusDaysTable extends StateDurations {
   province_code: string
   day: ColumnType<Date, string, string>
+  last_seen_at: Timestamp | null
 }
 
 export interface Tables extends ContentTables {

@@ -176,10 +176,11 @@ t.test('periods, current states and daily counts are exactly what the rules give
       t.same(stored, normalised(fromRows), `${id}: the daily counts computed again from the periods`)
     }
     const provinceDays = (await sql<{ day: string, ms: string, faults: number }>`
-      select day::text as day, (online_ms + offline_ms + playing_ms + idle_ms + fault_ms + silent_ms)::text as ms, faults
+      select day::text as day, (online_ms + offline_ms + playing_ms + idle_ms + fault_ms + silent_ms)::text as ms, faults, last_seen_at
       from province_status_days where province_code = ${province} order by day`.execute(db)).rows
     const deviceDays = (await sql<{ day: string, ms: string, faults: number }>`
-      select day::text as day, sum(online_ms + offline_ms + playing_ms + idle_ms + fault_ms + silent_ms)::text as ms, sum(faults)::int as faults
+      select day::text as day, sum(online_ms + offline_ms + playing_ms + idle_ms + fault_ms + silent_ms)::text as ms, sum(faults)::int as faults,
+        max(last_seen_at) as last_seen_at
       from device_status_days where province_code = ${province} group by day order by day`.execute(db)).rows
     t.same(provinceDays, deviceDays, 'the province\'s days are the sum of its devices\' days')
     await sql`delete from province_status_days where province_code = ${province}`.execute(db)

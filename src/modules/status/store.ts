@@ -191,8 +191,10 @@ export class StatusStore {
       const total = tallyOf(provinceDays, day)
       for (const state of ACCOUNTED_STATES) total.ms[state] += tally.ms[state]
       total.faults += tally.faults
+      if (tally.lastSeenAt !== undefined) total.lastSeenAt = Math.max(total.lastSeenAt ?? tally.lastSeenAt, tally.lastSeenAt)
     }
     const durations = (list: DayTally[]) => ACCOUNTED_STATES.map((state) => sql`${list.map((t) => t.ms[state])}::bigint[]`)
+    const lastSeen = (list: DayTally[]) => list.map((t) => t.lastSeenAt === undefined ? null : new Date(t.lastSeenAt).toISOString())
     const provinceTallies = [...provinceDays.values()]
     await sql`
       with closed as (
@@ -228,19 +230,19 @@ export class StatusStore {
         insert into device_status_days as d (province_code, device_type, device_id, day, online_ms, offline_ms, playing_ms, idle_ms, fault_ms, silent_ms, faults, last_seen_at)
         select ${province}, t.* from unnest(${days.map((d) => d.device.deviceType)}::text[], ${days.map((d) => d.device.deviceId)}::text[],
           ${days.map((d) => dayDate(d.day))}::date[], ${sql.join(durations(days.map((d) => d.tally)))},
-          ${days.map((d) => d.tally.faults)}::int[], ${days.map((d) => d.tally.lastSeenAt === undefined ? null : new Date(d.tally.lastSeenAt).toISOString())}::timestamptz[]) as t
+          ${days.map((d) => d.tally.faults)}::int[], ${lastSeen(days.map((d) => d.tally))}::timestamptz[]) as t
         on conflict (province_code, device_type, device_id, day) do update set
           online_ms = d.online_ms + excluded.online_ms, offline_ms = d.offline_ms + excluded.offline_ms, playing_ms = d.playing_ms + excluded.playing_ms,
           idle_ms = d.idle_ms + excluded.idle_ms, fault_ms = d.fault_ms + excluded.fault_ms, silent_ms = d.silent_ms + excluded.silent_ms,
           faults = d.faults + excluded.faults, last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at)
       )
-      insert into province_status_days as p (province_code, day, online_ms, offline_ms, playing_ms, idle_ms, fault_ms, silent_ms, faults)
+      insert into province_status_days as p (province_code, day, online_ms, offline_ms, playing_ms, idle_ms, fault_ms, silent_ms, faults, last_seen_at)
       select ${province}, t.* from unnest(${[...provinceDays.keys()].map(dayDate)}::date[], ${sql.join(durations(provinceTallies))},
-        ${provinceTallies.map((t) => t.faults)}::int[]) as t
+        ${provinceTallies.map((t) => t.faults)}::int[], ${lastSeen(provinceTallies)}::timestamptz[]) as t
       on conflict (province_code, day) do update set
         online_ms = p.online_ms + excluded.online_ms, offline_ms = p.offline_ms + excluded.offline_ms, playing_ms = p.playing_ms + excluded.playing_ms,
         idle_ms = p.idle_ms + excluded.idle_ms, fault_ms = p.fault_ms + excluded.fault_ms, silent_ms = p.silent_ms + excluded.silent_ms,
-        faults = p.faults + excluded.faults`.execute(db)
+        faults = p.faults + excluded.faults, last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)`.execute(db)
   }
 
   /** Current states ordered by (type, id); `limit + 1` rows so the caller knows whether more follow. */

@@ -1,9 +1,8 @@
 import { stringify } from 'csv-stringify/sync'
+import { CSV_BOM } from '../../http/csv.js'
 import type { TObject } from 'typebox'
 import { Figures, ProvinceReportStates, type ProvinceFigures } from '../../../schemas/summaries.js'
 
-/** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark. */
-const BOM = '\uFEFF'
 
 /** `section.field` for every figure, in the order of the schema, so the columns follow the contract. */
 const figureColumns = Object.entries((Figures as TObject).properties)
@@ -22,5 +21,5 @@ export function summaryCsv(rows: Row[]): string {
     ...figureColumns.map(([section, field]) => (row[section] as Record<string, number>)[field]),
     ...reportForms.map((form) => row.reports?.[form] ?? ''),
   ])
-  return BOM + stringify([summaryCsvColumns, ...records], { record_delimiter: 'windows' })
+  return CSV_BOM + stringify([summaryCsvColumns, ...records], { record_delimiter: 'windows' })
 }

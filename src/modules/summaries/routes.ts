@@ -1,7 +1,7 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
 import type { App } from '../../app-type.js'
+import { sendCsv, wantsCsv } from '../../http/csv.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { currentPeriod } from '../reports/status.js'
@@ -21,13 +21,6 @@ const answers = (summary: typeof NationalSummary | typeof ProvinceSummary) => ({
   },
   ...problemResponses([404]),
 })
-
-/** `format` decides when given; otherwise a caller that accepts CSV gets it. */
-const wantsCsv = (request: FastifyRequest, format: 'json' | 'csv' | undefined) =>
-  format ? format === 'csv' : /\btext\/csv\b/.test(request.headers.accept ?? '')
-
-const sendCsv = (reply: FastifyReply, name: string, body: string) =>
-  reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(body)
 
 export async function summariesRoutes(app: App) {
   const { config, database, readDatabase } = app.deps

@@ -1,0 +1,109 @@
+import { MAX_WINDOW_DAYS, type AvailabilityFigures } from '../../../schemas/availability.js'
+import { HttpProblem, notFound } from '../../http/problem.js'
+import { ACCOUNTED_STATES, UP_STATES, dateDay, dayDate, vietnamDay, vietnamDayStart } from '../status/periods.js'
+import type { AvailabilityStore, OpenPeriodRow, SummedDays } from './store.js'
+
+export interface Window {
+  from: string
+  to: string
+  /** The first instant of `from` and the first after `to`, Vietnam time. */
+  start: number
+  end: number
+}
+
+export interface WindowQuery { from?: string | undefined, to?: string | undefined, month?: string | undefined, periodId?: string | undefined }
+
+/** A report period's window: its year from 1 January to its `asOf`, or to 31 December. */
+export interface PeriodBounds { year: number, asOf: string | null }
+
+const windowOf = (from: string, to: string): Window => ({ from, to, start: vietnamDayStart(dateDay(from)), end: vietnamDayStart(dateDay(to) + 1) })
+
+/** The window a query names, given one way only; by default the current month (Vietnam time). */
+export async function resolveWindow(query: WindowQuery, now: number, period: (id: string) => Promise<PeriodBounds | undefined>): Promise<Window> {
+  const ways = [query.from !== undefined || query.to !== undefined, query.month !== undefined, query.periodId !== undefined].filter(Boolean).length
+  if (ways > 1) throw new HttpProblem('bad-request', 'name the window one way: `from` and `to`, or `month`, or `periodId`')
+  if (query.periodId !== undefined) {
+    const bounds = await period(query.periodId)
+    if (!bounds) throw notFound(`report period ${query.periodId}`)
+    return windowOf(`${bounds.year}-01-01`, bounds.asOf ?? `${bounds.year}-12-31`)
+  }
+  if (query.from !== undefined || query.to !== undefined) {
+    if (query.from === undefined || query.to === undefined) throw new HttpProblem('bad-request', '`from` and `to` go together')
+    const days = dateDay(query.to) - dateDay(query.from) + 1
+    if (!(days >= 1)) throw new HttpProblem('bad-request', `\`to\` (${query.to}) is before \`from\` (${query.from})`)
+    if (days > MAX_WINDOW_DAYS) throw new HttpProblem('bad-request', `the window is ${days} days; at most ${MAX_WINDOW_DAYS}`)
+    return windowOf(query.from, query.to)
+  }
+  const month = query.month ?? dayDate(vietnamDay(now)).slice(0, 7)
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number]
+  return windowOf(`${month}-01`, new Date(Date.UTC(year, monthNumber, 0)).toISOString().slice(0, 10))
+}
+
+/** Adds what a device's open period holds within the window, up to now: its state until silence, then silence. */
+export function addOpenPeriod(total: SummedDays, open: OpenPeriodRow, window: Window, now: number, staleAfterMs: number): void {
+  const end = Math.min(window.end, now)
+  const heardUntil = Math.min(now, open.lastSeenAt + staleAfterMs)
+  const overlap = (from: number, to: number) => Math.max(0, Math.min(to, end) - Math.max(from, window.start))
+  total.ms[open.state] += overlap(open.startedAt, heardUntil)
+  total.ms.silent += overlap(heardUntil, now)
+  if (open.lastSeenAt >= window.start && open.lastSeenAt < end) total.lastSeenAt = Math.max(total.lastSeenAt ?? open.lastSeenAt, open.lastSeenAt)
+}
+
+export const emptySums = (): SummedDays => ({ ms: { online: 0, offline: 0, playing: 0, idle: 0, fault: 0, silent: 0 }, faults: 0, lastSeenAt: undefined })
+
+export function addSums(into: SummedDays, from: SummedDays): void {
+  for (const state of ACCOUNTED_STATES) into.ms[state] += from.ms[state]
+  into.faults += from.faults
+  if (from.lastSeenAt !== undefined) into.lastSeenAt = Math.max(into.lastSeenAt ?? from.lastSeenAt, from.lastSeenAt)
+}
+
+export function figuresOf(sums: SummedDays): AvailabilityFigures {
+  const accounted = ACCOUNTED_STATES.reduce((n, state) => n + sums.ms[state], 0)
+  const up = UP_STATES.reduce((n, state) => n + sums.ms[state], 0)
+  return {
+    onlineMs: sums.ms.online, playingMs: sums.ms.playing, idleMs: sums.ms.idle, offlineMs: sums.ms.offline, faultMs: sums.ms.fault,
+    silentMs: sums.ms.silent, accountedMs: accounted, upShare: accounted === 0 ? null : Number((up / accounted).toFixed(6)),
+    faults: sums.faults, lastSeenAt: sums.lastSeenAt === undefined ? null : new Date(sums.lastSeenAt).toISOString(),
+  }
+}
+
+export interface AvailabilityItemSums { communeCode?: string | undefined, deviceType?: 'station' | 'cluster' | 'board', deviceId?: string, sums: SummedDays }
+
+/**
+ * One province's figures over a window: its daily counts summed, each device's open period
+ * added up to now; per commune or per device when asked, items by code.
+ */
+export async function provinceAvailability(store: AvailabilityStore, province: string, by: 'province' | 'commune' | 'device', window: Window, now: number,
+  staleAfterMs: number): Promise<{ total: SummedDays, items: AvailabilityItemSums[] }> {
+  const open = await store.openPeriods(province)
+  const total = emptySums()
+  if (by === 'province') {
+    addSums(total, (await store.provinceDays(window.from, window.to, province)).get(province) ?? emptySums())
+    for (const period of open) addOpenPeriod(total, period, window, now, staleAfterMs)
+    return { total, items: [] }
+  }
+  const [devices, communes] = await Promise.all([store.deviceDays(province, window.from, window.to), store.communes(province)])
+  for (const period of open) {
+    const key = `${period.deviceType}/${period.deviceId}`
+    let device = devices.get(key)
+    if (!device) devices.set(key, device = { deviceType: period.deviceType, deviceId: period.deviceId, ...emptySums() })
+    addOpenPeriod(device, period, window, now, staleAfterMs)
+  }
+  for (const device of devices.values()) addSums(total, device)
+  if (by === 'device') {
+    const items = [...devices.entries()].map(([key, device]) => ({ deviceType: device.deviceType, deviceId: device.deviceId, communeCode: communes.get(key), sums: device }))
+    return { total, items: items.sort((a, b) => compareKeys(a.deviceType, b.deviceType) || compareKeys(a.deviceId, b.deviceId)) }
+  }
+  const byCommune = new Map<string, SummedDays>()
+  for (const [key, device] of devices) {
+    const commune = communes.get(key)
+    if (!commune) continue
+    let sums = byCommune.get(commune)
+    if (!sums) byCommune.set(commune, sums = emptySums())
+    addSums(sums, device)
+  }
+  return { total, items: [...byCommune].sort(([a], [b]) => compareKeys(a, b)).map(([communeCode, sums]) => ({ communeCode, sums })) }
+}
+
+/** Byte order, as the database's C collation sorts keys, so that cursors agree. */
+const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -1,0 +1,76 @@
+import { sql } from 'kysely'
+import type { DeviceState, DeviceType } from '../../../schemas/status.js'
+import type { Db } from '../../db/database.js'
+import { ACCOUNTED_STATES, type AccountedState } from '../status/periods.js'
+
+/** Summed days of one scope (a device, or a province): time by state, faults, newest report. */
+export interface SummedDays {
+  ms: Record<AccountedState, number>
+  faults: number
+  lastSeenAt: number | undefined
+}
+
+export interface OpenPeriodRow {
+  province: string
+  deviceType: DeviceType
+  deviceId: string
+  state: DeviceState
+  startedAt: number
+  lastSeenAt: number
+}
+
+const sums = sql.join(ACCOUNTED_STATES.map((state) => sql`sum(${sql.ref(`${state}_ms`)})::text as ${sql.ref(state)}`))
+
+function summed(row: Record<string, unknown>): SummedDays {
+  return {
+    ms: Object.fromEntries(ACCOUNTED_STATES.map((state) => [state, Number(row[state] ?? 0)])) as Record<AccountedState, number>,
+    faults: Number(row.faults ?? 0),
+    lastSeenAt: row.last_seen_at instanceof Date ? row.last_seen_at.getTime() : undefined,
+  }
+}
+
+/**
+ * The stored side of availability: the days periods have closed into, summed over a window in
+ * the database, and the open periods, whose time up to now is added by the caller.
+ */
+export class AvailabilityStore {
+  constructor(private readonly db: Db) {}
+
+  /** One province's days from `from` to `to` (dates, included), per device. */
+  async deviceDays(province: string, from: string, to: string): Promise<Map<string, SummedDays & { deviceType: DeviceType, deviceId: string }>> {
+    const { rows } = await sql<Record<string, unknown> & { device_type: DeviceType, device_id: string }>`
+      select device_type, device_id, ${sums}, sum(faults)::int as faults, max(last_seen_at) as last_seen_at
+      from device_status_days where province_code = ${province} and day between ${from}::date and ${to}::date
+      group by device_type, device_id`.execute(this.db)
+    return new Map(rows.map((row) => [`${row.device_type}/${row.device_id}`, { deviceType: row.device_type, deviceId: row.device_id, ...summed(row) }]))
+  }
+
+  /** Every province's days (or one's) from `from` to `to`, per province. */
+  async provinceDays(from: string, to: string, only?: string): Promise<Map<string, SummedDays>> {
+    const { rows } = await sql<Record<string, unknown> & { province_code: string }>`
+      select province_code, ${sums}, sum(faults)::int as faults, max(last_seen_at) as last_seen_at from province_status_days
+      where day between ${from}::date and ${to}::date ${only ? sql`and province_code = ${only}` : sql``} group by province_code`.execute(this.db)
+    return new Map(rows.map((row) => [row.province_code, summed(row)]))
+  }
+
+  /** The open period of every device of a province (or of all), with the device's newest report. */
+  async openPeriods(only?: string): Promise<OpenPeriodRow[]> {
+    const { rows } = await sql<{ province_code: string, device_type: DeviceType, device_id: string, state: DeviceState, run_started_at: Date, observed_at: Date }>`
+      select province_code, device_type, device_id, state, run_started_at, observed_at from device_status
+      ${only ? sql`where province_code = ${only}` : sql``}`.execute(this.db)
+    return rows.map((row) => ({
+      province: row.province_code, deviceType: row.device_type, deviceId: row.device_id, state: row.state,
+      startedAt: row.run_started_at.getTime(), lastSeenAt: row.observed_at.getTime(),
+    }))
+  }
+
+  /** The commune of each device of a province: a station's or board's own, a cluster's station's. */
+  async communes(province: string): Promise<Map<string, string>> {
+    const { rows } = await sql<{ key: string, commune_code: string }>`
+      select 'station/' || id as key, commune_code from stations where province_code = ${province}
+      union all select 'board/' || id, commune_code from boards where province_code = ${province}
+      union all select 'cluster/' || c.id, s.commune_code from clusters c
+        join stations s on s.province_code = c.province_code and s.id = c.station_id where c.province_code = ${province}`.execute(this.db)
+    return new Map(rows.map((row) => [row.key, row.commune_code]))
+  }
+}
