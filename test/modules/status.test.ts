@@ -220,6 +220,7 @@ t.test('history lives in monthly partitions; prune drops whole old months and de
     const cli = await ttn(['prune', '--days', '30'], { DATABASE_URL: url })
     t.equal(cli.code, 0, cli.stderr)
     t.match(cli.stdout, /status history before .* removed: \d+ monthly partitions dropped.*, \d+ older rows deleted/)
+    t.match(cli.stdout, /daily availability before .* removed: \d+ monthly partitions dropped.*, \d+ older rows deleted/)
     t.equal(await count('device_status_history'), 1, 'only the event of yesterday is left')
   }
 })
