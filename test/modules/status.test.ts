@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { MonthlyPartitions, monthOf } from '../../src/modules/status/partitions.js'
+import { dayDate, vietnamDay } from '../../src/modules/status/periods.js'
 import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
@@ -33,7 +34,7 @@ async function setup(t: Test, env: Record<string, string> = {}) {
   const send = (events: unknown[], system: TestSystem = hcm, province = '79') =>
     signedInject(app, system, { method: 'POST', url: `/v2/provinces/${province}/status-events`, body: { events } })
   const get = (url: string, system: TestSystem = hcm) => signedInject(app, system, { method: 'GET', url })
-  const count = async (table: 'device_status' | 'device_status_history') =>
+  const count = async (table: 'device_status' | 'device_status_history' | 'device_status_days') =>
     Number((await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(built.database.db)).rows[0]!.n)
   return { ...built, hcm, hanoi, central, send, get, count }
 }
@@ -211,6 +212,13 @@ t.test('history lives in monthly partitions; prune drops whole old months and de
   t.notOk((await names()).includes(`device_status_history_${monthOf(new Date(old[0]!))}`))
   t.equal(await count('device_status_history'), 2, 'what is older than the cutoff is gone, the rest stays')
   t.equal(await count('device_status'), 1, 'the current state is kept')
+  const days = MonthlyPartitions.days(database.db)
+  const daysBefore = Number((await sql<{ n: number }>`select count(*)::int as n from device_status_days where day < ${cutoff.toISOString().slice(0, 10)}::date`.execute(database.db)).rows[0]!.n)
+  t.ok(daysBefore > 0, `the silences between the old events filled ${daysBefore} days before the cutoff`)
+  const prunedDays = await days.prune(cutoff)
+  const vietnamMonth = dayDate(vietnamDay(Date.parse(old[0]!))).slice(0, 7).replace('-', '')
+  t.ok(prunedDays.droppedPartitions.includes(`device_status_days_${vietnamMonth}`), 'the oldest month of days is dropped whole')
+  t.equal(Number((await sql<{ n: number }>`select count(*)::int as n from device_status_days where day < ${cutoff.toISOString().slice(0, 10)}::date`.execute(database.db)).rows[0]!.n), 0)
   t.match((await send([event('cl-2', 'online', old[0]!)])).json(), { accepted: 1 }, 'a month dropped behind the service\'s back is made again')
   await partitions.ensureAhead()
   t.ok((await names()).includes(`device_status_history_${monthOf(new Date())}`))
