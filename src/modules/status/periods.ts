@@ -28,6 +28,8 @@ export const vietnamDayStart = (day: number): number => day * DAY_MS - VIETNAM_O
 /** A Vietnam day as `YYYY-MM-DD`. */
 export const dayDate = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10)
 export const dateDay = (date: string): number => Date.parse(`${date}T00:00:00Z`) / DAY_MS
+/** The month of a Vietnam day as `YYYYMM`: the partition its counts are in. */
+export const monthOfDay = (day: number): string => dayDate(day).slice(0, 7).replace('-', '')
 
 /** The open period of a device, as its current-state row holds it. */
 export interface OpenPeriod {

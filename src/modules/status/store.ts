@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.js'
 import type { DeviceStatusTable } from '../../db/tables.js'
 import { monthOf } from './partitions.js'
 import {
-  ACCOUNTED_STATES, addReport, dayDate, lateAddsNothing, tallyOf, vietnamDay, walkDevice, type DayTally, type DeviceOutcome, type OpenPeriod,
+  ACCOUNTED_STATES, addReport, dayDate, lateAddsNothing, monthOfDay, tallyOf, vietnamDay, walkDevice, type DayTally, type DeviceOutcome, type OpenPeriod,
 } from './periods.js'
 
 /** Events as rows `e` of a query, numbered from 1 in `e.i`: one array parameter per field. */
@@ -133,8 +133,8 @@ export class StatusStore {
     const late = [...outcomes.values()].flatMap(({ outcome }) => outcome.late)
     const periodMonths = [...outcomes.values()].flatMap(({ outcome }) => outcome.opened.map((p) => monthOf(new Date(p.startedAt))))
       .concat(late.map((e) => monthOf(new Date(e.observedAt))))
-    const dayMonths = [...outcomes.values()].flatMap(({ outcome }) => [...outcome.days.keys()].map((day) => dayDate(day).slice(0, 7).replace('-', '')))
-      .concat(late.map((e) => dayDate(vietnamDay(Date.parse(e.observedAt))).slice(0, 7).replace('-', '')))
+    const dayMonths = [...outcomes.values()].flatMap(({ outcome }) => [...outcome.days.keys()].map(monthOfDay))
+      .concat(late.map((e) => monthOfDay(vietnamDay(Date.parse(e.observedAt)))))
     partitionsReady({ history: periodMonths, days: dayMonths })
 
     if (late.length > 0) {
