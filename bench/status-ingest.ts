@@ -5,7 +5,7 @@
  * store's own statement (history insert and current-state upsert), the same concurrency and
  * no HTTP. Both on the PostgreSQL server, the service as a real process from the compiled code.
  *
- *   npm run bench:status      (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_DATABASE_URL, BENCH_PROFILE_DIR)
+ *   npm run bench:status      (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_CHANGE_EVERY, BENCH_DATABASE_URL, BENCH_PROFILE_DIR)
  *
  * Targets: at least 40,000 events/s through the API, at least 50% of the direct rate, batch
  * latency p99 under 250 ms, service peak RSS under 300 MB.
@@ -30,6 +30,8 @@ const STALE_AFTER_MS = 600_000
 const seconds = Number(process.env.BENCH_SECONDS ?? 60)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
 const STATES = ['online', 'playing', 'idle', 'online', 'fault'] as const
+/** Reports of a device per change of its state: 30 is a few percent of the events changing state; 1 makes every event a change. */
+const CHANGE_EVERY = Number(process.env.BENCH_CHANGE_EVERY ?? 30)
 
 const share = (p: number) => Math.floor(CLUSTERS / PROVINCES.length) + (p < CLUSTERS % PROVINCES.length ? 1 : 0)
 const clusterCounts = PROVINCES.map((_, p) => share(p))
@@ -48,7 +50,8 @@ function batchOf(seq: number): { province: string, events: StatusEvent[] } {
   const events: StatusEvent[] = new Array(BATCH)
   for (let i = 0; i < BATCH; i++) {
     const n = (round * BATCH + i) % count
-    const state = STATES[(n + round) % STATES.length]!
+    // Each device changes state every CHANGE_EVERY of its reports, at its own moment: the rest are heartbeats.
+    const state = STATES[(n + Math.floor((round + n) / CHANGE_EVERY)) % STATES.length]!
     events[i] = {
       deviceType: 'cluster', deviceId: `cl-${province}-${n}`, state, observedAt,
       volumePercent: 60 + (n % 40), signalDbm: -60 - (n % 40),
@@ -161,7 +164,7 @@ try {
   process.stdout.write(`API / direct = ${(ratio * 100).toFixed(1)}%; targets met: ${JSON.stringify(met)}\n`)
   await recordResult('status-ingest', {
     command: 'npm run bench:status',
-    settings: { provinces: PROVINCES.length, clusters: CLUSTERS, batch: BATCH, concurrency, seconds, database: 'PostgreSQL (local server)' },
+    settings: { provinces: PROVINCES.length, clusters: CLUSTERS, batch: BATCH, concurrency, seconds, changeEvery: CHANGE_EVERY, database: 'PostgreSQL (local server)' },
     events: api.batches * BATCH, batches: api.batches,
     api: { seconds: Number(api.seconds.toFixed(2)), eventsPerSecond: api.eventsPerSecond, batchP50Ms: Math.round(api.p50), batchP99Ms: Math.round(api.p99), peakRssMiB: peakMiB },
     direct: { seconds: Number(directRun.seconds.toFixed(2)), eventsPerSecond: directRun.eventsPerSecond, batchP50Ms: Math.round(directRun.p50), batchP99Ms: Math.round(directRun.p99) },

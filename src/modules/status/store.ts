@@ -114,6 +114,9 @@ export class StatusStore {
       if (list) list.push(event)
       else byDevice.set(key, [event])
     }
+    const heartbeats = await this.continuePeriods(db, province, [...byDevice.values()].filter((list) => list.length === 1).map((list) => list[0]!), receivedAt, staleAfterMs)
+    for (const key of heartbeats) byDevice.delete(key)
+    if (byDevice.size === 0) return { accepted: heartbeats.size, duplicate: 0 }
     const devices = [...byDevice.values()].map((list) => list[0]!)
     const { rows: openRows } = await sql<{ device_type: DeviceType, device_id: string, state: DeviceState, observed_at: Date, run_started_at: Date }>`
       select d.device_type, d.device_id, d.state, d.observed_at, d.run_started_at
@@ -124,7 +127,7 @@ export class StatusStore {
 
     const outcomes = new Map<string, { device: StatusEvent, outcome: DeviceOutcome }>()
     for (const [key, list] of byDevice) outcomes.set(key, { device: list[0]!, outcome: walkDevice(before.get(key), list, staleAfterMs) })
-    let accepted = 0
+    let accepted = heartbeats.size
     let duplicate = 0
     for (const { outcome } of outcomes.values()) {
       accepted += outcome.accepted
@@ -145,6 +148,25 @@ export class StatusStore {
     }
     await this.savePeriods(db, province, [...outcomes.values()], before, receivedAt)
     return { accepted, duplicate }
+  }
+
+  /**
+   * The common case in one statement: a device's only report of the batch that continues its
+   * open period (same state, newer, on the same Vietnam day, within the stale limit) moves its
+   * last-seen time and details, as the walk would. Answers the devices so handled.
+   */
+  private async continuePeriods(db: Db, province: string, singles: StatusEvent[], receivedAt: Date, staleAfterMs: number): Promise<Set<string>> {
+    if (singles.length === 0) return new Set()
+    const { rows } = await sql<{ device_type: DeviceType, device_id: string }>`
+      update device_status d set observed_at = e."observedAt", fault_code = e."faultCode", fault_message = e."faultMessage",
+        volume_percent = e."volumePercent", signal_dbm = e."signalDbm", supply_voltage = e."supplyVoltage",
+        temperature_c = e."temperatureC", received_at = ${receivedAt}::timestamptz
+      from ${eventRows(singles)}
+      where d.province_code = ${province} and d.device_type = e."deviceType" and d.device_id = e."deviceId" and d.state = e.state
+        and e."observedAt" > d.observed_at and e."observedAt" <= d.observed_at + ${`${staleAfterMs} milliseconds`}::interval
+        and ((d.observed_at at time zone 'UTC') + interval '7 hours')::date = ((e."observedAt" at time zone 'UTC') + interval '7 hours')::date
+      returning d.device_type, d.device_id`.execute(db)
+    return new Set(rows.map((row) => deviceKey(row.device_type, row.device_id)))
   }
 
   /** Keeps the late events that add something as periods of one instant; answers those kept. */
