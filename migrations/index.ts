@@ -17,6 +17,7 @@ import * as reportPeriods from './0017-report-periods.js'
 import * as clusterProgrammes from './0018-cluster-programmes.js'
 import * as citizenFeedback from './0019-citizen-feedback.js'
 import * as statusPeriods from './0020-status-periods.js'
+import * as contentPlays from './0021-content-plays.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0018-cluster-programmes': clusterProgrammes,
   '0019-citizen-feedback': citizenFeedback,
   '0020-status-periods': statusPeriods,
+  '0021-content-plays': contentPlays,
 }

@@ -6,6 +6,7 @@ import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
 import { availabilityComponents } from './availability.js'
 import { statusComponents } from './status.js'
+import { trendsComponents } from './trends.js'
 import { summariesComponents } from './summaries.js'
 import { systemsComponents } from './systems.js'
 import { transparencyComponents } from './transparency.js'
@@ -22,6 +23,7 @@ export const components: TSchema[] = [
   ...reportsComponents,
   ...statusComponents,
   ...availabilityComponents,
+  ...trendsComponents,
   ...summariesComponents,
   ...contentComponents,
 ]

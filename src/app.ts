@@ -30,6 +30,7 @@ import { reportsRoutes } from './modules/reports/routes.js'
 import { statusRoutes } from './modules/status/routes.js'
 import { summariesRoutes } from './modules/summaries/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
+import { trendsRoutes } from './modules/trends/routes.js'
 import { openApiDocument } from './openapi.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -104,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(reportsRoutes)
   await app.register(statusRoutes)
   await app.register(availabilityRoutes)
+  await app.register(trendsRoutes)
   await app.register(summariesRoutes)
   await app.register(contentRoutes)
   await app.register(broadcastsRoutes)

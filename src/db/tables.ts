@@ -440,9 +440,10 @@ export interface ContentTables {
   broadcast_airtime_daily: BroadcastAirtimeDailyTable
 }
 
-/** Kept by a trigger on broadcast_logs (migration 0011). */
+/** Kept by a trigger on broadcast_logs (migrations 0011 and 0021). */
 export interface BroadcastAirtimeDailyTable {
   province_code: string
   day: string
   seconds: number
+  content_plays: ColumnType<number, number | undefined, number>
 }

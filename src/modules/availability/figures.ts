@@ -1,6 +1,6 @@
 import { MAX_WINDOW_DAYS, type AvailabilityFigures } from '../../../schemas/availability.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
-import { ACCOUNTED_STATES, UP_STATES, dateDay, dayDate, vietnamDay, vietnamDayStart } from '../status/periods.js'
+import { ACCOUNTED_STATES, UP_STATES, addPeriodTime, dateDay, dayDate, vietnamDay, vietnamDayStart, type DayTally } from '../status/periods.js'
 import type { AvailabilityStore, OpenPeriodRow, SummedDays } from './store.js'
 
 export interface Window {
@@ -16,7 +16,7 @@ export interface WindowQuery { from?: string | undefined, to?: string | undefine
 /** A report period's window: its year from 1 January to its `asOf`, or to 31 December. */
 export interface PeriodBounds { year: number, asOf: string | null }
 
-const windowOf = (from: string, to: string): Window => ({ from, to, start: vietnamDayStart(dateDay(from)), end: vietnamDayStart(dateDay(to) + 1) })
+export const windowOf = (from: string, to: string): Window => ({ from, to, start: vietnamDayStart(dateDay(from)), end: vietnamDayStart(dateDay(to) + 1) })
 
 /** The window a query names, given one way only; by default the current month (Vietnam time). */
 export async function resolveWindow(query: WindowQuery, now: number, period: (id: string) => Promise<PeriodBounds | undefined>): Promise<Window> {
@@ -107,3 +107,21 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
 
 /** Byte order, as the database's C collation sorts keys, so that cursors agree. */
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Each day's figures of a province (or of the nation) from `from` to `to`: closed periods' days, and the open periods split by day up to now. */
+export async function dailyAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>> {
+  const days = await store.daysSummed(window.from, window.to, only)
+  const first = dateDay(window.from)
+  const last = dateDay(window.to)
+  for (const open of await store.openPeriods(only)) {
+    const split = new Map<number, DayTally>()
+    addPeriodTime(split, open, now, staleAfterMs)
+    for (const [day, tally] of split) {
+      if (day < first || day > last) continue
+      let sums = days.get(dayDate(day))
+      if (!sums) days.set(dayDate(day), sums = emptySums())
+      addSums(sums, tally)
+    }
+  }
+  return days
+}

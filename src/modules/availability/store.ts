@@ -53,6 +53,14 @@ export class AvailabilityStore {
     return new Map(rows.map((row) => [row.province_code, summed(row)]))
   }
 
+  /** The days of every province (or of one) from `from` to `to`, summed per day. */
+  async daysSummed(from: string, to: string, only?: string): Promise<Map<string, SummedDays>> {
+    const { rows } = await sql<Record<string, unknown> & { day: string }>`
+      select day::text as day, ${sums}, sum(faults)::int as faults, max(last_seen_at) as last_seen_at from province_status_days
+      where day between ${from}::date and ${to}::date ${only ? sql`and province_code = ${only}` : sql``} group by day`.execute(this.db)
+    return new Map(rows.map((row) => [row.day, summed(row)]))
+  }
+
   /** The open period of every device of a province (or of all), with the device's newest report. */
   async openPeriods(only?: string): Promise<OpenPeriodRow[]> {
     const { rows } = await sql<{ province_code: string, device_type: DeviceType, device_id: string, state: DeviceState, run_started_at: Date, observed_at: Date }>`
