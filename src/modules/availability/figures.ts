@@ -1,6 +1,8 @@
 import { MAX_WINDOW_DAYS, type AvailabilityFigures } from '../../../schemas/availability.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
-import { ACCOUNTED_STATES, UP_STATES, addPeriodTime, dateDay, dayDate, vietnamDay, vietnamDayStart, type DayTally } from '../status/periods.js'
+import {
+  ACCOUNTED_STATES, UP_STATES, addPeriodTime, addTally, dateDay, dayDate, emptyTally, vietnamDay, vietnamDayStart, type DayTally,
+} from '../status/periods.js'
 import type { AvailabilityStore, OpenPeriodRow, SummedDays } from './store.js'
 
 export interface Window {
@@ -49,14 +51,6 @@ export function addOpenPeriod(total: SummedDays, open: OpenPeriodRow, window: Wi
   if (open.lastSeenAt >= window.start && open.lastSeenAt < end) total.lastSeenAt = Math.max(total.lastSeenAt ?? open.lastSeenAt, open.lastSeenAt)
 }
 
-export const emptySums = (): SummedDays => ({ ms: { online: 0, offline: 0, playing: 0, idle: 0, fault: 0, silent: 0 }, faults: 0, lastSeenAt: undefined })
-
-export function addSums(into: SummedDays, from: SummedDays): void {
-  for (const state of ACCOUNTED_STATES) into.ms[state] += from.ms[state]
-  into.faults += from.faults
-  if (from.lastSeenAt !== undefined) into.lastSeenAt = Math.max(into.lastSeenAt ?? from.lastSeenAt, from.lastSeenAt)
-}
-
 export function figuresOf(sums: SummedDays): AvailabilityFigures {
   const accounted = ACCOUNTED_STATES.reduce((n, state) => n + sums.ms[state], 0)
   const up = UP_STATES.reduce((n, state) => n + sums.ms[state], 0)
@@ -76,9 +70,9 @@ export interface AvailabilityItemSums { communeCode?: string | undefined, device
 export async function provinceAvailability(store: AvailabilityStore, province: string, by: 'province' | 'commune' | 'device', window: Window, now: number,
   staleAfterMs: number): Promise<{ total: SummedDays, items: AvailabilityItemSums[] }> {
   const open = await store.openPeriods(province)
-  const total = emptySums()
+  const total = emptyTally()
   if (by === 'province') {
-    addSums(total, (await store.provinceDays(window.from, window.to, province)).get(province) ?? emptySums())
+    addTally(total, (await store.provinceDays(window.from, window.to, province)).get(province) ?? emptyTally())
     for (const period of open) addOpenPeriod(total, period, window, now, staleAfterMs)
     return { total, items: [] }
   }
@@ -86,10 +80,10 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
   for (const period of open) {
     const key = `${period.deviceType}/${period.deviceId}`
     let device = devices.get(key)
-    if (!device) devices.set(key, device = { deviceType: period.deviceType, deviceId: period.deviceId, ...emptySums() })
+    if (!device) devices.set(key, device = { deviceType: period.deviceType, deviceId: period.deviceId, ...emptyTally() })
     addOpenPeriod(device, period, window, now, staleAfterMs)
   }
-  for (const device of devices.values()) addSums(total, device)
+  for (const device of devices.values()) addTally(total, device)
   if (by === 'device') {
     const items = [...devices.entries()].map(([key, device]) => ({ deviceType: device.deviceType, deviceId: device.deviceId, communeCode: communes.get(key), sums: device }))
     return { total, items: items.sort((a, b) => compareKeys(a.deviceType, b.deviceType) || compareKeys(a.deviceId, b.deviceId)) }
@@ -99,10 +93,23 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
     const commune = communes.get(key)
     if (!commune) continue
     let sums = byCommune.get(commune)
-    if (!sums) byCommune.set(commune, sums = emptySums())
-    addSums(sums, device)
+    if (!sums) byCommune.set(commune, sums = emptyTally())
+    addTally(sums, device)
   }
   return { total, items: [...byCommune].sort(([a], [b]) => compareKeys(a, b)).map(([communeCode, sums]) => ({ communeCode, sums })) }
+}
+
+/** Every province's figures over a window, by code, and the nation's. */
+export async function nationalAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number): Promise<{ total: SummedDays, provinces: [string, SummedDays][] }> {
+  const provinces = await store.provinceDays(window.from, window.to)
+  for (const period of await store.openPeriods()) {
+    let sums = provinces.get(period.province)
+    if (!sums) provinces.set(period.province, sums = emptyTally())
+    addOpenPeriod(sums, period, window, now, staleAfterMs)
+  }
+  const total = emptyTally()
+  for (const sums of provinces.values()) addTally(total, sums)
+  return { total, provinces: [...provinces].sort(([a], [b]) => compareKeys(a, b)) }
 }
 
 /** Byte order, as the database's C collation sorts keys, so that cursors agree. */
@@ -119,8 +126,8 @@ export async function dailyAvailability(store: AvailabilityStore, window: Window
     for (const [day, tally] of split) {
       if (day < first || day > last) continue
       let sums = days.get(dayDate(day))
-      if (!sums) days.set(dayDate(day), sums = emptySums())
-      addSums(sums, tally)
+      if (!sums) days.set(dayDate(day), sums = emptyTally())
+      addTally(sums, tally)
     }
   }
   return days

@@ -8,7 +8,7 @@ import { CSV_BOM, sendCsv, wantsCsv } from '../../http/csv.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { problemResponses } from '../../http/responses.js'
 import { ReportsStore } from '../reports/store.js'
-import { addOpenPeriod, addSums, emptySums, figuresOf, provinceAvailability, resolveWindow, type Window } from './figures.js'
+import { figuresOf, nationalAvailability, provinceAvailability, resolveWindow, type Window } from './figures.js'
 import { AvailabilityStore } from './store.js'
 
 const csvContent = {
@@ -97,15 +97,8 @@ export async function availabilityRoutes(app: App) {
   }, async (request, reply) => {
     const now = request.receivedAt.getTime()
     const window = await windowFor(request.query, now)
-    const provinces = await store.provinceDays(window.from, window.to)
-    for (const period of await store.openPeriods()) {
-      let sums = provinces.get(period.province)
-      if (!sums) provinces.set(period.province, sums = emptySums())
-      addOpenPeriod(sums, period, window, now, staleAfterMs)
-    }
-    const total = emptySums()
-    for (const sums of provinces.values()) addSums(total, sums)
-    const rows = [...provinces].sort(([a], [b]) => a.localeCompare(b)).map(([province, sums]) => ({ province, figures: figuresOf(sums) }))
+    const { total, provinces } = await nationalAvailability(store, window, now, staleAfterMs)
+    const rows = provinces.map(([province, sums]) => ({ province, figures: figuresOf(sums) }))
     if (wantsCsv(request, request.query.format)) {
       return sendCsv(reply, `availability-national-${window.from}-${window.to}`,
         figuresCsv(window, ['province'], [...rows.map((row) => ({ key: [row.province], figures: row.figures })), { key: [''], figures: figuresOf(total) }]))

@@ -1,14 +1,10 @@
 import { sql } from 'kysely'
 import type { DeviceState, DeviceType } from '../../../schemas/status.js'
 import type { Db } from '../../db/database.js'
-import { ACCOUNTED_STATES, type AccountedState } from '../status/periods.js'
+import { ACCOUNTED_STATES, type AccountedState, type DayTally } from '../status/periods.js'
 
 /** Summed days of one scope (a device, or a province): time by state, faults, newest report. */
-export interface SummedDays {
-  ms: Record<AccountedState, number>
-  faults: number
-  lastSeenAt: number | undefined
-}
+export type SummedDays = DayTally
 
 export interface OpenPeriodRow {
   province: string

@@ -61,6 +61,13 @@ export function addTime(days: Map<number, DayTally>, state: AccountedState, from
   }
 }
 
+/** Adds one tally to another: times, faults, the later last report. */
+export function addTally(into: DayTally, from: DayTally): void {
+  for (const state of ACCOUNTED_STATES) into.ms[state] += from.ms[state]
+  into.faults += from.faults
+  if (from.lastSeenAt !== undefined) into.lastSeenAt = Math.max(into.lastSeenAt ?? from.lastSeenAt, from.lastSeenAt)
+}
+
 export function tallyOf(days: Map<number, DayTally>, day: number): DayTally {
   let tally = days.get(day)
   if (!tally) days.set(day, tally = emptyTally())

@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.js'
 import type { DeviceStatusTable } from '../../db/tables.js'
 import { monthOf } from './partitions.js'
 import {
-  ACCOUNTED_STATES, addReport, dayDate, lateAddsNothing, monthOfDay, tallyOf, vietnamDay, walkDevice, type DayTally, type DeviceOutcome, type OpenPeriod,
+  ACCOUNTED_STATES, addReport, addTally, dayDate, lateAddsNothing, monthOfDay, tallyOf, vietnamDay, walkDevice, type DayTally, type DeviceOutcome, type OpenPeriod,
 } from './periods.js'
 
 /** Events as rows `e` of a query, numbered from 1 in `e.i`: one array parameter per field. */
@@ -209,12 +209,7 @@ export class StatusStore {
     const moved = outcomes.filter(({ outcome }) => outcome.open !== undefined)
     const days = outcomes.flatMap(({ device, outcome }) => [...outcome.days].map(([day, tally]) => ({ device, day, tally })))
     const provinceDays = new Map<number, DayTally>()
-    for (const { day, tally } of days) {
-      const total = tallyOf(provinceDays, day)
-      for (const state of ACCOUNTED_STATES) total.ms[state] += tally.ms[state]
-      total.faults += tally.faults
-      if (tally.lastSeenAt !== undefined) total.lastSeenAt = Math.max(total.lastSeenAt ?? tally.lastSeenAt, tally.lastSeenAt)
-    }
+    for (const { day, tally } of days) addTally(tallyOf(provinceDays, day), tally)
     const durations = (list: DayTally[]) => ACCOUNTED_STATES.map((state) => sql`${list.map((t) => t.ms[state])}::bigint[]`)
     const lastSeen = (list: DayTally[]) => list.map((t) => t.lastSeenAt === undefined ? null : new Date(t.lastSeenAt).toISOString())
     const provinceTallies = [...provinceDays.values()]
