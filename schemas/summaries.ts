@@ -35,6 +35,15 @@ const figureSections = {
     stale: count('Devices whose last report is older than the staleness limit (quá hạn báo cáo).'),
     neverReported: count('Devices in place that never reported their status.'),
   }, { description: 'Device status now (trạng thái thiết bị), with staleness computed at the time of the summary.' }),
+  availability: Strict({
+    upHoursLast7Days: hours('Hours the devices were online, playing or idle in the last 7 days (Vietnam time, today included).'),
+    accountedHoursLast7Days: hours('Hours accounted in the last 7 days: every state and the silences, from each device\'s first report.'),
+    upShareLast7Days: Type.Number({ minimum: 0, maximum: 1, description: 'Up share of the last 7 days (tỷ lệ thời gian hoạt động), 0 to 1; 0 when nothing is accounted.' }),
+    upHoursLast30Days: hours('Hours up in the last 30 days.'),
+    accountedHoursLast30Days: hours('Hours accounted in the last 30 days.'),
+    upShareLast30Days: Type.Number({ minimum: 0, maximum: 1, description: 'Up share of the last 30 days, 0 to 1.' }),
+    faultsLast30Days: count('Times a device entered `fault` in the last 30 days (số lần sự cố).'),
+  }, { description: 'Availability of the devices (đánh giá hiệu quả hoạt động), as `getProvinceAvailability` computes it.' }),
   broadcast: Strict({
     hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh).'),
     hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs.'),

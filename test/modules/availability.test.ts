@@ -86,6 +86,13 @@ t.test('availability over a window: time by state, silence after the stale limit
   t.same(national.json().provinces.map((p: { province: string }) => p.province), ['79'])
   t.same(national.json().total, province.json().total, 'the nation is the sum of its provinces')
 
+  const week = (await get(`/v2/provinces/79/availability?from=${dayDate(today - 6)}&to=${dayDate(today)}`)).json().total
+  const summary = (await get('/v2/summaries/provinces/79')).json().province.availability
+  t.match(summary, { upHoursLast7Days: Math.round((week.onlineMs + week.playingMs + week.idleMs) / 36_000) / 100, faultsLast30Days: 1 }, 'the summary\'s availability is the same figures')
+  t.ok(summary.upShareLast7Days > 0 && summary.upShareLast7Days < 1)
+  const nationalSummary = (await get('/v2/summaries/national', central)).json()
+  t.same(nationalSummary.total.availability, summary, 'one province: the nation\'s availability is that province\'s')
+
   t.equal((await get(`/v2/provinces/79/availability?month=2026-01&from=${yesterday}&to=${yesterday}`)).statusCode, 400, 'one way to name the window')
   t.equal((await get(`/v2/provinces/79/availability?from=${yesterday}&to=${dayBefore}`)).statusCode, 400, 'to before from')
   t.equal((await get('/v2/provinces/79/availability?from=2025-01-01&to=2026-12-31')).statusCode, 400, 'more than 400 days')

@@ -132,3 +132,38 @@ export async function dailyAvailability(store: AvailabilityStore, window: Window
   }
   return days
 }
+
+export interface RecentAvailability { last7: SummedDays, last30: SummedDays }
+
+/** Every province's (or one's) figures over the last 7 and the last 30 days, today included: one pass over the open periods for both. */
+export async function recentAvailability(store: AvailabilityStore, now: number, staleAfterMs: number, only?: string): Promise<Map<string, RecentAvailability>> {
+  const today = vietnamDay(now)
+  const week = windowOf(dayDate(today - 6), dayDate(today))
+  const month = windowOf(dayDate(today - 29), dayDate(today))
+  const [weekDays, monthDays, open] = await Promise.all([
+    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.openPeriods(only),
+  ])
+  const figures = new Map<string, RecentAvailability>()
+  const of = (province: string) => {
+    let found = figures.get(province)
+    if (!found) figures.set(province, found = { last7: emptyTally(), last30: emptyTally() })
+    return found
+  }
+  for (const [province, sums] of weekDays) addTally(of(province).last7, sums)
+  for (const [province, sums] of monthDays) addTally(of(province).last30, sums)
+  for (const period of open) {
+    const province = of(period.province)
+    addOpenPeriod(province.last7, period, week, now, staleAfterMs)
+    addOpenPeriod(province.last30, period, month, now, staleAfterMs)
+  }
+  return figures
+}
+
+/** Hours up and accounted, and faults, of a tally: the summary's form, whose shares are recomputed from sums. */
+export function upHours(sums: SummedDays): { up: number, accounted: number } {
+  const hoursOf = (ms: number) => Math.round(ms / 36_000) / 100
+  return {
+    up: hoursOf(UP_STATES.reduce((n, state) => n + sums.ms[state], 0)),
+    accounted: hoursOf(ACCOUNTED_STATES.reduce((n, state) => n + sums.ms[state], 0)),
+  }
+}

@@ -5,6 +5,7 @@ import { sendCsv, wantsCsv } from '../../http/csv.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { currentPeriod } from '../reports/status.js'
+import { AvailabilityStore } from '../availability/store.js'
 import { ReportsStore } from '../reports/store.js'
 import { summaryCsv } from './csv.js'
 import { SummariesStore } from './store.js'
@@ -29,6 +30,7 @@ export async function summariesRoutes(app: App) {
   const replica = (readDatabase ?? database).db
   const store = new SummariesStore(replica)
   const reports = new ReportsStore(replica)
+  const availability = new AvailabilityStore(replica)
   // Summaries are read by dashboards many times a minute; each instance recomputes one at most
   // every SUMMARY_CACHE_SECONDS, and concurrent readers share the computation in flight.
   const cache = new Map<string, { expires: number, value: ReturnType<typeof summarise> }>()
@@ -41,7 +43,7 @@ export async function summariesRoutes(app: App) {
     const value = (async () => {
       const period = periodId ? await periods.period(periodId) : await currentPeriod(periods, new Date(now))
       if (periodId && !period) throw notFound(`report period ${periodId}`)
-      return summarise(store, reports, { province, period, staleAfterSeconds: config.STALE_AFTER_SECONDS, now: new Date(now) })
+      return summarise(store, reports, availability, { province, period, staleAfterSeconds: config.STALE_AFTER_SECONDS, now: new Date(now) })
     })()
     cache.set(key, { expires: now + config.SUMMARY_CACHE_SECONDS * 1000, value })
     value.catch(() => cache.delete(key))
@@ -54,7 +56,7 @@ export async function summariesRoutes(app: App) {
       tags: ['summaries'],
       operationId: 'getNationalSummary',
       summary: 'National summary',
-      description: 'Stations by kind and condition, the IT–telecom share, devices online, offline and stale now, airtime over the last 7 and 30 days, ' +
+      description: 'Stations by kind and condition, the IT–telecom share, devices online, offline and stale now, their availability and airtime over the last 7 and 30 days, ' +
         'reach of essential content, and each province\'s report state for the current period (or `periodId`). ' +
         'JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
       querystring: SummaryQuery,

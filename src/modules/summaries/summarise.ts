@@ -1,7 +1,10 @@
 import type { Static } from 'typebox'
 import type { Figures, NationalSummary, ProvinceFigures } from '../../../schemas/summaries.js'
 import type { Period, ReportsStore } from '../reports/store.js'
+import { recentAvailability, upHours, type RecentAvailability } from '../availability/figures.js'
+import type { AvailabilityStore } from '../availability/store.js'
 import { reportStatus } from '../reports/status.js'
+import { emptyTally } from '../status/periods.js'
 import { ipShare, type ReportedDevices, type SummariesStore } from './store.js'
 
 const emptyFigures = (): Figures => ({
@@ -9,6 +12,7 @@ const emptyFigures = (): Figures => ({
   clusters: { total: 0, ip: 0, fm: 0, wired: 0 },
   boards: { total: 0 },
   devices: { registered: 0, online: 0, offline: 0, stale: 0, neverReported: 0 },
+  availability: { upHoursLast7Days: 0, accountedHoursLast7Days: 0, upShareLast7Days: 0, upHoursLast30Days: 0, accountedHoursLast30Days: 0, upShareLast30Days: 0, faultsLast30Days: 0 },
   broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 },
   programmes: { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 },
   feedback: { received: 0, answered: 0, answeredShare: 0 },
@@ -25,6 +29,26 @@ function addFigures(into: Figures, from: Figures): void {
   into.feedback.answeredShare = share(into.feedback)
   into.broadcast.hoursLast7Days = round(into.broadcast.hoursLast7Days)
   into.broadcast.hoursLast30Days = round(into.broadcast.hoursLast30Days)
+  const a = into.availability
+  a.upHoursLast7Days = round(a.upHoursLast7Days)
+  a.accountedHoursLast7Days = round(a.accountedHoursLast7Days)
+  a.upHoursLast30Days = round(a.upHoursLast30Days)
+  a.accountedHoursLast30Days = round(a.accountedHoursLast30Days)
+  a.upShareLast7Days = ratio(a.upHoursLast7Days, a.accountedHoursLast7Days)
+  a.upShareLast30Days = ratio(a.upHoursLast30Days, a.accountedHoursLast30Days)
+}
+
+const ratio = (part: number, whole: number) => (whole === 0 ? 0 : Math.round(part / whole * 10_000) / 10_000)
+
+/** A province's availability section from its recent figures. */
+function availabilityFigures(recent: RecentAvailability | undefined): Figures['availability'] {
+  const week = upHours(recent?.last7 ?? emptyTally())
+  const month = upHours(recent?.last30 ?? emptyTally())
+  return {
+    upHoursLast7Days: week.up, accountedHoursLast7Days: week.accounted, upShareLast7Days: ratio(week.up, week.accounted),
+    upHoursLast30Days: month.up, accountedHoursLast30Days: month.accounted, upShareLast30Days: ratio(month.up, month.accounted),
+    faultsLast30Days: recent?.last30.faults ?? 0,
+  }
 }
 
 /** Every device in place either reported (and is online, offline or stale now) or never did. */
@@ -35,7 +59,7 @@ function deviceFigures(stations: Figures['stations'], clusters: Figures['cluster
 }
 
 const round = (hours: number) => Math.round(hours * 100) / 100
-const share = ({ received, answered }: { received: number, answered: number }) => (received === 0 ? 0 : Math.round(answered / received * 10_000) / 10_000)
+const share = ({ received, answered }: { received: number, answered: number }) => ratio(answered, received)
 
 /** A province's feedback figures from its latest feedback report of the period. */
 function feedbackFigures(latest: { data: object } | undefined): Figures['feedback'] {
@@ -59,10 +83,10 @@ export interface SummaryOptions {
 }
 
 /** Every province's figures from one query per section, and their national total. */
-export async function summarise(store: SummariesStore, reports: ReportsStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
+export async function summarise(store: SummariesStore, reports: ReportsStore, availability: AvailabilityStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
   const active = store.provinces(only)
-  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, submissions, states] = await Promise.all([
+  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, submissions, states, recent] = await Promise.all([
     active,
     store.stations(only),
     store.clusters(only),
@@ -73,6 +97,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
     store.programmes(only),
     period ? reports.latest(period.id) : Promise.resolve([]),
     period ? active.then((all) => reportStatus(reports, period, all.map((p) => p.code))) : Promise.resolve([]),
+    recentAvailability(availability, now.getTime(), staleAfterSeconds * 1000, only),
   ])
   const total = emptyFigures()
   const figures: ProvinceFigures[] = provinces.map(({ code, name }) => {
@@ -82,6 +107,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, op
       clusters: clusters.get(code) ?? empty.clusters,
       boards: boards.get(code) ?? empty.boards,
       devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, devices.get(code)),
+      availability: availabilityFigures(recent.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
       programmes: programmes.get(code) ?? empty.programmes,
       feedback: feedbackFigures(submissions.find((s) => s.province === code && s.form === 'feedback')),
