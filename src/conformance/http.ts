@@ -12,6 +12,8 @@ export interface Answer {
   status: number
   mediaType: string
   text: string
+  /** Seconds a 429 or 503 asked to wait, when it said. */
+  retryAfter?: number
 }
 
 const MAX_RETRY_AFTER_SECONDS = 60
@@ -34,10 +36,13 @@ export async function send(baseUrl: string, prepare: () => Promise<PreparedReque
     })
     const text = await response.body.text()
     const retryAfter = Number(response.headers['retry-after'])
-    if ((response.statusCode === 429 || response.statusCode === 503) && attempt < attempts && Number.isFinite(retryAfter)) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(retryAfter, 1), MAX_RETRY_AFTER_SECONDS) * 1000))
-      continue
-    }
-    return { status: response.statusCode, mediaType: mediaTypeOf(response.headers['content-type']), text }
+    const answer = { status: response.statusCode, mediaType: mediaTypeOf(response.headers['content-type']), text }
+    if (!(response.statusCode === 429 || response.statusCode === 503) || !Number.isFinite(retryAfter)) return answer
+    if (attempt >= attempts) return { ...answer, retryAfter }
+    await waitOut({ ...answer, retryAfter })
   }
 }
+
+/** Waits what a 429 or 503 asked for, within reason. */
+export const waitOut = (answer: Answer) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(answer.retryAfter ?? 1, 1), MAX_RETRY_AFTER_SECONDS) * 1000))

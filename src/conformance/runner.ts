@@ -3,7 +3,7 @@ import type { SigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
 import { SchemaArbitraries, deriveSeed, sampleOne } from './arbitrary.js'
 import type { Contract, JsonSchema, Operation, Parameter } from './contract.js'
-import { send, type Answer, type PreparedRequest } from './http.js'
+import { send, waitOut, type Answer, type PreparedRequest } from './http.js'
 import { mutationsOf, type InvalidKind } from './mutations.js'
 import { CheckLog } from './report.js'
 import { ATTACKS, forgeToken, type TokenRequest } from './tokens.js'
@@ -32,6 +32,8 @@ const PROBLEM = 'application/problem+json'
 const PROVINCE_POLICIES = new Set(['province', 'province-or-central'])
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 const UNKNOWN_QUERY_PARAMETER = 'conformanceUnknown'
+/** Tries of each use of the replayed token when the target asks to wait. */
+const REPLAY_ATTEMPTS = 4
 
 /** Percent-encodes everything but unreserved characters, so no URL parser re-encodes what was signed. */
 const encode = (text: string) =>
@@ -342,14 +344,27 @@ export class ApiConformance {
     await this.checkReplay(operation, draft, caller, seed)
   }
 
+  /**
+   * Sends one token twice. A target that asks to wait (429 or 503 with Retry-After) is waited
+   * out: before the first use with a fresh token, before the second with the same one.
+   */
   private async checkReplay(operation: Operation, draft: Draft, caller: ConformanceCaller, seed: number): Promise<void> {
     const prepared = this.prepare(draft)
-    const token = await forgeToken(this.tokenRequest(prepared, caller))
-    const withToken = { ...prepared, headers: { ...prepared.headers, authorization: `Bearer ${token}` } }
     const described = `${prepared.method} ${prepared.pathAndQuery}`
+    const signed = async () => ({ ...prepared, headers: { ...prepared.headers, authorization: `Bearer ${await forgeToken(this.tokenRequest(prepared, caller))}` } })
     try {
-      const first = await send(this.options.target, async () => withToken, 1)
-      const second = await send(this.options.target, async () => withToken, 1)
+      let withToken = await signed()
+      let first = await send(this.options.target, async () => withToken, 1)
+      for (let attempt = 1; first.retryAfter !== undefined && attempt < REPLAY_ATTEMPTS; attempt++) {
+        await waitOut(first)
+        withToken = await signed()
+        first = await send(this.options.target, async () => withToken, 1)
+      }
+      let second = await send(this.options.target, async () => withToken, 1)
+      for (let attempt = 1; second.retryAfter !== undefined && attempt < REPLAY_ATTEMPTS; attempt++) {
+        await waitOut(second)
+        second = await send(this.options.target, async () => withToken, 1)
+      }
       const reason = first.status === 401 ? `the first use was refused too (${problemCode(first)})` : this.refusedByTrust(operation, second)
       this.log.record('token:replayed', operation.id, reason && `a token used twice is refused the second time: ${reason}`, { request: described, status: second.status, seed })
     } catch (error) {
