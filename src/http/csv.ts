@@ -9,3 +9,9 @@ export const sendCsv = (reply: FastifyReply, name: string, body: string) =>
 
 /** Excel reads a CSV as UTF-8 only when it starts with a byte-order mark. */
 export const CSV_BOM = '\uFEFF'
+
+/** A 200 answered as JSON or as CSV, for an operation's responses. */
+export const jsonOrCsv = (schema: object, what: string, csvDescription: string) => ({
+  description: `${what}, as JSON or as CSV.`,
+  content: { 'application/json': { schema }, 'text/csv': { schema: { type: 'string', description: csvDescription } } },
+})

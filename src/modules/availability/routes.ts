@@ -4,18 +4,15 @@ import {
 } from '../../../schemas/availability.js'
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import type { App } from '../../app-type.js'
-import { CSV_BOM, sendCsv, wantsCsv } from '../../http/csv.js'
+import { CSV_BOM, jsonOrCsv, sendCsv, wantsCsv } from '../../http/csv.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { problemResponses } from '../../http/responses.js'
 import { ReportsStore } from '../reports/store.js'
 import { figuresOf, nationalAvailability, provinceAvailability, resolveWindow, type Window } from './figures.js'
 import { AvailabilityStore } from './store.js'
 
-const csvContent = {
-  schema: { type: 'string', description: 'The same figures as CSV, one row per item and a last row for the total; UTF-8 with a byte-order mark.' },
-}
 const answers = (schema: typeof ProvinceAvailability | typeof NationalAvailability) => ({
-  200: { description: 'The figures, as JSON or as CSV.', content: { 'application/json': { schema: ref(schema) }, 'text/csv': csvContent } },
+  200: jsonOrCsv(ref(schema), 'The figures', 'The same figures as CSV, one row per item and a last row for the total; UTF-8 with a byte-order mark.'),
   ...problemResponses([400, 404]),
 })
 

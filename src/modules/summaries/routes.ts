@@ -1,7 +1,7 @@
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
 import type { App } from '../../app-type.js'
-import { sendCsv, wantsCsv } from '../../http/csv.js'
+import { jsonOrCsv, sendCsv, wantsCsv } from '../../http/csv.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { currentPeriod } from '../reports/status.js'
@@ -11,15 +11,8 @@ import { summaryCsv } from './csv.js'
 import { SummariesStore } from './store.js'
 import { summarise } from './summarise.js'
 
-const csvResponse = {
-  schema: { type: 'string', description: 'The same figures as CSV: a header row of `section.field` names, one row per province (and, nationally, a last row for the whole country with an empty province code). UTF-8 with a byte-order mark.' },
-}
-
 const answers = (summary: typeof NationalSummary | typeof ProvinceSummary) => ({
-  200: {
-    description: 'The summary, as JSON or as CSV.',
-    content: { 'application/json': { schema: ref(summary) }, 'text/csv': csvResponse },
-  },
+  200: jsonOrCsv(ref(summary), 'The summary', 'The same figures as CSV: a header row of `section.field` names, one row per province (and, nationally, a last row for the whole country with an empty province code). UTF-8 with a byte-order mark.'),
   ...problemResponses([404]),
 })
 
