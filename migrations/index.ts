@@ -18,6 +18,7 @@ import * as clusterProgrammes from './0018-cluster-programmes.js'
 import * as citizenFeedback from './0019-citizen-feedback.js'
 import * as statusPeriods from './0020-status-periods.js'
 import * as contentPlays from './0021-content-plays.js'
+import * as summaryCounts from './0022-summary-counts.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '0019-citizen-feedback': citizenFeedback,
   '0020-status-periods': statusPeriods,
   '0021-content-plays': contentPlays,
+  '0022-summary-counts': summaryCounts,
 }

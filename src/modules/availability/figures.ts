@@ -69,14 +69,14 @@ export interface AvailabilityItemSums { communeCode?: string | undefined, device
  */
 export async function provinceAvailability(store: AvailabilityStore, province: string, by: 'province' | 'commune' | 'device', window: Window, now: number,
   staleAfterMs: number): Promise<{ total: SummedDays, items: AvailabilityItemSums[] }> {
-  const open = await store.openPeriods(province)
   const total = emptyTally()
   if (by === 'province') {
-    addTally(total, (await store.provinceDays(window.from, window.to, province)).get(province) ?? emptyTally())
-    for (const period of open) addOpenPeriod(total, period, window, now, staleAfterMs)
+    const [days, [open]] = await Promise.all([store.provinceDays(window.from, window.to, province), store.openSums([window], now, staleAfterMs, province)])
+    addTally(total, days.get(province) ?? emptyTally())
+    addTally(total, open!.get(province) ?? emptyTally())
     return { total, items: [] }
   }
-  const [devices, communes] = await Promise.all([store.deviceDays(province, window.from, window.to), store.communes(province)])
+  const [open, devices, communes] = await Promise.all([store.openPeriods(province), store.deviceDays(province, window.from, window.to), store.communes(province)])
   for (const period of open) {
     const key = `${period.deviceType}/${period.deviceId}`
     let device = devices.get(key)
@@ -101,11 +101,11 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
 
 /** Every province's figures over a window, by code, and the nation's. */
 export async function nationalAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number): Promise<{ total: SummedDays, provinces: [string, SummedDays][] }> {
-  const provinces = await store.provinceDays(window.from, window.to)
-  for (const period of await store.openPeriods()) {
-    let sums = provinces.get(period.province)
-    if (!sums) provinces.set(period.province, sums = emptyTally())
-    addOpenPeriod(sums, period, window, now, staleAfterMs)
+  const [provinces, [open]] = await Promise.all([store.provinceDays(window.from, window.to), store.openSums([window], now, staleAfterMs)])
+  for (const [province, held] of open!) {
+    let sums = provinces.get(province)
+    if (!sums) provinces.set(province, sums = emptyTally())
+    addTally(sums, held)
   }
   const total = emptyTally()
   for (const sums of provinces.values()) addTally(total, sums)
@@ -140,8 +140,8 @@ export async function recentAvailability(store: AvailabilityStore, now: number, 
   const today = vietnamDay(now)
   const week = windowOf(dayDate(today - 6), dayDate(today))
   const month = windowOf(dayDate(today - 29), dayDate(today))
-  const [weekDays, monthDays, open] = await Promise.all([
-    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.openPeriods(only),
+  const [weekDays, monthDays, [weekOpen, monthOpen]] = await Promise.all([
+    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.openSums([week, month], now, staleAfterMs, only),
   ])
   const figures = new Map<string, RecentAvailability>()
   const of = (province: string) => {
@@ -151,11 +151,8 @@ export async function recentAvailability(store: AvailabilityStore, now: number, 
   }
   for (const [province, sums] of weekDays) addTally(of(province).last7, sums)
   for (const [province, sums] of monthDays) addTally(of(province).last30, sums)
-  for (const period of open) {
-    const province = of(period.province)
-    addOpenPeriod(province.last7, period, week, now, staleAfterMs)
-    addOpenPeriod(province.last30, period, month, now, staleAfterMs)
-  }
+  for (const [province, sums] of weekOpen!) addTally(of(province).last7, sums)
+  for (const [province, sums] of monthOpen!) addTally(of(province).last30, sums)
   return figures
 }
 

@@ -1,7 +1,7 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { DeviceState, DeviceType } from '../../../schemas/status.js'
 import type { Db } from '../../db/database.js'
-import { ACCOUNTED_STATES, type AccountedState, type DayTally } from '../status/periods.js'
+import { ACCOUNTED_STATES, emptyTally, type AccountedState, type DayTally } from '../status/periods.js'
 
 /** Summed days of one scope (a device, or a province): time by state, faults, newest report. */
 export type SummedDays = DayTally
@@ -66,6 +66,40 @@ export class AvailabilityStore {
       province: row.province_code, deviceType: row.device_type, deviceId: row.device_id, state: row.state,
       startedAt: row.run_started_at.getTime(), lastSeenAt: row.observed_at.getTime(),
     }))
+  }
+
+  /**
+   * What the open periods of every province (or of one) hold within each window up to `now`, as
+   * `addOpenPeriod` adds one period (its state until silence, then silence), summed in the
+   * database per province: a province or the nation is a few rows, not one per device.
+   */
+  async openSums(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
+    const ms = (at: RawBuilder<unknown>) => sql`floor(extract(epoch from ${at}) * 1000)`
+    const columns = windows.map(({ start, end: windowEnd }, i) => {
+      const end = Math.min(windowEnd, now)
+      return sql`
+        sum(greatest(0, least(heard_until, ${end}) - greatest(started, ${start})))::text as ${sql.ref(`state_${i}`)},
+        sum(greatest(0, ${end} - greatest(heard_until, ${start})))::text as ${sql.ref(`silent_${i}`)},
+        max(seen) filter (where seen >= ${start} and seen < ${end})::text as ${sql.ref(`seen_${i}`)}`
+    })
+    const { rows } = await sql<Record<string, string | null> & { province_code: string, state: DeviceState }>`
+      select province_code, state, ${sql.join(columns)}
+      from device_status, lateral (select ${ms(sql`run_started_at`)} as started, ${ms(sql`observed_at`)} as seen) t,
+        lateral (select least(${now}, seen + ${staleAfterMs}) as heard_until) h
+      ${only ? sql`where province_code = ${only}` : sql``}
+      group by province_code, state`.execute(this.db)
+    return windows.map((_, i) => {
+      const sums = new Map<string, SummedDays>()
+      for (const row of rows) {
+        let found = sums.get(row.province_code)
+        if (!found) sums.set(row.province_code, found = emptyTally())
+        found.ms[row.state] += Number(row[`state_${i}`])
+        found.ms.silent += Number(row[`silent_${i}`])
+        const seen = row[`seen_${i}`]
+        if (seen !== null && seen !== undefined) found.lastSeenAt = Math.max(found.lastSeenAt ?? Number(seen), Number(seen))
+      }
+      return sums
+    })
   }
 
   /** The commune of each device of a province: a station's or board's own, a cluster's station's. */

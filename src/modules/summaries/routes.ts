@@ -1,6 +1,7 @@
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
 import type { App } from '../../app-type.js'
+import { every } from '../../jobs.js'
 import { jsonOrCsv, sendCsv, wantsCsv } from '../../http/csv.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
@@ -10,6 +11,8 @@ import { ReportsStore } from '../reports/store.js'
 import { summaryCsv } from './csv.js'
 import { SummariesStore } from './store.js'
 import { summarise } from './summarise.js'
+
+const REGISTRY_FOLD_INTERVAL_MS = 60_000
 
 const answers = (summary: typeof NationalSummary | typeof ProvinceSummary) => ({
   200: jsonOrCsv(ref(summary), 'The summary', 'The same figures as CSV: a header row of `section.field` names, one row per province (and, nationally, a last row for the whole country with an empty province code). UTF-8 with a byte-order mark.'),
@@ -26,11 +29,15 @@ export async function summariesRoutes(app: App) {
   const availability = new AvailabilityStore(replica)
   // Summaries are read by dashboards many times a minute; each instance recomputes one at most
   // every SUMMARY_CACHE_SECONDS, and concurrent readers share the computation in flight.
+  // The registry's counts arrive as rows of changes; folding them keeps a summary's read short.
+  const folding = every(REGISTRY_FOLD_INTERVAL_MS, 'registry-counts', app.log, () => new SummariesStore(database.db).compactRegistryCounts())
+  app.addHook('onClose', () => folding.stop())
   const cache = new Map<string, { expires: number, value: ReturnType<typeof summarise> }>()
 
   const compute = (province: string | undefined, periodId: string | undefined) => {
     const key = `${province ?? '*'}|${periodId ?? ''}`
-    const now = Date.now()
+    // At a whole second, the grain of the maintained device counts.
+    const now = Math.floor(Date.now() / 1000) * 1000
     const hit = cache.get(key)
     if (hit && hit.expires > now) return hit.value
     const value = (async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Db } from '../../db/database.js'
 import type { Figures } from '../../../schemas/summaries.js'
 
@@ -25,10 +25,27 @@ export class SummariesStore {
     return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }))
   }
 
+  /**
+   * Folds the registry's rows of changes into one row per count. Only committed rows are seen
+   * and moved, in one statement, so a transaction still open keeps its own rows, and two
+   * instances folding at once never count a row twice (the second skips the rows the first
+   * deleted). Answers how many rows were folded into how many.
+   */
+  async compactRegistryCounts(): Promise<{ folded: number, kept: number }> {
+    const { rows } = await sql<{ folded: number, kept: number }>`
+      with moved as (delete from registry_counts returning *),
+      kept as (
+        insert into registry_counts select province_code, device_type, kind, status, programme, sum(devices)::int from moved
+        group by 1, 2, 3, 4, 5 having sum(devices) <> 0 returning 1
+      )
+      select (select count(*) from moved)::int as folded, (select count(*) from kept)::int as kept`.execute(this.db)
+    return rows[0]!
+  }
+
   async stations(only?: string): Promise<Section<'stations'>> {
     const { rows } = await sql<{ province_code: string, kind: string, status: string, n: number }>`
-      select province_code, kind, status, count(*)::int as n from stations
-      where deleted_at is null ${only ? sql`and province_code = ${only}` : sql``}
+      select province_code, kind, status, sum(devices)::int as n from registry_counts
+      where device_type = 'station' ${only ? sql`and province_code = ${only}` : sql``}
       group by province_code, kind, status`.execute(this.db)
     const sections = new Map<string, Figures['stations']>()
     for (const row of rows) {
@@ -49,8 +66,8 @@ export class SummariesStore {
 
   async clusters(only?: string): Promise<Section<'clusters'>> {
     const { rows } = await sql<{ province_code: string, kind: 'ip' | 'fm' | 'wired', n: number }>`
-      select province_code, kind, count(*)::int as n from clusters
-      where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
+      select province_code, kind, sum(devices)::int as n from registry_counts
+      where device_type = 'cluster' and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
       group by province_code, kind`.execute(this.db)
     const sections = new Map<string, Figures['clusters']>()
     for (const row of rows) {
@@ -95,35 +112,46 @@ export class SummariesStore {
 
   async boards(only?: string): Promise<Section<'boards'>> {
     const { rows } = await sql<{ province_code: string, n: number }>`
-      select province_code, count(*)::int as n from boards
-      where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
+      select province_code, sum(devices)::int as n from registry_counts
+      where device_type = 'board' and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
       group by province_code`.execute(this.db)
     return new Map(rows.map((r) => [r.province_code, { total: num(r.n) }]))
   }
 
   /**
-   * The newest state of every device still in place, by freshness: staleness is decided here,
-   * at read time. Devices in place are counted by the registry sections, so only reports are
-   * counted here.
+   * The newest state of every device still in place, by freshness, decided here at read time:
+   * from the devices counted per second of their newest report (kept by the database as reports
+   * arrive), less the devices no longer in place (a few, from partial indexes). Devices in place
+   * are counted by the registry sections, so only reports are counted here. Freshness is judged
+   * at the whole second of `now`, so every bucket is wholly fresh or wholly stale.
    */
   async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Map<string, ReportedDevices>> {
-    const staleBefore = new Date(now.getTime() - staleAfterSeconds * 1000)
+    const staleBefore = Math.floor(now.getTime() / 1000) - staleAfterSeconds
     const province = only ? sql`and province_code = ${only}` : sql``
     const gone = (table: 'stations' | 'clusters' | 'boards', type: string) => sql`
       select province_code, ${type}::text as device_type, id from ${sql.table(table)}
       where (deleted_at is not null or status = 'decommissioned') ${province}`
-    const { rows } = await sql<{ province_code: string } & ReportedDevices>`
-      select s.province_code, count(*)::int as reported,
-        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('online', 'playing', 'idle')))::int as online,
-        (count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('offline', 'fault')))::int as offline,
-        (count(*) filter (where s.observed_at < ${staleBefore}))::int as stale
-      from device_status s
-      where not exists (
-        select 1 from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
-        where g.province_code collate "C" = s.province_code and g.device_type = s.device_type and g.id collate "C" = s.device_id)
-        ${only ? sql`and s.province_code = ${only}` : sql``}
-      group by s.province_code`.execute(this.db)
-    return new Map(rows.map(({ province_code: code, ...counts }) => [code, counts]))
+    const counts = (seen: RawBuilder<unknown>, n: RawBuilder<unknown>) => sql`
+      sum(${n})::int as reported,
+      coalesce(sum(${n}) filter (where ${seen} >= ${staleBefore} and state in ('online', 'playing', 'idle')), 0)::int as online,
+      coalesce(sum(${n}) filter (where ${seen} >= ${staleBefore} and state in ('offline', 'fault')), 0)::int as offline,
+      coalesce(sum(${n}) filter (where ${seen} < ${staleBefore}), 0)::int as stale`
+    const [{ rows: all }, { rows: notInPlace }] = await Promise.all([
+      sql<{ province_code: string } & ReportedDevices>`
+        select province_code, ${counts(sql`seen_second`, sql`devices`)} from device_state_seconds
+        where true ${province} group by province_code`.execute(this.db),
+      sql<{ province_code: string } & ReportedDevices>`
+        select s.province_code, ${counts(sql`extract(epoch from s.observed_at)`, sql`1`)}
+        from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
+        join device_status s on s.province_code = g.province_code collate "C" and s.device_type = g.device_type and s.device_id = g.id collate "C"
+        group by s.province_code`.execute(this.db),
+    ])
+    const devices = new Map(all.map(({ province_code: code, ...counts }) => [code, counts]))
+    for (const { province_code: code, ...gone } of notInPlace) {
+      const counted = devices.get(code)!
+      for (const key of ['reported', 'online', 'offline', 'stale'] as const) counted[key] -= gone[key]
+    }
+    return devices
   }
 
   /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */

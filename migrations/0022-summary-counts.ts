@@ -1,0 +1,99 @@
+import { sql, type Kysely } from 'kysely'
+
+/** What a registry table counts by, beside its province: a board has no kind and no programme. */
+const REGISTRY = [
+  { table: 'stations', type: 'station', kind: 'kind', programme: `coalesce(programme, '')` },
+  { table: 'clusters', type: 'cluster', kind: 'kind', programme: `''` },
+  { table: 'boards', type: 'board', kind: `''`, programme: `''` },
+] as const
+
+/**
+ * Counts the summaries read instead of counting rows on every request, kept by the database
+ * itself as rows change, whatever writes them (statement triggers with transition tables, one
+ * aggregate per statement, so a batch of 5000 costs one small upsert):
+ *
+ * - `registry_counts`: stations, clusters and boards not deleted, by province, kind, status and
+ *   (for stations) programme, as rows of changes to add up: each statement appends its own, so a
+ *   registry transaction never waits for another one of its province to end; a job folds them
+ *   into one row per count now and then (`compactRegistryCounts`).
+ * - `device_state_seconds`: the devices' current states by province, state and the second of
+ *   their newest report. A summary counts the stale at read time, as before, from these buckets:
+ *   every bucket is wholly before or after a limit drawn at a whole second.
+ *
+ * Buckets are added to in key order, so concurrent statements lock their rows in one order and
+ * never deadlock (one province's reports are written one batch at a time anyway); a bucket that
+ * reaches zero is deleted, so the table holds only the seconds some device was last heard in.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    create table registry_counts (
+      province_code text collate "C" not null,
+      device_type text collate "C" not null check (device_type in ('station', 'cluster', 'board')),
+      kind text collate "C" not null,
+      status text collate "C" not null,
+      programme text collate "C" not null,
+      devices integer not null
+    )`.execute(db)
+  await sql`create index registry_counts_province on registry_counts (province_code, device_type)`.execute(db)
+  await sql`
+    create table device_state_seconds (
+      province_code text collate "C" not null,
+      state text collate "C" not null,
+      seen_second bigint not null,
+      devices integer not null,
+      primary key (province_code, state, seen_second)
+    )`.execute(db)
+
+  for (const { table, type, kind, programme } of REGISTRY) {
+    const key = `province_code, '${type}'::text, ${kind}, status, ${programme}`
+    await countingTriggers(db, table, `${table}_count`, (rows) => `
+      with delta as (
+        select province_code, device_type, kind, status, programme, sum(n)::int as n
+        from (${rows((from, n) => `select ${key}, ${n} from ${from} where deleted_at is null`)}) as changed(province_code, device_type, kind, status, programme, n)
+        group by 1, 2, 3, 4, 5 having sum(n) <> 0
+      )
+      insert into registry_counts select * from delta`)
+    await sql`insert into registry_counts select ${sql.raw(key)}, count(*) from ${sql.table(table)} where deleted_at is null group by 1, 2, 3, 4, 5`.execute(db)
+  }
+
+  const second = 'floor(extract(epoch from observed_at))::bigint'
+  await countingTriggers(db, 'device_status', 'device_state_count', (rows) => `
+    with delta as (
+      select province_code, state, seen_second, sum(n)::int as n
+      from (${rows((from, n) => `select province_code, state, ${second}, ${n} from ${from}`)}) as changed(province_code, state, seen_second, n)
+      group by 1, 2, 3 having sum(n) <> 0
+    )
+    insert into device_state_seconds as c select * from delta order by 1, 2, 3
+    on conflict (province_code, state, seen_second) do update set devices = c.devices + excluded.devices;
+    -- A second of its own statement: a statement cannot delete the rows it updated.
+    delete from device_state_seconds c
+    using (${rows((from) => `select province_code, state, ${second} from ${from}`)}) as changed(province_code, state, seen_second)
+    where c.devices = 0 and c.province_code = changed.province_code and c.state = changed.state and c.seen_second = changed.seen_second`)
+  await sql`insert into device_state_seconds select province_code, state, ${sql.raw(second)}, count(*) from device_status group by 1, 2, 3`.execute(db)
+}
+
+/** The rows a statement changed, each with +1 (as it is now) or -1 (as it was). */
+type ChangedRows = (select: (from: 'new_rows' | 'old_rows', n: 1 | -1) => string) => string
+
+/**
+ * A function and its three statement triggers (a trigger with transition tables names one
+ * event only); the function's statement reads the transition tables its event has.
+ */
+async function countingTriggers(db: Kysely<unknown>, table: string, fn: string, statement: (rows: ChangedRows) => string): Promise<void> {
+  const inserted: ChangedRows = (select) => select('new_rows', 1)
+  const updated: ChangedRows = (select) => `${select('new_rows', 1)} union all ${select('old_rows', -1)}`
+  const deleted: ChangedRows = (select) => select('old_rows', -1)
+  await sql.raw(`
+    create function ${fn}() returns trigger language plpgsql as $$
+    begin
+      if tg_op = 'INSERT' then ${statement(inserted)};
+      elsif tg_op = 'UPDATE' then ${statement(updated)};
+      else ${statement(deleted)};
+      end if;
+      return null;
+    end $$`).execute(db)
+  const call = `for each statement execute function ${fn}()`
+  await sql.raw(`create trigger ${table}_counted_insert after insert on ${table} referencing new table as new_rows ${call}`).execute(db)
+  await sql.raw(`create trigger ${table}_counted_update after update on ${table} referencing old table as old_rows new table as new_rows ${call}`).execute(db)
+  await sql.raw(`create trigger ${table}_counted_delete after delete on ${table} referencing old table as old_rows ${call}`).execute(db)
+}

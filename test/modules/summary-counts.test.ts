@@ -1,0 +1,174 @@
+import fc from 'fast-check'
+import { sql } from 'kysely'
+import t from 'tap'
+import type { DeviceState, DeviceType, StatusEvent } from '../../schemas/status.js'
+import { MonthlyPartitions } from '../../src/modules/status/partitions.js'
+import { StatusStore } from '../../src/modules/status/store.js'
+import { SummariesStore } from '../../src/modules/summaries/store.js'
+import { serverUrl, testDatabase } from '../helpers/database.js'
+
+/**
+ * The counts the summaries read are kept by the database as rows change. After random
+ * registry changes (through any statement: upserts, soft and hard deletes, decommissioning),
+ * status reports through the store (repeated, late, at the same instant, across the stale
+ * limit) and an insider's direct edits of current states, every maintained count equals the
+ * count of the rows, and the summary's device figures equal those counted from the rows, for
+ * clocks that put the stale limit exactly on a report's second and either side of it.
+ */
+
+const STALE_SECONDS = 600
+const BASE = Date.UTC(2026, 10, 20, 3, 0)
+const TYPES: DeviceType[] = ['station', 'cluster', 'board']
+const STATES: DeviceState[] = ['online', 'online', 'playing', 'idle', 'offline', 'fault']
+const STATUSES = ['operating', 'operating', 'degraded', 'out_of_service', 'decommissioned'] as const
+const KINDS = { station: ['ip', 'wired', 'fm', 'wired_fm'], cluster: ['ip', 'fm', 'wired'], board: [''] } as const
+
+const device = fc.record({ type: fc.constantFrom(...TYPES), province: fc.nat(2), id: fc.nat(4) })
+const operation = fc.oneof(
+  fc.record({ op: fc.constant('register' as const), device, status: fc.constantFrom(...STATUSES), kind: fc.nat(3), programme: fc.boolean() }),
+  fc.record({ op: fc.constantFrom('retire' as const, 'decommission' as const, 'erase' as const), device }),
+  fc.record({
+    op: fc.constant('report' as const), province: fc.nat(2),
+    events: fc.array(fc.record({ type: fc.constantFrom(...TYPES), id: fc.nat(4), state: fc.constantFrom(...STATES), atMs: fc.integer({ min: 0, max: 3_600_000 }) }), { minLength: 1, maxLength: 12 }),
+  }),
+  fc.record({ op: fc.constant('edit' as const), device, shiftSeconds: fc.integer({ min: -7200, max: 7200 }), state: fc.constantFrom(...STATES) }),
+  fc.record({ op: fc.constant('forget' as const), device }),
+  fc.record({ op: fc.constant('fold' as const) }),
+)
+
+t.test('maintained counts equal the counts of the rows, and the summary\'s device figures those counted from the rows', async (t) => {
+  const { db } = await testDatabase(t)
+  const status = new StatusStore(db)
+  const summaries = new SummariesStore(db)
+  await MonthlyPartitions.history(db).ensure(['202611', '202612'])
+  await MonthlyPartitions.days(db).ensure(['202611', '202612'])
+  const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 3`.execute(db)).rows.map((r) => r.code)
+  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  for (const province of provinces) await register(province, 'station', 'base', 'operating', 'ip', false)
+
+  async function register(province: string, type: DeviceType, id: string, status: string, kind: string, programme: boolean) {
+    if (type === 'station') {
+      await sql`insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, programme, content_hash)
+        values (${province}, ${id}, ${commune}, true, ${`Đài ${id}`}, ${kind}, ${status}, false, ${programme ? 'new_station' : null}, 'h')
+        on conflict (province_code, id) do update set kind = excluded.kind, status = excluded.status, programme = excluded.programme, deleted_at = null`.execute(db)
+    } else if (type === 'cluster') {
+      await sql`insert into clusters (province_code, id, station_id, kind, status, content_hash) values (${province}, ${id}, 'base', ${kind}, ${status}, 'h')
+        on conflict (province_code, id) do update set kind = excluded.kind, status = excluded.status, deleted_at = null`.execute(db)
+    } else {
+      await sql`insert into boards (province_code, id, commune_code, commune_verified, placement, status, content_hash)
+        values (${province}, ${id}, ${commune}, true, 'outdoor', ${status}, 'h')
+        on conflict (province_code, id) do update set status = excluded.status, deleted_at = null`.execute(db)
+    }
+  }
+  const table = (type: DeviceType) => sql.table(`${type}s`)
+  const id = (n: number) => `d${n}`
+
+  let clock = BASE
+  await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
+    for (const o of operations) {
+      if (o.op === 'register') {
+        const kinds = KINDS[o.device.type]
+        await register(provinces[o.device.province]!, o.device.type, id(o.device.id), o.status, kinds[o.kind % kinds.length]!, o.programme)
+      } else if (o.op === 'retire') {
+        await sql`update ${table(o.device.type)} set deleted_at = now() where province_code = ${provinces[o.device.province]!} and id = ${id(o.device.id)}`.execute(db)
+      } else if (o.op === 'decommission') {
+        await sql`update ${table(o.device.type)} set status = 'decommissioned' where province_code = ${provinces[o.device.province]!} and id = ${id(o.device.id)}`.execute(db)
+      } else if (o.op === 'erase') {
+        if (o.device.type !== 'station') await sql`delete from ${table(o.device.type)} where province_code = ${provinces[o.device.province]!} and id = ${id(o.device.id)}`.execute(db)
+      } else if (o.op === 'report') {
+        clock += 1_800_000
+        const events: StatusEvent[] = o.events.map((e) => ({ deviceType: e.type, deviceId: id(e.id), state: e.state, observedAt: new Date(clock - e.atMs).toISOString() }))
+        await db.transaction().execute((trx) => status.write(trx, provinces[o.province]!, events, new Date(clock), STALE_SECONDS * 1000, () => undefined))
+      } else if (o.op === 'edit') {
+        await sql`update device_status set observed_at = observed_at + make_interval(secs => ${o.shiftSeconds}), state = ${o.state}
+          where province_code = ${provinces[o.device.province]!} and device_type = ${o.device.type} and device_id = ${id(o.device.id)}`.execute(db)
+      } else if (o.op === 'fold') {
+        await summaries.compactRegistryCounts()
+      } else {
+        await sql`delete from device_status where province_code = ${provinces[o.device.province]!} and device_type = ${o.device.type} and device_id = ${id(o.device.id)}`.execute(db)
+      }
+    }
+
+    const registryCounted = (await sql`
+      select province_code, device_type, kind, status, programme, sum(devices)::int as devices from registry_counts
+      group by 1, 2, 3, 4, 5 having sum(devices) <> 0 order by 1, 2, 3, 4, 5`.execute(db)).rows
+    const registryRows = (await sql`
+      select * from (
+        select province_code, 'station' as device_type, kind, status, coalesce(programme, '') as programme, count(*)::int as devices from stations where deleted_at is null group by 1, 2, 3, 4, 5
+        union all select province_code, 'cluster', kind, status, '', count(*)::int from clusters where deleted_at is null group by 1, 2, 3, 4, 5
+        union all select province_code, 'board', '', status, '', count(*)::int from boards where deleted_at is null group by 1, 2, 3, 4, 5
+      ) r order by province_code collate "C", device_type collate "C", kind collate "C", status collate "C", programme collate "C"`.execute(db)).rows
+    t.same(registryCounted, registryRows, 'registry counts')
+
+    const secondsCounted = (await sql`select province_code, state, seen_second::text, devices from device_state_seconds order by 1, 2, 3`.execute(db)).rows
+    const secondsRows = (await sql`
+      select province_code, state, second::text as seen_second, count(*)::int as devices
+      from device_status, cast(floor(extract(epoch from observed_at)) as bigint) as second
+      group by province_code, state, second order by province_code collate "C", state collate "C", second`.execute(db)).rows
+    t.same(secondsCounted, secondsRows, 'devices by state and second of their newest report, no empty second kept')
+
+    // Clocks whose stale limit falls on a stored report's second, one second either side, and mid-second.
+    const seconds = (await sql<{ s: string }>`select distinct floor(extract(epoch from observed_at))::bigint::text as s from device_status`.execute(db)).rows.map((r) => Number(r.s))
+    const clocks = seconds.slice(0, 4).flatMap((s) => [s - 1, s, s + 1].map((limit) => (limit + STALE_SECONDS) * 1000)).concat([clock + 250, clock + 999])
+    for (const now of clocks) {
+      const counted = Object.fromEntries([...await summaries.devices(new Date(now), STALE_SECONDS)].sort(([a], [b]) => a.localeCompare(b)))
+      t.same(counted, await fromRows(now), `device figures at ${new Date(now).toISOString()}`)
+    }
+    await summaries.compactRegistryCounts()
+    const folded = (await sql<{ province_code: string }>`select province_code from registry_counts group by province_code, device_type, kind, status, programme
+      having count(*) > 1 or sum(devices) = 0`.execute(db)).rows
+    t.same(folded, [], 'folded: one row per count, none of zero')
+    return true
+  }), { numRuns: 30 })
+
+  /** The device figures counted from the rows themselves, with the stale limit at the whole second of `now`. */
+  async function fromRows(now: number) {
+    const staleBefore = new Date((Math.floor(now / 1000) - STALE_SECONDS) * 1000)
+    const gone = (type: DeviceType) => sql`select province_code, ${type}::text as device_type, id from ${table(type)} where deleted_at is not null or status = 'decommissioned'`
+    const { rows } = await sql<{ province_code: string, reported: number, online: number, offline: number, stale: number }>`
+      select s.province_code, count(*)::int as reported,
+        count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('online', 'playing', 'idle'))::int as online,
+        count(*) filter (where s.observed_at >= ${staleBefore} and s.state in ('offline', 'fault'))::int as offline,
+        count(*) filter (where s.observed_at < ${staleBefore})::int as stale
+      from device_status s
+      where not exists (select 1 from (${gone('station')} union all ${gone('cluster')} union all ${gone('board')}) g
+        where g.province_code = s.province_code and g.device_type = s.device_type and g.id = s.device_id)
+      group by s.province_code`.execute(db)
+    // A province whose every report is of a device no longer in place is counted with zeros.
+    const counted = (await sql<{ province_code: string }>`select distinct province_code from device_state_seconds`.execute(db)).rows
+    return Object.fromEntries(counted.map(({ province_code: code }) => {
+      const { province_code: _, ...figures } = rows.find((r) => r.province_code === code) ?? { province_code: code, reported: 0, online: 0, offline: 0, stale: 0 }
+      return [code, figures]
+    }).sort(([a], [b]) => (a as string).localeCompare(b as string)))
+  }
+})
+
+t.test('a registry transaction never waits for another of its province, and folding keeps what is still open', { skip: serverUrl ? false : 'needs concurrent connections (real PostgreSQL)' }, async (t) => {
+  const { db } = await testDatabase(t, { poolMax: 4 })
+  const summaries = new SummariesStore(db)
+  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  const insert = (trx: typeof db, id: string) => sql`
+    insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
+    values ('79', ${id}, ${commune}, true, ${id}, 'ip', 'operating', false, 'h')`.execute(trx)
+  let release!: () => void
+  const mayCommit = new Promise<void>((resolve) => { release = resolve })
+  let wrote!: () => void
+  const written = new Promise<void>((resolve) => { wrote = resolve })
+  const open = db.transaction().execute(async (trx) => {
+    await insert(trx, 'open')
+    wrote()
+    await mayCommit
+  })
+  await written
+  await db.transaction().execute(async (trx) => {
+    await sql`set local lock_timeout = '2s'`.execute(trx)
+    await insert(trx, 'committed')
+  })
+  t.same(await summaries.compactRegistryCounts(), { folded: 1, kept: 1 }, 'folding takes the committed row only')
+  release()
+  await open
+  const counted = async () => Number((await sql<{ n: string }>`select sum(devices) as n from registry_counts where province_code = '79' and device_type = 'station'`.execute(db)).rows[0]!.n)
+  t.equal(await counted(), 2)
+  t.same(await summaries.compactRegistryCounts(), { folded: 2, kept: 1 })
+  t.equal(await counted(), 2, 'both stations counted once')
+})
