@@ -74,7 +74,8 @@ export class AvailabilityStore {
    * database per province: a province or the nation is a few rows, not one per device.
    */
   async openSums(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
-    const ms = (at: RawBuilder<unknown>) => sql`floor(extract(epoch from ${at}) * 1000)`
+    // In float8, exact for instants of whole milliseconds (all stored instants are), and far cheaper than numeric.
+    const ms = (at: RawBuilder<unknown>) => sql`round(date_part('epoch', ${at}) * 1000)`
     const columns = windows.map(({ start, end: windowEnd }, i) => {
       const end = Math.min(windowEnd, now)
       return sql`
@@ -85,7 +86,7 @@ export class AvailabilityStore {
     const { rows } = await sql<Record<string, string | null> & { province_code: string, state: DeviceState }>`
       select province_code, state, ${sql.join(columns)}
       from device_status, lateral (select ${ms(sql`run_started_at`)} as started, ${ms(sql`observed_at`)} as seen) t,
-        lateral (select least(${now}, seen + ${staleAfterMs}) as heard_until) h
+        lateral (select least(${now}::float8, seen + ${staleAfterMs}) as heard_until) h
       ${only ? sql`where province_code = ${only}` : sql``}
       group by province_code, state`.execute(this.db)
     return windows.map((_, i) => {
