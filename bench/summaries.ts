@@ -336,8 +336,8 @@ try {
   const sections: Record<string, () => Promise<unknown>> = {
     provinces: () => store.provinces(), stations: () => store.stations(), clusters: () => store.clusters(), boards: () => store.boards(),
     programmes: () => store.programmes(), devices: () => store.devices(wholeSecond(), 600), broadcast: () => store.broadcast(new Date()),
-    content: () => store.content(new Date()), availability: () => recentAvailability(availability, Date.now(), 600_000),
-    'availability (one province)': () => recentAvailability(availability, Date.now(), 600_000, PROVINCE),
+    content: () => store.content(new Date()), availability: () => recentAvailability(availability, wholeSecond().getTime(), 600_000),
+    'availability (one province)': () => recentAvailability(availability, wholeSecond().getTime(), 600_000, PROVINCE),
   }
   const sectionMs: Record<string, number> = {}
   for (const [name, query] of Object.entries(sections)) {

@@ -17,8 +17,10 @@ const REGISTRY = [
  *   registry transaction never waits for another one of its province to end; a job folds them
  *   into one row per count now and then (`compactRegistryCounts`).
  * - `device_state_seconds`: the devices' current states by province, state and the second of
- *   their newest report. A summary counts the stale at read time, as before, from these buckets:
- *   every bucket is wholly before or after a limit drawn at a whole second.
+ *   their newest report, with the sums of their open periods' starts and of their newest reports
+ *   (epoch milliseconds). A summary counts the stale at read time, as before, from these buckets
+ *   (every bucket is wholly before or after a limit drawn at a whole second), and the open
+ *   periods' time from the sums (see `AvailabilityStore.currentOpenSums`).
  *
  * Buckets are added to in key order, so concurrent statements lock their rows in one order and
  * never deadlock (one province's reports are written one batch at a time anyway); a bucket that
@@ -41,6 +43,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       state text collate "C" not null,
       seen_second bigint not null,
       devices integer not null,
+      started_ms bigint not null,
+      seen_ms bigint not null,
       primary key (province_code, state, seen_second)
     )`.execute(db)
 
@@ -57,19 +61,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   }
 
   const second = 'floor(extract(epoch from observed_at))::bigint'
+  const ms = (column: string) => `round(date_part('epoch', ${column}) * 1000)::bigint`
+  const bucket = `province_code, state, ${second}`
+  const sums = `${ms('run_started_at')}, ${ms('observed_at')}`
   await countingTriggers(db, 'device_status', 'device_state_count', (rows) => `
     with delta as (
-      select province_code, state, seen_second, sum(n)::int as n
-      from (${rows((from, n) => `select province_code, state, ${second}, ${n} from ${from}`)}) as changed(province_code, state, seen_second, n)
-      group by 1, 2, 3 having sum(n) <> 0
+      select province_code, state, seen_second, sum(n)::int as n, sum(n * started_ms) as started_ms, sum(n * seen_ms) as seen_ms
+      from (${rows((from, n) => `select ${bucket}, ${n}, ${sums} from ${from}`)}) as changed(province_code, state, seen_second, n, started_ms, seen_ms)
+      group by 1, 2, 3 having sum(n) <> 0 or sum(n * started_ms) <> 0 or sum(n * seen_ms) <> 0
     )
     insert into device_state_seconds as c select * from delta order by 1, 2, 3
-    on conflict (province_code, state, seen_second) do update set devices = c.devices + excluded.devices;
-    -- A second of its own statement: a statement cannot delete the rows it updated.
+    on conflict (province_code, state, seen_second) do update set devices = c.devices + excluded.devices,
+      started_ms = c.started_ms + excluded.started_ms, seen_ms = c.seen_ms + excluded.seen_ms;
+    -- A statement of its own: a statement cannot delete the rows it updated.
     delete from device_state_seconds c
-    using (${rows((from) => `select province_code, state, ${second} from ${from}`)}) as changed(province_code, state, seen_second)
+    using (${rows((from) => `select ${bucket} from ${from}`)}) as changed(province_code, state, seen_second)
     where c.devices = 0 and c.province_code = changed.province_code and c.state = changed.state and c.seen_second = changed.seen_second`)
-  await sql`insert into device_state_seconds select province_code, state, ${sql.raw(second)}, count(*) from device_status group by 1, 2, 3`.execute(db)
+  await sql`
+    insert into device_state_seconds select ${sql.raw(bucket)}, count(*), sum(${sql.raw(ms('run_started_at'))}), sum(${sql.raw(ms('observed_at'))})
+    from device_status group by 1, 2, 3`.execute(db)
 }
 
 /** The rows a statement changed, each with +1 (as it is now) or -1 (as it was). */

@@ -2,7 +2,10 @@ import fc from 'fast-check'
 import { sql } from 'kysely'
 import t from 'tap'
 import type { DeviceState, DeviceType, StatusEvent } from '../../schemas/status.js'
+import { windowOf } from '../../src/modules/availability/figures.js'
+import { AvailabilityStore } from '../../src/modules/availability/store.js'
 import { MonthlyPartitions } from '../../src/modules/status/partitions.js'
+import { dayDate, vietnamDay, vietnamDayStart } from '../../src/modules/status/periods.js'
 import { StatusStore } from '../../src/modules/status/store.js'
 import { SummariesStore } from '../../src/modules/summaries/store.js'
 import { serverUrl, testDatabase } from '../helpers/database.js'
@@ -21,6 +24,7 @@ const BASE = Date.UTC(2026, 10, 20, 3, 0)
 const TYPES: DeviceType[] = ['station', 'cluster', 'board']
 const STATES: DeviceState[] = ['online', 'online', 'playing', 'idle', 'offline', 'fault']
 const STATUSES = ['operating', 'operating', 'degraded', 'out_of_service', 'decommissioned'] as const
+const id = (n: number) => `d${n}`
 const KINDS = { station: ['ip', 'wired', 'fm', 'wired_fm'], cluster: ['ip', 'fm', 'wired'], board: [''] } as const
 
 const device = fc.record({ type: fc.constantFrom(...TYPES), province: fc.nat(2), id: fc.nat(4) })
@@ -61,7 +65,6 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
     }
   }
   const table = (type: DeviceType) => sql.table(`${type}s`)
-  const id = (n: number) => `d${n}`
 
   let clock = BASE
   await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 25 }), async (operations) => {
@@ -171,4 +174,51 @@ t.test('a registry transaction never waits for another of its province, and fold
   t.equal(await counted(), 2)
   t.same(await summaries.compactRegistryCounts(), { folded: 2, kept: 1 })
   t.equal(await counted(), 2, 'both stations counted once')
+})
+
+t.test('the open periods\' time from the buckets equals the time summed over every device\'s open period', async (t) => {
+  const { db } = await testDatabase(t)
+  const status = new StatusStore(db)
+  const availability = new AvailabilityStore(db)
+  await MonthlyPartitions.history(db).ensure(['202611', '202612', '202701'])
+  await MonthlyPartitions.days(db).ensure(['202611', '202612', '202701'])
+  const STALE_MS = STALE_SECONDS * 1000
+  const report = fc.record({
+    type: fc.constantFrom(...TYPES), id: fc.nat(4), state: fc.constantFrom(...STATES),
+    step: fc.constantFrom(1, 999, 1000, 30_000, 60_000, STALE_MS - 1000, STALE_MS, STALE_MS + 1, 3 * 3_600_000, 86_400_000),
+    batch: fc.boolean(),
+  })
+  let run = 0
+  await fc.assert(fc.asyncProperty(fc.array(report, { minLength: 1, maxLength: 40 }), fc.array(fc.constantFrom(-1000, 0, 1000, 7_000), { minLength: 1, maxLength: 3 }), async (reports, offsets) => {
+    run += 1
+    const province = ['01', '04', '08'][run % 3]!
+    await sql`delete from device_status where province_code = ${province}`.execute(db)
+    // 23:50 in Vietnam, so that streams cross midnights.
+    let at = Date.UTC(2026, 10, 20, 16, 50) + run * 7
+    let batch: StatusEvent[] = []
+    const send = async () => {
+      if (batch.length > 0) await db.transaction().execute((trx) => status.write(trx, province, batch, new Date(at), STALE_MS, () => undefined))
+      batch = []
+    }
+    for (const r of reports) {
+      at += r.step
+      batch.push({ deviceType: r.type, deviceId: id(r.id), state: r.state, observedAt: new Date(at).toISOString() })
+      if (!r.batch) await send()
+    }
+    await send()
+    const newest = Math.ceil(at / 1000) * 1000
+    // Clocks on the stale limit of the newest report and either side of it, and across the next midnights.
+    const midnight = vietnamDayStart(vietnamDay(newest) + 1)
+    const clocks = [...offsets.map((offset) => newest + STALE_MS + offset), newest, midnight - 1000, midnight, midnight + STALE_MS, newest + 8 * 86_400_000]
+    for (const now of clocks.filter((c) => c >= newest)) {
+      const today = vietnamDay(now)
+      const windows = [0, 1, 6, 29].map((days) => windowOf(dayDate(today - days), dayDate(today)))
+      const [bucketed, scanned] = await Promise.all([availability.currentOpenTime(windows, now, STALE_MS, province), availability.openSums(windows, now, STALE_MS, province)])
+      windows.forEach((window, i) => {
+        const ms = (sums: Map<string, { ms: object }>) => sums.get(province)?.ms
+        t.same(ms(bucketed[i]!), ms(scanned[i]!), `${window.from}..${window.to} at ${new Date(now).toISOString()}`)
+      })
+    }
+    return true
+  }), { numRuns: 40 })
 })

@@ -135,13 +135,13 @@ export async function dailyAvailability(store: AvailabilityStore, window: Window
 
 export interface RecentAvailability { last7: SummedDays, last30: SummedDays }
 
-/** Every province's (or one's) figures over the last 7 and the last 30 days, today included: one pass over the open periods for both. */
+/** Every province's (or one's) figures over the last 7 and the last 30 days, today included, at `now` (a whole second); without the newest report. */
 export async function recentAvailability(store: AvailabilityStore, now: number, staleAfterMs: number, only?: string): Promise<Map<string, RecentAvailability>> {
   const today = vietnamDay(now)
   const week = windowOf(dayDate(today - 6), dayDate(today))
   const month = windowOf(dayDate(today - 29), dayDate(today))
   const [weekDays, monthDays, [weekOpen, monthOpen]] = await Promise.all([
-    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.openSums([week, month], now, staleAfterMs, only),
+    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.currentOpenTime([week, month], now, staleAfterMs, only),
   ])
   const figures = new Map<string, RecentAvailability>()
   const of = (province: string) => {

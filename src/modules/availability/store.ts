@@ -103,6 +103,48 @@ export class AvailabilityStore {
     })
   }
 
+  /**
+   * The same as `openSums` for windows that hold `now` (a whole second), without the newest
+   * report, from the devices counted per second of their newest report: a few thousand buckets,
+   * not a row per device. It holds because a period never spans a Vietnam midnight (the first
+   * report of a day opens a new one), so an open period whose newest report is within a window,
+   * which starts at a midnight, started within it too; one whose newest report is before it
+   * counts from the window's start, its state until the stale limit, then silence. Every bucket
+   * is wholly on one side of each limit: the limits are whole seconds.
+   */
+  async currentOpenTime(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
+    if (now % 1000 !== 0 || staleAfterMs % 1000 !== 0 || windows.some((w) => w.start % 1000 !== 0 || w.start > now || w.end <= now)) {
+      throw new Error('current open time is counted for windows that hold now, at whole seconds')
+    }
+    const fresh = (now - staleAfterMs) / 1000
+    const columns = windows.map(({ start }, i) => {
+      const from = start / 1000
+      return sql`
+        sum(case
+          when seen_second >= ${fresh} then case when seen_second >= ${from} then devices::numeric * ${now} - started_ms else devices::numeric * ${now - start} end
+          when seen_second >= ${from} then seen_ms + devices::numeric * ${staleAfterMs} - started_ms
+          when seen_second >= ${from - staleAfterMs / 1000} then seen_ms + devices::numeric * ${staleAfterMs - start}
+          else 0 end)::text as ${sql.ref(`state_${i}`)},
+        sum(case
+          when seen_second >= ${fresh} then 0
+          when seen_second >= ${from - staleAfterMs / 1000} then devices::numeric * ${now - staleAfterMs} - seen_ms
+          else devices::numeric * ${now - start} end)::text as ${sql.ref(`silent_${i}`)}`
+    })
+    const { rows } = await sql<Record<string, string> & { province_code: string, state: DeviceState }>`
+      select province_code, state, ${sql.join(columns)} from device_state_seconds
+      ${only ? sql`where province_code = ${only}` : sql``} group by province_code, state`.execute(this.db)
+    return windows.map((_, i) => {
+      const sums = new Map<string, SummedDays>()
+      for (const row of rows) {
+        let found = sums.get(row.province_code)
+        if (!found) sums.set(row.province_code, found = emptyTally())
+        found.ms[row.state] += Number(row[`state_${i}`])
+        found.ms.silent += Number(row[`silent_${i}`])
+      }
+      return sums
+    })
+  }
+
   /** The commune of each device of a province: a station's or board's own, a cluster's station's. */
   async communes(province: string): Promise<Map<string, string>> {
     const { rows } = await sql<{ key: string, commune_code: string }>`
