@@ -22,6 +22,10 @@ const REGISTRY = [
  *   (every bucket is wholly before or after a limit drawn at a whole second), and the open
  *   periods' time from the sums (see `AvailabilityStore.currentOpenSums`).
  *
+ * - `content_reach`: for each of central's items and each province it targets, whether it was
+ *   delivered (webhook delivered, or acknowledged), acknowledged and played (a broadcast log names
+ *   it), kept from the items, notifications, acknowledgements and logs as they change.
+ *
  * Buckets are added to in key order, so concurrent statements lock their rows in one order and
  * never deadlock (one province's reports are written one batch at a time anyway); a bucket that
  * reaches zero is deleted, so the table holds only the seconds some device was last heard in.
@@ -37,6 +41,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       devices integer not null
     )`.execute(db)
   await sql`create index registry_counts_province on registry_counts (province_code, device_type)`.execute(db)
+  // The devices no longer in place, whose current states a summary takes out of the buckets (clusters have theirs since 0012).
+  for (const table of ['stations', 'boards']) {
+    await sql`create index ${sql.raw(`${table}_not_in_place`)} on ${sql.table(table)} (province_code, id) where deleted_at is not null or status = 'decommissioned'`.execute(db)
+  }
   await sql`
     create table device_state_seconds (
       province_code text collate "C" not null,
@@ -80,6 +88,51 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     insert into device_state_seconds select ${sql.raw(bucket)}, count(*), sum(${sql.raw(ms('run_started_at'))}), sum(${sql.raw(ms('observed_at'))})
     from device_status group by 1, 2, 3`.execute(db)
+  await contentReach(db)
+}
+
+/** Whether an item reached a province: delivered (webhook delivered, or acknowledged), acknowledged, played; from the rows that say so. */
+const REACH_FLAGS = `
+  exists (select 1 from content_acks a where a.content_id = r.content_id and a.province_code = r.province_code)
+    or exists (select 1 from webhook_outbox w where w.content_id = r.content_id and w.province_code = r.province_code and w.state = 'delivered') as delivered,
+  exists (select 1 from content_acks a where a.content_id = r.content_id and a.province_code = r.province_code) as acknowledged,
+  exists (select 1 from broadcast_logs b where b.content_id = r.content_id and b.province_code = r.province_code) as played`
+
+async function contentReach(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    create table content_reach (
+      content_id uuid not null,
+      province_code text collate "C" not null,
+      published_at timestamptz not null,
+      delivered boolean not null,
+      acknowledged boolean not null,
+      played boolean not null,
+      primary key (content_id, province_code)
+    )`.execute(db)
+  await sql`create index content_reach_published on content_reach (published_at, province_code)`.execute(db)
+  // Each central item's targets, its provinces or every active one, with what reached them.
+  const reach = (items: string) => `
+    insert into content_reach (content_id, province_code, published_at, delivered, acknowledged, played)
+    select r.content_id, r.province_code, r.published_at, ${REACH_FLAGS} from (
+      select c.id as content_id, p.code as province_code, c.published_at from contents c
+      join admin_units p on p.level = 'province' and p.status = 'active' and (c.targets is null or p.code = any(c.targets))
+      where c.origin = 'central' and c.id in (${items})
+    ) r`
+  await countingTriggers(db, 'contents', 'content_reach_of_items', (rows) => `
+    delete from content_reach where content_id in (${rows((from) => `select id from ${from}`)});
+    ${reach(rows((from) => `select id from ${from}`))}`)
+  for (const table of ['content_acks', 'webhook_outbox', 'broadcast_logs']) {
+    const named = table === 'broadcast_logs' ? ' where content_id is not null' : ''
+    await countingTriggers(db, table, `content_reach_of_${table}`, (rows) => `
+      update content_reach t set delivered = f.delivered, acknowledged = f.acknowledged, played = f.played
+      from (
+        select r.content_id, r.province_code, ${REACH_FLAGS} from content_reach r
+        where (r.content_id, r.province_code) in (${rows((from) => `select content_id, province_code from ${from}${named}`)})
+      ) f
+      where t.content_id = f.content_id and t.province_code = f.province_code
+        and (t.delivered, t.acknowledged, t.played) is distinct from (f.delivered, f.acknowledged, f.played)`)
+  }
+  await sql.raw(reach('select id from contents')).execute(db)
 }
 
 /** The rows a statement changed, each with +1 (as it is now) or -1 (as it was). */

@@ -222,3 +222,78 @@ t.test('the open periods\' time from the buckets equals the time summed over eve
     return true
   }), { numRuns: 40 })
 })
+
+t.test('content reach kept as items, notifications, acknowledgements and logs change equals reach counted from those rows', async (t) => {
+  const { db } = await testDatabase(t)
+  const summaries = new SummariesStore(db)
+  const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 4`.execute(db)).rows.map((r) => r.code)
+  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  const topic = (await sql<{ id: string }>`select id from content_topics limit 1`.execute(db)).rows[0]!.id
+  for (const province of provinces) {
+    await sql`insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
+      values (${province}, 'base', ${commune}, true, 'Đài', 'ip', 'operating', false, 'h')`.execute(db)
+  }
+  const now = Date.UTC(2026, 10, 20, 3, 0)
+  const items: string[] = []
+  const targets = fc.option(fc.subarray([0, 1, 2, 3], { minLength: 1 }), { freq: 3 })
+  const pick = fc.record({ item: fc.nat(), province: fc.nat(3) })
+  const operation = fc.oneof(
+    { arbitrary: fc.record({ op: fc.constant('publish' as const), targets, origin: fc.constantFrom('central', 'central', 'province'), daysAgo: fc.integer({ min: 0, max: 40 }) }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant('retarget' as const), item: fc.nat(), targets, daysAgo: fc.integer({ min: 0, max: 40 }) }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constantFrom('ack' as const, 'unack' as const, 'notify' as const, 'deliver' as const, 'undeliver' as const, 'play' as const, 'unplay' as const), at: pick }), weight: 8 },
+  )
+  let n = 0
+  await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 30 }), async (operations) => {
+    for (const o of operations) {
+      n += 1
+      if (o.op === 'publish') {
+        const id = (await sql<{ id: string }>`select gen_random_uuid()::text as id`.execute(db)).rows[0]!.id
+        const at = new Date(now - o.daysAgo * 86_400_000)
+        await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, item, published_by, published_at, updated_at)
+          values (${id}, ${o.origin}, ${o.origin === 'province' ? provinces[0]! : null}, 1, 'active', ${topic}, 'normal',
+            ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, '{}'::jsonb, 'central-portal', ${at}, ${at})`.execute(db)
+        await sql`insert into content_events (id, content_id, version, type, audience, item, occurred_at) values (${id}, ${id}, 1, 'content.published', null, '{}'::jsonb, ${at})`.execute(db)
+        items.push(id)
+        continue
+      }
+      if (items.length === 0) continue
+      if (o.op === 'retarget') {
+        await sql`update contents set targets = ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, published_at = ${new Date(now - o.daysAgo * 86_400_000)}
+          where id = ${items[o.item % items.length]!}`.execute(db)
+        continue
+      }
+      // One of the three newest items, so that operations meet on the same item and province.
+      const item = items[items.length - 1 - (o.at.item % Math.min(items.length, 3))]!
+      const province = provinces[o.at.province]!
+      if (o.op === 'ack') {
+        await sql`insert into content_acks (content_id, province_code, version, received_at) values (${item}, ${province}, 1, now()) on conflict do nothing`.execute(db)
+      } else if (o.op === 'unack') {
+        await sql`delete from content_acks where content_id = ${item} and province_code = ${province}`.execute(db)
+      } else if (o.op === 'notify' || o.op === 'deliver') {
+        await sql`insert into webhook_outbox (notification_id, province_code, system_id, content_id, rank, state) values (${item}, ${province}, 'p', ${item}, 2, ${o.op === 'deliver' ? 'delivered' : 'pending'})
+          on conflict (notification_id, province_code) do update set state = excluded.state`.execute(db)
+      } else if (o.op === 'undeliver') {
+        await sql`update webhook_outbox set state = 'pending' where content_id = ${item} and province_code = ${province}`.execute(db)
+      } else if (o.op === 'play') {
+        const started = new Date(now - 3_600_000 + n * 1000)
+        await sql`insert into broadcast_logs (province_code, station_id, started_at, ended_at, content_id, source) values (${province}, 'base', ${started}, ${new Date(started.getTime() + 60_000)}, ${item}, 'central')`.execute(db)
+      } else {
+        await sql`delete from broadcast_logs where content_id = ${item} and province_code = ${province}`.execute(db)
+      }
+    }
+    const kept = Object.fromEntries([...await summaries.content(new Date(now))].sort(([a], [b]) => a.localeCompare(b)))
+    const since = new Date(now - 30 * 86_400_000)
+    const counted = (await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
+      select p.code as province_code, count(*)::int as items,
+        (count(*) filter (where acked or exists (select 1 from webhook_outbox w where w.content_id = c.id and w.province_code = p.code and w.state = 'delivered')))::int as delivered,
+        (count(*) filter (where acked))::int as acknowledged,
+        (count(*) filter (where exists (select 1 from broadcast_logs b where b.content_id = c.id and b.province_code = p.code)))::int as played
+      from admin_units p
+      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.targets is null or p.code = any(c.targets))
+      cross join lateral (select exists (select 1 from content_acks a where a.content_id = c.id and a.province_code = p.code) as acked) ack
+      where p.level = 'province' and p.status = 'active'
+      group by p.code order by p.code`.execute(db)).rows
+    t.same(kept, Object.fromEntries(counted.map(({ province_code: code, ...figures }) => [code, figures])), 'reach per province')
+    return true
+  }), { numRuns: 30 })
+})

@@ -140,10 +140,14 @@ export class SummariesStore {
       sql<{ province_code: string } & ReportedDevices>`
         select province_code, ${counts(sql`seen_second`, sql`devices`)} from device_state_seconds
         where true ${province} group by province_code`.execute(this.db),
+      // Each device no longer in place looked up by its key (lateral, so the plan never hashes every current state).
       sql<{ province_code: string } & ReportedDevices>`
         select s.province_code, ${counts(sql`extract(epoch from s.observed_at)`, sql`1`)}
         from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
-        join device_status s on s.province_code = g.province_code collate "C" and s.device_type = g.device_type and s.device_id = g.id collate "C"
+        cross join lateral (
+          select s.province_code, s.state, s.observed_at from device_status s
+          where s.province_code = g.province_code collate "C" and s.device_type = g.device_type collate "C" and s.device_id = g.id collate "C" limit 1
+        ) s
         group by s.province_code`.execute(this.db),
     ])
     const devices = new Map(all.map(({ province_code: code, ...counts }) => [code, counts]))
@@ -167,19 +171,14 @@ export class SummariesStore {
     return new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }]))
   }
 
-  /** For central's items of the last 30 days, per target province: delivered, acknowledged, played. */
+  /** For central's items of the last 30 days, per target province: delivered, acknowledged, played (kept in `content_reach` as they happen). */
   async content(now: Date, only?: string): Promise<Section<'content'>> {
     const since = new Date(now.getTime() - 30 * 86_400_000)
     const { rows } = await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
-      select p.code as province_code, count(*)::int as items,
-        (count(*) filter (where acked or exists (select 1 from webhook_outbox w where w.content_id = c.id and w.province_code = p.code and w.state = 'delivered')))::int as delivered,
-        (count(*) filter (where acked))::int as acknowledged,
-        (count(*) filter (where exists (select 1 from broadcast_logs b where b.content_id = c.id and b.province_code = p.code)))::int as played
-      from admin_units p
-      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.targets is null or p.code = any(c.targets))
-      cross join lateral (select exists (select 1 from content_acks a where a.content_id = c.id and a.province_code = p.code) as acked) ack
-      where p.level = 'province' and p.status = 'active' ${only ? sql`and p.code = ${only}` : sql``}
-      group by p.code`.execute(this.db)
+      select province_code, count(*)::int as items, (count(*) filter (where delivered))::int as delivered,
+        (count(*) filter (where acknowledged))::int as acknowledged, (count(*) filter (where played))::int as played
+      from content_reach where published_at >= ${since} ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`.execute(this.db)
     return new Map(rows.map((r) => [r.province_code, { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played }]))
   }
 }
