@@ -14,7 +14,8 @@
  * the schema's keys and checks; broadcast logs are inserted in chunks so that the database's
  * own trigger keeps the daily airtime roll-up, as it does for logs arriving through the API.
  *
- *   npm run bench:summaries   (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONCURRENCY, BENCH_DATABASE_URL, BENCH_PROFILE_DIR)
+ *   npm run bench:summaries   (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONCURRENCY, BENCH_DATABASE_URL, BENCH_PROFILE_DIR,
+ *                              BENCH_KEEP_DATABASE=1 to keep the loaded database for a closer look)
  *
  * Targets, 8 concurrent clients, computed on every request: national summary p95 under 50 ms,
  * a province's under 20 ms, a province's availability over a month under 100 ms.
@@ -28,12 +29,13 @@ import { generateKey, importSigningKey } from '../src/client/keys.js'
 import { signCall } from '../src/client/sign.js'
 import { openPostgres } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
-import { currentPeriod } from '../src/modules/reports/status.js'
+import { currentPeriod, reportStatus } from '../src/modules/reports/status.js'
 import { ReportsStore } from '../src/modules/reports/store.js'
 import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { recentAvailability } from '../src/modules/availability/figures.js'
 import { AvailabilityStore } from '../src/modules/availability/store.js'
 import { SummariesStore } from '../src/modules/summaries/store.js'
+import { summarise } from '../src/modules/summaries/summarise.js'
 import { createBenchDatabase, recordResult, startService } from './support.js'
 
 const STATIONS = 10_000
@@ -333,11 +335,18 @@ try {
   const store = new SummariesStore(setup.db)
   const availability = new AvailabilityStore(setup.db)
   const wholeSecond = () => new Date(Math.floor(Date.now() / 1000) * 1000)
-  const sections: Record<string, () => Promise<unknown>> = {
-    provinces: () => store.provinces(), stations: () => store.stations(), clusters: () => store.clusters(), boards: () => store.boards(),
-    programmes: () => store.programmes(), devices: () => store.devices(wholeSecond(), 600), broadcast: () => store.broadcast(new Date()),
-    content: () => store.content(new Date()), availability: () => recentAvailability(availability, wholeSecond().getTime(), 600_000),
-    'availability (one province)': () => recentAvailability(availability, wholeSecond().getTime(), 600_000, PROVINCE),
+  const reports = new ReportsStore(setup.db)
+  const period = await currentPeriod(reports, new Date())
+  const sectionsOf = (only?: string): Record<string, () => Promise<unknown>> => ({
+    provinces: () => store.provinces(only), stations: () => store.stations(only), clusters: () => store.clusters(only), boards: () => store.boards(only),
+    programmes: () => store.programmes(only), devices: () => store.devices(wholeSecond(), 600, only), broadcast: () => store.broadcast(new Date(), only),
+    content: () => store.content(new Date(), only), availability: () => recentAvailability(availability, wholeSecond().getTime(), 600_000, only),
+    'report state': () => period ? reportStatus(reports, period, [only ?? PROVINCE]) : Promise.resolve(),
+    'whole summary': () => summarise(store, reports, availability, { province: only, period, staleAfterSeconds: 600, now: wholeSecond() }),
+  })
+  const sections = {
+    ...sectionsOf(),
+    ...Object.fromEntries(Object.entries(sectionsOf(PROVINCE)).map(([name, query]) => [`${name} (one province)`, query])),
   }
   const sectionMs: Record<string, number> = {}
   for (const [name, query] of Object.entries(sections)) {
@@ -427,6 +436,7 @@ try {
     met,
   })
 } finally {
-  await database.drop()
+  if (process.env.BENCH_KEEP_DATABASE) say(`kept ${database.url}`)
+  else await database.drop()
   await rm(work, { recursive: true, force: true })
 }

@@ -41,20 +41,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       devices integer not null
     )`.execute(db)
   await sql`create index registry_counts_province on registry_counts (province_code, device_type)`.execute(db)
-  // The devices no longer in place, whose current states a summary takes out of the buckets (clusters have theirs since 0012).
-  for (const table of ['stations', 'boards']) {
-    await sql`create index ${sql.raw(`${table}_not_in_place`)} on ${sql.table(table)} (province_code, id) where deleted_at is not null or status = 'decommissioned'`.execute(db)
-  }
+  await sql`
+    create table devices_not_in_place (
+      province_code text collate "C" not null,
+      device_type text collate "C" not null,
+      device_id text collate "C" not null,
+      primary key (province_code, device_type, device_id)
+    )`.execute(db)
   await sql`
     create table device_state_seconds (
       province_code text collate "C" not null,
+      in_place boolean not null,
       state text collate "C" not null,
       seen_second bigint not null,
       devices integer not null,
       started_ms bigint not null,
       seen_ms bigint not null,
-      primary key (province_code, state, seen_second)
+      primary key (province_code, in_place, state, seen_second)
     )`.execute(db)
+  await sql`create index device_state_seconds_empty on device_state_seconds (province_code) where devices = 0`.execute(db)
 
   for (const { table, type, kind, programme } of REGISTRY) {
     const key = `province_code, '${type}'::text, ${kind}, status, ${programme}`
@@ -64,31 +69,65 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         from (${rows((from, n) => `select ${key}, ${n} from ${from} where deleted_at is null`)}) as changed(province_code, device_type, kind, status, programme, n)
         group by 1, 2, 3, 4, 5 having sum(n) <> 0
       )
-      insert into registry_counts select * from delta`)
+      insert into registry_counts select * from delta;
+      ${placeMoves(type, rows)}`)
+    await sql`insert into devices_not_in_place select province_code, ${type}, id from ${sql.table(table)} where deleted_at is not null or status = 'decommissioned'`.execute(db)
     await sql`insert into registry_counts select ${sql.raw(key)}, count(*) from ${sql.table(table)} where deleted_at is null group by 1, 2, 3, 4, 5`.execute(db)
   }
 
-  const second = 'floor(extract(epoch from observed_at))::bigint'
-  const ms = (column: string) => `round(date_part('epoch', ${column}) * 1000)::bigint`
-  const bucket = `province_code, state, ${second}`
-  const sums = `${ms('run_started_at')}, ${ms('observed_at')}`
   await countingTriggers(db, 'device_status', 'device_state_count', (rows) => `
-    with delta as (
-      select province_code, state, seen_second, sum(n)::int as n, sum(n * started_ms) as started_ms, sum(n * seen_ms) as seen_ms
-      from (${rows((from, n) => `select ${bucket}, ${n}, ${sums} from ${from}`)}) as changed(province_code, state, seen_second, n, started_ms, seen_ms)
-      group by 1, 2, 3 having sum(n) <> 0 or sum(n * started_ms) <> 0 or sum(n * seen_ms) <> 0
-    )
-    insert into device_state_seconds as c select * from delta order by 1, 2, 3
-    on conflict (province_code, state, seen_second) do update set devices = c.devices + excluded.devices,
-      started_ms = c.started_ms + excluded.started_ms, seen_ms = c.seen_ms + excluded.seen_ms;
-    -- A statement of its own: a statement cannot delete the rows it updated.
-    delete from device_state_seconds c
-    using (${rows((from) => `select ${bucket} from ${from}`)}) as changed(province_code, state, seen_second)
-    where c.devices = 0 and c.province_code = changed.province_code and c.state = changed.state and c.seen_second = changed.seen_second`)
-  await sql`
-    insert into device_state_seconds select ${sql.raw(bucket)}, count(*), sum(${sql.raw(ms('run_started_at'))}), sum(${sql.raw(ms('observed_at'))})
-    from device_status group by 1, 2, 3`.execute(db)
+    ${addToBuckets(rows((from, n) => `
+      select s.province_code, g.device_id is null, s.state, ${SECOND}, ${n}, ${STARTED_MS}, ${SEEN_MS} from ${from} s
+      left join devices_not_in_place g on g.province_code = s.province_code and g.device_type = s.device_type and g.device_id = s.device_id`))};
+    ${dropEmptyBuckets(rows((from) => `select province_code from ${from}`))}`)
+  await sql.raw(`
+    insert into device_state_seconds
+    select s.province_code, g.device_id is null, s.state, ${SECOND}, count(*), sum(${STARTED_MS}), sum(${SEEN_MS}) from device_status s
+    left join devices_not_in_place g on g.province_code = s.province_code and g.device_type = s.device_type and g.device_id = s.device_id
+    group by 1, 2, 3, 4`).execute(db)
   await contentReach(db)
+}
+
+const SECOND = 'floor(extract(epoch from s.observed_at))::bigint'
+const STARTED_MS = `round(date_part('epoch', s.run_started_at) * 1000)::bigint`
+const SEEN_MS = `round(date_part('epoch', s.observed_at) * 1000)::bigint`
+
+/** Adds rows (province, in place, state, second, +1 or -1, start, newest report) to the buckets, in key order. */
+const addToBuckets = (changes: string) => `
+  insert into device_state_seconds as c
+  select province_code, in_place, state, seen_second, sum(n)::int, sum(n * started_ms), sum(n * seen_ms)
+  from (${changes}) as changed(province_code, in_place, state, seen_second, n, started_ms, seen_ms)
+  group by 1, 2, 3, 4 having sum(n) <> 0 or sum(n * started_ms) <> 0 or sum(n * seen_ms) <> 0 order by 1, 2, 3, 4
+  on conflict (province_code, in_place, state, seen_second) do update set devices = c.devices + excluded.devices,
+    started_ms = c.started_ms + excluded.started_ms, seen_ms = c.seen_ms + excluded.seen_ms`
+
+/** A statement of its own (a statement cannot delete the rows it updated), for the provinces just changed. */
+const dropEmptyBuckets = (provinces: string) => `delete from device_state_seconds where devices = 0 and province_code in (${provinces})`
+
+/**
+ * When registry rows leave their place (deleted, decommissioned) or come back, the devices'
+ * current states move between the buckets in place and not, after taking the province's status
+ * lock: a status write of the province is then wholly before or after, so each sees the other.
+ */
+function placeMoves(type: string, rows: ChangedRows): string {
+  const moved = `
+    select province_code::text collate "C", '${type}'::text collate "C", id::text collate "C", sum(n * gone::int)::int
+    from (${rows((from, n) => `select province_code, id, deleted_at is not null or status = 'decommissioned', ${n} from ${from}`)}) as c(province_code, id, gone, n)
+    group by 1, 2, 3 having sum(n * gone::int) <> 0`
+  const states = `
+    from moved m join device_status s on s.province_code = m.province_code and s.device_type = m.device_type and s.device_id = m.device_id`
+  return `
+    perform pg_advisory_xact_lock(hashtext('status/' || p)) from (select distinct province_code from (${moved}) as m(province_code) order by 1) as l(p);
+    with moved(province_code, device_type, device_id, to_gone) as (${moved}),
+    listed as (insert into devices_not_in_place select province_code, device_type, device_id from moved where to_gone > 0 on conflict do nothing),
+    unlisted as (
+      delete from devices_not_in_place g using moved m
+      where m.to_gone < 0 and g.province_code = m.province_code and g.device_type = m.device_type and g.device_id = m.device_id
+    )
+    ${addToBuckets(`
+      select s.province_code, m.to_gone < 0, s.state, ${SECOND}, 1, ${STARTED_MS}, ${SEEN_MS} ${states}
+      union all select s.province_code, m.to_gone > 0, s.state, ${SECOND}, -1, ${STARTED_MS}, ${SEEN_MS} ${states}`)};
+    ${dropEmptyBuckets(rows((from) => `select province_code from ${from}`))}`
 }
 
 /** Whether an item reached a province: delivered (webhook delivered, or acknowledged), acknowledged, played; from the rows that say so. */

@@ -103,12 +103,21 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
       ) r order by province_code collate "C", device_type collate "C", kind collate "C", status collate "C", programme collate "C"`.execute(db)).rows
     t.same(registryCounted, registryRows, 'registry counts')
 
-    const secondsCounted = (await sql`select province_code, state, seen_second::text, devices from device_state_seconds order by 1, 2, 3`.execute(db)).rows
+    const secondsCounted = (await sql`
+      select province_code, in_place, state, seen_second::text, devices, started_ms::text, seen_ms::text from device_state_seconds
+      where devices <> 0 or started_ms <> 0 or seen_ms <> 0 order by 1, 2, 3, 4`.execute(db)).rows
     const secondsRows = (await sql`
-      select province_code, state, second::text as seen_second, count(*)::int as devices
-      from device_status, cast(floor(extract(epoch from observed_at)) as bigint) as second
-      group by province_code, state, second order by province_code collate "C", state collate "C", second`.execute(db)).rows
-    t.same(secondsCounted, secondsRows, 'devices by state and second of their newest report, no empty second kept')
+      select s.province_code, not exists (
+          select 1 from ${table('station')} x where s.device_type = 'station' and x.province_code = s.province_code and x.id = s.device_id and (x.deleted_at is not null or x.status = 'decommissioned')
+          union all select 1 from ${table('cluster')} x where s.device_type = 'cluster' and x.province_code = s.province_code and x.id = s.device_id and (x.deleted_at is not null or x.status = 'decommissioned')
+          union all select 1 from ${table('board')} x where s.device_type = 'board' and x.province_code = s.province_code and x.id = s.device_id and (x.deleted_at is not null or x.status = 'decommissioned')
+        ) as in_place,
+        s.state, second::text as seen_second, count(*)::int as devices,
+        sum(round(date_part('epoch', s.run_started_at) * 1000))::bigint::text as started_ms, sum(round(date_part('epoch', s.observed_at) * 1000))::bigint::text as seen_ms
+      from device_status s, cast(floor(extract(epoch from s.observed_at)) as bigint) as second
+      group by 1, 2, 3, 4 order by s.province_code collate "C", 2, s.state collate "C", 4`.execute(db)).rows
+    t.same((await sql`select count(*)::int as n from device_state_seconds where devices = 0`.execute(db)).rows, [{ n: 0 }], 'no empty bucket kept')
+    t.same(secondsCounted, secondsRows, 'devices by place, state and second of their newest report, with the sums of their starts and reports')
 
     // Clocks whose stale limit falls on a stored report's second, one second either side, and mid-second.
     const seconds = (await sql<{ s: string }>`select distinct floor(extract(epoch from observed_at))::bigint::text as s from device_status`.execute(db)).rows.map((r) => Number(r.s))
@@ -296,4 +305,37 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
     t.same(kept, Object.fromEntries(counted.map(({ province_code: code, ...figures }) => [code, figures])), 'reach per province')
     return true
   }), { numRuns: 30 })
+})
+
+t.test('a device leaving its place while its province reports: the report waits for it, and the device is counted out of place', { skip: serverUrl ? false : 'needs concurrent connections (real PostgreSQL)' }, async (t) => {
+  const { db } = await testDatabase(t, { poolMax: 4 })
+  const status = new StatusStore(db)
+  const summaries = new SummariesStore(db)
+  await MonthlyPartitions.history(db).ensure(['202611'])
+  await MonthlyPartitions.days(db).ensure(['202611'])
+  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  await sql`insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
+    values ('79', 'st', ${commune}, true, 'Đài', 'ip', 'operating', false, 'h')`.execute(db)
+  const report = (at: number) => db.transaction().execute((trx) => status.write(trx, '79', [{ deviceType: 'station', deviceId: 'st', state: 'online', observedAt: new Date(at).toISOString() }], new Date(at), 600_000, () => undefined))
+  await report(BASE)
+  let release!: () => void
+  const mayCommit = new Promise<void>((resolve) => { release = resolve })
+  let moved!: () => void
+  const hasMoved = new Promise<void>((resolve) => { moved = resolve })
+  const leaving = db.transaction().execute(async (trx) => {
+    await sql`update stations set status = 'decommissioned' where province_code = '79' and id = 'st'`.execute(trx)
+    moved()
+    await mayCommit
+  })
+  await hasMoved
+  let reported = false
+  const reporting = report(BASE + 60_000).then(() => { reported = true })
+  const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(db)).rows[0]!.n)
+  while (await waiting() === 0 && !reported) await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(reported, 'the report waits for the registry change, on the province\'s status lock')
+  release()
+  await Promise.all([leaving, reporting])
+  const buckets = (await sql`select in_place, devices, seen_second::text from device_state_seconds where province_code = '79'`.execute(db)).rows
+  t.same(buckets, [{ in_place: false, devices: 1, seen_second: String((BASE + 60_000) / 1000) }], 'one device, out of place, at its newest report')
+  t.same([...await summaries.devices(new Date(BASE + 60_000), STALE_SECONDS, '79')], [], 'nothing reported in place')
 })

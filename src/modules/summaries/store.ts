@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely'
+import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
 import type { Figures } from '../../../schemas/summaries.js'
 
@@ -119,43 +119,22 @@ export class SummariesStore {
   }
 
   /**
-   * The newest state of every device still in place, by freshness, decided here at read time:
+   * The newest state of every device still in place, by freshness, decided here at read time
    * from the devices counted per second of their newest report (kept by the database as reports
-   * arrive), less the devices no longer in place (a few, from partial indexes). Devices in place
-   * are counted by the registry sections, so only reports are counted here. Freshness is judged
-   * at the whole second of `now`, so every bucket is wholly fresh or wholly stale.
+   * arrive and devices leave or return to their place). Devices in place are counted by the
+   * registry sections, so only reports are counted here. Freshness is judged at the whole second
+   * of `now`, so every bucket is wholly fresh or wholly stale.
    */
   async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Map<string, ReportedDevices>> {
     const staleBefore = Math.floor(now.getTime() / 1000) - staleAfterSeconds
-    const province = only ? sql`and province_code = ${only}` : sql``
-    const gone = (table: 'stations' | 'clusters' | 'boards', type: string) => sql`
-      select province_code, ${type}::text as device_type, id from ${sql.table(table)}
-      where (deleted_at is not null or status = 'decommissioned') ${province}`
-    const counts = (seen: RawBuilder<unknown>, n: RawBuilder<unknown>) => sql`
-      sum(${n})::int as reported,
-      coalesce(sum(${n}) filter (where ${seen} >= ${staleBefore} and state in ('online', 'playing', 'idle')), 0)::int as online,
-      coalesce(sum(${n}) filter (where ${seen} >= ${staleBefore} and state in ('offline', 'fault')), 0)::int as offline,
-      coalesce(sum(${n}) filter (where ${seen} < ${staleBefore}), 0)::int as stale`
-    const [{ rows: all }, { rows: notInPlace }] = await Promise.all([
-      sql<{ province_code: string } & ReportedDevices>`
-        select province_code, ${counts(sql`seen_second`, sql`devices`)} from device_state_seconds
-        where true ${province} group by province_code`.execute(this.db),
-      // Each device no longer in place looked up by its key (lateral, so the plan never hashes every current state).
-      sql<{ province_code: string } & ReportedDevices>`
-        select s.province_code, ${counts(sql`extract(epoch from s.observed_at)`, sql`1`)}
-        from (${gone('stations', 'station')} union all ${gone('clusters', 'cluster')} union all ${gone('boards', 'board')}) g
-        cross join lateral (
-          select s.province_code, s.state, s.observed_at from device_status s
-          where s.province_code = g.province_code collate "C" and s.device_type = g.device_type collate "C" and s.device_id = g.id collate "C" limit 1
-        ) s
-        group by s.province_code`.execute(this.db),
-    ])
-    const devices = new Map(all.map(({ province_code: code, ...counts }) => [code, counts]))
-    for (const { province_code: code, ...gone } of notInPlace) {
-      const counted = devices.get(code)!
-      for (const key of ['reported', 'online', 'offline', 'stale'] as const) counted[key] -= gone[key]
-    }
-    return devices
+    const { rows } = await sql<{ province_code: string } & ReportedDevices>`
+      select province_code, sum(devices)::int as reported,
+        coalesce(sum(devices) filter (where seen_second >= ${staleBefore} and state in ('online', 'playing', 'idle')), 0)::int as online,
+        coalesce(sum(devices) filter (where seen_second >= ${staleBefore} and state in ('offline', 'fault')), 0)::int as offline,
+        coalesce(sum(devices) filter (where seen_second < ${staleBefore}), 0)::int as stale
+      from device_state_seconds where in_place ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`.execute(this.db)
+    return new Map(rows.map(({ province_code: code, ...counts }) => [code, counts]))
   }
 
   /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
