@@ -328,6 +328,17 @@ try {
     airtimeDays: await count('broadcast_airtime_daily'), contents: await count('contents'), webhookOutbox: await count('webhook_outbox'),
     contentAcks: await count('content_acks'), reportSubmissions: await count('report_submissions'),
   }
+  // Bytes on disk per table, partitions and indexes included, and per row: what a longer history would take.
+  const { rows: stored } = await sql<{ table: string, bytes: string }>`
+    select t.table, sum(pg_total_relation_size(p.relid))::text as bytes
+    from unnest(${['device_status', 'device_status_history', 'device_status_days', 'province_status_days', 'device_state_seconds', 'registry_counts', 'content_reach', 'broadcast_logs']}::text[]) as t("table"),
+      pg_partition_tree(t.table::regclass) p
+    group by t.table`.execute(db)
+  const rowsOf: Record<string, number> = { device_status: sizes.deviceStatus, device_status_history: sizes.statusHistory, device_status_days: sizes.statusDays, broadcast_logs: sizes.broadcastLogs }
+  const storage = Object.fromEntries(stored.map(({ table, bytes }) => [table, {
+    mebibytes: Math.round(Number(bytes) / 2 ** 20), ...(rowsOf[table] ? { bytesPerRow: Math.round(Number(bytes) / rowsOf[table]!) } : {}),
+  }]))
+  say(`storage: ${JSON.stringify(storage)}`)
   const loadSeconds = Number(((performance.now() - loadStarted) / 1000).toFixed(1))
   say(`loaded in ${loadSeconds} s: ${JSON.stringify(sizes)}`)
 
@@ -429,7 +440,7 @@ try {
   await recordResult('summaries', {
     command: 'npm run bench:summaries',
     settings: { concurrency, warmupSeconds, seconds, database: 'PostgreSQL (local server)', load: 'direct set-based SQL', province: PROVINCE },
-    sizes, loadSeconds, sectionQueryMedianMs: sectionMs,
+    sizes, storage, loadSeconds, sectionQueryMedianMs: sectionMs,
     uncached: { summaryCacheSeconds: 0, ...uncached },
     cachedNational: { summaryCacheSeconds: 15, ...cached },
     target: { nationalP95Ms: 50, provinceP95Ms: 20, provinceAvailabilityMonthP95Ms: 100 },

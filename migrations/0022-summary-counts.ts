@@ -16,12 +16,12 @@ const REGISTRY = [
  *   (for stations) programme, as rows of changes to add up: each statement appends its own, so a
  *   registry transaction never waits for another one of its province to end; a job folds them
  *   into one row per count now and then (`compactRegistryCounts`).
- * - `device_state_seconds`: the devices' current states by province, state and the second of
- *   their newest report, with the sums of their open periods' starts and of their newest reports
- *   (epoch milliseconds). A summary counts the stale at read time, as before, from these buckets
- *   (every bucket is wholly before or after a limit drawn at a whole second), and the open
- *   periods' time from the sums (see `AvailabilityStore.currentOpenSums`).
- *
+ * - `device_state_seconds`: the devices' current states by province, place (`devices_not_in_place`
+ *   lists those deleted or decommissioned), state and the second of their newest report, with the
+ *   sums of their open periods' starts and of their newest reports (epoch milliseconds). A summary
+ *   counts the stale at read time, as before, from these buckets (every bucket is wholly before or
+ *   after a limit drawn at a whole second), and the open periods' time from the sums (see
+ *   `AvailabilityStore.currentOpenTime`).
  * - `content_reach`: for each of central's items and each province it targets, whether it was
  *   delivered (webhook delivered, or acknowledged), acknowledged and played (a broadcast log names
  *   it), kept from the items, notifications, acknowledgements and logs as they change.
@@ -29,6 +29,7 @@ const REGISTRY = [
  * Buckets are added to in key order, so concurrent statements lock their rows in one order and
  * never deadlock (one province's reports are written one batch at a time anyway); a bucket that
  * reaches zero is deleted, so the table holds only the seconds some device was last heard in.
+ * Buckets of different provinces are different rows: no province waits for another's.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -63,7 +64,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   for (const { table, type, kind, programme } of REGISTRY) {
     const key = `province_code, '${type}'::text, ${kind}, status, ${programme}`
-    await countingTriggers(db, table, `${table}_count`, (rows) => `
+    await statementTriggers(db, table, `${table}_count`, (rows) => `
       with delta as (
         select province_code, device_type, kind, status, programme, sum(n)::int as n
         from (${rows((from, n) => `select ${key}, ${n} from ${from} where deleted_at is null`)}) as changed(province_code, device_type, kind, status, programme, n)
@@ -75,7 +76,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await sql`insert into registry_counts select ${sql.raw(key)}, count(*) from ${sql.table(table)} where deleted_at is null group by 1, 2, 3, 4, 5`.execute(db)
   }
 
-  await countingTriggers(db, 'device_status', 'device_state_count', (rows) => `
+  await statementTriggers(db, 'device_status', 'device_state_count', (rows) => `
     ${addToBuckets(rows((from, n) => `
       select s.province_code, g.device_id is null, s.state, ${SECOND}, ${n}, ${STARTED_MS}, ${SEEN_MS} from ${from} s
       left join devices_not_in_place g on g.province_code = s.province_code and g.device_type = s.device_type and g.device_id = s.device_id`))};
@@ -157,12 +158,12 @@ async function contentReach(db: Kysely<unknown>): Promise<void> {
       join admin_units p on p.level = 'province' and p.status = 'active' and (c.targets is null or p.code = any(c.targets))
       where c.origin = 'central' and c.id in (${items})
     ) r`
-  await countingTriggers(db, 'contents', 'content_reach_of_items', (rows) => `
+  await statementTriggers(db, 'contents', 'content_reach_of_items', (rows) => `
     delete from content_reach where content_id in (${rows((from) => `select id from ${from}`)});
     ${reach(rows((from) => `select id from ${from}`))}`)
   for (const table of ['content_acks', 'webhook_outbox', 'broadcast_logs']) {
     const named = table === 'broadcast_logs' ? ' where content_id is not null' : ''
-    await countingTriggers(db, table, `content_reach_of_${table}`, (rows) => `
+    await statementTriggers(db, table, `content_reach_of_${table}`, (rows) => `
       update content_reach t set delivered = f.delivered, acknowledged = f.acknowledged, played = f.played
       from (
         select r.content_id, r.province_code, ${REACH_FLAGS} from content_reach r
@@ -181,7 +182,7 @@ type ChangedRows = (select: (from: 'new_rows' | 'old_rows', n: 1 | -1) => string
  * A function and its three statement triggers (a trigger with transition tables names one
  * event only); the function's statement reads the transition tables its event has.
  */
-async function countingTriggers(db: Kysely<unknown>, table: string, fn: string, statement: (rows: ChangedRows) => string): Promise<void> {
+async function statementTriggers(db: Kysely<unknown>, table: string, fn: string, statement: (rows: ChangedRows) => string): Promise<void> {
   const inserted: ChangedRows = (select) => select('new_rows', 1)
   const updated: ChangedRows = (select) => `${select('new_rows', 1)} union all ${select('old_rows', -1)}`
   const deleted: ChangedRows = (select) => select('old_rows', -1)
