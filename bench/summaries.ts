@@ -332,7 +332,7 @@ try {
   const { rows: stored } = await sql<{ table: string, bytes: string }>`
     select t.table, sum(pg_total_relation_size(p.relid))::text as bytes
     from unnest(${['device_status', 'device_status_history', 'device_status_days', 'province_status_days', 'device_state_seconds', 'registry_counts', 'content_reach', 'broadcast_logs']}::text[]) as t("table"),
-      pg_partition_tree(t.table::regclass) p
+      lateral (select relid from pg_partition_tree(t.table::regclass) union select t.table::regclass) p
     group by t.table`.execute(db)
   const rowsOf: Record<string, number> = { device_status: sizes.deviceStatus, device_status_history: sizes.statusHistory, device_status_days: sizes.statusDays, broadcast_logs: sizes.broadcastLogs }
   const storage = Object.fromEntries(stored.map(({ table, bytes }) => [table, {
