@@ -25,6 +25,24 @@ function summed(row: Record<string, unknown>): SummedDays {
   }
 }
 
+type WindowRow = Record<string, string | null> & { province_code: string, state: DeviceState }
+
+/** Each window's time by state per province (and newest report, where a row has one), from columns `state_i`, `silent_i`, `seen_i`. */
+function perWindow(rows: WindowRow[], windows: number): Map<string, SummedDays>[] {
+  return Array.from({ length: windows }, (_, i) => {
+    const sums = new Map<string, SummedDays>()
+    for (const row of rows) {
+      let found = sums.get(row.province_code)
+      if (!found) sums.set(row.province_code, found = emptyTally())
+      found.ms[row.state] += Number(row[`state_${i}`])
+      found.ms.silent += Number(row[`silent_${i}`])
+      const seen = row[`seen_${i}`]
+      if (seen !== null && seen !== undefined) found.lastSeenAt = Math.max(found.lastSeenAt ?? Number(seen), Number(seen))
+    }
+    return sums
+  })
+}
+
 /**
  * The stored side of availability: the days periods have closed into, summed over a window in
  * the database, and the open periods, whose time up to now is added by the caller.
@@ -83,24 +101,13 @@ export class AvailabilityStore {
         sum(greatest(0, ${end} - greatest(heard_until, ${start})))::text as ${sql.ref(`silent_${i}`)},
         max(seen) filter (where seen >= ${start} and seen < ${end})::text as ${sql.ref(`seen_${i}`)}`
     })
-    const { rows } = await sql<Record<string, string | null> & { province_code: string, state: DeviceState }>`
+    const { rows } = await sql<WindowRow>`
       select province_code, state, ${sql.join(columns)}
       from device_status, lateral (select ${ms(sql`run_started_at`)} as started, ${ms(sql`observed_at`)} as seen) t,
         lateral (select least(${now}::float8, seen + ${staleAfterMs}) as heard_until) h
       ${only ? sql`where province_code = ${only}` : sql``}
       group by province_code, state`.execute(this.db)
-    return windows.map((_, i) => {
-      const sums = new Map<string, SummedDays>()
-      for (const row of rows) {
-        let found = sums.get(row.province_code)
-        if (!found) sums.set(row.province_code, found = emptyTally())
-        found.ms[row.state] += Number(row[`state_${i}`])
-        found.ms.silent += Number(row[`silent_${i}`])
-        const seen = row[`seen_${i}`]
-        if (seen !== null && seen !== undefined) found.lastSeenAt = Math.max(found.lastSeenAt ?? Number(seen), Number(seen))
-      }
-      return sums
-    })
+    return perWindow(rows, windows.length)
   }
 
   /**
@@ -110,7 +117,8 @@ export class AvailabilityStore {
    * report of a day opens a new one), so an open period whose newest report is within a window,
    * which starts at a midnight, started within it too; one whose newest report is before it
    * counts from the window's start, its state until the stale limit, then silence. Every bucket
-   * is wholly on one side of each limit: the limits are whole seconds.
+   * is wholly on one side of each limit: the limits are whole seconds. Devices no longer in place
+   * count, as in `openSums`.
    */
   async currentOpenTime(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
     if (now % 1000 !== 0 || staleAfterMs % 1000 !== 0 || windows.some((w) => w.start % 1000 !== 0 || w.start > now || w.end <= now)) {
@@ -133,19 +141,10 @@ export class AvailabilityStore {
           when seen_second >= ${silentFrom} then devices * ${ms(now - staleAfterMs)} - seen_ms
           else devices * ${ms(now - start)} end)::text as ${sql.ref(`silent_${i}`)}`
     })
-    const { rows } = await sql<Record<string, string> & { province_code: string, state: DeviceState }>`
+    const { rows } = await sql<WindowRow>`
       select province_code, state, ${sql.join(columns)} from device_state_seconds
       ${only ? sql`where province_code = ${only}` : sql``} group by province_code, state`.execute(this.db)
-    return windows.map((_, i) => {
-      const sums = new Map<string, SummedDays>()
-      for (const row of rows) {
-        let found = sums.get(row.province_code)
-        if (!found) sums.set(row.province_code, found = emptyTally())
-        found.ms[row.state] += Number(row[`state_${i}`])
-        found.ms.silent += Number(row[`silent_${i}`])
-      }
-      return sums
-    })
+    return perWindow(rows, windows.length)
   }
 
   /** The commune of each device of a province: a station's or board's own, a cluster's station's. */
