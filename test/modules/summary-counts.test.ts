@@ -4,6 +4,7 @@ import t from 'tap'
 import type { DeviceState, DeviceType, StatusEvent } from '../../schemas/status.js'
 import { windowOf } from '../../src/modules/availability/figures.js'
 import { AvailabilityStore } from '../../src/modules/availability/store.js'
+import type { Db } from '../../src/db/database.js'
 import { MonthlyPartitions } from '../../src/modules/status/partitions.js'
 import { dayDate, vietnamDay, vietnamDayStart } from '../../src/modules/status/periods.js'
 import { StatusStore } from '../../src/modules/status/store.js'
@@ -25,6 +26,11 @@ const TYPES: DeviceType[] = ['station', 'cluster', 'board']
 const STATES: DeviceState[] = ['online', 'online', 'playing', 'idle', 'offline', 'fault']
 const STATUSES = ['operating', 'operating', 'degraded', 'out_of_service', 'decommissioned'] as const
 const id = (n: number) => `d${n}`
+const firstCommune = async (db: Db) => (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+/** An operating IT–telecom station, inserted directly as an insider or a loader would. */
+const insertStation = (db: Db, province: string, stationId: string, commune: string) => sql`
+  insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
+  values (${province}, ${stationId}, ${commune}, true, ${stationId}, 'ip', 'operating', false, 'h')`.execute(db)
 const KINDS = { station: ['ip', 'wired', 'fm', 'wired_fm'], cluster: ['ip', 'fm', 'wired'], board: [''] } as const
 
 const device = fc.record({ type: fc.constantFrom(...TYPES), province: fc.nat(2), id: fc.nat(4) })
@@ -47,7 +53,7 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
   await MonthlyPartitions.history(db).ensure(['202611', '202612'])
   await MonthlyPartitions.days(db).ensure(['202611', '202612'])
   const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 3`.execute(db)).rows.map((r) => r.code)
-  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  const commune = await firstCommune(db)
   for (const province of provinces) await register(province, 'station', 'base', 'operating', 'ip', false)
 
   async function register(province: string, type: DeviceType, id: string, status: string, kind: string, programme: boolean) {
@@ -158,10 +164,8 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
 t.test('a registry transaction never waits for another of its province, and folding keeps what is still open', { skip: serverUrl ? false : 'needs concurrent connections (real PostgreSQL)' }, async (t) => {
   const { db } = await testDatabase(t, { poolMax: 4 })
   const summaries = new SummariesStore(db)
-  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
-  const insert = (trx: typeof db, id: string) => sql`
-    insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
-    values ('79', ${id}, ${commune}, true, ${id}, 'ip', 'operating', false, 'h')`.execute(trx)
+  const commune = await firstCommune(db)
+  const insert = (trx: typeof db, stationId: string) => insertStation(trx, '79', stationId, commune)
   let release!: () => void
   const mayCommit = new Promise<void>((resolve) => { release = resolve })
   let wrote!: () => void
@@ -236,12 +240,9 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
   const { db } = await testDatabase(t)
   const summaries = new SummariesStore(db)
   const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 4`.execute(db)).rows.map((r) => r.code)
-  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
+  const commune = await firstCommune(db)
   const topic = (await sql<{ id: string }>`select id from content_topics limit 1`.execute(db)).rows[0]!.id
-  for (const province of provinces) {
-    await sql`insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
-      values (${province}, 'base', ${commune}, true, 'Đài', 'ip', 'operating', false, 'h')`.execute(db)
-  }
+  for (const province of provinces) await insertStation(db, province, 'base', commune)
   const now = Date.UTC(2026, 10, 20, 3, 0)
   const items: string[] = []
   const targets = fc.option(fc.subarray([0, 1, 2, 3], { minLength: 1 }), { freq: 3 })
@@ -313,9 +314,8 @@ t.test('a device leaving its place while its province reports: the report waits 
   const summaries = new SummariesStore(db)
   await MonthlyPartitions.history(db).ensure(['202611'])
   await MonthlyPartitions.days(db).ensure(['202611'])
-  const commune = (await sql<{ code: string }>`select code from admin_units where level = 'commune' limit 1`.execute(db)).rows[0]!.code
-  await sql`insert into stations (province_code, id, commune_code, commune_verified, name, kind, status, has_integration_device, content_hash)
-    values ('79', 'st', ${commune}, true, 'Đài', 'ip', 'operating', false, 'h')`.execute(db)
+  const commune = await firstCommune(db)
+  await insertStation(db, '79', 'st', commune)
   const report = (at: number) => db.transaction().execute((trx) => status.write(trx, '79', [{ deviceType: 'station', deviceId: 'st', state: 'online', observedAt: new Date(at).toISOString() }], new Date(at), 600_000, () => undefined))
   await report(BASE)
   let release!: () => void

@@ -126,20 +126,20 @@ export class AvailabilityStore {
     }
     const fresh = (now - staleAfterMs) / 1000
     // Each bucket's share fits a bigint (a few devices' milliseconds), and summing bigints is fast.
-    const ms = (value: number) => sql`${value}::bigint`
+    const bigint = (value: number) => sql`${value}::bigint`
     const columns = windows.map(({ start }, i) => {
       const from = start / 1000
       const silentFrom = from - staleAfterMs / 1000
       return sql`
         sum(case
-          when seen_second >= ${fresh} then case when seen_second >= ${from} then devices * ${ms(now)} - started_ms else devices * ${ms(now - start)} end
-          when seen_second >= ${from} then seen_ms + devices * ${ms(staleAfterMs)} - started_ms
-          when seen_second >= ${silentFrom} then seen_ms + devices * ${ms(staleAfterMs - start)}
+          when seen_second >= ${fresh} then case when seen_second >= ${from} then devices * ${bigint(now)} - started_ms else devices * ${bigint(now - start)} end
+          when seen_second >= ${from} then seen_ms + devices * ${bigint(staleAfterMs)} - started_ms
+          when seen_second >= ${silentFrom} then seen_ms + devices * ${bigint(staleAfterMs - start)}
           else 0 end)::text as ${sql.ref(`state_${i}`)},
         sum(case
           when seen_second >= ${fresh} then 0
-          when seen_second >= ${silentFrom} then devices * ${ms(now - staleAfterMs)} - seen_ms
-          else devices * ${ms(now - start)} end)::text as ${sql.ref(`silent_${i}`)}`
+          when seen_second >= ${silentFrom} then devices * ${bigint(now - staleAfterMs)} - seen_ms
+          else devices * ${bigint(now - start)} end)::text as ${sql.ref(`silent_${i}`)}`
     })
     const { rows } = await sql<WindowRow>`
       select province_code, state, ${sql.join(columns)} from device_state_seconds

@@ -27,11 +27,12 @@ export async function summariesRoutes(app: App) {
   const store = new SummariesStore(replica)
   const reports = new ReportsStore(replica)
   const availability = new AvailabilityStore(replica)
+  // The registry's counts arrive as rows of changes; folding them, on the primary, keeps a summary's read short.
+  const counts = new SummariesStore(database.db)
+  const folding = every(REGISTRY_FOLD_INTERVAL_MS, 'registry-counts', app.log, () => counts.compactRegistryCounts())
+  app.addHook('onClose', () => folding.stop())
   // Summaries are read by dashboards many times a minute; each instance recomputes one at most
   // every SUMMARY_CACHE_SECONDS, and concurrent readers share the computation in flight.
-  // The registry's counts arrive as rows of changes; folding them keeps a summary's read short.
-  const folding = every(REGISTRY_FOLD_INTERVAL_MS, 'registry-counts', app.log, () => new SummariesStore(database.db).compactRegistryCounts())
-  app.addHook('onClose', () => folding.stop())
   const cache = new Map<string, { expires: number, value: ReturnType<typeof summarise> }>()
 
   const compute = (province: string | undefined, periodId: string | undefined) => {
