@@ -13,53 +13,21 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { request } from 'undici'
-import type { StatusEvent } from '../schemas/status.js'
-import { signCall } from '../src/client/sign.js'
 import { openPostgres, type Database } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { clusters, contentHash, stations } from '../src/modules/registry/entities.js'
 import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { StatusStore } from '../src/modules/status/store.js'
+import { BATCH, CLUSTERS, batchPoster, clusterCounts, driveBatches, statusStream } from './status-stream.js'
 import { PROVINCES, createBenchDatabase, provincialSystems, recordResult, startService } from './support.js'
 
-const CLUSTERS = 100_000
 const STATIONS_PER_PROVINCE = 100
-const BATCH = 1000
 const STALE_AFTER_MS = 600_000
 const seconds = Number(process.env.BENCH_SECONDS ?? 60)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
-const STATES = ['online', 'playing', 'idle', 'online', 'fault'] as const
 /** Reports of a device per change of its state: 30 is a few percent of the events changing state; 1 makes every event a change. */
 const CHANGE_EVERY = Number(process.env.BENCH_CHANGE_EVERY ?? 30)
-
-const share = (p: number) => Math.floor(CLUSTERS / PROVINCES.length) + (p < CLUSTERS % PROVINCES.length ? 1 : 0)
-const clusterCounts = PROVINCES.map((_, p) => share(p))
-const origin = Date.now() - 3_600_000
-
-/**
- * Batch number `seq`: the next province in turn, 1000 distinct clusters of it, all observed
- * later than that province's previous batch. The same `seq` always gives the same events.
- */
-function batchOf(seq: number): { province: string, events: StatusEvent[] } {
-  const p = seq % PROVINCES.length
-  const province = PROVINCES[p]!
-  const round = Math.floor(seq / PROVINCES.length)
-  const count = clusterCounts[p]!
-  const observedAt = new Date(origin + seq * 10).toISOString()
-  const events: StatusEvent[] = new Array(BATCH)
-  for (let i = 0; i < BATCH; i++) {
-    const n = (round * BATCH + i) % count
-    // Each device changes state every CHANGE_EVERY of its reports, at its own moment: the rest are heartbeats.
-    const state = STATES[(n + Math.floor((round + n) / CHANGE_EVERY)) % STATES.length]!
-    events[i] = {
-      deviceType: 'cluster', deviceId: `cl-${province}-${n}`, state, observedAt,
-      volumePercent: 60 + (n % 40), signalDbm: -60 - (n % 40),
-      ...(state === 'fault' ? { faultCode: 'AMP-01', faultMessage: 'Amplifier overheated' } : {}),
-    }
-  }
-  return { province, events }
-}
+const batchOf = statusStream(Date.now() - 3_600_000, CHANGE_EVERY)
 
 async function loadRegistry(database: Database): Promise<void> {
   for (const [p, province] of PROVINCES.entries()) {
@@ -77,27 +45,6 @@ async function loadRegistry(database: Database): Promise<void> {
       await database.db.insertInto('clusters').values(rows as never).execute()
     }
   }
-}
-
-const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-
-/** Sends batches with `concurrency` workers until the time is up (or `limit` batches are done); answers what it measured. */
-async function drive(send: (seq: number) => Promise<void>, options: { seconds?: number, limit?: number }) {
-  let next = 0
-  const latencies: number[] = []
-  const started = performance.now()
-  const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline && (options.limit === undefined || next < options.limit)) {
-      const seq = next++
-      const t0 = performance.now()
-      await send(seq)
-      latencies.push(performance.now() - t0)
-    }
-  }))
-  const elapsed = (performance.now() - started) / 1000
-  latencies.sort((a, b) => a - b)
-  return { batches: latencies.length, seconds: elapsed, eventsPerSecond: Math.round(latencies.length * BATCH / elapsed), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
 }
 
 const work = await mkdtemp(join(tmpdir(), 'ttn-bench-status-'))
@@ -121,21 +68,10 @@ try {
     CALLER_BODY_BYTES_PER_SECOND: String(1024 ** 3),
     OVERLOAD_EVENT_LOOP_DELAY_MS: '0',
   })
-  const post = async (seq: number) => {
-    const { province, events } = batchOf(seq)
-    const path = `/v2/provinces/${province}/status-events`
-    const body = JSON.stringify({ events })
-    const token = await signCall({ issuer: `province-${province}`, audience: 'ttn-central', key: keys.get(province)!, method: 'POST', pathAndQuery: path, body })
-    const response = await request(service.url + path, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
-    const text = await response.body.text()
-    if (response.statusCode !== 200) throw new Error(`${path}: ${response.statusCode} ${text.slice(0, 500)}`)
-    const result = JSON.parse(text) as { accepted: number, rejected: number }
-    if (result.accepted !== BATCH) throw new Error(`${path}: ${text.slice(0, 500)}`)
-  }
-  let api: Awaited<ReturnType<typeof drive>>
+  let api: Awaited<ReturnType<typeof driveBatches>>
   let peakRss: number
   try {
-    api = await drive(post, { seconds })
+    api = await driveBatches(batchPoster(service.url, keys, batchOf), { concurrency, seconds })
     peakRss = service.peakRss()
   } finally {
     await service.stop()
@@ -149,10 +85,10 @@ try {
   await MonthlyPartitions.history(direct.db).ensure(months)
   await MonthlyPartitions.days(direct.db).ensure(months)
   const receivedAt = new Date()
-  const directRun = await drive((seq) => direct.db.transaction().execute(async (trx) => {
+  const directRun = await driveBatches((seq) => direct.db.transaction().execute(async (trx) => {
     const { province, events } = batchOf(seq)
     await store.write(trx, province, events, receivedAt, STALE_AFTER_MS, () => undefined)
-  }), { limit: api.batches })
+  }), { concurrency, limit: api.batches })
   await direct.close()
 
   const ratio = api.eventsPerSecond / directRun.eventsPerSecond
