@@ -27,7 +27,7 @@ import { sql } from 'kysely'
 import { generateKey, importSigningKey } from '../src/client/keys.js'
 import { openPostgres } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
-import { currentPeriod, reportStatus } from '../src/modules/reports/status.js'
+import { currentPeriod } from '../src/modules/reports/status.js'
 import { ReportsStore } from '../src/modules/reports/store.js'
 import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { recentAvailability } from '../src/modules/availability/figures.js'
@@ -193,10 +193,10 @@ try {
   const reports = new ReportsStore(setup.db)
   const period = await currentPeriod(reports, new Date())
   const sectionsOf = (only?: string): Record<string, () => Promise<unknown>> => ({
-    provinces: () => store.provinces(only), stations: () => store.stations(only), clusters: () => store.clusters(only), boards: () => store.boards(only),
+    provinces: () => store.provinces(only), registry: () => store.registry(only),
     programmes: () => store.programmes(only), devices: () => store.devices(wholeSecond(), 600, only), broadcast: () => store.broadcast(new Date(), only),
     content: () => store.content(new Date(), only), availability: () => recentAvailability(availability, wholeSecond().getTime(), 600_000, only),
-    'report state': () => period ? reportStatus(reports, period, [only ?? PROVINCE]) : Promise.resolve(),
+    'report state': () => period ? reports.latestStates(period.id, only) : Promise.resolve(),
     'whole summary': () => summarise(store, reports, availability, { province: only, period, staleAfterSeconds: 600, now: wholeSecond() }),
   })
   const sections = {

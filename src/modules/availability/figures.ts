@@ -71,8 +71,8 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
   staleAfterMs: number): Promise<{ total: SummedDays, items: AvailabilityItemSums[] }> {
   const total = emptyTally()
   if (by === 'province') {
-    const [days, [open]] = await Promise.all([store.provinceDays(window.from, window.to, province), store.openSums([window], now, staleAfterMs, province)])
-    addTally(total, days.get(province) ?? emptyTally())
+    const [[days], [open]] = await Promise.all([store.provinceDays([window], province), store.openSums([window], now, staleAfterMs, province)])
+    addTally(total, days!.get(province) ?? emptyTally())
     addTally(total, open!.get(province) ?? emptyTally())
     return { total, items: [] }
   }
@@ -101,7 +101,8 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
 
 /** Every province's figures over a window, by code, and the nation's. */
 export async function nationalAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number): Promise<{ total: SummedDays, provinces: [string, SummedDays][] }> {
-  const [provinces, [open]] = await Promise.all([store.provinceDays(window.from, window.to), store.openSums([window], now, staleAfterMs)])
+  const [[days], [open]] = await Promise.all([store.provinceDays([window]), store.openSums([window], now, staleAfterMs)])
+  const provinces = days!
   for (const [province, held] of open!) {
     let sums = provinces.get(province)
     if (!sums) provinces.set(province, sums = emptyTally())
@@ -140,8 +141,8 @@ export async function recentAvailability(store: AvailabilityStore, now: number, 
   const today = vietnamDay(now)
   const week = windowOf(dayDate(today - 6), dayDate(today))
   const month = windowOf(dayDate(today - 29), dayDate(today))
-  const [weekDays, monthDays, [weekOpen, monthOpen]] = await Promise.all([
-    store.provinceDays(week.from, week.to, only), store.provinceDays(month.from, month.to, only), store.currentOpenTime([week, month], now, staleAfterMs, only),
+  const [[weekDays, monthDays], [weekOpen, monthOpen]] = await Promise.all([
+    store.provinceDays([week, month], only), store.currentOpenTime([week, month], now, staleAfterMs, only),
   ])
   const figures = new Map<string, RecentAvailability>()
   const of = (province: string) => {
@@ -149,8 +150,8 @@ export async function recentAvailability(store: AvailabilityStore, now: number, 
     if (!found) figures.set(province, found = { last7: emptyTally(), last30: emptyTally() })
     return found
   }
-  for (const [province, sums] of weekDays) addTally(of(province).last7, sums)
-  for (const [province, sums] of monthDays) addTally(of(province).last30, sums)
+  for (const [province, sums] of weekDays!) addTally(of(province).last7, sums)
+  for (const [province, sums] of monthDays!) addTally(of(province).last30, sums)
   for (const [province, sums] of weekOpen!) addTally(of(province).last7, sums)
   for (const [province, sums] of monthOpen!) addTally(of(province).last30, sums)
   return figures

@@ -59,12 +59,28 @@ export class AvailabilityStore {
     return new Map(rows.map((row) => [`${row.device_type}/${row.device_id}`, { deviceType: row.device_type, deviceId: row.device_id, ...summed(row) }]))
   }
 
-  /** Every province's days (or one's) from `from` to `to`, per province. */
-  async provinceDays(from: string, to: string, only?: string): Promise<Map<string, SummedDays>> {
+  /** Every province's days (or one's) in each window (`from` to `to`, dates included), per province: one read for all the windows. */
+  async provinceDays(windows: { from: string, to: string }[], only?: string): Promise<Map<string, SummedDays>[]> {
+    const columns = windows.map(({ from, to }, i) => {
+      const within = sql`filter (where day between ${from}::date and ${to}::date)`
+      return sql.join([
+        ...ACCOUNTED_STATES.map((state) => sql`sum(${sql.ref(`${state}_ms`)}) ${within}::text as ${sql.ref(`${state}_${i}`)}`),
+        sql`sum(faults) ${within}::int as ${sql.ref(`faults_${i}`)}`, sql`max(last_seen_at) ${within} as ${sql.ref(`last_seen_at_${i}`)}`,
+      ])
+    })
     const { rows } = await sql<Record<string, unknown> & { province_code: string }>`
-      select province_code, ${sums}, sum(faults)::int as faults, max(last_seen_at) as last_seen_at from province_status_days
-      where day between ${from}::date and ${to}::date ${only ? sql`and province_code = ${only}` : sql``} group by province_code`.execute(this.db)
-    return new Map(rows.map((row) => [row.province_code, summed(row)]))
+      select province_code, ${sql.join(columns)} from province_status_days
+      where day between ${windows.map((w) => w.from).sort()[0]}::date and ${windows.map((w) => w.to).sort().at(-1)}::date
+      ${only ? sql`and province_code = ${only}` : sql``} group by province_code`.execute(this.db)
+    return windows.map((_, i) => {
+      const sums = new Map<string, SummedDays>()
+      for (const row of rows) {
+        // A province with no day in this window, though it has some in another.
+        if (row[`last_seen_at_${i}`] === null && ACCOUNTED_STATES.every((state) => row[`${state}_${i}`] === null)) continue
+        sums.set(row.province_code, summed(Object.fromEntries([...ACCOUNTED_STATES, 'faults', 'last_seen_at'].map((key) => [key, row[`${key}_${i}`]]))))
+      }
+      return sums
+    })
   }
 
   /** The days of every province (or of one) from `from` to `to`, summed per day. */

@@ -1,11 +1,9 @@
 import { deadlineOf, vietnamYear } from './periods.js'
-import type { Period, ReportsStore } from './store.js'
+import type { LatestState, Period, ReportsStore } from './store.js'
 
-/** Each active province's state for each form of a period: missing, submitted, late, accepted or returned. */
-export async function reportStatus(store: ReportsStore, period: { id: string, forms: string[] }, provinces?: string[]) {
-  const latest = await store.latest(period.id)
-  const codes = provinces ?? await store.activeProvinces()
-  return codes.map((province) => ({
+/** Each province's state for each form of a period, from the latest versions: missing, submitted, late, accepted or returned. */
+export function formStates(latest: LatestState[], period: { forms: string[] }, provinces: string[]) {
+  return provinces.map((province) => ({
     province,
     forms: period.forms.map((form) => {
       const submission = latest.find((s) => s.province === province && s.form === form)
@@ -15,6 +13,12 @@ export async function reportStatus(store: ReportsStore, period: { id: string, fo
       return { form, status, version: submission?.version ?? null, submittedAt: submission?.submittedAt ?? null }
     }),
   }))
+}
+
+/** Each active province's state for each form of a period. */
+export async function reportStatus(store: ReportsStore, period: { id: string, forms: string[] }) {
+  const [latest, provinces] = await Promise.all([store.latestStates(period.id), store.activeProvinces()])
+  return formStates(latest, period, provinces)
 }
 
 /** The period a summary speaks of: the first of this year whose deadline has not passed, else the year's last. */

@@ -10,6 +10,18 @@ export type Period = Static<typeof ReportPeriod>
 type Submission = Static<typeof ReportSubmission>
 type Warning = Static<typeof CrossCheckWarning>
 
+/** What a summary needs of the latest version of a form. */
+export interface LatestState {
+  province: string
+  form: string
+  version: number
+  state: Submission['state']
+  onTime: boolean
+  submittedAt: string
+  /** A feedback form's pieces of feedback received and answered, summed over its communes and channels. */
+  feedback: { received: number, answered: number } | null
+}
+
 const toPeriod = (row: Selectable<ReportPeriodsTable>, extensions: Selectable<ReportDeadlineExtensionsTable>[]): Period => ({
   id: row.id, kind: row.kind, year: row.year, title: row.title, asOf: row.as_of, dueOn: row.due_on, deadline: deadlineOf(row.due_on).toISOString(),
   forms: row.forms, customForms: row.custom_forms as Static<typeof CustomForm>[],
@@ -54,14 +66,19 @@ export interface ObservedFigures {
 }
 
 export class ReportsStore {
+  /** Years whose calendar periods this instance has inserted outside a transaction: committed, so not inserted again. */
+  private readonly yearsMade = new Set<number>()
+
   constructor(private readonly db: Db) {}
 
   /** The calendar periods of a year exist once asked for; inserting them again changes nothing. */
   async ensureYear(year: number, db: Db = this.db): Promise<void> {
+    if (this.yearsMade.has(year)) return
     await db.insertInto('report_periods')
       .values(calendarPeriods(year).map((p) => ({ id: p.id, kind: p.kind, year: p.year, title: p.title, as_of: p.asOf, due_on: p.dueOn, forms: p.forms })))
       .onConflict((oc) => oc.column('id').doNothing())
       .execute()
+    if (db === this.db) this.yearsMade.add(year)
   }
 
   async periods(year: number): Promise<Period[]> {
@@ -164,14 +181,27 @@ export class ReportsStore {
     return row && toSubmission(row)
   }
 
-  /** The latest version of every form of every province for a period. */
-  async latest(periodId: string): Promise<Submission[]> {
-    const rows = await this.db.selectFrom('report_submissions').selectAll()
-      .distinctOn(['province_code', 'form'])
-      .where('period_id', '=', periodId)
-      .orderBy('province_code').orderBy('form').orderBy('version', 'desc')
-      .execute()
-    return rows.map(toSubmission)
+  /**
+   * The latest version of every form of every province (or of one) for a period, without its
+   * data: a summary needs only its state, and a feedback form's totals, summed here.
+   */
+  async latestStates(periodId: string, only?: string): Promise<LatestState[]> {
+    const { rows } = await sql<{ province_code: string, form: string, version: number, state: Submission['state'], on_time: boolean, submitted_at: Date, received: string | null, answered: string | null }>`
+      select province_code, form, version, state, on_time, submitted_at, f.received, f.answered
+      from (
+        select distinct on (province_code, form) province_code, form, version, state, on_time, submitted_at, data from report_submissions
+        where period_id = ${periodId} ${only ? sql`and province_code = ${only}` : sql``}
+        order by province_code, form, version desc
+      ) l
+      left join lateral (
+        select sum((c ->> 'received')::bigint)::text as received, sum((c ->> 'answered')::bigint)::text as answered
+        from jsonb_path_query(l.data, '$.communes[*].byChannel[*]') c
+      ) f on l.form = 'feedback'
+      order by province_code, form`.execute(this.db)
+    return rows.map((row) => ({
+      province: row.province_code, form: row.form, version: row.version, state: row.state, onTime: row.on_time, submittedAt: row.submitted_at.toISOString(),
+      feedback: row.form === 'feedback' ? { received: Number(row.received ?? 0), answered: Number(row.answered ?? 0) } : null,
+    }))
   }
 
   /**

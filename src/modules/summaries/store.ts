@@ -42,41 +42,40 @@ export class SummariesStore {
     return rows[0]!
   }
 
-  async stations(only?: string): Promise<Section<'stations'>> {
-    const { rows } = await sql<{ province_code: string, kind: string, status: string, n: number }>`
-      select province_code, kind, status, sum(devices)::int as n from registry_counts
-      where device_type = 'station' ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code, kind, status`.execute(this.db)
-    const sections = new Map<string, Figures['stations']>()
+  /** Stations by kind and condition, clusters by kind and boards in place, per province: one read of the maintained counts. */
+  async registry(only?: string): Promise<{ stations: Section<'stations'>, clusters: Section<'clusters'>, boards: Section<'boards'> }> {
+    const { rows } = await sql<{ province_code: string, device_type: 'station' | 'cluster' | 'board', kind: string | null, status: string, n: number }>`
+      select province_code, device_type, kind, status, sum(devices)::int as n from registry_counts
+      ${only ? sql`where province_code = ${only}` : sql``}
+      group by province_code, device_type, kind, status`.execute(this.db)
+    const stations = new Map<string, Figures['stations']>()
+    const clusters = new Map<string, Figures['clusters']>()
+    const boards = new Map<string, Figures['boards']>()
     for (const row of rows) {
-      let s = sections.get(row.province_code)
-      if (!s) sections.set(row.province_code, s = { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 })
       const n = num(row.n)
-      if (row.status === 'decommissioned') {
-        s.decommissioned += n
+      if (row.device_type === 'station') {
+        let s = stations.get(row.province_code)
+        if (!s) stations.set(row.province_code, s = { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 })
+        if (row.status === 'decommissioned') {
+          s.decommissioned += n
+          continue
+        }
+        s.total += n
+        s[row.kind === 'wired_fm' ? 'wiredFm' : row.kind as 'wired' | 'fm' | 'ip'] += n
+        s[row.status === 'out_of_service' ? 'outOfService' : row.status as 'operating' | 'degraded'] += n
+      } else if (row.status === 'decommissioned') {
         continue
+      } else if (row.device_type === 'cluster') {
+        let c = clusters.get(row.province_code)
+        if (!c) clusters.set(row.province_code, c = { total: 0, ip: 0, fm: 0, wired: 0 })
+        c.total += n
+        c[row.kind as 'ip' | 'fm' | 'wired'] += n
+      } else {
+        boards.set(row.province_code, { total: (boards.get(row.province_code)?.total ?? 0) + n })
       }
-      s.total += n
-      s[row.kind === 'wired_fm' ? 'wiredFm' : row.kind as 'wired' | 'fm' | 'ip'] += n
-      s[row.status === 'out_of_service' ? 'outOfService' : row.status as 'operating' | 'degraded'] += n
     }
-    for (const s of sections.values()) s.ipShare = ipShare(s)
-    return sections
-  }
-
-  async clusters(only?: string): Promise<Section<'clusters'>> {
-    const { rows } = await sql<{ province_code: string, kind: 'ip' | 'fm' | 'wired', n: number }>`
-      select province_code, kind, sum(devices)::int as n from registry_counts
-      where device_type = 'cluster' and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code, kind`.execute(this.db)
-    const sections = new Map<string, Figures['clusters']>()
-    for (const row of rows) {
-      let s = sections.get(row.province_code)
-      if (!s) sections.set(row.province_code, s = { total: 0, ip: 0, fm: 0, wired: 0 })
-      s.total += num(row.n)
-      s[row.kind] += num(row.n)
-    }
-    return sections
+    for (const s of stations.values()) s.ipShare = ipShare(s)
+    return { stations, clusters, boards }
   }
 
   /** The programmes of the guidance, counted from the stations and clusters in place. */
@@ -108,14 +107,6 @@ export class SummariesStore {
       newStations: num(r.new_stations), replacementClusters: num(r.replacement_clusters), clustersReplaced: num(r.clusters_replaced),
       extensionClusters: num(r.extension_clusters), villagesNewlyCovered: num(r.villages),
     }]))
-  }
-
-  async boards(only?: string): Promise<Section<'boards'>> {
-    const { rows } = await sql<{ province_code: string, n: number }>`
-      select province_code, sum(devices)::int as n from registry_counts
-      where device_type = 'board' and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`.execute(this.db)
-    return new Map(rows.map((r) => [r.province_code, { total: num(r.n) }]))
   }
 
   /**

@@ -1,9 +1,9 @@
 import type { Static } from 'typebox'
 import type { Figures, NationalSummary, ProvinceFigures } from '../../../schemas/summaries.js'
-import type { Period, ReportsStore } from '../reports/store.js'
+import type { LatestState, Period, ReportsStore } from '../reports/store.js'
 import { recentAvailability, upHours, type RecentAvailability } from '../availability/figures.js'
 import type { AvailabilityStore } from '../availability/store.js'
-import { reportStatus } from '../reports/status.js'
+import { formStates } from '../reports/status.js'
 import { emptyTally } from '../status/periods.js'
 import { ipShare, type ReportedDevices, type SummariesStore } from './store.js'
 
@@ -62,15 +62,8 @@ const round = (hours: number) => Math.round(hours * 100) / 100
 const share = ({ received, answered }: { received: number, answered: number }) => ratio(answered, received)
 
 /** A province's feedback figures from its latest feedback report of the period. */
-function feedbackFigures(latest: { data: object } | undefined): Figures['feedback'] {
-  let received = 0
-  let answered = 0
-  for (const line of ((latest?.data as { communes?: unknown[] } | undefined)?.communes ?? []) as { byChannel: { received: number, answered: number }[] }[]) {
-    for (const channel of line.byChannel) {
-      received += channel.received
-      answered += channel.answered
-    }
-  }
+function feedbackFigures(latest: LatestState | undefined): Figures['feedback'] {
+  const { received, answered } = latest?.feedback ?? { received: 0, answered: 0 }
   return { received, answered, answeredShare: share({ received, answered }) }
 }
 
@@ -85,20 +78,17 @@ export interface SummaryOptions {
 /** Every province's figures from one query per section, and their national total. */
 export async function summarise(store: SummariesStore, reports: ReportsStore, availability: AvailabilityStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
-  const active = store.provinces(only)
-  const [provinces, stations, clusters, boards, devices, broadcast, content, programmes, submissions, states, recent] = await Promise.all([
-    active,
-    store.stations(only),
-    store.clusters(only),
-    store.boards(only),
+  const [provinces, { stations, clusters, boards }, devices, broadcast, content, programmes, latest, recent] = await Promise.all([
+    store.provinces(only),
+    store.registry(only),
     store.devices(now, staleAfterSeconds, only),
     store.broadcast(now, only),
     store.content(now, only),
     store.programmes(only),
-    period ? reports.latest(period.id) : Promise.resolve([]),
-    period ? active.then((all) => reportStatus(reports, period, all.map((p) => p.code))) : Promise.resolve([]),
+    period ? reports.latestStates(period.id, only) : Promise.resolve([]),
     recentAvailability(availability, now.getTime(), staleAfterSeconds * 1000, only),
   ])
+  const states = period ? formStates(latest, period, provinces.map((p) => p.code)) : []
   const total = emptyFigures()
   const figures: ProvinceFigures[] = provinces.map(({ code, name }) => {
     const empty = emptyFigures()
@@ -110,7 +100,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, av
       availability: availabilityFigures(recent.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
       programmes: programmes.get(code) ?? empty.programmes,
-      feedback: feedbackFigures(submissions.find((s) => s.province === code && s.form === 'feedback')),
+      feedback: feedbackFigures(latest.find((s) => s.province === code && s.form === 'feedback')),
       content: content.get(code) ?? empty.content,
     }
     addFigures(total, own)
