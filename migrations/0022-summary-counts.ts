@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { statementTriggers, type ChangedRows } from './statement-triggers.js'
 
 /** What a registry table counts by, beside its province: a board has no kind and no programme. */
 const REGISTRY = [
@@ -173,30 +174,4 @@ async function contentReach(db: Kysely<unknown>): Promise<void> {
         and (t.delivered, t.acknowledged, t.played) is distinct from (f.delivered, f.acknowledged, f.played)`)
   }
   await sql.raw(reach('select id from contents')).execute(db)
-}
-
-/** The rows a statement changed, each with +1 (as it is now) or -1 (as it was). */
-type ChangedRows = (select: (from: 'new_rows' | 'old_rows', n: 1 | -1) => string) => string
-
-/**
- * A function and its three statement triggers (a trigger with transition tables names one
- * event only); the function's statement reads the transition tables its event has.
- */
-async function statementTriggers(db: Kysely<unknown>, table: string, fn: string, statement: (rows: ChangedRows) => string): Promise<void> {
-  const inserted: ChangedRows = (select) => select('new_rows', 1)
-  const updated: ChangedRows = (select) => `${select('new_rows', 1)} union all ${select('old_rows', -1)}`
-  const deleted: ChangedRows = (select) => select('old_rows', -1)
-  await sql.raw(`
-    create function ${fn}() returns trigger language plpgsql as $$
-    begin
-      if tg_op = 'INSERT' then ${statement(inserted)};
-      elsif tg_op = 'UPDATE' then ${statement(updated)};
-      else ${statement(deleted)};
-      end if;
-      return null;
-    end $$`).execute(db)
-  const call = `for each statement execute function ${fn}()`
-  await sql.raw(`create trigger ${table}_counted_insert after insert on ${table} referencing new table as new_rows ${call}`).execute(db)
-  await sql.raw(`create trigger ${table}_counted_update after update on ${table} referencing old table as old_rows new table as new_rows ${call}`).execute(db)
-  await sql.raw(`create trigger ${table}_counted_delete after delete on ${table} referencing old table as old_rows ${call}`).execute(db)
 }

@@ -19,6 +19,7 @@ import * as citizenFeedback from './0019-citizen-feedback.js'
 import * as statusPeriods from './0020-status-periods.js'
 import * as contentPlays from './0021-content-plays.js'
 import * as summaryCounts from './0022-summary-counts.js'
+import * as programmeCounts from './0023-programme-counts.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '0020-status-periods': statusPeriods,
   '0021-content-plays': contentPlays,
   '0022-summary-counts': summaryCounts,
+  '0023-programme-counts': programmeCounts,
 }

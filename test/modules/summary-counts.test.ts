@@ -17,7 +17,8 @@ import { serverUrl, testDatabase } from '../helpers/database.js'
  * status reports through the store (repeated, late, at the same instant, across the stale
  * limit) and an insider's direct edits of current states, every maintained count equals the
  * count of the rows, and the summary's device figures equal those counted from the rows, for
- * clocks that put the stale limit exactly on a report's second and either side of it.
+ * clocks that put the stale limit exactly on a report's second and either side of it. The
+ * programmes' counts likewise, after random changes of clusters' programmes and what they name.
  */
 
 const STALE_SECONDS = 600
@@ -158,6 +159,86 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
       const { province_code: _, ...figures } = rows.find((r) => r.province_code === code) ?? { province_code: code, reported: 0, online: 0, offline: 0, stale: 0 }
       return [code, figures]
     }).sort(([a], [b]) => (a as string).localeCompare(b as string)))
+  }
+})
+
+t.test('programme counts kept as clusters change equal the programmes counted from the rows', async (t) => {
+  const { db } = await testDatabase(t)
+  const summaries = new SummariesStore(db)
+  const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 2`.execute(db)).rows.map((r) => r.code)
+  const commune = await firstCommune(db)
+  const STATIONS = ['base', 'other']
+  for (const province of provinces) for (const station of STATIONS) await insertStation(db, province, station, commune)
+  const IDS = ['c0', 'c1', 'c2', 'c3', 'c4']
+  const VILLAGES = ['Thôn 1', 'Thôn 2', 'Bản Mới']
+  const programme = fc.constantFrom(null, 'replacement', 'replacement', 'extension', 'extension', 'new_station')
+  const cluster = fc.record({ province: fc.nat(1), id: fc.constantFrom(...IDS) })
+  const operation = fc.oneof(
+    { arbitrary: fc.record({
+      op: fc.constant('put' as const), cluster, station: fc.constantFrom(...STATIONS), programme, status: fc.constantFrom(...STATUSES),
+      replaces: fc.array(fc.constantFrom(...IDS), { maxLength: 3 }), villagesCovered: fc.array(fc.constantFrom(...VILLAGES), { maxLength: 3 }),
+      village: fc.option(fc.constantFrom(...VILLAGES)),
+    }), weight: 6 },
+    // One statement over many rows, naming the same keys several times.
+    { arbitrary: fc.record({ op: fc.constant('reprogramme' as const), province: fc.nat(1), programme }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constant('name' as const), province: fc.nat(1), replaced: fc.constantFrom(...IDS), village: fc.constantFrom(...VILLAGES) }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constantFrom('retire' as const, 'decommission' as const, 'erase' as const), cluster }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant('station' as const), province: fc.nat(1), station: fc.constantFrom(...STATIONS), programme: fc.boolean(), status: fc.constantFrom(...STATUSES) }), weight: 1 },
+    { arbitrary: fc.record({ op: fc.constant('fold' as const) }), weight: 1 },
+  )
+  await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 20 }), async (operations) => {
+    for (const o of operations) {
+      if (o.op === 'put') {
+        await sql`insert into clusters (province_code, id, station_id, kind, status, programme, replaces, villages_covered, village, content_hash)
+          values (${provinces[o.cluster.province]!}, ${o.cluster.id}, ${o.station}, 'ip', ${o.status}, ${o.programme}, ${o.replaces}, ${o.villagesCovered}, ${o.village}, 'h')
+          on conflict (province_code, id) do update set station_id = excluded.station_id, status = excluded.status, programme = excluded.programme,
+            replaces = excluded.replaces, villages_covered = excluded.villages_covered, village = excluded.village, deleted_at = null`.execute(db)
+      } else if (o.op === 'reprogramme') {
+        await sql`update clusters set programme = ${o.programme} where province_code = ${provinces[o.province]!}`.execute(db)
+      } else if (o.op === 'name') {
+        await sql`update clusters set replaces = array_append(replaces, ${o.replaced}), villages_covered = array_append(villages_covered, ${o.village})
+          where province_code = ${provinces[o.province]!}`.execute(db)
+      } else if (o.op === 'retire') {
+        await sql`update clusters set deleted_at = now() where province_code = ${provinces[o.cluster.province]!} and id = ${o.cluster.id}`.execute(db)
+      } else if (o.op === 'decommission') {
+        await sql`update clusters set status = 'decommissioned' where province_code = ${provinces[o.cluster.province]!} and id = ${o.cluster.id}`.execute(db)
+      } else if (o.op === 'erase') {
+        await sql`delete from clusters where province_code = ${provinces[o.cluster.province]!} and id = ${o.cluster.id}`.execute(db)
+      } else if (o.op === 'station') {
+        await sql`update stations set programme = ${o.programme ? 'new_station' : null}, status = ${o.status}
+          where province_code = ${provinces[o.province]!} and id = ${o.station}`.execute(db)
+      } else {
+        await summaries.compactRegistryCounts()
+      }
+    }
+    // A province whose changes add up to nothing may still have rows until they are folded: counted with zeros.
+    const counted = async (only?: string) => Object.fromEntries([...await summaries.programmes(only)]
+      .filter(([, p]) => Object.values(p).some((n) => n !== 0)).sort(([a], [b]) => a.localeCompare(b)))
+    const fromRows = await programmesFromRows()
+    t.same(await counted(), fromRows, 'programmes')
+    t.same((await sql`select count(*)::int as n from programme_refs where refs <= 0`.execute(db)).rows, [{ n: 0 }], 'only keys still named are kept')
+    for (const province of provinces) {
+      t.same(await counted(province), Object.fromEntries(Object.entries(fromRows).filter(([code]) => code === province)), `programmes of ${province} alone`)
+    }
+    return true
+  }), { numRuns: 30 })
+
+  /** The programmes counted from the stations and clusters themselves. */
+  async function programmesFromRows() {
+    const inPlace = sql`deleted_at is null and status <> 'decommissioned'`
+    const { rows } = await sql<{ province_code: string, new_stations: number, replacement_clusters: number, clusters_replaced: number, extension_clusters: number, villages: number }>`
+      select p.code as province_code,
+        (select count(*) from stations s where s.province_code = p.code and ${inPlace} and programme = 'new_station')::int as new_stations,
+        (select count(*) from clusters c where c.province_code = p.code and ${inPlace} and programme = 'replacement')::int as replacement_clusters,
+        (select count(distinct r) from clusters c, unnest(replaces) r where c.province_code = p.code and ${inPlace} and programme = 'replacement')::int as clusters_replaced,
+        (select count(*) from clusters c where c.province_code = p.code and ${inPlace} and programme = 'extension')::int as extension_clusters,
+        (select count(distinct (station_id, v)) from clusters c, unnest(case when cardinality(villages_covered) > 0 then villages_covered else array[village] end) v
+          where c.province_code = p.code and ${inPlace} and programme = 'extension' and v is not null)::int as villages
+      from admin_units p where p.level = 'province' and p.code in (${sql.join(provinces)}) order by p.code`.execute(db)
+    return Object.fromEntries(rows.map((r) => [r.province_code, {
+      newStations: r.new_stations, replacementClusters: r.replacement_clusters, clustersReplaced: r.clusters_replaced,
+      extensionClusters: r.extension_clusters, villagesNewlyCovered: r.villages,
+    }]).filter(([, p]) => Object.values(p as object).some((n) => n !== 0)))
   }
 })
 

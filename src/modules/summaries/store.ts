@@ -26,10 +26,10 @@ export class SummariesStore {
   }
 
   /**
-   * Folds the registry's rows of changes into one row per count. Only committed rows are seen
-   * and moved, in one statement, so a transaction still open keeps its own rows, and two
-   * instances folding at once never count a row twice (the second skips the rows the first
-   * deleted). Answers how many rows were folded into how many.
+   * Folds the rows of changes of the registry's and the programmes' counts into one row per
+   * count. Only committed rows are seen and moved, in one statement, so a transaction still open
+   * keeps its own rows, and two instances folding at once never count a row twice (the second
+   * skips the rows the first deleted). Answers how many rows were folded into how many.
    */
   async compactRegistryCounts(): Promise<{ folded: number, kept: number }> {
     const { rows } = await sql<{ folded: number, kept: number }>`
@@ -37,8 +37,14 @@ export class SummariesStore {
       kept as (
         insert into registry_counts select province_code, device_type, kind, status, programme, sum(devices)::int from moved
         group by 1, 2, 3, 4, 5 having sum(devices) <> 0 returning 1
+      ),
+      moved_programmes as (delete from programme_counts returning *),
+      kept_programmes as (
+        insert into programme_counts select province_code, measure, sum(items)::int from moved_programmes
+        group by 1, 2 having sum(items) <> 0 returning 1
       )
-      select (select count(*) from moved)::int as folded, (select count(*) from kept)::int as kept`.execute(this.db)
+      select (select count(*) from moved)::int + (select count(*) from moved_programmes)::int as folded,
+        (select count(*) from kept)::int + (select count(*) from kept_programmes)::int as kept`.execute(this.db)
     return rows[0]!
   }
 
@@ -78,35 +84,27 @@ export class SummariesStore {
     return { stations, clusters, boards }
   }
 
-  /** The programmes of the guidance, counted from the stations and clusters in place. */
+  /**
+   * The programmes of the guidance in place: new stations from the registry's counts, the
+   * clusters of replacements and extensions and the distinct clusters replaced and villages
+   * newly covered from the programmes' counts.
+   */
   async programmes(only?: string): Promise<Section<'programmes'>> {
-    const { rows } = await sql<{ province_code: string, new_stations: number, replacement_clusters: number, clusters_replaced: number, extension_clusters: number, villages: number }>`
-      with stations_in_place as (
-        select province_code, count(*) filter (where programme = 'new_station')::int as new_stations from stations
-        where deleted_at is null and status <> 'decommissioned' ${only ? sql`and province_code = ${only}` : sql``}
-        group by province_code
-      ), clusters_in_place as (
-        select province_code,
-          count(distinct id) filter (where programme = 'replacement')::int as replacement_clusters,
-          count(distinct replaced) filter (where programme = 'replacement')::int as clusters_replaced,
-          count(distinct id) filter (where programme = 'extension')::int as extension_clusters
-        from clusters left join lateral unnest(replaces) as replaced on true
-        where deleted_at is null and status <> 'decommissioned' and programme is not null ${only ? sql`and province_code = ${only}` : sql``}
-        group by province_code
-      ), villages as (
-        select province_code, count(distinct (station_id, village_name))::int as villages
-        from clusters, unnest(case when cardinality(villages_covered) > 0 then villages_covered else array[village] end) as village_name
-        where deleted_at is null and status <> 'decommissioned' and programme = 'extension' and village_name is not null ${only ? sql`and province_code = ${only}` : sql``}
-        group by province_code
-      )
-      select coalesce(s.province_code, c.province_code, v.province_code) as province_code, coalesce(s.new_stations, 0) as new_stations,
-        coalesce(c.replacement_clusters, 0) as replacement_clusters, coalesce(c.clusters_replaced, 0) as clusters_replaced,
-        coalesce(c.extension_clusters, 0) as extension_clusters, coalesce(v.villages, 0) as villages
-      from stations_in_place s full join clusters_in_place c using (province_code) full join villages v using (province_code)`.execute(this.db)
-    return new Map(rows.map((r) => [r.province_code, {
-      newStations: num(r.new_stations), replacementClusters: num(r.replacement_clusters), clustersReplaced: num(r.clusters_replaced),
-      extensionClusters: num(r.extension_clusters), villagesNewlyCovered: num(r.villages),
-    }]))
+    const { rows } = await sql<{ province_code: string, measure: string, n: number }>`
+      select province_code, measure, sum(n)::int as n from (
+        select province_code, 'new_stations' as measure, devices as n from registry_counts
+        where device_type = 'station' and programme = 'new_station' and status <> 'decommissioned'
+        union all select province_code, measure, items from programme_counts
+      ) counts ${only ? sql`where province_code = ${only}` : sql``}
+      group by province_code, measure`.execute(this.db)
+    const sections = new Map<string, Figures['programmes']>()
+    const field = { new_stations: 'newStations', replacement_clusters: 'replacementClusters', extension_clusters: 'extensionClusters', clusters_replaced: 'clustersReplaced', villages: 'villagesNewlyCovered' } as const
+    for (const row of rows) {
+      let section = sections.get(row.province_code)
+      if (!section) sections.set(row.province_code, section = { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 })
+      section[field[row.measure as keyof typeof field]] += num(row.n)
+    }
+    return sections
   }
 
   /**
