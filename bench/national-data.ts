@@ -20,6 +20,14 @@ export const BOARDS = 3_000
 
 export type Db = Kysely<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * A status row's fault and readings (fault_code, fault_message, volume_percent, signal_dbm,
+ * supply_voltage, temperature_c) from its `state` column and a number `seed` that varies them.
+ */
+export const readings = (state: string, seed: string) => sql.raw(`case when ${state} = 'fault' then 'AMP-01' end,
+  case when ${state} = 'fault' then 'Amplifier overheated' end, (60 + ${seed} % 40)::smallint, -60 - ${seed} % 40,
+  11.5 + (${seed} % 20) / 10.0, 25 + ${seed} % 15`)
+
 /** Stations, clusters and boards spread evenly over the provinces, with mixed kinds and conditions. */
 export async function loadRegistry(db: Db, provinces: string[]): Promise<void> {
   const n = provinces.length

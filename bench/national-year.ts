@@ -35,7 +35,7 @@ import { migrateToLatest } from '../src/db/migrator.js'
 import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
 import { dayDate, vietnamDay, vietnamDayStart, type AccountedState } from '../src/modules/status/periods.js'
 import { StatusStore } from '../src/modules/status/store.js'
-import { loadBroadcastLogs, loadContent, loadRegistry, loadReports, readUnderLoad, tableStorage, type Db } from './national-data.js'
+import { loadBroadcastLogs, loadContent, loadRegistry, loadReports, readUnderLoad, readings, tableStorage, type Db } from './national-data.js'
 import { BATCH, CLUSTERS, batchPoster, driveBatches, statusStream, type IngestRun } from './status-stream.js'
 import { createBenchDatabase, provincialSystems, recordResult, startService, type ChildService } from './support.js'
 
@@ -128,8 +128,7 @@ async function loadStatusYear(db: Db, provinces: string[], firstDay: number, las
           insert into device_status_history (province_code, device_type, device_id, observed_at, last_seen_at, state, fault_code, fault_message,
             volume_percent, signal_dbm, supply_voltage, temperature_c, received_at)
           select d.province_code, d.device_type, d.id, t.day_start + make_interval(secs => p.start_s), t.day_start + make_interval(secs => p.last_s), p.state,
-            case when p.state = 'fault' then 'AMP-01' end, case when p.state = 'fault' then 'Amplifier overheated' end,
-            (60 + d.b % 40)::smallint, -60 - d.b % 40, 11.5 + (d.b % 20) / 10.0, 25 + d.b % 15, t.day_start + make_interval(secs => p.start_s + 2)
+            ${readings('p.state', 'd.b')}, t.day_start + make_interval(secs => p.start_s + 2)
           from bench_devices d cross join ${days} ${DEVICE_DAYS}
           join bench_shape_periods p on p.shape = t.shape
           where d.province_code = ${province}`.execute(connection)
@@ -163,16 +162,12 @@ async function loadToday(db: Db, today: number, until: Date): Promise<void> {
   await sql`
     insert into device_status_history (province_code, device_type, device_id, observed_at, last_seen_at, state, fault_code, fault_message,
       volume_percent, signal_dbm, supply_voltage, temperature_c, received_at)
-    select province_code, device_type, id, ${dayStart}, ${dayStart}, state, case when state = 'fault' then 'AMP-01' end,
-      case when state = 'fault' then 'Amplifier overheated' end, (60 + b % 40)::smallint, -60 - b % 40, 11.5 + (b % 20) / 10.0, 25 + b % 15,
-      ${dayStart}::timestamptz + interval '2 seconds'
+    select province_code, device_type, id, ${dayStart}, ${dayStart}, state, ${readings('state', 'b')}, ${dayStart}::timestamptz + interval '2 seconds'
     from (${open}) o order by province_code, device_type, id collate "C"`.execute(db)
   await sql`
     insert into device_status (province_code, device_type, device_id, state, observed_at, run_started_at, fault_code, fault_message,
       volume_percent, signal_dbm, supply_voltage, temperature_c, received_at)
-    select province_code, device_type, id, state, seen, ${dayStart}, case when state = 'fault' then 'AMP-01' end,
-      case when state = 'fault' then 'Amplifier overheated' end, (60 + b % 40)::smallint, -60 - b % 40, 11.5 + (b % 20) / 10.0, 25 + b % 15,
-      seen + interval '2 seconds'
+    select province_code, device_type, id, state, seen, ${dayStart}, ${readings('state', 'b')}, seen + interval '2 seconds'
     from (${open}) o`.execute(db)
 }
 

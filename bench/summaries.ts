@@ -34,7 +34,7 @@ import { recentAvailability } from '../src/modules/availability/figures.js'
 import { AvailabilityStore } from '../src/modules/availability/store.js'
 import { SummariesStore } from '../src/modules/summaries/store.js'
 import { summarise } from '../src/modules/summaries/summarise.js'
-import { BOARDS, CLUSTERS, STATIONS, loadBroadcastLogs, loadContent, loadRegistry, loadReports, readUnderLoad, tableStorage, type Db } from './national-data.js'
+import { BOARDS, CLUSTERS, STATIONS, loadBroadcastLogs, loadContent, loadRegistry, loadReports, readUnderLoad, readings, tableStorage, type Db } from './national-data.js'
 import { createBenchDatabase, recordResult, startService } from './support.js'
 
 const HISTORY_PER_CLUSTER = 100
@@ -68,8 +68,7 @@ async function loadHistory(db: Db, provinces: string[], now: Date): Promise<void
       insert into device_status_history (province_code, device_type, device_id, observed_at, last_seen_at, state, fault_code, fault_message,
         volume_percent, signal_dbm, supply_voltage, temperature_c, received_at)
       select province_code, 'cluster', id, at, at + make_interval(secs => ${Math.floor(step / 2)}), state,
-        case when state = 'fault' then 'AMP-01' end, case when state = 'fault' then 'Amplifier overheated' end,
-        (60 + h % 40)::smallint, -60 - h % 40, 11.5 + (h % 20) / 10.0, 25 + h % 15, at + interval '2 seconds'
+        ${readings('state', 'h')}, at + interval '2 seconds'
       from (
         select c.province_code, c.id, k + hashtext(c.id) % 1000 as h,
           ${from}::timestamptz + make_interval(secs => k * ${step} + abs(hashtext(c.id)) % ${Math.floor(step)}) as at,
@@ -91,8 +90,8 @@ async function loadCurrentState(db: Db): Promise<void> {
   await sql`
     insert into device_status (province_code, device_type, device_id, state, observed_at, run_started_at, fault_code, fault_message,
       volume_percent, signal_dbm, supply_voltage, temperature_c, received_at)
-    select province_code, device_type, id, state, at, at - make_interval(hours => b % 48, secs => b), case when state = 'fault' then 'AMP-01' end, case when state = 'fault' then 'Amplifier overheated' end,
-      (60 + b % 40)::smallint, -60 - b % 40, 11.5 + (b % 20) / 10.0, 25 + b % 15, at + interval '2 seconds'
+    select province_code, device_type, id, state, at, at - make_interval(hours => b % 48, secs => b), ${readings('state', 'b')},
+      at + interval '2 seconds'
     from (
       select province_code, device_type, id, b,
         case when b < 80 then now() - make_interval(secs => b % 120) else now() - make_interval(hours => 1 + b % 72) end as at,
