@@ -26,11 +26,12 @@ import { join } from 'node:path'
 import { sql } from 'kysely'
 import { generateKey, importSigningKey } from '../src/client/keys.js'
 import { openPostgres } from '../src/db/database.js'
+import { runPart } from '../src/db/parts.js'
 import { migrateToLatest } from '../src/db/migrator.js'
 import { currentPeriod } from '../src/modules/reports/status.js'
 import { ReportsStore } from '../src/modules/reports/store.js'
 import { MonthlyPartitions, monthOf } from '../src/modules/status/partitions.js'
-import { recentAvailability } from '../src/modules/availability/figures.js'
+import { currentAndRecent } from '../src/modules/availability/figures.js'
 import { AvailabilityStore } from '../src/modules/availability/store.js'
 import { SummariesStore } from '../src/modules/summaries/store.js'
 import { summarise } from '../src/modules/summaries/summarise.js'
@@ -192,10 +193,11 @@ try {
   const reports = new ReportsStore(setup.db)
   const period = await currentPeriod(reports, new Date())
   const sectionsOf = (only?: string): Record<string, () => Promise<unknown>> => ({
-    provinces: () => store.provinces(only), registry: () => store.registry(only),
-    programmes: () => store.programmes(only), devices: () => store.devices(wholeSecond(), 600, only), broadcast: () => store.broadcast(new Date(), only),
-    content: () => store.content(new Date(), only), availability: () => recentAvailability(availability, wholeSecond().getTime(), 600_000, only),
-    'report state': () => period ? reports.latestStates(period.id, only) : Promise.resolve(),
+    provinces: () => runPart(db, store.provinces(only)), registry: () => runPart(db, store.registry(only)),
+    programmes: () => runPart(db, store.programmes(only)),
+    broadcast: () => runPart(db, store.broadcast(new Date(), only)), content: () => runPart(db, store.content(new Date(), only)),
+    'devices and availability': () => runPart(db, currentAndRecent(availability, wholeSecond().getTime(), 600_000, only)),
+    'report state': () => period ? runPart(db, reports.latestStates(period.id, only)) : Promise.resolve(),
     'whole summary': () => summarise(store, reports, availability, { province: only, period, staleAfterSeconds: 600, now: wholeSecond() }),
   })
   const sections = {

@@ -5,6 +5,7 @@ import type { DeviceState, DeviceType, StatusEvent } from '../../schemas/status.
 import { windowOf } from '../../src/modules/availability/figures.js'
 import { AvailabilityStore } from '../../src/modules/availability/store.js'
 import type { Db } from '../../src/db/database.js'
+import { runPart } from '../../src/db/parts.js'
 import { MonthlyPartitions } from '../../src/modules/status/partitions.js'
 import { dayDate, vietnamDay, vietnamDayStart } from '../../src/modules/status/periods.js'
 import { StatusStore } from '../../src/modules/status/store.js'
@@ -51,6 +52,7 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
   const { db } = await testDatabase(t)
   const status = new StatusStore(db)
   const summaries = new SummariesStore(db)
+  const availability = new AvailabilityStore(db)
   await MonthlyPartitions.history(db).ensure(['202611', '202612'])
   await MonthlyPartitions.days(db).ensure(['202611', '202612'])
   const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 3`.execute(db)).rows.map((r) => r.code)
@@ -130,7 +132,8 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
     const seconds = (await sql<{ s: string }>`select distinct floor(extract(epoch from observed_at))::bigint::text as s from device_status`.execute(db)).rows.map((r) => Number(r.s))
     const clocks = seconds.slice(0, 4).flatMap((s) => [s - 1, s, s + 1].map((limit) => (limit + STALE_SECONDS) * 1000)).concat([clock + 250, clock + 999])
     for (const now of clocks) {
-      const counted = Object.fromEntries([...await summaries.devices(new Date(now), STALE_SECONDS)].sort(([a], [b]) => a.localeCompare(b)))
+      const { reported } = await runPart(db, availability.current([], Math.floor(now / 1000) * 1000, STALE_SECONDS * 1000))
+      const counted = Object.fromEntries([...reported].sort(([a], [b]) => a.localeCompare(b)))
       t.same(counted, await fromRows(now), `device figures at ${new Date(now).toISOString()}`)
     }
     await summaries.compactRegistryCounts()
@@ -212,7 +215,7 @@ t.test('programme counts kept as clusters change equal the programmes counted fr
       }
     }
     // A province whose changes add up to nothing may still have rows until they are folded: counted with zeros.
-    const counted = async (only?: string) => Object.fromEntries([...await summaries.programmes(only)]
+    const counted = async (only?: string) => Object.fromEntries([...await runPart(db, summaries.programmes(only))]
       .filter(([, p]) => Object.values(p).some((n) => n !== 0)).sort(([a], [b]) => a.localeCompare(b)))
     const fromRows = await programmesFromRows()
     t.same(await counted(), fromRows, 'programmes')
@@ -307,7 +310,7 @@ t.test('the open periods\' time from the buckets equals the time summed over eve
     for (const now of clocks.filter((c) => c >= newest)) {
       const today = vietnamDay(now)
       const windows = [0, 1, 6, 29].map((days) => windowOf(dayDate(today - days), dayDate(today)))
-      const [bucketed, scanned] = await Promise.all([availability.currentOpenTime(windows, now, STALE_MS, province), availability.openSums(windows, now, STALE_MS, province)])
+      const [bucketed, scanned] = await Promise.all([runPart(db, availability.current(windows, now, STALE_MS, province)).then((current) => current.openTime), runPart(db, availability.openSums(windows, now, STALE_MS, province))])
       windows.forEach((window, i) => {
         const ms = (sums: Map<string, { ms: object }>) => sums.get(province)?.ms
         t.same(ms(bucketed[i]!), ms(scanned[i]!), `${window.from}..${window.to} at ${new Date(now).toISOString()}`)
@@ -372,7 +375,7 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
         await sql`delete from broadcast_logs where content_id = ${item} and province_code = ${province}`.execute(db)
       }
     }
-    const kept = Object.fromEntries([...await summaries.content(new Date(now))].sort(([a], [b]) => a.localeCompare(b)))
+    const kept = Object.fromEntries([...await runPart(db, summaries.content(new Date(now)))].sort(([a], [b]) => a.localeCompare(b)))
     const since = new Date(now - 30 * 86_400_000)
     const counted = (await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
       select p.code as province_code, count(*)::int as items,
@@ -392,7 +395,7 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
 t.test('a device leaving its place while its province reports: the report waits for it, and the device is counted out of place', { skip: serverUrl ? false : 'needs concurrent connections (real PostgreSQL)' }, async (t) => {
   const { db } = await testDatabase(t, { poolMax: 4 })
   const status = new StatusStore(db)
-  const summaries = new SummariesStore(db)
+  const availability = new AvailabilityStore(db)
   await MonthlyPartitions.history(db).ensure(['202611'])
   await MonthlyPartitions.days(db).ensure(['202611'])
   const commune = await firstCommune(db)
@@ -418,5 +421,5 @@ t.test('a device leaving its place while its province reports: the report waits 
   await Promise.all([leaving, reporting])
   const buckets = (await sql`select in_place, devices, seen_second::text from device_state_seconds where province_code = '79'`.execute(db)).rows
   t.same(buckets, [{ in_place: false, devices: 1, seen_second: String((BASE + 60_000) / 1000) }], 'one device, out of place, at its newest report')
-  t.same([...await summaries.devices(new Date(BASE + 60_000), STALE_SECONDS, '79')], [], 'nothing reported in place')
+  t.same([...(await runPart(db, availability.current([], BASE + 60_000, STALE_SECONDS * 1000, '79'))).reported], [], 'nothing reported in place')
 })

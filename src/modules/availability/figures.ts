@@ -3,7 +3,8 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import {
   ACCOUNTED_STATES, UP_STATES, addPeriodTime, addTally, dateDay, dayDate, emptyTally, vietnamDay, vietnamDayStart, type DayTally,
 } from '../status/periods.js'
-import type { AvailabilityStore, OpenPeriodRow, SummedDays } from './store.js'
+import { part, runParts, together, type Part } from '../../db/parts.js'
+import type { AvailabilityStore, OpenPeriodRow, ReportedDevices, SummedDays } from './store.js'
 
 export interface Window {
   from: string
@@ -71,7 +72,7 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
   staleAfterMs: number): Promise<{ total: SummedDays, items: AvailabilityItemSums[] }> {
   const total = emptyTally()
   if (by === 'province') {
-    const [[days], [open]] = await Promise.all([store.provinceDays([window], province), store.openSums([window], now, staleAfterMs, province)])
+    const { days: [days], open: [open] } = await runParts(store.db, { days: store.provinceDays([window], province), open: store.openSums([window], now, staleAfterMs, province) })
     addTally(total, days!.get(province) ?? emptyTally())
     addTally(total, open!.get(province) ?? emptyTally())
     return { total, items: [] }
@@ -101,7 +102,7 @@ export async function provinceAvailability(store: AvailabilityStore, province: s
 
 /** Every province's figures over a window, by code, and the nation's. */
 export async function nationalAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number): Promise<{ total: SummedDays, provinces: [string, SummedDays][] }> {
-  const [[days], [open]] = await Promise.all([store.provinceDays([window]), store.openSums([window], now, staleAfterMs)])
+  const { days: [days], open: [open] } = await runParts(store.db, { days: store.provinceDays([window]), open: store.openSums([window], now, staleAfterMs) })
   const provinces = days!
   for (const [province, held] of open!) {
     let sums = provinces.get(province)
@@ -136,25 +137,29 @@ export async function dailyAvailability(store: AvailabilityStore, window: Window
 
 export interface RecentAvailability { last7: SummedDays, last30: SummedDays }
 
-/** Every province's (or one's) figures over the last 7 and the last 30 days, today included, at `now` (a whole second); without the newest report. */
-export async function recentAvailability(store: AvailabilityStore, now: number, staleAfterMs: number, only?: string): Promise<Map<string, RecentAvailability>> {
+/**
+ * Every province's (or one's) devices now, by freshness at `now` (a whole second), and their
+ * figures over the last 7 and the last 30 days, today included, without the newest report: one part.
+ */
+export function currentAndRecent(store: AvailabilityStore, now: number, staleAfterMs: number, only?: string): Part<{ reported: Map<string, ReportedDevices>, recent: Map<string, RecentAvailability> }> {
   const today = vietnamDay(now)
   const week = windowOf(dayDate(today - 6), dayDate(today))
   const month = windowOf(dayDate(today - 29), dayDate(today))
-  const [[weekDays, monthDays], [weekOpen, monthOpen]] = await Promise.all([
-    store.provinceDays([week, month], only), store.currentOpenTime([week, month], now, staleAfterMs, only),
-  ])
-  const figures = new Map<string, RecentAvailability>()
-  const of = (province: string) => {
-    let found = figures.get(province)
-    if (!found) figures.set(province, found = { last7: emptyTally(), last30: emptyTally() })
-    return found
-  }
-  for (const [province, sums] of weekDays!) addTally(of(province).last7, sums)
-  for (const [province, sums] of monthDays!) addTally(of(province).last30, sums)
-  for (const [province, sums] of weekOpen!) addTally(of(province).last7, sums)
-  for (const [province, sums] of monthOpen!) addTally(of(province).last30, sums)
-  return figures
+  const parts = together({ days: store.provinceDays([week, month], only), current: store.current([week, month], now, staleAfterMs, only) })
+  return part(parts.query, (rows) => {
+    const { days: [weekDays, monthDays], current: { openTime: [weekOpen, monthOpen], reported } } = parts.read(rows)
+    const recent = new Map<string, RecentAvailability>()
+    const of = (province: string) => {
+      let found = recent.get(province)
+      if (!found) recent.set(province, found = { last7: emptyTally(), last30: emptyTally() })
+      return found
+    }
+    for (const [province, sums] of weekDays!) addTally(of(province).last7, sums)
+    for (const [province, sums] of monthDays!) addTally(of(province).last30, sums)
+    for (const [province, sums] of weekOpen!) addTally(of(province).last7, sums)
+    for (const [province, sums] of monthOpen!) addTally(of(province).last30, sums)
+    return { reported, recent }
+  })
 }
 
 /** Hours up and accounted, and faults, of a tally: the summary's form, whose shares are recomputed from sums. */

@@ -1,7 +1,11 @@
 import { sql, type RawBuilder } from 'kysely'
 import type { DeviceState, DeviceType } from '../../../schemas/status.js'
 import type { Db } from '../../db/database.js'
-import { ACCOUNTED_STATES, emptyTally, type AccountedState, type DayTally } from '../status/periods.js'
+import { part, type JsonRow, type Part } from '../../db/parts.js'
+import { ACCOUNTED_STATES, UP_STATES, addTally, emptyTally, type AccountedState, type DayTally } from '../status/periods.js'
+
+/** Devices in place with a status report, by what their newest report says now. */
+export interface ReportedDevices { reported: number, online: number, offline: number, stale: number }
 
 /** Summed days of one scope (a device, or a province): time by state, faults, newest report. */
 export type SummedDays = DayTally
@@ -17,24 +21,23 @@ export interface OpenPeriodRow {
 
 const sums = sql.join(ACCOUNTED_STATES.map((state) => sql`sum(${sql.ref(`${state}_ms`)})::text as ${sql.ref(state)}`))
 
+/** Sums from a row of the driver (a Date for the newest report) or of JSON (its text). */
 function summed(row: Record<string, unknown>): SummedDays {
   return {
     ms: Object.fromEntries(ACCOUNTED_STATES.map((state) => [state, Number(row[state] ?? 0)])) as Record<AccountedState, number>,
     faults: Number(row.faults ?? 0),
-    lastSeenAt: row.last_seen_at instanceof Date ? row.last_seen_at.getTime() : undefined,
+    lastSeenAt: row.last_seen_at === null || row.last_seen_at === undefined ? undefined : new Date(row.last_seen_at as Date | string).getTime(),
   }
 }
 
-type WindowRow = Record<string, string | null> & { province_code: string, state: DeviceState }
-
 /** Each window's time by state per province (and newest report, where a row has one), from columns `state_i`, `silent_i`, `seen_i`. */
-function perWindow(rows: WindowRow[], windows: number): Map<string, SummedDays>[] {
+function perWindow(rows: JsonRow[], windows: number): Map<string, SummedDays>[] {
   return Array.from({ length: windows }, (_, i) => {
     const sums = new Map<string, SummedDays>()
     for (const row of rows) {
       let found = sums.get(row.province_code)
       if (!found) sums.set(row.province_code, found = emptyTally())
-      found.ms[row.state] += Number(row[`state_${i}`])
+      found.ms[row.state as DeviceState] += Number(row[`state_${i}`])
       found.ms.silent += Number(row[`silent_${i}`])
       const seen = row[`seen_${i}`]
       if (seen !== null && seen !== undefined) found.lastSeenAt = Math.max(found.lastSeenAt ?? Number(seen), Number(seen))
@@ -48,7 +51,7 @@ function perWindow(rows: WindowRow[], windows: number): Map<string, SummedDays>[
  * the database, and the open periods, whose time up to now is added by the caller.
  */
 export class AvailabilityStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   /** One province's days from `from` to `to` (dates, included), per device. */
   async deviceDays(province: string, from: string, to: string): Promise<Map<string, SummedDays & { deviceType: DeviceType, deviceId: string }>> {
@@ -59,28 +62,27 @@ export class AvailabilityStore {
     return new Map(rows.map((row) => [`${row.device_type}/${row.device_id}`, { deviceType: row.device_type, deviceId: row.device_id, ...summed(row) }]))
   }
 
-  /** Every province's days (or one's) in each window (`from` to `to`, dates included), per province: one read for all the windows. */
-  async provinceDays(windows: { from: string, to: string }[], only?: string): Promise<Map<string, SummedDays>[]> {
-    const columns = windows.map(({ from, to }, i) => {
-      const within = sql`filter (where day between ${from}::date and ${to}::date)`
-      return sql.join([
-        ...ACCOUNTED_STATES.map((state) => sql`sum(${sql.ref(`${state}_ms`)}) ${within}::text as ${sql.ref(`${state}_${i}`)}`),
-        sql`sum(faults) ${within}::int as ${sql.ref(`faults_${i}`)}`, sql`max(last_seen_at) ${within} as ${sql.ref(`last_seen_at_${i}`)}`,
-      ])
-    })
-    const { rows } = await sql<Record<string, unknown> & { province_code: string }>`
-      select province_code, ${sql.join(columns)} from province_status_days
+  /**
+   * Every province's days (or one's) in each window (`from` to `to`, dates included), per
+   * province: one read for all the windows, the days grouped by the windows they are in.
+   */
+  provinceDays(windows: { from: string, to: string }[], only?: string): Part<Map<string, SummedDays>[]> {
+    const within = sql.join(windows.map(({ from, to }, i) => sql`day between ${from}::date and ${to}::date as ${sql.ref(`in_${i}`)}`))
+    const flags = sql.join(windows.map((_, i) => sql.ref(`in_${i}`)))
+    return part(sql`
+      select province_code, ${flags}, ${sums}, sum(faults)::int as faults, max(last_seen_at) as last_seen_at
+      from province_status_days, lateral (select ${within}) w
       where day between ${windows.map((w) => w.from).sort()[0]}::date and ${windows.map((w) => w.to).sort().at(-1)}::date
-      ${only ? sql`and province_code = ${only}` : sql``} group by province_code`.execute(this.db)
-    return windows.map((_, i) => {
-      const sums = new Map<string, SummedDays>()
+      ${only ? sql`and province_code = ${only}` : sql``} group by province_code, ${flags}`, (rows) => windows.map((_, i) => {
+      const provinces = new Map<string, SummedDays>()
       for (const row of rows) {
-        // A province with no day in this window, though it has some in another.
-        if (row[`last_seen_at_${i}`] === null && ACCOUNTED_STATES.every((state) => row[`${state}_${i}`] === null)) continue
-        sums.set(row.province_code, summed(Object.fromEntries([...ACCOUNTED_STATES, 'faults', 'last_seen_at'].map((key) => [key, row[`${key}_${i}`]]))))
+        if (!row[`in_${i}`]) continue
+        let found = provinces.get(row.province_code)
+        if (!found) provinces.set(row.province_code, found = emptyTally())
+        addTally(found, summed(row))
       }
-      return sums
-    })
+      return provinces
+    }))
   }
 
   /** The days of every province (or of one) from `from` to `to`, summed per day. */
@@ -107,7 +109,7 @@ export class AvailabilityStore {
    * `addOpenPeriod` adds one period (its state until silence, then silence), summed in the
    * database per province: a province or the nation is a few rows, not one per device.
    */
-  async openSums(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
+  openSums(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Part<Map<string, SummedDays>[]> {
     // In float8, exact for instants of whole milliseconds (all stored instants are), and far cheaper than numeric.
     const ms = (at: RawBuilder<unknown>) => sql`round(date_part('epoch', ${at}) * 1000)`
     const columns = windows.map(({ start, end: windowEnd }, i) => {
@@ -117,50 +119,71 @@ export class AvailabilityStore {
         sum(greatest(0, ${end} - greatest(heard_until, ${start})))::text as ${sql.ref(`silent_${i}`)},
         max(seen) filter (where seen >= ${start} and seen < ${end})::text as ${sql.ref(`seen_${i}`)}`
     })
-    const { rows } = await sql<WindowRow>`
+    return part(sql`
       select province_code, state, ${sql.join(columns)}
       from device_status, lateral (select ${ms(sql`run_started_at`)} as started, ${ms(sql`observed_at`)} as seen) t,
         lateral (select least(${now}::float8, seen + ${staleAfterMs}) as heard_until) h
       ${only ? sql`where province_code = ${only}` : sql``}
-      group by province_code, state`.execute(this.db)
-    return perWindow(rows, windows.length)
+      group by province_code, state`, (rows) => perWindow(rows, windows.length))
   }
 
   /**
-   * The same as `openSums` for windows that hold `now` (a whole second), without the newest
-   * report, from the devices counted per second of their newest report: a few thousand buckets,
-   * not a row per device. It holds because a period never spans a Vietnam midnight (the first
-   * report of a day opens a new one), so an open period whose newest report is within a window,
-   * which starts at a midnight, started within it too; one whose newest report is before it
-   * counts from the window's start, its state until the stale limit, then silence. Every bucket
-   * is wholly on one side of each limit: the limits are whole seconds. Devices no longer in place
-   * count, as in `openSums`.
+   * What the devices' newest reports say now, from the devices counted per second of their
+   * newest report (a few thousand buckets, not a row per device), in one read:
+   *
+   * - `reported`: the devices in place that reported, by freshness at `now` (a whole second, so
+   *   every bucket is wholly fresh or wholly stale);
+   * - `openTime`: the same as `openSums` for windows that hold `now`, without the newest report.
+   *   It holds because a period never spans a Vietnam midnight (the first report of a day opens a
+   *   new one), so an open period whose newest report is within a window, which starts at a
+   *   midnight, started within it too; one whose newest report is before it counts from the
+   *   window's start, its state until the stale limit, then silence. Every bucket is wholly on one
+   *   side of each limit: the limits are whole seconds. Devices no longer in place count, as in
+   *   `openSums`.
    */
-  async currentOpenTime(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>[]> {
+  current(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Part<{ openTime: Map<string, SummedDays>[], reported: Map<string, ReportedDevices> }> {
     if (now % 1000 !== 0 || staleAfterMs % 1000 !== 0 || windows.some((w) => w.start % 1000 !== 0 || w.start > now || w.end <= now)) {
-      throw new Error('current open time is counted for windows that hold now, at whole seconds')
+      throw new Error('the current state is read for windows that hold now, at whole seconds')
     }
-    const fresh = (now - staleAfterMs) / 1000
-    // Each bucket's share fits a bigint (a few devices' milliseconds), and summing bigints is fast.
-    const bigint = (value: number) => sql`${value}::bigint`
-    const columns = windows.map(({ start }, i) => {
-      const from = start / 1000
-      const silentFrom = from - staleAfterMs / 1000
-      return sql`
+    // The limits are named once (each a parameter used many times), in milliseconds and, divided exactly, seconds.
+    const limits = sql.join([
+      sql`${(now - staleAfterMs) / 1000}::bigint as fresh`, sql`${now}::bigint as now_ms`, sql`${staleAfterMs}::bigint as stale_ms`,
+      ...windows.map(({ start }, i) => sql`${start}::bigint as ${sql.ref(`start_${i}`)}`),
+    ])
+    // Each bucket's share is reckoned in bigint and is small (a few devices' milliseconds), so summed in float8, far cheaper than
+    // bigint's numeric sums, it stays exact while the sums stay below 2^53 ms (about three million devices over 30 days).
+    const columns = windows.map((_, i) => {
+      const start = sql.ref(`start_${i}`)
+      const from = sql`${start} / 1000`
+      const silentFrom = sql`(${start} - stale_ms) / 1000`
+      return sql`,
         sum(case
-          when seen_second >= ${fresh} then case when seen_second >= ${from} then devices * ${bigint(now)} - started_ms else devices * ${bigint(now - start)} end
-          when seen_second >= ${from} then seen_ms + devices * ${bigint(staleAfterMs)} - started_ms
-          when seen_second >= ${silentFrom} then seen_ms + devices * ${bigint(staleAfterMs - start)}
-          else 0 end)::text as ${sql.ref(`state_${i}`)},
+          when seen_second >= fresh then case when seen_second >= ${from} then devices * now_ms - started_ms else devices * (now_ms - ${start}) end
+          when seen_second >= ${from} then seen_ms + devices * stale_ms - started_ms
+          when seen_second >= ${silentFrom} then seen_ms + devices * (stale_ms - ${start})
+          else 0 end::float8) as ${sql.ref(`state_${i}`)},
         sum(case
-          when seen_second >= ${fresh} then 0
-          when seen_second >= ${silentFrom} then devices * ${bigint(now - staleAfterMs)} - seen_ms
-          else devices * ${bigint(now - start)} end)::text as ${sql.ref(`silent_${i}`)}`
+          when seen_second >= fresh then 0
+          when seen_second >= ${silentFrom} then devices * (now_ms - stale_ms) - seen_ms
+          else devices * (now_ms - ${start}) end::float8) as ${sql.ref(`silent_${i}`)}`
     })
-    const { rows } = await sql<WindowRow>`
-      select province_code, state, ${sql.join(columns)} from device_state_seconds
-      ${only ? sql`where province_code = ${only}` : sql``} group by province_code, state`.execute(this.db)
-    return perWindow(rows, windows.length)
+    return part(sql`
+      select province_code, state, coalesce(sum(devices) filter (where in_place), 0)::int as placed,
+        coalesce(sum(devices) filter (where in_place and seen_second >= fresh), 0)::int as placed_fresh ${sql.join(columns, sql``)}
+      from device_state_seconds, lateral (select ${limits}) l
+      ${only ? sql`where province_code = ${only}` : sql``} group by province_code, state`, (rows) => {
+      const reported = new Map<string, ReportedDevices>()
+      for (const row of rows) {
+        if (row.placed === 0) continue
+        let found = reported.get(row.province_code)
+        if (!found) reported.set(row.province_code, found = { reported: 0, online: 0, offline: 0, stale: 0 })
+        found.reported += row.placed
+        found.stale += row.placed - row.placed_fresh
+        if (UP_STATES.includes(row.state)) found.online += row.placed_fresh
+        else if (row.state === 'offline' || row.state === 'fault') found.offline += row.placed_fresh
+      }
+      return { openTime: perWindow(rows, windows.length), reported }
+    })
   }
 
   /** The commune of each device of a province: a station's or board's own, a cluster's station's. */

@@ -1,3 +1,4 @@
+import { runPart } from '../../db/parts.js'
 import { deadlineOf, vietnamYear } from './periods.js'
 import type { LatestState, Period, ReportsStore } from './store.js'
 
@@ -17,7 +18,7 @@ export function formStates(latest: LatestState[], period: { forms: string[] }, p
 
 /** Each active province's state for each form of a period. */
 export async function reportStatus(store: ReportsStore, period: { id: string, forms: string[] }) {
-  const [latest, provinces] = await Promise.all([store.latestStates(period.id), store.activeProvinces()])
+  const [latest, provinces] = await Promise.all([runPart(store.db, store.latestStates(period.id)), store.activeProvinces()])
   return formStates(latest, period, provinces)
 }
 

@@ -1,8 +1,10 @@
 import { sql, type Selectable } from 'kysely'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { Static } from 'typebox'
 import type { Appendix02Line, Appendix03Line, CrossCheckWarning, CustomForm, Person, ReportPeriod, ReportSubmission } from '../../../schemas/reports.js'
 import type { Actor } from '../../auth/call-token.js'
 import type { Db } from '../../db/database.js'
+import { part, type Part } from '../../db/parts.js'
 import type { ReportDeadlineExtensionsTable, ReportPeriodsTable, ReportSubmissionsTable } from '../../db/tables.js'
 import { calendarPeriods, deadlineOf, type PeriodDefinition } from './periods.js'
 
@@ -22,11 +24,19 @@ export interface LatestState {
   feedback: { received: number, answered: number } | null
 }
 
-const toPeriod = (row: Selectable<ReportPeriodsTable>, extensions: Selectable<ReportDeadlineExtensionsTable>[]): Period => ({
+/** A period's extensions come with it as JSON, their instants as text. */
+type PeriodRow = Selectable<ReportPeriodsTable> & { extensions: (Omit<Selectable<ReportDeadlineExtensionsTable>, 'granted_at'> & { granted_at: string })[] }
+
+/** Periods with their extensions, in one statement. */
+const periodsWithExtensions = (db: Db) => db.selectFrom('report_periods').selectAll('report_periods').select((eb) => jsonArrayFrom(
+  eb.selectFrom('report_deadline_extensions as e').selectAll('e').whereRef('e.period_id', '=', 'report_periods.id').orderBy('e.province_code'),
+).as('extensions')).$castTo<PeriodRow>()
+
+const toPeriod = (row: PeriodRow): Period => ({
   id: row.id, kind: row.kind, year: row.year, title: row.title, asOf: row.as_of, dueOn: row.due_on, deadline: deadlineOf(row.due_on).toISOString(),
   forms: row.forms, customForms: row.custom_forms as Static<typeof CustomForm>[],
-  extensions: extensions.filter((e) => e.period_id === row.id).map((e) => ({
-    province: e.province_code, dueOn: e.due_on, deadline: deadlineOf(e.due_on).toISOString(), reason: e.reason, grantedBy: e.granted_by, grantedAt: e.granted_at.toISOString(),
+  extensions: row.extensions.map((e) => ({
+    province: e.province_code, dueOn: e.due_on, deadline: deadlineOf(e.due_on).toISOString(), reason: e.reason, grantedBy: e.granted_by, grantedAt: new Date(e.granted_at).toISOString(),
   })),
   correctedAt: row.corrected_at?.toISOString() ?? null,
   correctionReason: row.correction_reason,
@@ -69,7 +79,7 @@ export class ReportsStore {
   /** Years whose calendar periods this instance has inserted outside a transaction: committed, so not inserted again. */
   private readonly yearsMade = new Set<number>()
 
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
   /** The calendar periods of a year exist once asked for; inserting them again changes nothing. */
   async ensureYear(year: number, db: Db = this.db): Promise<void> {
@@ -82,24 +92,20 @@ export class ReportsStore {
   }
 
   async periods(year: number): Promise<Period[]> {
-    const rows = await this.db.selectFrom('report_periods').selectAll().where('year', '=', year).orderBy('due_on').orderBy('id').execute()
-    const extensions = rows.length === 0 ? [] : await this.db.selectFrom('report_deadline_extensions').selectAll()
-      .where('period_id', 'in', rows.map((r) => r.id)).orderBy('province_code').execute()
-    return rows.map((row) => toPeriod(row, extensions))
+    const rows = await periodsWithExtensions(this.db).where('year', '=', year).orderBy('due_on').orderBy('id').execute()
+    return rows.map(toPeriod)
   }
 
   /** A period by id; a calendar period (`2027-H1`, `2027-RADIO`, `2027-Y`) exists as soon as it is named. */
   async period(id: string, db: Db = this.db): Promise<Period | undefined> {
-    const find = () => db.selectFrom('report_periods').selectAll().where('id', '=', id).executeTakeFirst()
+    const find = () => periodsWithExtensions(db).where('id', '=', id).executeTakeFirst()
     let row = await find()
     const calendarYear = /^(20[2-9]\d|2100)-(H1|RADIO|Y)$/.exec(id)?.[1]
     if (!row && calendarYear) {
       await this.ensureYear(Number(calendarYear), db)
       row = await find()
     }
-    if (!row) return undefined
-    const extensions = await db.selectFrom('report_deadline_extensions').selectAll().where('period_id', '=', id).orderBy('province_code').execute()
-    return toPeriod(row, extensions)
+    return row && toPeriod(row)
   }
 
   /** False when a period with this id exists. */
@@ -185,8 +191,8 @@ export class ReportsStore {
    * The latest version of every form of every province (or of one) for a period, without its
    * data: a summary needs only its state, and a feedback form's totals, summed here.
    */
-  async latestStates(periodId: string, only?: string): Promise<LatestState[]> {
-    const { rows } = await sql<{ province_code: string, form: string, version: number, state: Submission['state'], on_time: boolean, submitted_at: Date, received: string | null, answered: string | null }>`
+  latestStates(periodId: string, only?: string): Part<LatestState[]> {
+    return part(sql`
       select province_code, form, version, state, on_time, submitted_at, f.received, f.answered
       from (
         select distinct on (province_code, form) province_code, form, version, state, on_time, submitted_at, data from report_submissions
@@ -196,12 +202,10 @@ export class ReportsStore {
       left join lateral (
         select sum((c ->> 'received')::bigint)::text as received, sum((c ->> 'answered')::bigint)::text as answered
         from jsonb_path_query(l.data, '$.communes[*].byChannel[*]') c
-      ) f on l.form = 'feedback'
-      order by province_code, form`.execute(this.db)
-    return rows.map((row) => ({
-      province: row.province_code, form: row.form, version: row.version, state: row.state, onTime: row.on_time, submittedAt: row.submitted_at.toISOString(),
+      ) f on l.form = 'feedback'`, (rows) => rows.map((row) => ({
+      province: row.province_code, form: row.form, version: row.version, state: row.state, onTime: row.on_time, submittedAt: new Date(row.submitted_at).toISOString(),
       feedback: row.form === 'feedback' ? { received: Number(row.received ?? 0), answered: Number(row.answered ?? 0) } : null,
-    }))
+    })))
   }
 
   /**

@@ -1,28 +1,28 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
+import { part, type Part } from '../../db/parts.js'
 import type { Figures } from '../../../schemas/summaries.js'
 
 type Section<K extends keyof Figures> = Map<string, Figures[K]>
 
-/** Devices in place with a status report, by what their newest report says now. */
-export interface ReportedDevices { reported: number, online: number, offline: number, stale: number }
+const PROGRAMME_FIELDS = { new_stations: 'newStations', replacement_clusters: 'replacementClusters', extension_clusters: 'extensionClusters', clusters_replaced: 'clustersReplaced', villages: 'villagesNewlyCovered' } as const
 
 const num = (value: unknown) => Number(value ?? 0)
 
 /**
  * The queries behind the summaries. Each answers one section for every province at once (or
- * one province), grouped by province in the database, so a national summary is a handful of
- * set-based statements whatever the number of provinces.
+ * one province), grouped by province in the database, as a part of the one statement a summary
+ * runs, whatever the number of provinces.
  */
 export class SummariesStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
-  async provinces(only?: string): Promise<{ code: string, name: string }[]> {
-    let query = this.db.selectFrom('admin_units').select(['code', 'name'])
-      .where('level', '=', 'province').where('status', '=', 'active')
-    if (only) query = query.where('code', '=', only)
-    const rows = await query.orderBy('code').execute()
-    return rows.map((r) => ({ code: r.code, name: r.name ?? r.code }))
+  /** The active provinces, in code order. */
+  provinces(only?: string): Part<{ code: string, name: string }[]> {
+    return part(sql`
+      select code, coalesce(name, code) as name from admin_units where level = 'province' and status = 'active'
+      ${only ? sql`and code = ${only}` : sql``}`,
+    (rows) => rows.map((r) => ({ code: r.code as string, name: r.name as string })).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)))
   }
 
   /**
@@ -48,40 +48,35 @@ export class SummariesStore {
     return rows[0]!
   }
 
-  /** Stations by kind and condition, clusters by kind and boards in place, per province: one read of the maintained counts. */
-  async registry(only?: string): Promise<{ stations: Section<'stations'>, clusters: Section<'clusters'>, boards: Section<'boards'> }> {
-    const { rows } = await sql<{ province_code: string, device_type: 'station' | 'cluster' | 'board', kind: string | null, status: string, n: number }>`
-      select province_code, device_type, kind, status, sum(devices)::int as n from registry_counts
-      ${only ? sql`where province_code = ${only}` : sql``}
-      group by province_code, device_type, kind, status`.execute(this.db)
-    const stations = new Map<string, Figures['stations']>()
-    const clusters = new Map<string, Figures['clusters']>()
-    const boards = new Map<string, Figures['boards']>()
-    for (const row of rows) {
-      const n = num(row.n)
-      if (row.device_type === 'station') {
-        let s = stations.get(row.province_code)
-        if (!s) stations.set(row.province_code, s = { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 })
-        if (row.status === 'decommissioned') {
-          s.decommissioned += n
-          continue
+  /** Stations by kind and condition, clusters by kind and boards in place, per province: one read of the maintained counts, a row per province. */
+  registry(only?: string): Part<{ stations: Section<'stations'>, clusters: Section<'clusters'>, boards: Section<'boards'> }> {
+    const count = (name: string, where: string) => sql`coalesce(sum(devices) filter (where ${sql.raw(where)}), 0)::int as ${sql.ref(name)}`
+    const station = (name: string, where: string) => count(name, `device_type = 'station' and status <> 'decommissioned' and ${where}`)
+    const cluster = (name: string, where: string) => count(name, `device_type = 'cluster' and status <> 'decommissioned' and ${where}`)
+    return part(sql`
+      select province_code, ${sql.join([
+        station('s_total', 'true'), station('s_wired', `kind = 'wired'`), station('s_fm', `kind = 'fm'`), station('s_wired_fm', `kind = 'wired_fm'`),
+        station('s_ip', `kind = 'ip'`), station('s_operating', `status = 'operating'`), station('s_degraded', `status = 'degraded'`),
+        station('s_out', `status = 'out_of_service'`), count('s_decommissioned', `device_type = 'station' and status = 'decommissioned'`),
+        cluster('c_total', 'true'), cluster('c_ip', `kind = 'ip'`), cluster('c_fm', `kind = 'fm'`), cluster('c_wired', `kind = 'wired'`),
+        count('b_total', `device_type = 'board' and status <> 'decommissioned'`),
+      ])}
+      from registry_counts ${only ? sql`where province_code = ${only}` : sql``}
+      group by province_code`, (rows) => {
+      const stations: Section<'stations'> = new Map()
+      const clusters: Section<'clusters'> = new Map()
+      const boards: Section<'boards'> = new Map()
+      for (const r of rows) {
+        const figures = {
+          total: r.s_total, wired: r.s_wired, fm: r.s_fm, wiredFm: r.s_wired_fm, ip: r.s_ip,
+          operating: r.s_operating, degraded: r.s_degraded, outOfService: r.s_out, decommissioned: r.s_decommissioned,
         }
-        s.total += n
-        s[row.kind === 'wired_fm' ? 'wiredFm' : row.kind as 'wired' | 'fm' | 'ip'] += n
-        s[row.status === 'out_of_service' ? 'outOfService' : row.status as 'operating' | 'degraded'] += n
-      } else if (row.status === 'decommissioned') {
-        continue
-      } else if (row.device_type === 'cluster') {
-        let c = clusters.get(row.province_code)
-        if (!c) clusters.set(row.province_code, c = { total: 0, ip: 0, fm: 0, wired: 0 })
-        c.total += n
-        c[row.kind as 'ip' | 'fm' | 'wired'] += n
-      } else {
-        boards.set(row.province_code, { total: (boards.get(row.province_code)?.total ?? 0) + n })
+        stations.set(r.province_code, { ...figures, ipShare: ipShare(figures) })
+        clusters.set(r.province_code, { total: r.c_total, ip: r.c_ip, fm: r.c_fm, wired: r.c_wired })
+        boards.set(r.province_code, { total: r.b_total })
       }
-    }
-    for (const s of stations.values()) s.ipShare = ipShare(s)
-    return { stations, clusters, boards }
+      return { stations, clusters, boards }
+    })
   }
 
   /**
@@ -89,65 +84,44 @@ export class SummariesStore {
    * clusters of replacements and extensions and the distinct clusters replaced and villages
    * newly covered from the programmes' counts.
    */
-  async programmes(only?: string): Promise<Section<'programmes'>> {
-    const { rows } = await sql<{ province_code: string, measure: string, n: number }>`
+  programmes(only?: string): Part<Section<'programmes'>> {
+    return part(sql`
       select province_code, measure, sum(n)::int as n from (
         select province_code, 'new_stations' as measure, devices as n from registry_counts
         where device_type = 'station' and programme = 'new_station' and status <> 'decommissioned'
         union all select province_code, measure, items from programme_counts
       ) counts ${only ? sql`where province_code = ${only}` : sql``}
-      group by province_code, measure`.execute(this.db)
-    const sections = new Map<string, Figures['programmes']>()
-    const field = { new_stations: 'newStations', replacement_clusters: 'replacementClusters', extension_clusters: 'extensionClusters', clusters_replaced: 'clustersReplaced', villages: 'villagesNewlyCovered' } as const
-    for (const row of rows) {
-      let section = sections.get(row.province_code)
-      if (!section) sections.set(row.province_code, section = { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 })
-      section[field[row.measure as keyof typeof field]] += num(row.n)
-    }
-    return sections
-  }
-
-  /**
-   * The newest state of every device still in place, by freshness, decided here at read time
-   * from the devices counted per second of their newest report (kept by the database as reports
-   * arrive and devices leave or return to their place). Devices in place are counted by the
-   * registry sections, so only reports are counted here. Freshness is judged at the whole second
-   * of `now`, so every bucket is wholly fresh or wholly stale.
-   */
-  async devices(now: Date, staleAfterSeconds: number, only?: string): Promise<Map<string, ReportedDevices>> {
-    const staleBefore = Math.floor(now.getTime() / 1000) - staleAfterSeconds
-    const { rows } = await sql<{ province_code: string } & ReportedDevices>`
-      select province_code, sum(devices)::int as reported,
-        coalesce(sum(devices) filter (where seen_second >= ${staleBefore} and state in ('online', 'playing', 'idle')), 0)::int as online,
-        coalesce(sum(devices) filter (where seen_second >= ${staleBefore} and state in ('offline', 'fault')), 0)::int as offline,
-        coalesce(sum(devices) filter (where seen_second < ${staleBefore}), 0)::int as stale
-      from device_state_seconds where in_place ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`.execute(this.db)
-    return new Map(rows.map(({ province_code: code, ...counts }) => [code, counts]))
+      group by province_code, measure`, (rows) => {
+      const sections = new Map<string, Figures['programmes']>()
+      for (const row of rows) {
+        let section = sections.get(row.province_code)
+        if (!section) sections.set(row.province_code, section = { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 })
+        section[PROGRAMME_FIELDS[row.measure as keyof typeof PROGRAMME_FIELDS]] += num(row.n)
+      }
+      return sections
+    })
   }
 
   /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
-  async broadcast(now: Date, only?: string): Promise<Section<'broadcast'>> {
+  broadcast(now: Date, only?: string): Part<Section<'broadcast'>> {
     const today = vietnamDay(now)
-    const { rows } = await sql<{ province_code: string, last7: number, last30: number }>`
+    return part(sql`
       select province_code,
         coalesce(sum(seconds) filter (where day > ${today}::date - 7), 0)::float8 / 3600 as last7,
         sum(seconds)::float8 / 3600 as last30
       from broadcast_airtime_daily
       where day > ${today}::date - 30 and day <= ${today}::date ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`.execute(this.db)
-    return new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }]))
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }])))
   }
 
   /** For central's items of the last 30 days, per target province: delivered, acknowledged, played (kept in `content_reach` as they happen). */
-  async content(now: Date, only?: string): Promise<Section<'content'>> {
+  content(now: Date, only?: string): Part<Section<'content'>> {
     const since = new Date(now.getTime() - 30 * 86_400_000)
-    const { rows } = await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
+    return part(sql`
       select province_code, count(*)::int as items, (count(*) filter (where delivered))::int as delivered,
         (count(*) filter (where acknowledged))::int as acknowledged, (count(*) filter (where played))::int as played
       from content_reach where published_at >= ${since} ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`.execute(this.db)
-    return new Map(rows.map((r) => [r.province_code, { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played }]))
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played }])))
   }
 }
 

@@ -1,11 +1,12 @@
 import type { Static } from 'typebox'
 import type { Figures, NationalSummary, ProvinceFigures } from '../../../schemas/summaries.js'
 import type { LatestState, Period, ReportsStore } from '../reports/store.js'
-import { recentAvailability, upHours, type RecentAvailability } from '../availability/figures.js'
-import type { AvailabilityStore } from '../availability/store.js'
+import { currentAndRecent, upHours, type RecentAvailability } from '../availability/figures.js'
+import type { AvailabilityStore, ReportedDevices } from '../availability/store.js'
 import { formStates } from '../reports/status.js'
 import { emptyTally } from '../status/periods.js'
-import { ipShare, type ReportedDevices, type SummariesStore } from './store.js'
+import { ipShare, type SummariesStore } from './store.js'
+import { none, runParts } from '../../db/parts.js'
 
 const emptyFigures = (): Figures => ({
   stations: { total: 0, wired: 0, fm: 0, wiredFm: 0, ip: 0, operating: 0, degraded: 0, outOfService: 0, decommissioned: 0, ipShare: 0 },
@@ -75,19 +76,18 @@ export interface SummaryOptions {
   now: Date
 }
 
-/** Every province's figures from one query per section, and their national total. */
+/** Every province's figures from one statement (a part per section), and their national total. */
 export async function summarise(store: SummariesStore, reports: ReportsStore, availability: AvailabilityStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
-  const [provinces, { stations, clusters, boards }, devices, broadcast, content, programmes, latest, recent] = await Promise.all([
-    store.provinces(only),
-    store.registry(only),
-    store.devices(now, staleAfterSeconds, only),
-    store.broadcast(now, only),
-    store.content(now, only),
-    store.programmes(only),
-    period ? reports.latestStates(period.id, only) : Promise.resolve([]),
-    recentAvailability(availability, now.getTime(), staleAfterSeconds * 1000, only),
-  ])
+  const { provinces, registry: { stations, clusters, boards }, devices: { reported, recent }, broadcast, content, programmes, latest } = await runParts(store.db, {
+    provinces: store.provinces(only),
+    registry: store.registry(only),
+    devices: currentAndRecent(availability, now.getTime(), staleAfterSeconds * 1000, only),
+    broadcast: store.broadcast(now, only),
+    content: store.content(now, only),
+    programmes: store.programmes(only),
+    latest: period ? reports.latestStates(period.id, only) : none<LatestState>(),
+  })
   const states = period ? formStates(latest, period, provinces.map((p) => p.code)) : []
   const total = emptyFigures()
   const figures: ProvinceFigures[] = provinces.map(({ code, name }) => {
@@ -96,7 +96,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, av
       stations: stations.get(code) ?? empty.stations,
       clusters: clusters.get(code) ?? empty.clusters,
       boards: boards.get(code) ?? empty.boards,
-      devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, devices.get(code)),
+      devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, reported.get(code)),
       availability: availabilityFigures(recent.get(code)),
       broadcast: broadcast.get(code) ?? empty.broadcast,
       programmes: programmes.get(code) ?? empty.programmes,
