@@ -27,14 +27,15 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8)
 
 interface Batch { province: string, entity: 'stations' | 'clusters' | 'boards', items: (StationInput | ClusterInput | BoardInput)[] }
 
-/** The nation, split into batches of at most 1000 records of one kind for one province. */
-function nationalRegistry(): Batch[] {
+/** The nation, split into batches of at most 1000 records of one kind for one province; stations and boards in real communes of their province. */
+function nationalRegistry(communes: Map<string, string[]>): Batch[] {
   const batches: Batch[] = []
   const share = (total: number, p: number) => Math.floor(total / PROVINCES.length) + (p < total % PROVINCES.length ? 1 : 0)
   PROVINCES.forEach((province, p) => {
-    const communeBase = 10_000 + p * 200
+    const own = communes.get(province)!
+    const commune = (i: number) => own[i % own.length]!
     const stationItems: StationInput[] = Array.from({ length: share(STATIONS, p) }, (_, i) => ({
-      id: `st-${province}-${i}`, communeCode: String(communeBase + (i % 100)).padStart(5, '0'), name: `Đài truyền thanh ${i}`,
+      id: `st-${province}-${i}`, communeCode: commune(i), name: `Đài truyền thanh ${i}`,
       kind: (['ip', 'wired', 'fm', 'wired_fm'] as const)[i % 4]!, status: 'operating', establishedOn: '2024-06-01',
       hasIntegrationDevice: i % 3 === 0, location: { latitude: 10 + (i % 100) / 10, longitude: 105 + (i % 50) / 10 },
       programme: 'new_station', fundingSource: 'local_budget',
@@ -45,7 +46,7 @@ function nationalRegistry(): Batch[] {
       location: { latitude: 10 + (i % 100) / 10, longitude: 105 + (i % 50) / 10 },
     }))
     const boardItems: BoardInput[] = Array.from({ length: share(BOARDS, p) }, (_, i) => ({
-      id: `bt-${province}-${i}`, communeCode: String(communeBase + (i % 100)).padStart(5, '0'), placement: i % 2 ? 'indoor' : 'outdoor', screenSizeInches: 55, status: 'operating',
+      id: `bt-${province}-${i}`, communeCode: commune(i), placement: i % 2 ? 'indoor' : 'outdoor', screenSizeInches: 55, status: 'operating',
     }))
     for (const [entity, items] of [['stations', stationItems], ['clusters', clusterItems], ['boards', boardItems]] as const) {
       for (let i = 0; i < items.length; i += BATCH) batches.push({ province, entity, items: items.slice(i, i + BATCH) })
@@ -68,13 +69,19 @@ async function runAll(batches: Batch[], send: (batch: Batch) => Promise<void>): 
   return (performance.now() - started) / 1000
 }
 
-const batches = nationalRegistry()
-const records = batches.reduce((n, b) => n + b.items.length, 0)
 const work = await mkdtemp(join(tmpdir(), 'ttn-bench-'))
 const apiDatabase = await createBenchDatabase('ttn_bench_registry_api')
 const directDatabase = await createBenchDatabase('ttn_bench_registry_direct')
 
 try {
+  const direct = openPostgres({ url: directDatabase.url, poolMax: 20 })
+  await migrateToLatest(direct.db)
+  const communes = new Map<string, string[]>()
+  const catalogue = await direct.db.selectFrom('admin_units').select(['province_code', 'code']).where('level', '=', 'commune').where('status', '=', 'active').orderBy('code').execute()
+  for (const { province_code: province, code } of catalogue) communes.set(province!, [...communes.get(province!) ?? [], code])
+  const batches = nationalRegistry(communes)
+  const records = batches.reduce((n, b) => n + b.items.length, 0)
+
   // API path: the real service process, 34 provincial systems each signing its own pushes.
   const { keys, systemsFile } = await provincialSystems(work)
   const service = await startService('src/server.ts', { DATABASE_URL: apiDatabase.url, DATA_DIR: work, SYSTEMS_FILE: systemsFile, DATABASE_POOL_MAX: '20',
@@ -97,8 +104,6 @@ try {
   }
 
   // Direct path: the same rows, one INSERT statement per batch, same concurrency.
-  const direct = openPostgres({ url: directDatabase.url, poolMax: 20 })
-  await migrateToLatest(direct.db)
   const directSeconds = await runAll(batches, async (batch) => {
     const table = batch.entity
     const rows = batch.items.map((item) => {
