@@ -16,6 +16,9 @@ export interface Part<T> {
 
 export const part = <T>(query: RawBuilder<unknown>, read: (rows: JsonRow[]) => T): Part<T> => ({ query, read })
 
+/** Byte order, as the database's C collation sorts keys: for the parts that sort in their reading, and cursors that must agree. */
+export const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 /** A part with no rows, where a statement has nothing to ask. */
 export const none = <T>(): Part<T[]> => part(sql`select where false`, () => [])
 

@@ -423,3 +423,16 @@ t.test('a device leaving its place while its province reports: the report waits 
   t.same(buckets, [{ in_place: false, devices: 1, seen_second: String((BASE + 60_000) / 1000) }], 'one device, out of place, at its newest report')
   t.same([...(await runPart(db, availability.current([], BASE + 60_000, STALE_SECONDS * 1000, '79'))).reported], [], 'nothing reported in place')
 })
+
+t.test('days summed in float8 stay exact up to 2^53 - 1 ms, beyond any window a province can fill', async (t) => {
+  const { db } = await testDatabase(t)
+  const availability = new AvailabilityStore(db)
+  // Two odd halves of the largest exact integer: a sum rounded anywhere would come out even.
+  await sql`insert into province_status_days (province_code, day, online_ms, silent_ms, faults)
+    values ('79', '2026-11-01', 4503599627370495, 1, 1), ('79', '2026-11-02', 4503599627370496, 2, 2)`.execute(db)
+  const [both, first] = await runPart(db, availability.provinceDays([windowOf('2026-11-01', '2026-11-02'), windowOf('2026-11-01', '2026-11-01')], '79'))
+  t.equal(both!.get('79')!.ms.online, Number.MAX_SAFE_INTEGER, 'the largest safe sum, exactly')
+  t.equal(both!.get('79')!.ms.silent, 3)
+  t.equal(both!.get('79')!.faults, 3)
+  t.equal(first!.get('79')!.ms.online, 4503599627370495, 'a window of the first day alone')
+})

@@ -3,7 +3,7 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import {
   ACCOUNTED_STATES, UP_STATES, addPeriodTime, addTally, dateDay, dayDate, emptyTally, vietnamDay, vietnamDayStart, type DayTally,
 } from '../status/periods.js'
-import { part, runParts, together, type Part } from '../../db/parts.js'
+import { compareKeys, part, runParts, together, type Part } from '../../db/parts.js'
 import type { AvailabilityStore, OpenPeriodRow, ReportedDevices, SummedDays } from './store.js'
 
 export interface Window {
@@ -114,8 +114,6 @@ export async function nationalAvailability(store: AvailabilityStore, window: Win
   return { total, provinces: [...provinces].sort(([a], [b]) => compareKeys(a, b)) }
 }
 
-/** Byte order, as the database's C collation sorts keys, so that cursors agree. */
-const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Each day's figures of a province (or of the nation) from `from` to `to`: closed periods' days, and the open periods split by day up to now. */
 export async function dailyAvailability(store: AvailabilityStore, window: Window, now: number, staleAfterMs: number, only?: string): Promise<Map<string, SummedDays>> {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
-import { part, type Part } from '../../db/parts.js'
+import { compareKeys, part, type Part } from '../../db/parts.js'
 import type { Figures } from '../../../schemas/summaries.js'
 
 type Section<K extends keyof Figures> = Map<string, Figures[K]>
@@ -22,7 +22,7 @@ export class SummariesStore {
     return part(sql`
       select code, coalesce(name, code) as name from admin_units where level = 'province' and status = 'active'
       ${only ? sql`and code = ${only}` : sql``}`,
-    (rows) => rows.map((r) => ({ code: r.code as string, name: r.name as string })).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)))
+    (rows) => rows.map((r) => ({ code: r.code as string, name: r.name as string })).sort((a, b) => compareKeys(a.code, b.code)))
   }
 
   /**
@@ -51,15 +51,16 @@ export class SummariesStore {
   /** Stations by kind and condition, clusters by kind and boards in place, per province: one read of the maintained counts, a row per province. */
   registry(only?: string): Part<{ stations: Section<'stations'>, clusters: Section<'clusters'>, boards: Section<'boards'> }> {
     const count = (name: string, where: string) => sql`coalesce(sum(devices) filter (where ${sql.raw(where)}), 0)::int as ${sql.ref(name)}`
-    const station = (name: string, where: string) => count(name, `device_type = 'station' and status <> 'decommissioned' and ${where}`)
-    const cluster = (name: string, where: string) => count(name, `device_type = 'cluster' and status <> 'decommissioned' and ${where}`)
+    const inPlace = (type: string) => (name: string, where: string) => count(name, `device_type = '${type}' and status <> 'decommissioned' and ${where}`)
+    const station = inPlace('station')
+    const cluster = inPlace('cluster')
     return part(sql`
       select province_code, ${sql.join([
         station('s_total', 'true'), station('s_wired', `kind = 'wired'`), station('s_fm', `kind = 'fm'`), station('s_wired_fm', `kind = 'wired_fm'`),
         station('s_ip', `kind = 'ip'`), station('s_operating', `status = 'operating'`), station('s_degraded', `status = 'degraded'`),
         station('s_out', `status = 'out_of_service'`), count('s_decommissioned', `device_type = 'station' and status = 'decommissioned'`),
         cluster('c_total', 'true'), cluster('c_ip', `kind = 'ip'`), cluster('c_fm', `kind = 'fm'`), cluster('c_wired', `kind = 'wired'`),
-        count('b_total', `device_type = 'board' and status <> 'decommissioned'`),
+        inPlace('board')('b_total', 'true'),
       ])}
       from registry_counts ${only ? sql`where province_code = ${only}` : sql``}
       group by province_code`, (rows) => {
