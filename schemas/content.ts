@@ -24,6 +24,8 @@ export const Topic = Strict({
 
 export const TopicList = Strict({ items: Type.Array(ref(Topic)) }, { $id: 'TopicList', description: 'Every topic, essential categories first.' })
 
+export const TopicWriteResult = Strict({ topic: ref(Topic), receipt: ref(Receipt) }, { $id: 'TopicWriteResult', description: 'The topic as stored, and the receipt of its creation.' })
+
 export const TopicRequest = Strict({
   id: TopicId,
   title: text(300, 'Title in Vietnamese (tên chủ đề).'),
@@ -271,7 +273,7 @@ export const Reach = Strict({
 }, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
 
 export const contentComponents = [
-  Topic, TopicList, TopicRequest, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
+  Topic, TopicList, TopicRequest, TopicWriteResult, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
   ContentWriteResult, WithdrawalRequest, ContentPage, AckRequest, Ack, AckResult, Delivery, ProvinceDeliveries, DeliveryReport,
   BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, BroadcastLog, BroadcastLogPage, Reach,
 ]

@@ -239,6 +239,11 @@ export const ReportSubmitResult = Strict({
   receipt: ref(Receipt),
 }, { $id: 'ReportSubmitResult', description: 'The stored version with its cross-check warnings, and the receipt: its time received is what counts for the deadline.' })
 
+export const ReviewResult = Strict({
+  submission: ref(ReportSubmission),
+  receipt: ref(Receipt),
+}, { $id: 'ReviewResult', description: 'The version with central\'s decision on it, and the receipt of the decision.' })
+
 export const ReportHistory = Strict({
   latest: Type.Union([ref(ReportSubmission), Type.Null()]),
   versions: Type.Array(ref(ReportSubmission), { description: 'Every version, newest first.' }),
@@ -261,4 +266,4 @@ export const PeriodStatus = Strict({
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReportHistory, ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReviewResult, ReportHistory, ReviewRequest, PeriodStatus]

@@ -78,6 +78,24 @@ t.test('every object a caller sends refuses unknown fields', async (t) => {
   }
 })
 
+
+t.test('every write answers with its receipt', async (t) => {
+  const schemas = document.components.schemas as Record<string, any>
+  const resolve = (schema: any): any => schema?.$ref ? schemas[schema.$ref.split('/').pop()] : schema
+  // Reads that take a body: they change nothing, so there is nothing to attest.
+  const reads = new Set(['resolveAdminUnits'])
+  const writes = operations().filter(({ method, operation }) => ['post', 'put', 'patch', 'delete'].includes(method) && !reads.has(operation.operationId))
+  t.ok(writes.length > 30, 'the writes are found')
+  for (const { path, method, operation } of writes) {
+    const successes = Object.entries(operation.responses as Record<string, any>).filter(([status]) => status.startsWith('2'))
+    t.ok(successes.length > 0, `${method} ${path} declares a success`)
+    for (const [status, answer] of successes) {
+      const schema = resolve(answer.content?.['application/json']?.schema)
+      t.same(resolve(schema?.properties?.receipt), schemas.Receipt, `${method} ${path} answers ${status} with its receipt`)
+      t.ok(schema?.required?.includes('receipt'), `${method} ${path} always carries the receipt in ${status}`)
+    }
+  }
+})
 t.test('a route that declares no policy cannot be registered', async (t) => {
   const database = await testDatabase(t)
   const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }), database, serviceKeys: await ephemeralServiceKeys() })

@@ -6,13 +6,13 @@ import type {
 } from '../../schemas/registry.js'
 import type {
   Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
-  ReportPeriodRequest, ReportSubmission, ReportSubmitResult, ReviewRequest,
+  ReportPeriodRequest, ReportSubmitResult, ReviewRequest, ReviewResult,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type {
   AckRequest, AckResult, BroadcastLog, BroadcastLogEntry, BroadcastLogPage, BroadcastLogQuery, BroadcastLogRejection, BroadcastLogResult,
   ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentNotification, ContentPage, ContentRequest, ContentWriteResult,
-  DeliveryReport, Reach, SharedContentRequest, Topic, TopicList, TopicRequest,
+  DeliveryReport, Reach, SharedContentRequest, TopicList, TopicRequest, TopicWriteResult,
 } from '../../schemas/content.js'
 import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
@@ -221,7 +221,7 @@ export class TtnClient {
     return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}`)
   }
 
-  reviewReport(province: string, periodId: string, form: ReportFormName, version: number, decision: S<typeof ReviewRequest>): Promise<S<typeof ReportSubmission>> {
+  reviewReport(province: string, periodId: string, form: ReportFormName, version: number, decision: S<typeof ReviewRequest>): Promise<S<typeof ReviewResult>> {
     return this.http.call('POST', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/versions/${version}/review`, decision)
   }
 
@@ -256,7 +256,7 @@ export class TtnClient {
     return this.http.call('GET', '/v2/content-topics')
   }
 
-  addContentTopic(topic: S<typeof TopicRequest>): Promise<S<typeof Topic>> {
+  addContentTopic(topic: S<typeof TopicRequest>): Promise<S<typeof TopicWriteResult>> {
     return this.http.call('POST', '/v2/content-topics', topic)
   }
 

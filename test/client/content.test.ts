@@ -13,7 +13,7 @@ t.test('the typed client: publish, version, withdraw, share, the feed as an iter
   const { asProvince, asCentral } = await typedClients(database, baseUrl, { webhookUrl: receiver.url })
 
   t.equal((await asProvince.contentTopics()).items.length, 28)
-  t.match(await asCentral.addContentTopic({ id: 'census-2026', title: 'Tổng điều tra dân số' }), { id: 'census-2026', kind: 'custom' })
+  t.match(await asCentral.addContentTopic({ id: 'census-2026', title: 'Tổng điều tra dân số' }), { topic: { id: 'census-2026', kind: 'custom' }, receipt: { jws: String } })
 
   const { content: first } = await asCentral.publishContent(bulletin({ topic: 'census-2026' }) as never)
   const { content: second } = await asCentral.updateContent(first.id, bulletin({ title: 'Bản cập nhật' }) as never)

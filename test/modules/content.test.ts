@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
+import { verifyReceipt } from '../../src/client/verify.js'
 import { ContentStore, type Item } from '../../src/modules/content/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { serverUrl } from '../helpers/database.js'
@@ -26,7 +27,10 @@ t.test('topics: the Decree 49/2024 categories and the 2024 propaganda tasks, ext
 
   const added = await signedInject(app, central, { method: 'POST', url: '/v2/content-topics', body: { id: 'election-2026', title: 'Bầu cử đại biểu Quốc hội 2026' } })
   t.equal(added.statusCode, 201)
-  t.match(added.json(), { id: 'election-2026', kind: 'custom', basis: null })
+  t.match(added.json().topic, { id: 'election-2026', kind: 'custom', basis: null })
+  const receipt = await verifyReceipt(added.json().receipt.jws, app.deps.serviceKeys.jwks, 'ttn-central')
+  t.match(receipt, { jti: added.json().receipt.id, sub: 'central-portal', req: { htm: 'POST', htu: '/v2/content-topics' }, res: { status: 201, records: [{ entity: 'content-topic', id: 'election-2026' }] } },
+    'the topic\'s creation answers with its signed receipt')
   t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/content-topics', body: { id: 'election-2026', title: 'x' } })).statusCode, 409)
   t.equal((await signedInject(app, hcm, { method: 'POST', url: '/v2/content-topics', body: { id: 'mine', title: 'x' } })).statusCode, 403)
   t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/content-topics', body: { id: 'Bad Id', title: 'x' } })).statusCode, 400)

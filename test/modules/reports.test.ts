@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { verifyReceipt } from '../../src/client/verify.js'
 import { calendarPeriods, deadlineOf } from '../../src/modules/reports/periods.js'
 import { buildTestApp } from '../helpers/app.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
@@ -77,7 +78,10 @@ t.test('versions: each submission is kept, the latest counts; central accepts or
   const noComment = await signedInject(app, central, { method: 'POST', url: `${url}/versions/2/review`, body: { decision: 'return' } })
   t.equal(noComment.statusCode, 422)
   const returned = await signedInject(app, central, { method: 'POST', url: `${url}/versions/2/review`, body: { decision: 'return', comment: 'Số cụm loa chưa khớp với hệ thống.' } })
-  t.match(returned.json(), { version: 2, state: 'returned', reviewComment: 'Số cụm loa chưa khớp với hệ thống.', reviewedAt: String })
+  t.match(returned.json().submission, { version: 2, state: 'returned', reviewComment: 'Số cụm loa chưa khớp với hệ thống.', reviewedAt: String })
+  const receipt = await verifyReceipt(returned.json().receipt.jws, app.deps.serviceKeys.jwks, 'ttn-central')
+  t.match(receipt, { jti: returned.json().receipt.id, req: { htm: 'POST', htu: `${url}/versions/2/review` }, res: { status: 200, records: [{ entity: 'report', province: '79', periodId: '2030-H1', form: 'indicators', version: 2, state: 'returned' }] } },
+    'a decision answers with its signed receipt')
 
   const seen = await signedInject(app, hcm, { method: 'GET', url })
   t.match(seen.json().latest, { version: 2, state: 'returned', reviewComment: /chưa khớp/ }, 'the province sees the decision')
@@ -86,7 +90,7 @@ t.test('versions: each submission is kept, the latest counts; central accepts or
 
   const third = await signedInject(app, hcm, { method: 'PUT', url, body: indicators() })
   const accepted = await signedInject(app, central, { method: 'POST', url: `${url}/versions/${third.json().submission.version}/review`, body: { decision: 'accept' } })
-  t.equal(accepted.json().state, 'accepted')
+  t.equal(accepted.json().submission.state, 'accepted')
   const status = await signedInject(app, central, { method: 'GET', url: '/v2/report-periods/2030-H1/status' })
   t.match(status.json().provinces.find((p: { province: string }) => p.province === '79'), { forms: [{ form: 'indicators', status: 'accepted', version: 3 }] })
   t.equal((await signedInject(app, central, { method: 'POST', url: `${url}/versions/9/review`, body: { decision: 'accept' } })).statusCode, 404)
@@ -194,7 +198,7 @@ t.test('an extra period with a form central defines as a schema, checked like th
   }
   t.equal((await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/STORM-5/forms/other', body: {} })).statusCode, 422, 'a form the period does not take')
   const reviewed = await signedInject(app, central, { method: 'POST', url: `${url}/versions/1/review`, body: { decision: 'accept' }, sign: { actor: { id: 'tw-7', name: 'Lê Văn Cường' } } })
-  t.match(reviewed.json(), { state: 'accepted', reviewedBy: { id: 'tw-7', name: 'Lê Văn Cường' } })
+  t.match(reviewed.json(), { submission: { state: 'accepted', reviewedBy: { id: 'tw-7', name: 'Lê Văn Cường' } }, receipt: { jws: String } })
   t.equal((await signedInject(app, central, { method: 'GET', url })).statusCode, 200)
 
   for (const [customForms, forms, detail] of [

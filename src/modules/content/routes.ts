@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox'
 import { ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import {
   AckRequest, AckResult, ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentPage, ContentRequest, ContentWriteResult,
-  DeliveryReport, SharedContentRequest, Topic, TopicList, TopicRequest, WithdrawalRequest,
+  DeliveryReport, SharedContentRequest, TopicList, TopicRequest, TopicWriteResult, WithdrawalRequest,
 } from '../../../schemas/content.js'
 import type { App } from '../../app-type.js'
 import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
@@ -103,16 +103,16 @@ export async function contentRoutes(app: App) {
       operationId: 'addContentTopic',
       summary: 'Add a topic',
       body: ref(TopicRequest),
-      response: { 201: ref(Topic), ...problemResponses([409]) },
+      response: { 201: ref(TopicWriteResult), ...problemResponses([409]) },
     },
   }, async (request, reply) => {
-    const topic = await db.transaction().execute(async (trx) => {
-      const added = await store.addTopic(trx, request.body)
-      if (!added) throw new HttpProblem('conflict', `topic ${request.body.id} exists`)
-      await app.receipts.issue(request, { status: 201, records: [{ entity: 'content-topic', id: added.id }] }, trx)
-      return added
+    const result = await db.transaction().execute(async (trx) => {
+      const topic = await store.addTopic(trx, request.body)
+      if (!topic) throw new HttpProblem('conflict', `topic ${request.body.id} exists`)
+      const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'content-topic', id: topic.id }] }, trx)
+      return { topic, receipt }
     })
-    return reply.code(201).send(topic)
+    return reply.code(201).send(result)
   })
 
   app.post('/v2/contents', {

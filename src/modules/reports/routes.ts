@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import {
   Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
-  ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReportSubmission,
+  ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReviewResult,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app-type.js'
 import type { Db } from '../../db/database.js'
@@ -195,8 +195,8 @@ export async function reportsRoutes(app: App) {
         if (!versions.some((v) => v.version === key.version)) throw notFound(`version ${key.version} of ${key.form} for ${key.periodId} of province ${key.code}`)
         throw new HttpProblem('conflict', `version ${key.version} is not the latest (${versions[0]!.version}); decide on the latest`)
       }
-      await app.receipts.issue(request, { status: 200, records: [{ entity: 'report', province: key.code, periodId: key.periodId, form: key.form, version: key.version, state: reviewed.state }] }, trx)
-      return reviewed
+      const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'report', province: key.code, periodId: key.periodId, form: key.form, version: key.version, state: reviewed.state }] }, trx)
+      return { submission: reviewed, receipt }
     })
   }
 
@@ -250,7 +250,7 @@ export async function reportsRoutes(app: App) {
         description: 'Only the latest version can be decided on; returning needs a comment, which the province sees.',
         params: VersionParams,
         body: ref(ReviewRequest),
-        response: { 200: ref(ReportSubmission), ...problemResponses([404, 409, 422]) },
+        response: { 200: ref(ReviewResult), ...problemResponses([404, 409, 422]) },
       },
     }, async (request) => review(request, { ...request.params, form: form.name }, request.body))
   }
@@ -325,7 +325,7 @@ export async function reportsRoutes(app: App) {
       summary: 'Accept or return a version of a custom form',
       params: Strict({ ...CustomFormParams.properties, version: VersionParams.properties.version }),
       body: ref(ReviewRequest),
-      response: { 200: ref(ReportSubmission), ...problemResponses([404, 409, 422]) },
+      response: { 200: ref(ReviewResult), ...problemResponses([404, 409, 422]) },
     },
   }, async (request) => review(request, request.params, request.body))
 }
