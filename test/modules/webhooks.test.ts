@@ -1,9 +1,15 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { signCall } from '../../src/client/sign.js'
 import { verifyServiceCall, type ServiceCallRequest } from '../../src/client/service-call.js'
 import { retryAfterMs } from '../../src/client/http.js'
 import { backoffMs } from '../../src/modules/content/dispatcher.js'
+import { applySystemsFile } from '../../src/modules/systems/file.js'
+import { outboundPolicy } from '../../src/http/outbound.js'
 import type { ServiceKeys } from '../../src/auth/service-keys.js'
 import type { Database } from '../../src/db/database.js'
 import { buildTestApp } from '../helpers/app.js'
@@ -217,4 +223,62 @@ t.test('backoff grows exponentially with jitter up to its cap; Retry-After wins 
   t.equal(retryAfterMs(new Date(Date.now() + 5000).toUTCString(), Date.now()) ! > 3000, true)
   t.equal(retryAfterMs('soon'), undefined)
   t.equal(retryAfterMs(undefined), undefined)
+})
+
+t.test('a province whose webhook comes after the publications is sent the latest version of each item still in force for it, once', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  const hcm = await registerSystem(database, 'province-79')
+  const normal = await publish(app, central, { title: 'Tin thường' })
+  const updated = await publish(app, central, { title: 'Bản đầu' })
+  const second = await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${updated.id}`, body: bulletin({ title: 'Bản cập nhật' }) })
+  t.equal(second.statusCode, 200)
+  const emergency = await publish(app, central, { title: 'Khẩn cấp: lũ quét', priority: 'emergency', targets: 'all' })
+  const withdrawn = await publish(app, central, { title: 'Đã thu hồi' })
+  t.equal((await signedInject(app, central, { method: 'POST', url: `/v2/contents/${withdrawn.id}/withdrawal`, body: { reason: 'Thông tin đã cũ' } })).statusCode, 200)
+  const expired = await publish(app, central, { title: 'Hết hiệu lực' })
+  await database.db.updateTable('contents').set({ item: sql`jsonb_set(item, '{validUntil}', '"2020-01-01T00:00:00.000Z"')` }).where('id', '=', expired.id).execute()
+  await publish(app, central, { title: 'Cho Hà Nội', targets: ['01'] })
+
+  const registered = await signedInject(app, hcm, { method: 'PATCH', url: '/v2/systems/province-79', body: { webhookUrl: receiver.url } })
+  t.equal(registered.statusCode, 200)
+  await until(() => receiver.delivered.length === 3, 10_000, 'the missed items')
+  const sent = receiver.calls.filter((c) => c.verified).map((c) => JSON.parse(c.body.toString()).content as { id: string, version: number, title: string })
+  t.equal(sent[0]?.title, emergency.title, 'the emergency first')
+  t.same(new Set(sent.map((c) => `${c.id}@${c.version}`)), new Set([`${emergency.id}@1`, `${normal.id}@1`, `${updated.id}@2`]),
+    'each item in force for the province at its latest version; not the withdrawn, the expired or another province\'s')
+
+  t.equal((await signedInject(app, hcm, { method: 'PATCH', url: '/v2/systems/province-79', body: { webhookUrl: receiver.url } })).statusCode, 200)
+  const pending = await database.db.selectFrom('webhook_outbox').select(({ fn }) => fn.countAll<string>().as('n')).where('province_code', '=', '79').executeTakeFirstOrThrow()
+  t.equal(Number(pending.n), 3, 'giving the webhook again queues nothing more')
+
+  const hanoiReceiver = await new Receiver(trustOf(app, 'province-01'), () => 200).start(t)
+  const hanoi = await newKey()
+  const added = await signedInject(app, central, {
+    method: 'POST', url: '/v2/systems',
+    body: { id: 'province-01', role: 'province', provinceCode: '01', name: 'HTTTN Hà Nội', webhookUrl: hanoiReceiver.url, jwks: { keys: [hanoi.publicJwk] } },
+  })
+  t.equal(added.statusCode, 201)
+  await until(() => hanoiReceiver.delivered.length === 2, 10_000, 'the items for a province registered with its webhook')
+  t.same(hanoiReceiver.calls.filter((c) => c.verified).map((c) => JSON.parse(c.body.toString()).content.title), ['Khẩn cấp: lũ quét', 'Cho Hà Nội'])
+
+  t.equal((await signedInject(app, central, { method: 'PATCH', url: '/v2/systems/province-01', body: { status: 'suspended' } })).statusCode, 200)
+  await publish(app, central, { title: 'Trong lúc tạm dừng', targets: ['01'] })
+  t.equal((await signedInject(app, central, { method: 'PATCH', url: '/v2/systems/province-01', body: { status: 'active' } })).statusCode, 200)
+  await until(() => hanoiReceiver.delivered.length === 3, 10_000, 'the item published while the system was suspended')
+  t.equal(JSON.parse(hanoiReceiver.calls.filter((c) => c.verified).at(-1)!.body.toString()).content.title, 'Trong lúc tạm dừng', 'a reactivated province is sent what it missed')
+})
+
+t.test('a province registered from SYSTEMS_FILE with a webhook is sent the items in force for it', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-48'), () => 200).start(t)
+  const item = await publish(app, central, { title: 'Tin cho Đà Nẵng', targets: ['48'] })
+  const key = await newKey()
+  const folder = await mkdtemp(join(tmpdir(), 'ttn-systems-'))
+  t.teardown(() => rm(folder, { recursive: true, force: true }))
+  const file = join(folder, 'systems.json')
+  await writeFile(file, JSON.stringify([{ id: 'province-48', role: 'province', provinceCode: '48', name: 'Đà Nẵng', webhookUrl: receiver.url, jwks: { keys: [key.publicJwk] } }]))
+  t.match(await applySystemsFile(file, database.db, outboundPolicy('127.0.0.1')), { registered: ['province-48'], refused: [] })
+  await until(() => receiver.delivered.length === 1, 10_000, 'the item in force')
+  t.match(JSON.parse(receiver.calls.find((c) => c.verified)!.body.toString()), { type: 'content.published', content: { id: item.id, title: 'Tin cho Đà Nẵng' } })
 })

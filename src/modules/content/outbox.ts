@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
+import { RANK } from './store.js'
 
 /** The next notification of a lane, with what is needed to send it. */
 export interface DueNotification {
@@ -75,6 +76,31 @@ export class OutboxStore {
       notification_id: event.id, province_code: event.provinceCode, system_id: event.systemId, content_id: null, rank: 1,
     }).execute()
     await sql`insert into webhook_lanes (province_code) values (${event.provinceCode}) on conflict (province_code) do nothing`.execute(trx)
+  }
+
+  /**
+   * Queues for a province system that can be notified now (registered with a webhook URL, given
+   * one, or reactivated) the latest version of every item still in force for its province that
+   * its outbox does not hold: a province whose webhook comes after a publication still hears of
+   * what it must broadcast. Withdrawn and expired items are not sent; running it again queues
+   * nothing. Answers how many notifications were queued.
+   */
+  static async queueMissed(trx: Db, systemId: string): Promise<number> {
+    const queued = await sql<{ province_code: string }>`
+      insert into webhook_outbox (notification_id, province_code, system_id, content_id, rank)
+      select e.id, s.province_code, s.id, c.id, (${JSON.stringify(RANK)}::jsonb ->> c.priority)::smallint
+      from systems s
+      cross join contents c
+      cross join lateral (select id from content_events where content_id = c.id order by version desc limit 1) e
+      where s.id = ${systemId} and s.role = 'province' and s.status = 'active' and s.webhook_url is not null and s.province_code is not null
+        and c.status = 'active' and coalesce((c.item ->> 'validUntil')::timestamptz > now(), true)
+        and (c.targets is null or s.province_code = any(c.targets))
+      order by c.id
+      on conflict (notification_id, province_code) do nothing
+      returning province_code`.execute(trx)
+    const province = queued.rows[0]?.province_code
+    if (province) await sql`insert into webhook_lanes (province_code) values (${province}) on conflict (province_code) do nothing`.execute(trx)
+    return queued.rows.length
   }
 
   async delivered(due: DueNotification, outcome: AttemptOutcome): Promise<void> {

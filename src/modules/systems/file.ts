@@ -4,6 +4,7 @@ import type { Db } from '../../db/database.js'
 import { fieldErrors } from '../../http/errors.js'
 import { outboundPolicy, outboundProblem, type OutboundPolicy } from '../../http/outbound.js'
 import { compileValidator } from '../../http/validation.js'
+import { OutboxStore } from '../content/outbox.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
 const isEntry = compileValidator(SystemsFileEntry)
@@ -57,7 +58,10 @@ export async function applySystemsFile(file: string, db: Db, policy: OutboundPol
     try {
       const existing = await store.get(entry.id)
       if (!existing) {
-        await db.transaction().execute((trx) => store.register(entry, trx))
+        await db.transaction().execute(async (trx) => {
+          await store.register(entry, trx)
+          await OutboxStore.queueMissed(trx, entry.id)
+        })
         outcome.registered.push(entry.id)
         continue
       }

@@ -22,7 +22,8 @@ export const updateSystemSchema = {
   tags: ['systems'],
   operationId: 'updateSystem',
   summary: 'Change a system',
-  description: 'A system changes its own name, webhook URL and JWKS URL; central suspends or reactivates another system. Role and province never change.',
+  description: 'A system changes its own name, webhook URL and JWKS URL; central suspends or reactivates another system. Role and province never change. ' +
+    'A province system given a webhook URL, or reactivated, is then sent the latest version of every item still in force for its province that it was not sent.',
   params: IdParams,
   body: ref(SystemUpdate),
   response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
@@ -44,6 +45,7 @@ export function updateSystemHandler(app: App) {
       if (!existing) throw notFound(`system ${id}`)
       checkUpdate(request.caller!, existing, update)
       const system = (await store.update(id, update, trx))!
+      if (update.webhookUrl || update.status === 'active') await OutboxStore.queueMissed(trx, id)
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
       return { system, receipt }
     })
@@ -64,7 +66,8 @@ export async function systemsRoutes(app: App) {
       operationId: 'registerSystem',
       summary: 'Register a system',
       description: 'Registers a provincial or central system with its public keys, inline or by `jwksUri`. The service calls `jwksUri` and `webhookUrl`: ' +
-        'they must be https to a public address (`outbound-url-insecure`, `outbound-address-forbidden` otherwise).',
+        'they must be https to a public address (`outbound-url-insecure`, `outbound-address-forbidden` otherwise). ' +
+        'A province system registered with a webhook URL is sent the latest version of every item still in force for its province.',
       body: ref(SystemRegistration),
       response: { 201: ref(SystemWriteResult), ...problemResponses([409, 422]) },
     },
@@ -78,6 +81,7 @@ export async function systemsRoutes(app: App) {
     }
     const result = await db.transaction().execute(async (trx) => {
       const system = await store.register(registration, trx)
+      await OutboxStore.queueMissed(trx, system.id)
       const receipt = await receipts.issue(request, { status: 201, records: [{ entity: 'system', id: system.id, version: system.version }] }, trx)
       return { system, receipt }
     })
