@@ -20,6 +20,7 @@ import * as statusPeriods from './0020-status-periods.js'
 import * as contentPlays from './0021-content-plays.js'
 import * as summaryCounts from './0022-summary-counts.js'
 import * as programmeCounts from './0023-programme-counts.js'
+import * as webhookSenders from './0024-webhook-senders.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -44,4 +45,5 @@ export const migrations: Record<string, Migration> = {
   '0021-content-plays': contentPlays,
   '0022-summary-counts': summaryCounts,
   '0023-programme-counts': programmeCounts,
+  '0024-webhook-senders': webhookSenders,
 }

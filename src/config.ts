@@ -52,6 +52,7 @@ export const ConfigSchema = Type.Object({
   AVAILABILITY_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36_500, default: 1830, description: 'how long the daily availability of each device (time in each state, faults, last report) is kept, in days; `ttn prune` removes older days' }),
   WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 256, default: 8, description: 'webhook deliveries one instance makes at once, at most one per province; 0 leaves delivery to other instances' }),
   WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'how often an instance looks for webhook deliveries that are due, in milliseconds' }),
+  WEBHOOK_SENDER_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 5000, description: 'how long an instance sending webhooks may go unheard (it says it is alive every fifth of this) before another instance takes over the provinces it was sending to, in milliseconds' }),
   WEBHOOK_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'longest wait to connect to a webhook receiver, in milliseconds' }),
   WEBHOOK_RESPONSE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000, description: 'longest wait for a webhook receiver\'s response headers, and again for its body, in milliseconds' }),
   WEBHOOK_BACKOFF_BASE_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1000, description: 'wait before the first retry of a failed webhook delivery; each further failure doubles it, with jitter' }),

@@ -407,6 +407,12 @@ export interface WebhookLanesTable {
   lease_expires_at: Timestamp | null
 }
 
+/** The instances sending the outbox and when each was last heard from (migration 0024). */
+export interface WebhookSendersTable {
+  owner: string
+  heard_at: Timestamp
+}
+
 export interface ContentAcksTable {
   content_id: string
   province_code: string
@@ -435,6 +441,7 @@ export interface ContentTables {
   content_events: ContentEventsTable
   webhook_outbox: WebhookOutboxTable
   webhook_lanes: WebhookLanesTable
+  webhook_senders: WebhookSendersTable
   content_acks: ContentAcksTable
   broadcast_logs: BroadcastLogsTable
   broadcast_airtime_daily: BroadcastAirtimeDailyTable

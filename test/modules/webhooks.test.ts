@@ -282,3 +282,31 @@ t.test('a province registered from SYSTEMS_FILE with a webhook is sent the items
   await until(() => receiver.delivered.length === 1, 10_000, 'the item in force')
   t.match(JSON.parse(receiver.calls.find((c) => c.verified)!.body.toString()), { type: 'content.published', content: { id: item.id, title: 'Tin cho Đà Nẵng' } })
 })
+
+t.test('a lane held by an instance that died is taken over once it goes unheard, long before its lease ends; a live holder keeps it', async (t) => {
+  const { app, database, central } = await setup(t, { WEBHOOK_SENDER_TIMEOUT_MS: '1000' })
+  const hcm = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  const hanoi = await new Receiver(trustOf(app, 'province-01'), () => 200).start(t)
+  await province(database, '79', hcm.url)
+  await province(database, '01', hanoi.url)
+  const holdLane = async (province: string, owner: string, heard: string) => {
+    await sql`insert into webhook_senders (owner, heard_at) values (${owner}, now() + ${heard}::interval)`.execute(database.db)
+    await sql`insert into webhook_lanes (province_code, lease_owner, lease_expires_at) values (${province}, ${owner}, now() + interval '1 hour')
+      on conflict (province_code) do update set lease_owner = excluded.lease_owner, lease_expires_at = excluded.lease_expires_at`.execute(database.db)
+  }
+  // One instance died a minute ago mid-send to 79, another is alive and sending to 01; both leased their lane for an hour.
+  await holdLane('79', 'dead-instance', '-1 minute')
+  await holdLane('01', 'live-instance', '1 hour')
+
+  const started = Date.now()
+  const emergency = await publish(app, central, { title: 'Khẩn cấp: sạt lở', priority: 'emergency', targets: ['79', '01'] })
+  await until(() => hcm.delivered.length === 1, 10_000, 'the emergency to the dead instance\'s province')
+  const elapsed = Date.now() - started
+  t.ok(elapsed < 5000, `delivered ${elapsed} ms after publication, not after the hour of the dead instance's lease`)
+  t.match(JSON.parse(hcm.calls.find((c) => c.verified)!.body.toString()), { content: { id: emergency.id } })
+
+  await sleep(1500)
+  t.equal(hanoi.calls.length, 0, 'the lane of an instance still heard from is left to it')
+  await sql`update webhook_senders set heard_at = now() - interval '1 minute' where owner = 'live-instance'`.execute(database.db)
+  await until(() => hanoi.delivered.length === 1, 10_000, 'the lane once its holder goes unheard')
+})

@@ -38,6 +38,7 @@ export class WebhookDispatcher {
   private readonly leaseMs: number
   private readonly outcomes: Counter
   private job: Job | undefined
+  private heartbeat: Job | undefined
   private stopped = false
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -72,8 +73,12 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    if (this.deps.config.WEBHOOK_CONCURRENCY === 0) return
-    this.job = every(this.deps.config.WEBHOOK_POLL_MS, 'webhooks', this.deps.log, () => this.fill())
+    const { config, log } = this.deps
+    if (config.WEBHOOK_CONCURRENCY === 0) return
+    // Heard from several times per timeout, so a live instance keeps its lanes through a slow beat or two.
+    this.heartbeat = every(config.WEBHOOK_SENDER_TIMEOUT_MS / 5, 'webhook-sender', log, () => this.store.heard())
+    this.job = every(config.WEBHOOK_POLL_MS, 'webhooks', log, () => this.fill())
+    void this.store.forgetSilentSenders().catch((error: unknown) => log.warn({ err: error }, 'could not forget the webhook senders gone for a day'))
   }
 
   /** Looks for due deliveries now, e.g. right after a publication committed. */
@@ -86,13 +91,15 @@ export class WebhookDispatcher {
     await this.job?.stop()
     for (const lane of this.lanes.values()) lane.abort.abort()
     await Promise.all([...this.lanes.values()].map((lane) => lane.done))
+    await this.heartbeat?.stop()
+    if (this.heartbeat) await this.store.leave().catch((error: unknown) => this.deps.log.warn({ err: error }, 'could not say this webhook sender left; its record goes after a day'))
     await this.outbound.close()
   }
 
   private async fill(): Promise<void> {
     const free = this.deps.config.WEBHOOK_CONCURRENCY - this.lanes.size
     if (free <= 0 || this.stopped) return
-    for (const lane of await this.store.claim(free, this.leaseMs)) {
+    for (const lane of await this.store.claim(free, this.leaseMs, this.deps.config.WEBHOOK_SENDER_TIMEOUT_MS)) {
       const abort = new AbortController()
       const done = this.drain(lane.province, lane.failures, abort.signal)
         .catch((error: unknown) => this.deps.log.warn({ err: error, province: lane.province }, 'webhook lane failed; its lease will expire and it will be retried'))

@@ -26,14 +26,37 @@ export interface AttemptOutcome {
 export class OutboxStore {
   constructor(private readonly db: Db, private readonly owner: string) {}
 
-  /** Leases up to `limit` lanes that are due and have work, the most urgent first; returns each lane's failure count. */
-  async claim(limit: number, leaseMs: number): Promise<{ province: string, failures: number }[]> {
+  /** Says this instance is alive: the lanes it holds stay its own while it is heard from within the sender timeout. */
+  async heard(): Promise<void> {
+    await sql`insert into webhook_senders (owner, heard_at) values (${this.owner}, now()) on conflict (owner) do update set heard_at = now()`.execute(this.db)
+  }
+
+  /** This instance stops sending: its record goes, and any lane it still holds is free at once. */
+  async leave(): Promise<void> {
+    await sql`delete from webhook_senders where owner = ${this.owner}`.execute(this.db)
+  }
+
+  /** Forgets the instances not heard from for a day: a lane they held is free either way. */
+  async forgetSilentSenders(): Promise<number> {
+    const { numAffectedRows } = await sql`delete from webhook_senders where heard_at < now() - interval '1 day'`.execute(this.db)
+    return Number(numAffectedRows ?? 0)
+  }
+
+  /**
+   * Leases up to `limit` lanes that are due and have work, the most urgent first; returns each
+   * lane's failure count. A lane is free when its lease ran out or its owner has not been heard
+   * from within `senderTimeoutMs` (it died, or stopped): a dead instance holds no province's
+   * emergencies for longer than that.
+   */
+  async claim(limit: number, leaseMs: number, senderTimeoutMs: number): Promise<{ province: string, failures: number }[]> {
     const claimed = await sql<{ province_code: string, failures: number }>`
+      with heard as (insert into webhook_senders (owner, heard_at) values (${this.owner}, now()) on conflict (owner) do update set heard_at = now())
       update webhook_lanes set lease_owner = ${this.owner}, lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
       where province_code in (
         select l.province_code from webhook_lanes l
         where l.next_attempt_at <= now()
-          and (l.lease_expires_at is null or l.lease_expires_at < now())
+          and (l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
+            select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))
           and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending')
         order by (select min(o.rank) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'), l.next_attempt_at
         limit ${limit}
