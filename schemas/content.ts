@@ -254,6 +254,24 @@ export const BroadcastLogQuery = Strict({
   ...PageQuery,
 })
 
+const Stage = (what: string) => Strict({
+  provinces: Type.Integer({ minimum: 0, description: `Target provinces ${what}.` }),
+  p50Seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'Median time from the first publication, over those provinces; null when none.' }),
+  p95Seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: '95th percentile (nearest rank) of the same; null when none.' }),
+})
+
+export const DeliveryLatency = Strict({
+  delivered: Stage('whose webhook received a notification of the item'),
+  acknowledged: Stage('that acknowledged the item'),
+  firstPlayed: Stage('with a broadcast log of the item (a station clock ahead of the service counts as 0)'),
+  byProvince: Type.Array(Strict({
+    province: ProvinceCode(),
+    deliveredSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    acknowledgedSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    firstPlayedSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+  }), { description: 'Each target province, in code order; null for a stage it has not reached.' }),
+}, { $id: 'DeliveryLatency', description: 'How fast the item reached its targets (độ trễ truyền tải): seconds from its first publication to the first webhook delivery, the acknowledgement and the first play, per province.' })
+
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),
   provincesTargeted: Type.Integer(),
@@ -270,10 +288,11 @@ export const Reach = Strict({
     plays: Type.Integer(),
     airtimeSeconds: Type.Number(),
   }), { description: 'Plays per province, for provinces with any.' }),
+  latency: ref(DeliveryLatency),
 }, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
 
 export const contentComponents = [
   Topic, TopicList, TopicRequest, TopicWriteResult, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
   ContentWriteResult, WithdrawalRequest, ContentPage, AckRequest, Ack, AckResult, Delivery, ProvinceDeliveries, DeliveryReport,
-  BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, BroadcastLog, BroadcastLogPage, Reach,
+  BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, BroadcastLog, BroadcastLogPage, DeliveryLatency, Reach,
 ]

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
@@ -81,7 +82,9 @@ t.test('re-sent entries are stored once', async (t) => {
 })
 
 t.test('reach is computed from deliveries, acknowledgements and a known set of logs', async (t) => {
-  const { app, central, hcm, hanoi, contentA, contentB } = await setup(t)
+  const { app, database, central, hcm, hanoi, contentA, contentB } = await setup(t)
+  // As if published at midnight UTC before the plays, so the times to the first plays are known.
+  await sql`update contents set item = jsonb_set(item, '{publishedAt}', '"2026-05-01T00:00:00.000Z"') where id = ${contentA}`.execute(database.db)
   const send = (system: typeof hcm, code: string, entries: unknown[]) =>
     signedInject(app, system, { method: 'POST', url: `/v2/provinces/${code}/broadcast-logs`, body: { entries } })
   await send(hcm, '79', [
@@ -96,7 +99,17 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
 
   const reach = await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentA}/reach` })
   t.equal(reach.statusCode, 200)
-  t.same(reach.json(), {
+  const { latency, ...counts } = reach.json()
+  t.same(latency.firstPlayed, { provinces: 2, p50Seconds: 3600, p95Seconds: 7200 }, 'an hour to the first play in 79, two in Hà Nội: nearest ranks')
+  t.same(latency.delivered, { provinces: 0, p50Seconds: null, p95Seconds: null }, 'no webhook, no delivery')
+  t.match(latency.acknowledged, { provinces: 1, p50Seconds: Number })
+  t.equal(latency.acknowledged.p50Seconds, latency.acknowledged.p95Seconds, 'one acknowledgement: both percentiles are it')
+  t.ok(latency.acknowledged.p50Seconds > 7 * 30 * 86_400, 'acknowledged months after the (back-dated) publication')
+  t.match(latency.byProvince, [
+    { province: '01', deliveredSeconds: null, acknowledgedSeconds: null, firstPlayedSeconds: 7200 },
+    { province: '79', deliveredSeconds: null, acknowledgedSeconds: Number, firstPlayedSeconds: 3600 },
+  ])
+  t.same(counts, {
     contentId: contentA,
     provincesTargeted: 2,
     provincesDelivered: 0,
@@ -111,7 +124,10 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
       { province: '79', stationsPlayed: 2, plays: 3, airtimeSeconds: 1500 },
     ],
   })
-  t.match((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentB}/reach` })).json(), { stationsPlayed: 1, plays: 1, airtimeSeconds: 600, provincesAcknowledged: 0 })
+  t.match((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentB}/reach` })).json(), {
+    stationsPlayed: 1, plays: 1, airtimeSeconds: 600, provincesAcknowledged: 0,
+    latency: { firstPlayed: { provinces: 1, p50Seconds: 0 } },
+  }, 'a play logged before the publication (a station clock ahead) counts as at once')
   t.equal((await signedInject(app, hcm, { method: 'GET', url: `/v2/contents/${contentA}/reach` })).statusCode, 403)
   t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${randomUUID()}/reach` })).statusCode, 404)
 })

@@ -65,12 +65,15 @@ t.test('a receiver that fails its first calls gets the notification after retrie
   const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
   t.match(report.provinces, [{ province: '79', systemId: 'province-79', webhook: 'delivered', notifications: [{ state: 'delivered', attempts: 4, lastStatus: 200, lastError: null, nextAttemptAt: null, deliveredAt: String }] }])
   const reach = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/reach` })).json()
-  t.match(reach, { provincesTargeted: 1, provincesDelivered: 1 })
+  t.match(reach, { provincesTargeted: 1, provincesDelivered: 1, latency: { delivered: { provinces: 1 }, byProvince: [{ province: '79', deliveredSeconds: Number }] } })
+  t.ok(reach.latency.delivered.p50Seconds >= 1, `delivered ${reach.latency.delivered.p50Seconds} s after publication, after the Retry-After of 1 s`)
 
   const metrics = await app.metrics.metrics()
   t.match(metrics, /ttn_webhook_deliveries_total\{outcome="delivered"\} 1/)
   t.match(metrics, /ttn_webhook_deliveries_total\{outcome="refused"\} 3/)
   t.match(metrics, /ttn_webhook_outbox_depth 0/)
+  t.match(metrics, /ttn_content_delivery_seconds_count\{priority="normal"\} 1/)
+  t.match(metrics, /ttn_content_delivery_seconds_bucket\{le="0.5",priority="normal"\} 0/, 'not within half a second: it waited out Retry-After')
   t.match(metrics, /ttn_webhook_outbox_oldest_pending_seconds 0/)
 })
 

@@ -63,16 +63,18 @@ export async function broadcastsRoutes(app: App) {
       operationId: 'getContentReach',
       summary: 'How far a content item went',
       description: 'Provinces targeted, provinces whose webhook received it, provinces that acknowledged it; stations that played it, ' +
-        'plays, total airtime and first and last play, from the broadcast logs.',
+        'plays, total airtime and first and last play, from the broadcast logs; and how fast each target province was notified, acknowledged and first played it.',
       params: Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) }),
       response: { 200: ref(Reach), ...problemResponses([404]) },
     },
   }, async (request) => {
     const { id } = request.params
-    if (!await contents.get(id)) throw notFound(`content ${id}`)
-    const [targeted, delivered, acknowledged, plays] = await Promise.all([
-      contents.provincesReached(id), store.delivered(id), store.acknowledged(id), store.plays(id),
+    const item = await contents.get(id)
+    if (!item) throw notFound(`content ${id}`)
+    const targeted = await contents.provincesReached(id)
+    const [delivered, acknowledged, plays, latency] = await Promise.all([
+      store.delivered(id), store.acknowledged(id), store.plays(id), store.latency(id, item.publishedAt, targeted),
     ])
-    return { contentId: id, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays }
+    return { contentId: id, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays, latency }
   })
 }

@@ -1,6 +1,6 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { Static } from 'typebox'
-import type { BroadcastLog, BroadcastLogEntry, BroadcastLogQuery, BroadcastLogRejection, Reach } from '../../../schemas/content.js'
+import type { BroadcastLog, BroadcastLogEntry, BroadcastLogQuery, BroadcastLogRejection, DeliveryLatency, Reach } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
 import { inSlices } from '../../http/concurrency.js'
 
@@ -165,6 +165,31 @@ export class BroadcastLogStore {
     }
   }
 
+  /**
+   * Seconds from `since` (the item's first publication) to each target province's first webhook
+   * delivery, acknowledgement and first play, and their median and 95th percentile over the
+   * provinces that reached each stage.
+   */
+  async latency(contentId: string, since: string, provinces: string[]): Promise<Static<typeof DeliveryLatency>> {
+    const after = (at: RawBuilder<Date | null>) => sql<number | null>`extract(epoch from ${at} - ${since}::timestamptz)::float8`
+    const rows = provinces.length === 0 ? [] : (await sql<{ province: string, delivered: number | null, acknowledged: number | null, played: number | null }>`
+      select p.province, ${after(sql`(select min(delivered_at) from webhook_outbox o where o.content_id = ${contentId} and o.province_code = p.province and o.state = 'delivered')`)} as delivered,
+        ${after(sql`(select acknowledged_at from content_acks a where a.content_id = ${contentId} and a.province_code = p.province)`)} as acknowledged,
+        ${after(sql`(select min(started_at) from broadcast_logs b where b.content_id = ${contentId} and b.province_code = p.province)`)} as played
+      from unnest(${provinces}::text[]) as p(province) order by p.province collate "C"`.execute(this.db)).rows
+    // A station's clock ahead of the service's would make a play look earlier than its publication.
+    const seconds = (value: number | null) => (value === null ? null : Math.max(0, value))
+    const stage = (values: (number | null)[]) => {
+      const reached = values.filter((v): v is number => v !== null).sort((a, b) => a - b)
+      return { provinces: reached.length, p50Seconds: nearestRank(reached, 0.5), p95Seconds: nearestRank(reached, 0.95) }
+    }
+    const byProvince = rows.map((r) => ({ province: r.province, deliveredSeconds: seconds(r.delivered), acknowledgedSeconds: seconds(r.acknowledged), firstPlayedSeconds: seconds(r.played) }))
+    return {
+      delivered: stage(byProvince.map((p) => p.deliveredSeconds)), acknowledged: stage(byProvince.map((p) => p.acknowledgedSeconds)),
+      firstPlayed: stage(byProvince.map((p) => p.firstPlayedSeconds)), byProvince,
+    }
+  }
+
   async delivered(contentId: string): Promise<number> {
     const row = await this.db.selectFrom('webhook_outbox').select(sql<number>`count(distinct province_code)`.as('n'))
       .where('content_id', '=', contentId).where('state', '=', 'delivered').executeTakeFirstOrThrow()
@@ -176,3 +201,7 @@ export class BroadcastLogStore {
     return Number(row.n)
   }
 }
+
+/** The nearest-rank percentile of sorted values, to the millisecond; null when there are none. */
+const nearestRank = (sorted: number[], share: number): number | null =>
+  sorted.length === 0 ? null : Math.round(sorted[Math.max(0, Math.ceil(share * sorted.length) - 1)]! * 1000) / 1000

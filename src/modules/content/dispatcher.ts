@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { ServiceKeys } from '../../auth/service-keys.js'
 import { retryAfterMs } from '../../client/http.js'
 import { signCall } from '../../client/sign.js'
@@ -37,6 +37,7 @@ export class WebhookDispatcher {
   private readonly lanes = new Map<string, { abort: AbortController, done: Promise<void> }>()
   private readonly leaseMs: number
   private readonly outcomes: Counter
+  private readonly deliverySeconds: Histogram
   private job: Job | undefined
   private heartbeat: Job | undefined
   private stopped = false
@@ -55,6 +56,10 @@ export class WebhookDispatcher {
     this.outcomes = new Counter({
       name: 'ttn_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome: delivered (2xx), refused (another status), unreachable (no answer)',
       labelNames: ['outcome'], registers: [deps.metrics],
+    })
+    this.deliverySeconds = new Histogram({
+      name: 'ttn_content_delivery_seconds', help: 'Time from a content notification being queued (its version committed) to its webhook delivery, by priority',
+      labelNames: ['priority'], buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600], registers: [deps.metrics],
     })
     const store = this.store
     const depth = new Gauge({ name: 'ttn_webhook_outbox_depth', help: 'Webhook notifications not yet delivered, over every instance', registers: [deps.metrics] })
@@ -121,6 +126,7 @@ export class WebhookDispatcher {
       if (outcome.delivered) {
         this.outcomes.inc({ outcome: 'delivered' })
         await this.store.delivered(due, outcome)
+        if (due.priority) this.deliverySeconds.observe({ priority: due.priority }, Math.max(0, Date.now() - due.queuedAt.getTime()) / 1000)
         failures = 0
         if (!await this.store.renew(province, this.leaseMs)) return
         continue

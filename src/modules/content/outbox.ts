@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
-import { RANK } from './store.js'
+import { RANK, type Item } from './store.js'
 
 /** The next notification of a lane, with what is needed to send it. */
 export interface DueNotification {
@@ -9,6 +9,9 @@ export interface DueNotification {
   systemId: string
   webhookUrl: string | null
   body: string
+  /** A content notification's priority (system events have none), and when it was queued. */
+  priority: Item['priority'] | undefined
+  queuedAt: Date
 }
 
 export interface AttemptOutcome {
@@ -81,7 +84,7 @@ export class OutboxStore {
       .leftJoin('content_events as e', 'e.id', 'o.notification_id')
       .leftJoin('system_events as se', 'se.id', 'o.notification_id')
       .leftJoin('systems as s', (join) => join.onRef('s.id', '=', 'o.system_id').on('s.status', '=', 'active'))
-      .select(['o.notification_id', 'o.province_code', 'o.system_id', 's.webhook_url', 'e.type', 'e.item', 'e.occurred_at',
+      .select(['o.notification_id', 'o.province_code', 'o.system_id', 'o.created_at', 's.webhook_url', 'e.type', 'e.item', 'e.occurred_at',
         'se.type as system_type', 'se.payload', 'se.occurred_at as system_occurred_at'])
       .where('o.province_code', '=', province).where('o.state', '=', 'pending')
       .orderBy('o.rank').orderBy('o.created_at').orderBy('o.notification_id')
@@ -90,7 +93,10 @@ export class OutboxStore {
     const body = row.type
       ? { id: row.notification_id, type: row.type, occurredAt: row.occurred_at!.toISOString(), content: row.item }
       : { id: row.notification_id, type: row.system_type, occurredAt: row.system_occurred_at!.toISOString(), system: row.payload }
-    return { notificationId: row.notification_id, province: row.province_code, systemId: row.system_id, webhookUrl: row.webhook_url, body: JSON.stringify(body) }
+    return {
+      notificationId: row.notification_id, province: row.province_code, systemId: row.system_id, webhookUrl: row.webhook_url, body: JSON.stringify(body),
+      priority: row.type ? (row.item as Item).priority : undefined, queuedAt: row.created_at,
+    }
   }
 
   /** Queues a notification of a provincial system's own (not content) on its lane, ahead of ordinary content. */
