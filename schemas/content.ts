@@ -254,10 +254,12 @@ export const BroadcastLogQuery = Strict({
   ...PageQuery,
 })
 
+const SecondsOrNull = (description?: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], description ? { description } : {})
+
 const Stage = (what: string) => Strict({
   provinces: Type.Integer({ minimum: 0, description: `Target provinces ${what}.` }),
-  p50Seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'Median time from the first publication, over those provinces; null when none.' }),
-  p95Seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: '95th percentile (nearest rank) of the same; null when none.' }),
+  p50Seconds: SecondsOrNull('Median time from the first publication, over those provinces; null when none.'),
+  p95Seconds: SecondsOrNull('95th percentile (nearest rank) of the same; null when none.'),
 })
 
 export const DeliveryLatency = Strict({
@@ -266,9 +268,9 @@ export const DeliveryLatency = Strict({
   firstPlayed: Stage('with a broadcast log of the item (a station clock ahead of the service counts as 0)'),
   byProvince: Type.Array(Strict({
     province: ProvinceCode(),
-    deliveredSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
-    acknowledgedSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
-    firstPlayedSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    deliveredSeconds: SecondsOrNull(),
+    acknowledgedSeconds: SecondsOrNull(),
+    firstPlayedSeconds: SecondsOrNull(),
   }), { description: 'Each target province, in code order; null for a stage it has not reached.' }),
 }, { $id: 'DeliveryLatency', description: 'How fast the item reached its targets (độ trễ truyền tải): seconds from its first publication to the first webhook delivery, the acknowledgement and the first play, per province.' })
 

@@ -31,7 +31,11 @@ export class OutboxStore {
 
   /** Says this instance is alive: the lanes it holds stay its own while it is heard from within the sender timeout. */
   async heard(): Promise<void> {
-    await sql`insert into webhook_senders (owner, heard_at) values (${this.owner}, now()) on conflict (owner) do update set heard_at = now()`.execute(this.db)
+    await this.hear().execute(this.db)
+  }
+
+  private hear() {
+    return sql`insert into webhook_senders (owner, heard_at) values (${this.owner}, now()) on conflict (owner) do update set heard_at = now()`
   }
 
   /** This instance stops sending: its record goes, and any lane it still holds is free at once. */
@@ -53,7 +57,7 @@ export class OutboxStore {
    */
   async claim(limit: number, leaseMs: number, senderTimeoutMs: number): Promise<{ province: string, failures: number }[]> {
     const claimed = await sql<{ province_code: string, failures: number }>`
-      with heard as (insert into webhook_senders (owner, heard_at) values (${this.owner}, now()) on conflict (owner) do update set heard_at = now())
+      with heard as (${this.hear()})
       update webhook_lanes set lease_owner = ${this.owner}, lease_expires_at = now() + ${leaseMs} * interval '1 millisecond'
       where province_code in (
         select l.province_code from webhook_lanes l
