@@ -1,6 +1,9 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
-import { RANK, type Item } from './store.js'
+import type { Item } from './store.js'
+
+/** Delivery order of the outbox: emergencies first, then priority bulletins, then the rest. */
+export const RANK: Record<Item['priority'], number> = { emergency: 0, priority: 1, normal: 2 }
 
 /** The next notification of a lane, with what is needed to send it. */
 export interface DueNotification {
@@ -44,9 +47,8 @@ export class OutboxStore {
   }
 
   /** Forgets the instances not heard from for a day: a lane they held is free either way. */
-  async forgetSilentSenders(): Promise<number> {
-    const { numAffectedRows } = await sql`delete from webhook_senders where heard_at < now() - interval '1 day'`.execute(this.db)
-    return Number(numAffectedRows ?? 0)
+  async forgetSilentSenders(): Promise<void> {
+    await sql`delete from webhook_senders where heard_at < now() - interval '1 day'`.execute(this.db)
   }
 
   /**
@@ -108,7 +110,16 @@ export class OutboxStore {
     await trx.insertInto('webhook_outbox').values({
       notification_id: event.id, province_code: event.provinceCode, system_id: event.systemId, content_id: null, rank: 1,
     }).execute()
-    await sql`insert into webhook_lanes (province_code) values (${event.provinceCode}) on conflict (province_code) do nothing`.execute(trx)
+    await OutboxStore.openLanes(trx, [event.provinceCode], false)
+  }
+
+  /** Gives each province a lane for what was just queued; an emergency does not wait out the backoff a lane built up on earlier failures. */
+  static async openLanes(trx: Db, provinces: string[], emergency: boolean): Promise<void> {
+    if (provinces.length === 0) return
+    await sql`
+      insert into webhook_lanes (province_code) select unnest(${provinces}::text[])
+      on conflict (province_code) do update set next_attempt_at =
+        case when ${emergency} then least(webhook_lanes.next_attempt_at, now()) else webhook_lanes.next_attempt_at end`.execute(trx)
   }
 
   /**
@@ -119,7 +130,7 @@ export class OutboxStore {
    * nothing. Answers how many notifications were queued.
    */
   static async queueMissed(trx: Db, systemId: string): Promise<number> {
-    const queued = await sql<{ province_code: string }>`
+    const queued = await sql<{ province_code: string, rank: number }>`
       insert into webhook_outbox (notification_id, province_code, system_id, content_id, rank)
       select e.id, s.province_code, s.id, c.id, (${JSON.stringify(RANK)}::jsonb ->> c.priority)::smallint
       from systems s
@@ -130,9 +141,9 @@ export class OutboxStore {
         and (c.targets is null or s.province_code = any(c.targets))
       order by c.id
       on conflict (notification_id, province_code) do nothing
-      returning province_code`.execute(trx)
+      returning province_code, rank`.execute(trx)
     const province = queued.rows[0]?.province_code
-    if (province) await sql`insert into webhook_lanes (province_code) values (${province}) on conflict (province_code) do nothing`.execute(trx)
+    if (province) await OutboxStore.openLanes(trx, [province], queued.rows.some((r) => r.rank === RANK.emergency))
     return queued.rows.length
   }
 

@@ -3,13 +3,11 @@ import type { Static } from 'typebox'
 import type { Ack, ContentItem, ContentNotification, Delivery, ProvinceDeliveries, Topic } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
 import { settledPage, type FeedPosition } from '../../db/feed.js'
+import { OutboxStore, RANK } from './outbox.js'
 
 export type Item = Static<typeof ContentItem>
 type Notification = Static<typeof ContentNotification>
 export type EventType = Notification['type']
-
-/** Delivery order of the outbox: emergencies first, then priority bulletins, then the rest. */
-export const RANK: Record<Item['priority'], number> = { emergency: 0, priority: 1, normal: 2 }
 
 /** Who an event goes to: null for every province. */
 export type Audience = string[] | null
@@ -106,13 +104,7 @@ export class ContentStore {
       order by s.province_code, s.id
       returning province_code`.execute(trx)
     const provinces = queued.rows.map((r) => r.province_code)
-    if (provinces.length > 0) {
-      // An emergency does not wait out the backoff a lane built up on earlier failures.
-      await sql`
-        insert into webhook_lanes (province_code) select unnest(${provinces}::text[])
-        on conflict (province_code) do update set next_attempt_at =
-          case when ${event.item.priority === 'emergency'} then least(webhook_lanes.next_attempt_at, now()) else webhook_lanes.next_attempt_at end`.execute(trx)
-    }
+    await OutboxStore.openLanes(trx, provinces, event.item.priority === 'emergency')
     return provinces
   }
 

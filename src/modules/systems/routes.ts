@@ -12,7 +12,7 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { OutboxStore } from '../content/outbox.js'
 import { outboundPolicy } from '../../http/outbound.js'
-import { checkKeyRetirement, checkOutboundUrls, checkRecovery, checkUpdate } from './service.js'
+import { checkKeyRetirement, checkOutboundUrls, checkRecovery, checkUpdate, opensNotifications } from './service.js'
 import { registrationProblem, SystemsStore } from './store.js'
 
 const IdParams = Strict({ id: SystemId() })
@@ -45,7 +45,7 @@ export function updateSystemHandler(app: App) {
       if (!existing) throw notFound(`system ${id}`)
       checkUpdate(request.caller!, existing, update)
       const system = (await store.update(id, update, trx))!
-      if (update.webhookUrl || update.status === 'active') await OutboxStore.queueMissed(trx, id)
+      if (opensNotifications(update)) await OutboxStore.queueMissed(trx, id)
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'system', id, version: system.version }] }, trx)
       return { system, receipt }
     })

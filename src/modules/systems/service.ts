@@ -25,6 +25,9 @@ export function checkUpdate(caller: Caller, existing: System, update: SystemUpda
   }
 }
 
+/** A change after which a province system may have items to catch up on: a webhook URL given, or a reactivation. */
+export const opensNotifications = (update: SystemUpdate): boolean => Boolean(update.webhookUrl) || update.status === 'active'
+
 /** A system keeps at least one key it can sign with. */
 export function checkKeyRetirement(existing: System, kid: string): void {
   const others = existing.keys.filter((k) => k.kid !== kid && k.status === 'active')
