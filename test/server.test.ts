@@ -8,6 +8,7 @@ import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
 import { serverUrl, testDatabase } from './helpers/database.js'
 import { freePort, startService } from './helpers/service.js'
+import { childEnv } from './helpers/child-env.js'
 
 async function databaseEnv(t: Test): Promise<Record<string, string>> {
   if (serverUrl) {
@@ -74,7 +75,7 @@ t.test('SIGTERM lets a request in flight finish', async (t) => {
 
 t.test('a bad setting stops the process with one line naming it', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: { ...process.env, PORT: 'eighty' },
+    env: childEnv({ PORT: 'eighty' }),
     cwd: projectPath(),
   })
   let stderr = ''

@@ -5,15 +5,16 @@ import { verifyReceipt } from '../../src/client/verify.js'
 import { projectPath } from '../../src/paths.js'
 import { buildTestApp } from '../helpers/app.js'
 import { registerSystem } from '../helpers/systems.js'
+import { childEnv } from '../helpers/child-env.js'
 
 const run = promisify(execFile)
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 t.test('a client compiled from the contract alone type-checks and calls the service', async (t) => {
   // The types are generated from openapi/openapi.json by the project script, then checked with the client that uses them.
-  await run(npm, ['run', '-s', 'contract:client'], { cwd: projectPath(), timeout: 60_000 })
+  await run(npm, ['run', '-s', 'contract:client'], { cwd: projectPath(), env: childEnv(), timeout: 60_000 })
   await run(process.execPath, [projectPath('node_modules', 'typescript', 'bin', 'tsc'), '-p', projectPath('test', 'conformance', 'contract-client', 'tsconfig.json')], {
-    cwd: projectPath(), timeout: 120_000,
+    cwd: projectPath(), env: childEnv(), timeout: 120_000,
   }).catch((error: { stdout?: string }) => { throw new Error(`the generated client does not type-check:\n${error.stdout ?? ''}`) })
 
   const { app, database, config, serviceKeys } = await buildTestApp(t)

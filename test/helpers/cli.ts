@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { projectPath } from '../../src/paths.js'
+import { childEnv } from './child-env.js'
 
 const run = promisify(execFile)
 
@@ -10,7 +11,7 @@ export interface CliResult { code: number, stdout: string, stderr: string }
 export async function ttn(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', projectPath('src/cli/ttn.ts'), ...args], {
-      env: { ...process.env, DATABASE_URL: undefined, LOG_LEVEL: 'silent', ...env },
+      env: childEnv({ DATABASE_URL: undefined, LOG_LEVEL: 'silent', ...env }),
       cwd: projectPath(),
       timeout: 60_000,
     })

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { projectPath } from '../../src/paths.js'
 import type { Teardown } from './database.js'
+import { childEnv } from './child-env.js'
 
 export interface ServiceProcess {
   child: ChildProcess
@@ -21,7 +22,7 @@ export const freePort = () => new Promise<number>((resolve) => {
 /** Starts the real service process from the sources and waits for the line that says where it listens. */
 export async function startService(t: Teardown, env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: { ...process.env, DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env },
+    env: childEnv({ DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env }),
     cwd: projectPath(),
   })
   let output = ''
