@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox'
 import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
+import { MediaReference, MediaRequest } from './media.js'
 import { Receipt } from './trust.js'
 
 export const MAX_BROADCAST_LOG_BATCH = 5000
@@ -36,14 +37,6 @@ export const ContentPriority = Type.Union([Type.Literal('normal'), Type.Literal(
   description: 'The bulletin levels of Thông tư 39/2020: `normal` (thông thường, the commune picks a slot), `priority` (ưu tiên, played first), `emergency` (khẩn cấp, played at once). Emergencies are delivered before anything else queued.',
 })
 
-export const MediaReference = Strict({
-  url: Type.String({ maxLength: 2000, pattern: '^https?://[^\\s]+$', description: 'Where the file can be fetched.' }),
-  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the file, hex, to check it after download.' }),
-  mimeType: Type.String({ maxLength: 100, pattern: '^[a-z]+/[A-Za-z0-9.+-]+$', description: 'MIME type, e.g. `audio/mpeg`.', examples: ['audio/mpeg'] }),
-  bytes: Type.Integer({ minimum: 0, maximum: 10_000_000_000, description: 'Size in bytes.' }),
-  durationSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400, description: 'Playing time in seconds, for audio and video.' })),
-}, { $id: 'MediaReference', description: 'A media file of a content item (tệp âm thanh, video, hình ảnh), referenced, not embedded.' })
-
 export const ContentTargets = Type.Union([
   Type.Literal('all'),
   Type.Array(ProvinceCode(), { minItems: 1, maxItems: 34, uniqueItems: true }),
@@ -53,7 +46,7 @@ const contentFields = {
   title: text(300, 'Title (tiêu đề).'),
   summary: Type.Optional(Type.String({ maxLength: 2000, description: 'Summary (tóm tắt).' })),
   body: Type.Optional(Type.String({ maxLength: 100_000, description: 'Body text (nội dung), for reading aloud or for bulletin boards.' })),
-  media: Type.Optional(Type.Array(ref(MediaReference), { maxItems: 20, description: 'Media files, at most 20.' })),
+  media: Type.Optional(Type.Array(ref(MediaRequest), { maxItems: 20, uniqueItems: true, description: 'Media files, at most 20, each stored or verified by the service beforehand (`POST /v2/media/uploads`, `POST /v2/media/external`).' })),
   topic: TopicId,
   validFrom: Type.Optional(Instant('From when it may be broadcast (hiệu lực từ); now when omitted.')),
   validUntil: Type.Optional(Instant('Until when it may be broadcast (hiệu lực đến); without end when omitted.')),
@@ -294,7 +287,7 @@ export const Reach = Strict({
 }, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
 
 export const contentComponents = [
-  Topic, TopicList, TopicRequest, TopicWriteResult, MediaReference, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
+  Topic, TopicList, TopicRequest, TopicWriteResult, ContentRequest, SharedContentRequest, ContentItem, ContentNotification, ContentFeedPage,
   ContentWriteResult, WithdrawalRequest, ContentPage, AckRequest, Ack, AckResult, Delivery, ProvinceDeliveries, DeliveryReport,
   BroadcastLogEntry, BroadcastLogBatch, BroadcastLogRejection, BroadcastLogResult, BroadcastLog, BroadcastLogPage, DeliveryLatency, Reach,
 ]

@@ -2,6 +2,7 @@ import type { TSchema } from 'typebox'
 import { Problem, ProblemFieldError, ProblemType } from './common.js'
 import { catalogueComponents } from './catalogue.js'
 import { contentComponents } from './content.js'
+import { mediaComponents } from './media.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
 import { availabilityComponents } from './availability.js'
@@ -25,5 +26,6 @@ export const components: TSchema[] = [
   ...availabilityComponents,
   ...trendsComponents,
   ...summariesComponents,
+  ...mediaComponents,
   ...contentComponents,
 ]

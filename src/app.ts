@@ -24,6 +24,7 @@ import { catalogueRoutes } from './modules/catalogue/routes.js'
 import { changesRoutes } from './modules/changes/routes.js'
 import { contentRoutes } from './modules/content/routes.js'
 import { healthRoutes } from './modules/health/routes.js'
+import { mediaRoutes } from './modules/media/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
 import { reportsRoutes } from './modules/reports/routes.js'
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(availabilityRoutes)
   await app.register(trendsRoutes)
   await app.register(summariesRoutes)
+  await app.register(mediaRoutes)
   await app.register(contentRoutes)
   await app.register(broadcastsRoutes)
   return app

@@ -370,6 +370,7 @@ export interface ContentsTable {
   published_by: string
   published_at: Timestamp
   updated_at: Timestamp
+  valid_until: Timestamp | null
 }
 
 export interface ContentEventsTable {
@@ -445,6 +446,9 @@ export interface ContentTables {
   content_acks: ContentAcksTable
   broadcast_logs: BroadcastLogsTable
   broadcast_airtime_daily: BroadcastAirtimeDailyTable
+  media: MediaTable
+  media_uploads: MediaUploadsTable
+  content_media: ContentMediaTable
 }
 
 /** Kept by a trigger on broadcast_logs (migrations 0011 and 0021). */
@@ -453,4 +457,40 @@ export interface BroadcastAirtimeDailyTable {
   day: string
   seconds: number
   content_plays: ColumnType<number, number | undefined, number>
+}
+
+export interface MediaTable {
+  sha256: string
+  source: 'stored' | 'external'
+  url: string | null
+  kind: 'audio' | 'video' | 'image'
+  mime_type: string
+  bytes: number
+  duration_seconds: number | null
+  codec: string | null
+  container: string | null
+  created_by: string
+  created_at: DefaultedTimestamp
+  removed_at: Timestamp | null
+  removal_reason: string | null
+}
+
+export interface MediaUploadsTable {
+  id: string
+  created_by: string
+  bytes: number
+  sha256: string
+  file_name: string | null
+  declared_type: string | null
+  received: ColumnType<number, number | undefined, number>
+  state: ColumnType<'open' | 'complete' | 'rejected' | 'cancelled' | 'expired', 'open' | undefined, 'open' | 'complete' | 'rejected' | 'cancelled' | 'expired'>
+  failure: string | null
+  created_at: DefaultedTimestamp
+  expires_at: Timestamp
+  ended_at: Timestamp | null
+}
+
+export interface ContentMediaTable {
+  content_id: string
+  sha256: string
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBodyParser, FastifyInstance, FastifyRequest } from 'fastify'
 import secureJson from 'secure-json-parse'
+import { CHUNK_CONTENT_TYPE } from '../../schemas/media.js'
 import { HttpProblem } from './problem.js'
 
 declare module 'fastify' {
@@ -19,6 +20,7 @@ const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/
  * JSON bodies are read as raw bytes, hashed, then parsed once: the call token signs the
  * hash of exactly these bytes, so nothing may re-serialise the body to hash it.
  * `beforeParse` sees the hash first, so a body that is not the signed one is never parsed.
+ * The raw chunks of a media upload are hashed and checked the same way.
  */
 export function registerJsonBody(app: FastifyInstance, beforeParse: (request: FastifyRequest) => void = () => {}): void {
   app.decorateRequest('bodySha256', EMPTY_SHA256)
@@ -48,4 +50,15 @@ export function registerJsonBody(app: FastifyInstance, beforeParse: (request: Fa
   }
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse)
   app.addContentTypeParser(/^application\/[a-z0-9.+-]+\+json$/, { parseAs: 'buffer' }, parse)
+  // Upload chunks are signed like any body and handed on as the bytes they are.
+  app.addContentTypeParser(CHUNK_CONTENT_TYPE, { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
+    request.bodySha256 = sha256(bytes)
+    try {
+      beforeParse(request)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done(null, bytes)
+  })
 }

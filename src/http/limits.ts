@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
+import type { FastifyRequest } from 'fastify'
 import type { App } from '../app-type.js'
 import { LRUCache } from 'lru-cache'
 import { BodyBudget } from './body-budget.js'
@@ -72,7 +73,8 @@ export function registerAddressLimit(app: App, shares: CallerShares): void {
     const claimed = claimedIssuer(request.headers.authorization)
     await shares.refusedSlowly(() => {
       shares.bulkhead.refuseIfFull(claimed)
-      shares.budget.refuseIfShort(claimed, shares.budget.cost(request.headers))
+      const budget = budgetOf(shares, request)
+      budget.refuseIfShort(claimed, budget.cost(request.headers))
     })
     const { count, ttl } = counts.add(request.ip, 1)
     if (count <= config.UNVERIFIED_RATE_PER_MINUTE) return
@@ -88,10 +90,19 @@ export function registerAddressLimit(app: App, shares: CallerShares): void {
   })
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes media upload chunks, whose bytes count against their own budget. */
+    mediaChunks?: true
+  }
+}
+
 /** What each calling system may take of one instance: requests at once, and request-body bytes a second. */
 export interface CallerShares {
   bulkhead: CallerBulkhead
   budget: BodyBudget
+  /** Media upload bytes, in chunks far larger than other bodies, at a rate of their own. */
+  mediaBudget: BodyBudget
   /** Runs a check of a caller's share; a refusal is sent only after CALLER_REFUSAL_DELAY_MS. */
   refusedSlowly: <T>(check: () => T | Promise<T>) => Promise<T>
 }
@@ -100,6 +111,7 @@ export function callerShares(config: App['deps']['config']): CallerShares {
   return {
     bulkhead: new CallerBulkhead(config.CALLER_CONCURRENCY, config.CALLER_QUEUE, config.CALLER_QUEUE_TIMEOUT_MS),
     budget: new BodyBudget(config.CALLER_BODY_BYTES_PER_SECOND, config.CALLER_BODY_BURST_BYTES, config.BODY_LIMIT_BYTES),
+    mediaBudget: new BodyBudget(config.MEDIA_UPLOAD_BYTES_PER_SECOND, config.MEDIA_CHUNK_BYTES, config.MEDIA_CHUNK_BYTES),
     // A caller that ignores Retry-After would keep the instance busy refusing it as fast as it
     // can send. Held back, each of its connections gets one refusal a delay, its body unread
     // (the connection closes after), so the refusals it causes are bounded by its connections.
@@ -133,7 +145,10 @@ export const exemptFromPressure = { pressureHandler: () => undefined }
  * Overload is answered, not suffered: a system over its rate gets 429, an instance whose
  * event loop, memory or database pool is saturated gets 503, both with Retry-After.
  */
-export async function registerLimits(app: App, { bulkhead, budget, refusedSlowly }: CallerShares): Promise<void> {
+const budgetOf = (shares: CallerShares, request: FastifyRequest) => (request.routeOptions.config.mediaChunks ? shares.mediaBudget : shares.budget)
+
+export async function registerLimits(app: App, shares: CallerShares): Promise<void> {
+  const { bulkhead, refusedSlowly } = shares
   const { config, database } = app.deps
 
   // A caller's share of the instance, taken once its signature is checked and before its body
@@ -143,6 +158,7 @@ export async function registerLimits(app: App, { bulkhead, budget, refusedSlowly
   app.addHook('onRequest', async (request, reply) => {
     const caller = request.signedCall?.issuer.id
     if (!caller) return
+    const budget = budgetOf(shares, request)
     const bytes = budget.cost(request.headers)
     await refusedSlowly(() => budget.take(caller, bytes))
     const release = await refusedSlowly(() => bulkhead.acquire(caller)).catch((error: unknown) => {

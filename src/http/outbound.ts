@@ -111,6 +111,8 @@ export interface OutboundAnswer {
   body: Buffer
 }
 
+interface CallOptions { method: 'GET' | 'POST', headers?: Record<string, string>, body?: string | Buffer, signal?: AbortSignal }
+
 /** The one way the service calls an address a caller gave. */
 export class OutboundClient {
   readonly agent: Dispatcher
@@ -129,13 +131,19 @@ export class OutboundClient {
     if (problem) throw new OutboundRefused(problem.code, problem.detail)
   }
 
-  async call(url: string, options: { method: 'GET' | 'POST', headers?: Record<string, string>, body?: string | Buffer, signal?: AbortSignal }): Promise<OutboundAnswer> {
+  async call(url: string, options: CallOptions): Promise<OutboundAnswer> {
+    const chunks: Buffer[] = []
+    const answer = await this.stream(url, options, (chunk) => { chunks.push(chunk) })
+    return { ...answer, body: Buffer.concat(chunks) }
+  }
+
+  /** Calls the URL and hands the answer's body to `write` as it arrives, up to `maxBytes` in all; no redirect is followed. */
+  async stream(url: string, options: CallOptions, write: (chunk: Buffer) => void | Promise<void>): Promise<Omit<OutboundAnswer, 'body'>> {
     this.check(url)
     const { signal: stop, ...rest } = options
     const timeout = AbortSignal.timeout(this.timeouts.totalMs)
     const signal = stop ? AbortSignal.any([timeout, stop]) : timeout
     const response = await request(url, { ...rest, dispatcher: this.agent, signal })
-    const chunks: Buffer[] = []
     let size = 0
     for await (const chunk of response.body) {
       size += (chunk as Buffer).length
@@ -143,9 +151,9 @@ export class OutboundClient {
         response.body.destroy()
         throw new Error(`${new URL(url).origin} answered more than ${this.timeouts.maxBytes} bytes`)
       }
-      chunks.push(chunk as Buffer)
+      await write(chunk as Buffer)
     }
-    return { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) }
+    return { status: response.statusCode, headers: response.headers }
   }
 
   close(): Promise<void> {

@@ -56,8 +56,17 @@ function finiteOnly(validate: ValidateFunction): ValidateFunction {
   return wrapped
 }
 
+/** A body declared as raw bytes (an upload chunk) is valid when it arrived as bytes, through its own content type. */
+const BINARY = (schema: TSchema) => (schema as { format?: string }).format === 'binary'
+const bytesOnly = ((data: unknown) => {
+  const ok = Buffer.isBuffer(data)
+  bytesOnly.errors = ok ? null : [{ instancePath: '', schemaPath: '#', keyword: 'format', params: {}, message: 'must be the raw bytes of the chunk, sent as application/offset+octet-stream' }]
+  return ok
+}) as ValidateFunction
+
 export function createValidatorCompiler(): FastifySchemaCompiler<TSchema> {
   return ({ schema, httpPart }) => {
+    if (httpPart === 'body' && BINARY(schema)) return bytesOnly
     const ajv = httpPart === 'body' ? forBody : forText
     const id = (schema as { $id?: string }).$id
     return finiteOnly((id && ajv.getSchema(id)) || ajv.compile(schema))

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { buildApp } from '../../src/app.js'
 import type { App } from '../../src/app-type.js'
 import { ephemeralServiceKeys, type ServiceKeys } from '../../src/auth/service-keys.js'
@@ -26,7 +29,10 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   const database = options.database ?? await testDatabase(t)
   // The suite runs many processes on few cores: event-loop delay says nothing about the service here.
   // Receivers and JWKS servers of the tests listen on 127.0.0.1: the operator's test network, as OUTBOUND_ALLOWED_HOSTS names it.
-  const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', ...options.env })
+  // Media files of a test go to a folder of its own, never into the project's DATA_DIR.
+  const mediaDir = options.env?.MEDIA_DIR ?? await mkdtemp(join(tmpdir(), 'ttn-media-'))
+  if (!options.env?.MEDIA_DIR) t.teardown(() => rm(mediaDir, { recursive: true, force: true }))
+  const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', MEDIA_DIR: mediaDir, ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
   t.teardown(() => app.close())

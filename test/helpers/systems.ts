@@ -38,9 +38,9 @@ export async function registerSystem(
 }
 
 export interface SignedRequest {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   url: string
-  /** Sent as JSON exactly as given; signed over these bytes. */
+  /** Sent as JSON exactly as given (a Buffer as the raw bytes, with the content type of `headers`); signed over these bytes. */
   body?: unknown
   /** Changes to the signed claims, to forge a token. */
   sign?: Partial<CallToSign>
@@ -49,7 +49,8 @@ export interface SignedRequest {
 
 /** Sends a request through the real app with a call token signed by `system`. */
 export async function signedInject(app: App, system: TestSystem, request: SignedRequest): Promise<LightMyRequestResponse> {
-  const payload = request.body === undefined ? undefined : JSON.stringify(request.body)
+  const raw = Buffer.isBuffer(request.body)
+  const payload = request.body === undefined ? undefined : raw ? request.body as Buffer : JSON.stringify(request.body)
   const token = await signCall({
     issuer: system.id,
     audience: app.deps.config.SERVICE_ID,
@@ -62,7 +63,7 @@ export async function signedInject(app: App, system: TestSystem, request: Signed
   const options: InjectOptions = {
     method: request.method,
     url: request.url,
-    headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}), ...request.headers },
+    headers: { authorization: `Bearer ${token}`, ...(payload !== undefined && !raw ? { 'content-type': 'application/json' } : {}), ...request.headers },
     ...(payload !== undefined ? { payload } : {}),
   }
   return app.inject(options)

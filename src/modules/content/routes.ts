@@ -12,6 +12,8 @@ import type { Db } from '../../db/database.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
+import { mediaForItem } from '../media/service.js'
+import { MediaStore } from '../media/store.js'
 import { WebhookDispatcher } from './dispatcher.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
@@ -27,6 +29,7 @@ type SharedRequest = Static<typeof SharedContentRequest>
 export async function contentRoutes(app: App) {
   const { db } = app.deps.database
   const store = new ContentStore(db)
+  const media = new MediaStore(db)
   const dispatcher = new WebhookDispatcher({ db, config: app.deps.config, serviceKeys: app.deps.serviceKeys, log: app.log, metrics: app.metrics })
   app.addHook('onReady', async () => dispatcher.start())
   app.addHook('onClose', async () => dispatcher.stop())
@@ -43,11 +46,11 @@ export async function contentRoutes(app: App) {
     }
   }
 
-  const itemOf = (body: SharedRequest, now: string) => ({
+  const itemOf = async (body: SharedRequest, now: string, trx: Db) => ({
     title: body.title,
     summary: body.summary ?? null,
     body: body.body ?? null,
-    media: body.media ?? [],
+    media: await mediaForItem(media, trx, body.media),
     topic: body.topic,
     validFrom: body.validFrom ? new Date(body.validFrom).toISOString() : now,
     validUntil: body.validUntil ? new Date(body.validUntil).toISOString() : null,
@@ -133,7 +136,7 @@ export async function contentRoutes(app: App) {
       await checkRules(body, trx)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...itemOf(body, now),
+        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...await itemOf(body, now, trx),
         priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
@@ -161,7 +164,7 @@ export async function contentRoutes(app: App) {
       const current = await currentOrFail(request, trx)
       await checkRules(body, trx)
       const item: Item = {
-        ...current, ...itemOf(body, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
+        ...current, ...await itemOf(body, request.receivedAt.toISOString(), trx), version: current.version + 1, priority: body.priority, targets: body.targets,
         updatedAt: request.receivedAt.toISOString(),
       }
       return { item, audience: widen(await store.audience(current.id, trx), audienceOf(body.targets)) }
@@ -204,7 +207,7 @@ export async function contentRoutes(app: App) {
       await checkRules(body, trx)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...itemOf(body, now),
+        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...await itemOf(body, now, trx),
         priority: 'normal', targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
       }
       await store.save(trx, item)

@@ -76,14 +76,17 @@ export class ContentStore {
     return row?.audience ?? null
   }
 
-  /** Stores a version of an item (the first inserts it). */
+  /** Stores a version of an item (the first inserts it), with the media files it uses. */
   async save(trx: Db, item: Item): Promise<void> {
     const row = {
       origin: item.origin, province_code: item.province, version: item.version, status: item.status, topic_id: item.topic,
       priority: item.priority, targets: item.targets === 'all' ? null : item.targets, item: JSON.stringify(item),
-      published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt,
+      published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt, valid_until: item.validUntil,
     }
     await trx.insertInto('contents').values({ id: item.id, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
+    // The files the current version uses, which the media retention job keeps while it is in force.
+    await trx.deleteFrom('content_media').where('content_id', '=', item.id).execute()
+    if (item.media.length > 0) await trx.insertInto('content_media').values(item.media.map((m) => ({ content_id: item.id, sha256: m.sha256 }))).execute()
   }
 
   /**

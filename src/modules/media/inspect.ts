@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type'
+import { parseFile } from 'music-metadata'
+
+export type MediaKind = 'audio' | 'video' | 'image'
+
+/** The types central may send to commune stations and boards, as read from the bytes, by kind. */
+const ACCEPTED: Record<string, MediaKind> = {
+  'audio/mpeg': 'audio', 'audio/aac': 'audio', 'audio/mp4': 'audio', 'audio/x-m4a': 'audio', 'audio/ogg': 'audio', 'audio/ogg; codecs=opus': 'audio',
+  'audio/wav': 'audio', 'audio/flac': 'audio',
+  'video/mp4': 'video', 'video/webm': 'video',
+  'image/jpeg': 'image', 'image/png': 'image', 'image/webp': 'image',
+}
+
+export const ACCEPTED_TYPES = Object.keys(ACCEPTED)
+
+export interface Inspection {
+  kind: MediaKind
+  mimeType: string
+  codec: string | null
+  container: string | null
+  durationSeconds: number | null
+}
+
+/** Why bytes of this type are not accepted, or nothing when they are. */
+export function refusedType(detected: string | undefined): string | undefined {
+  if (detected && ACCEPTED[detected]) return undefined
+  return `the file's bytes are ${detected ? `of type ${detected}` : 'of no type the service recognises'}; accepted: ${ACCEPTED_TYPES.join(', ')}`
+}
+
+/** The type of the first bytes of a file, to refuse a wrong one before the rest is sent. */
+export async function typeOfStart(bytes: Buffer): Promise<string | undefined> {
+  return (await fileTypeFromBuffer(bytes))?.mime
+}
+
+/** Reads a whole file: its real type from its bytes, then codec, container and playing time with a parser for the format. */
+export async function inspectFile(path: string): Promise<Inspection | { refused: string }> {
+  const detected = (await fileTypeFromFile(path))?.mime
+  const refused = refusedType(detected)
+  if (refused) return { refused }
+  const mimeType = detected!
+  const kind = ACCEPTED[mimeType]!
+  if (kind === 'image') return { kind, mimeType, codec: null, container: null, durationSeconds: null }
+  try {
+    const { format } = await parseFile(path, { duration: true, skipCovers: true })
+    const duration = format.duration !== undefined && Number.isFinite(format.duration) ? Math.round(format.duration * 1000) / 1000 : null
+    return { kind, mimeType, codec: format.codec ?? null, container: format.container ?? null, durationSeconds: duration }
+  } catch (error) {
+    return { refused: `the file looks like ${mimeType} but cannot be read as one: ${(error as Error).message}` }
+  }
+}
+
+/** SHA-256 of a whole file, hex, read as a stream. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
