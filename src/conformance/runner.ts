@@ -235,7 +235,8 @@ export class ApiConformance {
     if (!response) return `status ${answer.status} is not declared (declared: ${Object.keys(responses).join(', ')})`
     const content = response.content ?? {}
     if (Object.keys(content).length === 0) return answer.text.length > 0 ? `status ${answer.status} declares no body but one was sent` : undefined
-    const media = content[answer.mediaType]
+    // A declared range such as audio/* covers every audio type.
+    const media = content[answer.mediaType] ?? content[`${answer.mediaType.split('/')[0]}/*`]
     if (!media) return `status ${answer.status} answered ${answer.mediaType || 'no content type'}, declared ${Object.keys(content).join(', ')}`
     if (!media.schema) return undefined
     if (!isJson(answer.mediaType)) {

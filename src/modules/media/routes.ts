@@ -25,6 +25,8 @@ const uploadHeaders = {
   'Upload-Length': { type: 'integer', format: 'int64', minimum: 1, description: 'Size of the whole file (tus `Upload-Length`).' },
 }
 const binary = (description: string) => ({ type: 'string', format: 'binary', description })
+/** A download answers in the file's own type, read from its bytes when it was stored. */
+const fileContent = (description: string) => Object.fromEntries(['audio/*', 'video/*', 'image/*'].map((range) => [range, { schema: binary(description) }]))
 const downloadHeaders = {
   ETag: { type: 'string', description: 'The SHA-256 of the file, quoted: it never changes, so a cached copy stays valid.' },
   'Accept-Ranges': { type: 'string', enum: ['bytes'] },
@@ -195,11 +197,11 @@ export async function mediaRoutes(app: App) {
         'if-none-match': Type.Optional(Type.String({ maxLength: 2000, description: 'ETags the client holds; 304 when one is this file\'s.' })),
       }),
       response: {
-        200: { description: 'The whole file, in its own type (e.g. `audio/mpeg`).', headers: downloadHeaders, content: { 'application/octet-stream': { schema: binary('The file.') } } },
+        200: { description: 'The whole file, in its own type (e.g. `audio/mpeg`).', headers: downloadHeaders, content: fileContent('The file.') },
         206: {
           description: 'The requested part of the file.',
           headers: { ...downloadHeaders, 'Content-Range': { type: 'string', description: '`bytes first-last/size`.' } },
-          content: { 'application/octet-stream': { schema: binary('The part.') } },
+          content: fileContent('The part.'),
         },
         304: { description: 'The client\'s copy (`If-None-Match`) is this file.', headers: { ETag: downloadHeaders.ETag } },
         ...problemResponses([404, 410, 416]),
