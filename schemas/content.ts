@@ -46,7 +46,7 @@ const contentFields = {
   title: text(300, 'Title (tiêu đề).'),
   summary: Type.Optional(Type.String({ maxLength: 2000, description: 'Summary (tóm tắt).' })),
   body: Type.Optional(Type.String({ maxLength: 100_000, description: 'Body text (nội dung), for reading aloud or for bulletin boards.' })),
-  media: Type.Optional(Type.Array(ref(MediaRequest), { maxItems: 20, uniqueItems: true, description: 'Media files, at most 20, each stored or verified by the service beforehand (`POST /v2/media/uploads`, `POST /v2/media/external`).' })),
+  media: Type.Optional(Type.Array(ref(MediaRequest), { maxItems: 20, description: 'Media files, at most 20 and each once, each stored or verified by the service beforehand (`POST /v2/media/uploads`, `POST /v2/media/external`).' })),
   topic: TopicId,
   validFrom: Type.Optional(Instant('From when it may be broadcast (hiệu lực từ); now when omitted.')),
   validUntil: Type.Optional(Instant('Until when it may be broadcast (hiệu lực đến); without end when omitted.')),

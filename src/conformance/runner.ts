@@ -262,7 +262,9 @@ export class ApiConformance {
     const declared = this.declared(operation, answer)
     if (declared) return declared
     if (answer.status === 401) return `a correctly signed call was refused: ${problemCode(answer)}`
-    if (minimal && [400, 413, 415].includes(answer.status)) return `a request valid under the contract was refused as malformed: ${problemDetail(answer)}`
+    // A 413 about a size the request declares (a media file over the deployment's limit) is a limit, not malformation.
+    const malformed = answer.status === 400 || answer.status === 415 || (answer.status === 413 && problemCode(answer) === 'body-too-large')
+    if (minimal && malformed) return `a request valid under the contract was refused as malformed: ${problemDetail(answer)}`
     return undefined
   }
 

@@ -236,7 +236,8 @@ t.test('an item is published only with media the service holds; provinces downlo
   t.equal((await download(app, hanoi, sha)).statusCode, 404, 'another province does not')
 
   const duplicate = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ media: [{ sha256: sha }, { sha256: sha }] }) })
-  t.equal(duplicate.statusCode, 400, 'the same file twice')
+  t.equal(duplicate.statusCode, 422, 'the same file twice')
+  t.equal(duplicate.json().code, 'rule-violated')
 
   // A province uploads for its own shared content, and only it and central see the file.
   const own = mp3(50)

@@ -104,7 +104,10 @@ export class MediaUploads {
  * held by the service or verified by it, and stays held until the version is stored.
  */
 export async function mediaForItem(store: MediaStore, trx: Db, requested: { sha256: string }[] = []): Promise<Static<typeof MediaReference>[]> {
-  const { held, missing } = await store.holdForUse(trx, requested.map((m) => m.sha256))
+  const named = requested.map((m) => m.sha256)
+  const twice = named.filter((sha, i) => named.indexOf(sha) !== i)
+  if (twice.length > 0) throw new HttpProblem('rule-violated', `media ${[...new Set(twice)].join(', ')} named more than once`)
+  const { held, missing } = await store.holdForUse(trx, named)
   if (missing.length > 0) {
     throw new HttpProblem('media-not-stored', `no stored or verified media file with SHA-256 ${missing.join(', ')}: upload it with POST /v2/media/uploads, ` +
       'or register an https copy with POST /v2/media/external, before publishing')
