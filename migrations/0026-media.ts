@@ -9,6 +9,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     create table media (
       sha256 text primary key check (sha256 ~ '^[0-9a-f]{64}$'),
+      -- CAP 1.2 names a resource by its SHA-1 digest.
+      sha1 text not null check (sha1 ~ '^[0-9a-f]{40}$'),
       source text not null check (source in ('stored', 'external')),
       url text,
       kind text not null check (kind in ('audio', 'video', 'image')),

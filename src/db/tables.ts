@@ -461,6 +461,7 @@ export interface BroadcastAirtimeDailyTable {
 
 export interface MediaTable {
   sha256: string
+  sha1: string
   source: 'stored' | 'external'
   url: string | null
   kind: 'audio' | 'video' | 'image'

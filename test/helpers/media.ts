@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import type { App } from '../../src/app-type.js'
+import { signedInject, type TestSystem } from './systems.js'
 
 /** Media files made here, byte by byte, so the suite needs no recordings. */
 
@@ -41,4 +43,21 @@ export function elf(bytes = 8192): Buffer {
   file.writeUInt16LE(2, 16) // ET_EXEC
   file.writeUInt16LE(0x3e, 18) // x86-64
   return file
+}
+
+export const CHUNK = 'application/offset+octet-stream'
+
+export const begin = (app: App, system: TestSystem, file: Buffer, extra: Record<string, unknown> = {}) =>
+  signedInject(app, system, { method: 'POST', url: '/v2/media/uploads', body: { bytes: file.length, sha256: sha256Hex(file), ...extra } })
+
+export const chunk = (app: App, system: TestSystem, id: string, offset: number, bytes: Buffer) =>
+  signedInject(app, system, { method: 'PATCH', url: `/v2/media/uploads/${id}`, body: bytes, headers: { 'content-type': CHUNK, 'upload-offset': String(offset) } })
+
+/** Uploads a whole file in chunks of `size` and answers the last response. */
+export async function upload(app: App, system: TestSystem, file: Buffer, size = 64 * 1024) {
+  const created = await begin(app, system, file)
+  const { id } = created.json().upload
+  let last = created
+  for (let offset = 0; offset < file.length; offset += size) last = await chunk(app, system, id, offset, file.subarray(offset, offset + size))
+  return last
 }

@@ -11,10 +11,8 @@ import { MediaStore } from '../../src/modules/media/store.js'
 import type { App } from '../../src/app-type.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
-import { elf, mp3, mp3Seconds, sha256Hex, wav } from '../helpers/media.js'
+import { CHUNK, begin, chunk, elf, mp3, mp3Seconds, sha256Hex, upload, wav } from '../helpers/media.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
-
-const CHUNK = 'application/offset+octet-stream'
 
 async function setup(t: Test, env: Record<string, string> = {}) {
   const built = await buildTestApp(t, { env: { MEDIA_CHUNK_BYTES: String(64 * 1024), ...env } })
@@ -23,21 +21,6 @@ async function setup(t: Test, env: Record<string, string> = {}) {
   const hanoi = await registerSystem(built.database, 'province-01')
   const root = mediaRoot(built.config)
   return { ...built, central, hcm, hanoi, storage: new FileMediaStorage(root), area: new UploadArea(root) }
-}
-
-const begin = (app: App, system: TestSystem, file: Buffer, extra: Record<string, unknown> = {}) =>
-  signedInject(app, system, { method: 'POST', url: '/v2/media/uploads', body: { bytes: file.length, sha256: sha256Hex(file), ...extra } })
-
-const chunk = (app: App, system: TestSystem, id: string, offset: number, bytes: Buffer) =>
-  signedInject(app, system, { method: 'PATCH', url: `/v2/media/uploads/${id}`, body: bytes, headers: { 'content-type': CHUNK, 'upload-offset': String(offset) } })
-
-/** Uploads a whole file in chunks of `size` and answers the last response. */
-async function upload(app: App, system: TestSystem, file: Buffer, size = 64 * 1024) {
-  const created = await begin(app, system, file)
-  const { id } = created.json().upload
-  let last = created
-  for (let offset = 0; offset < file.length; offset += size) last = await chunk(app, system, id, offset, file.subarray(offset, offset + size))
-  return last
 }
 
 const download = (app: App, system: TestSystem, sha256: string, headers: Record<string, string> = {}) =>

@@ -14,6 +14,7 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { mediaForItem } from '../media/service.js'
 import { MediaStore } from '../media/store.js'
+import { CAP_CONTENT_TYPE, capAlert, capDocument, capFeed, isAlert } from './cap.js'
 import { WebhookDispatcher } from './dispatcher.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
@@ -22,6 +23,8 @@ const IfMatch = Type.Object({
   'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'The ETag of the version the change is based on (`"2"`); 412 when another version came first.' })),
 })
 const etag = (version: number) => `"${version}"`
+/** Entries of the alerts feed; alerts in force at once stay far fewer. */
+const MAX_ALERTS = 200
 
 type Request = Static<typeof ContentRequest>
 type SharedRequest = Static<typeof SharedContentRequest>
@@ -272,6 +275,56 @@ export async function contentRoutes(app: App) {
     if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
     reply.header('etag', etag(item.version))
     return item
+  })
+
+  const alertOf = async (item: Item) => {
+    const facts = await store.alertFacts(item)
+    return capAlert(item, {
+      sender: app.deps.config.SERVICE_ID, earlier: facts.earlier, topicTitle: facts.topicTitle, sha1: facts.sha1, publicUrl: app.deps.config.PUBLIC_URL,
+      areas: facts.provinces === 'nation' ? 'nation' : facts.provinces.map((province) => ({ province, communes: [] })),
+    })
+  }
+  const capContent = (description: string) => ({ description, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
+
+  app.get('/v2/contents/:id/cap', {
+    config: { policy: 'system' },
+    schema: {
+      tags: ['content'],
+      operationId: 'getContentAlert',
+      summary: 'A priority or emergency item as a CAP 1.2 alert',
+      description: 'The current version as an OASIS Common Alerting Protocol 1.2 document (`application/cap+xml`), for disaster agencies and other alerting systems: ' +
+        '`identifier` `{SERVICE_ID}.{id}.v{version}`; `msgType` `Alert` for the first version, `Update` for a later one and `Cancel` for a withdrawal, with `references` to the earlier versions; ' +
+        '`urgency`/`severity`/`certainty` `Immediate`/`Severe`/`Observed` for an emergency and `Expected`/`Moderate`/`Likely` for a priority item (`Past` once withdrawn); ' +
+        '`category` from the topic; one `area` per target province with `geocode` `VN-PROVINCE` (or `VN-COMMUNE` for the communes targeted), or `Toàn quốc`; ' +
+        'one `resource` per media file with its `uri` (absolute from PUBLIC_URL for stored files) and `digest` (SHA-1, as CAP defines it). Normal items are not alerts: 404. ' +
+        'A provincial system reads the items sent to it.',
+      params: ContentParams,
+      response: { 200: capContent('The alert.'), ...problemResponses([404]) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params
+    const caller = request.caller!
+    const item = await store.get(id)
+    if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
+    if (!isAlert(item) || item.origin !== 'central') throw notFound(`a CAP alert of content ${id}: only central's priority and emergency items are alerts`)
+    return reply.type(`${CAP_CONTENT_TYPE}; charset=utf-8`).header('etag', etag(item.version)).send(capDocument(await alertOf(item)))
+  })
+
+  app.get('/v2/cap/alerts', {
+    config: { policy: 'central' },
+    schema: {
+      tags: ['content'],
+      operationId: 'exportAlerts',
+      summary: 'The alerts in force, as an Atom feed of CAP 1.2 documents',
+      description: `Central's export for disaster agencies and alerting systems: every priority and emergency item in force (active, not past \`validUntil\`) and those withdrawn in the last day (as \`Cancel\`), newest first, at most ${MAX_ALERTS}; each Atom \`entry\` carries the alert itself in its \`content\` and links to \`GET /v2/contents/{id}/cap\`.`,
+      response: { 200: { description: 'An Atom feed (RFC 4287).', content: { 'application/atom+xml': { schema: { type: 'string', description: 'Atom feed whose entries each hold a CAP 1.2 alert.' } } } } },
+    },
+  }, async (request, reply) => {
+    const items = await store.alerts(MAX_ALERTS)
+    const entries = await Promise.all(items.map(async (item) => ({ item, alert: await alertOf(item) })))
+    const updated = items[0]?.updatedAt ?? request.receivedAt.toISOString()
+    return reply.type('application/atom+xml; charset=utf-8')
+      .send(capFeed({ id: `urn:${app.deps.config.SERVICE_ID}:alerts`, updated: new Date(updated).toISOString(), selfUrl: '/v2/cap/alerts' }, entries))
   })
 
   app.post('/v2/contents/:id/acks', {

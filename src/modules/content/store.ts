@@ -132,6 +132,31 @@ export class ContentStore {
     return (await query.execute()).map((row) => row.item as Item)
   }
 
+  /** What a CAP alert of an item says beyond the item: earlier versions, the topic's title, the places by name, the SHA-1 of its files. */
+  async alertFacts(item: Item): Promise<{ earlier: { version: number, at: string }[], topicTitle: string, provinces: { code: string, name: string }[] | 'nation', sha1: Map<string, string> }> {
+    const [earlier, topic, provinces, media] = await Promise.all([
+      this.db.selectFrom('content_events').select(['version', 'occurred_at']).where('content_id', '=', item.id).where('version', '<', item.version).orderBy('version').execute(),
+      this.db.selectFrom('content_topics').select('title').where('id', '=', item.topic).executeTakeFirst(),
+      item.targets === 'all' ? Promise.resolve([]) : this.db.selectFrom('admin_units').select(['code', 'name']).where('code', 'in', item.targets.length > 0 ? item.targets : ['']).orderBy('code').execute(),
+      item.media.length === 0 ? Promise.resolve([]) : this.db.selectFrom('media').select(['sha256', 'sha1']).where('sha256', 'in', item.media.map((m) => m.sha256)).execute(),
+    ])
+    return {
+      earlier: earlier.map((e) => ({ version: e.version, at: e.occurred_at.toISOString() })),
+      topicTitle: topic?.title ?? item.topic,
+      provinces: item.targets === 'all' ? 'nation' : provinces.map((p) => ({ code: p.code, name: p.name ?? p.code })),
+      sha1: new Map(media.map((m) => [m.sha256, m.sha1])),
+    }
+  }
+
+  /** The current versions of the alerts (priority and emergency items) in force, and those withdrawn in the last day, newest first. */
+  async alerts(limit: number): Promise<Item[]> {
+    const rows = await this.db.selectFrom('contents').select('item')
+      .where('origin', '=', 'central').where('priority', '!=', 'normal')
+      .where(sql<boolean>`(status = 'active' and (valid_until is null or valid_until > now())) or (status = 'withdrawn' and updated_at > now() - interval '1 day')`)
+      .orderBy('updated_at', 'desc').orderBy('id').limit(limit).execute()
+    return rows.map((row) => row.item as Item)
+  }
+
   /** Stores an acknowledgement; the same one sent again changes nothing. */
   async ack(trx: Db, ack: { contentId: string, province: string, version: number, receivedAt: string, scheduledAt: string | null, stations: number | null }): Promise<{ ack: Static<typeof Ack>, result: 'created' | 'updated' | 'unchanged' }> {
     const existing = await trx.selectFrom('content_acks').selectAll().where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).forUpdate().executeTakeFirst()

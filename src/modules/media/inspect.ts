@@ -51,9 +51,13 @@ export async function inspectFile(path: string): Promise<Inspection | { refused:
   }
 }
 
-/** SHA-256 of a whole file, hex, read as a stream. */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+/** SHA-256 of a whole file, and the SHA-1 CAP 1.2 names resources by, hex, in one read. */
+export async function fileDigests(path: string): Promise<{ sha256: string, sha1: string }> {
+  const sha256 = createHash('sha256')
+  const sha1 = createHash('sha1')
+  for await (const chunk of createReadStream(path)) {
+    sha256.update(chunk as Buffer)
+    sha1.update(chunk as Buffer)
+  }
+  return { sha256: sha256.digest('hex'), sha1: sha1.digest('hex') }
 }

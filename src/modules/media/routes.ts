@@ -12,7 +12,7 @@ import { OutboundClient, OutboundRefused, outboundPolicy } from '../../http/outb
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { byteRange, noneMatch, rangeStillValid } from '../../http/range.js'
 import { problemResponses } from '../../http/responses.js'
-import { fileSha256, inspectFile } from './inspect.js'
+import { fileDigests, inspectFile } from './inspect.js'
 import { MediaRetention } from './retention.js'
 import { MediaUploads, withScratchFile, type ChunkOutcome } from './service.js'
 import { FileMediaStorage, UploadArea, mediaRoot } from './storage.js'
@@ -167,14 +167,14 @@ export async function mediaRoutes(app: App) {
     const { url, sha256 } = request.body
     const checked = await withScratchFile(area.folder, `fetch-${randomUUID()}`, async (path) => {
       const bytes = await fetchTo(fetcher, url, path, config.MEDIA_MAX_BYTES)
-      const actual = await fileSha256(path)
-      if (actual !== sha256) throw new HttpProblem('media-hash-mismatch', `${url} answered ${bytes} bytes with SHA-256 ${actual}, not the ${sha256} declared`)
+      const digests = await fileDigests(path)
+      if (digests.sha256 !== sha256) throw new HttpProblem('media-hash-mismatch', `${url} answered ${bytes} bytes with SHA-256 ${digests.sha256}, not the ${sha256} declared`)
       const inspection = await inspectFile(path)
       if ('refused' in inspection) throw new HttpProblem('media-type-refused', inspection.refused)
-      return { bytes, inspection }
+      return { bytes, sha1: digests.sha1, inspection }
     })
     const result = await db.transaction().execute(async (trx) => {
-      const row = await store.addMedia(trx, { sha256, bytes: checked.bytes, createdBy: request.caller!.systemId, url, ...checked.inspection })
+      const row = await store.addMedia(trx, { sha256, sha1: checked.sha1, bytes: checked.bytes, createdBy: request.caller!.systemId, url, ...checked.inspection })
       const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'media', id: sha256, source: row.source }] }, trx)
       return { media: toMedia(row), receipt }
     })

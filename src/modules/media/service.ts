@@ -5,7 +5,7 @@ import type { MediaReference } from '../../../schemas/media.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/database.js'
 import { HttpProblem } from '../../http/problem.js'
-import { fileSha256, inspectFile, refusedType, typeOfStart, type Inspection } from './inspect.js'
+import { fileDigests, inspectFile, refusedType, typeOfStart, type Inspection } from './inspect.js'
 import type { MediaStorage, UploadArea } from './storage.js'
 import { MediaStore, toReference, type MediaRow, type UploadRow } from './store.js'
 
@@ -73,13 +73,13 @@ export class MediaUploads {
   /** Checks the whole file and moves it into the store; a bad file is rejected with its bytes dropped. */
   private async complete(trx: Db, upload: UploadRow): Promise<ChunkOutcome> {
     const path = this.area.path(upload.id)
-    const sha256 = await fileSha256(path)
+    const { sha256, sha1 } = await fileDigests(path)
     if (sha256 !== upload.sha256) {
       return this.reject(trx, upload, 'media-hash-mismatch', `the ${upload.bytes} bytes received have SHA-256 ${sha256}, not the ${upload.sha256} declared; start a new upload`)
     }
     const inspection = await inspectFile(path)
     if ('refused' in inspection) return this.reject(trx, upload, 'media-type-refused', inspection.refused)
-    const media = await this.store.addMedia(trx, { sha256, bytes: upload.bytes, createdBy: upload.created_by, url: null, ...inspection })
+    const media = await this.store.addMedia(trx, { sha256, sha1, bytes: upload.bytes, createdBy: upload.created_by, url: null, ...inspection })
     if (!await this.storage.holds(sha256)) await this.storage.keep(sha256, path)
     return { upload: await this.store.endUpload(trx, upload.id, 'complete'), media, dropBytes: true }
   }

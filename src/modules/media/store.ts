@@ -61,9 +61,9 @@ export class MediaStore {
    * Records a checked file. The same bytes again revive a removed row, and a stored copy
    * replaces an external reference; an external reference never replaces a stored copy.
    */
-  async addMedia(trx: Db, file: { sha256: string, bytes: number, createdBy: string, url: string | null } & Inspection): Promise<MediaRow> {
+  async addMedia(trx: Db, file: { sha256: string, sha1: string, bytes: number, createdBy: string, url: string | null } & Inspection): Promise<MediaRow> {
     const row = {
-      sha256: file.sha256, source: file.url ? 'external' as const : 'stored' as const, url: file.url, kind: file.kind, mime_type: file.mimeType, bytes: file.bytes,
+      sha256: file.sha256, sha1: file.sha1, source: file.url ? 'external' as const : 'stored' as const, url: file.url, kind: file.kind, mime_type: file.mimeType, bytes: file.bytes,
       duration_seconds: file.durationSeconds, codec: file.codec, container: file.container, created_by: file.createdBy,
     }
     const { sha256: _key, ...update } = row
