@@ -327,3 +327,21 @@ t.test('any order of chunk sends, stale ones included, ends in the file itself w
     },
   ), { numRuns: 15 })
 })
+
+t.test('upload chunks spend a byte budget of their own, not that of other bodies', async (t) => {
+  const file = wav(10)
+  const slowMedia = await setup(t, { MEDIA_UPLOAD_BYTES_PER_SECOND: '1024', CALLER_REFUSAL_DELAY_MS: '0' })
+  const { upload: opened } = (await begin(slowMedia.app, slowMedia.central, file)).json()
+  t.equal((await chunk(slowMedia.app, slowMedia.central, opened.id, 0, file.subarray(0, 65_536))).statusCode, 200, 'a full budget takes a chunk')
+  const refused = await chunk(slowMedia.app, slowMedia.central, opened.id, 65_536, file.subarray(65_536, 131_072))
+  t.equal(refused.statusCode, 429)
+  t.equal(refused.json().code, 'body-rate-exceeded')
+  t.ok(Number(refused.headers['retry-after']) >= 60, 'and says when the next fits')
+  t.equal((await signedInject(slowMedia.app, slowMedia.central, { method: 'POST', url: '/v2/contents', body: bulletin() })).statusCode, 201, 'other bodies are not held back')
+
+  const slowBodies = await setup(t, { CALLER_BODY_BYTES_PER_SECOND: '1024', CALLER_BODY_BURST_BYTES: '1024', CALLER_REFUSAL_DELAY_MS: '0' })
+  const { upload: other } = (await begin(slowBodies.app, slowBodies.central, file)).json()
+  for (let offset = 0; offset < 196_608; offset += 65_536) {
+    t.equal((await chunk(slowBodies.app, slowBodies.central, other.id, offset, file.subarray(offset, offset + 65_536))).statusCode, 200, `chunk at ${offset} passes a spent body budget`)
+  }
+})
