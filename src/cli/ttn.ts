@@ -9,6 +9,10 @@ import { ConfigError, loadConfig } from '../config.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { MonthlyPartitions } from '../modules/status/partitions.js'
+import { MediaRetention } from '../modules/media/retention.js'
+import { FileMediaStorage, UploadArea, mediaRoot } from '../modules/media/storage.js'
+import { MediaStore } from '../modules/media/store.js'
+import { createLogger } from '../logger.js'
 import { generateOpenApi } from '../openapi.js'
 import { auditCommand } from './audit.js'
 import { DIRECT, print, withDatabase } from './common.js'
@@ -53,7 +57,8 @@ export function buildProgram(): Command {
 
   program.command('prune')
     .description('Remove device status history older than STATUS_RETENTION_DAYS and daily availability older than AVAILABILITY_RETENTION_DAYS: ' +
-      `monthly partitions that end before a cutoff are dropped whole, older rows of the month it falls in are deleted. ${DIRECT}`)
+      'monthly partitions that end before a cutoff are dropped whole, older rows of the month it falls in are deleted. ' +
+      `Then run the media retention job at once (files no item in force uses after MEDIA_UNUSED_HOURS, expired uploads). ${DIRECT}`)
     .option('--days <days>', 'keep this many days of history instead of STATUS_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
     .option('--availability-days <days>', 'keep this many days of daily availability instead of AVAILABILITY_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
     .action(async (options: { days?: number, availabilityDays?: number }) => {
@@ -70,6 +75,11 @@ export function buildProgram(): Command {
           print(`${kind.what} before ${cutoff.toISOString()} removed: ${result.droppedPartitions.length} monthly partitions dropped` +
             `${result.droppedPartitions.length ? ` (${result.droppedPartitions.join(', ')})` : ''}, ${result.deletedRows} older rows deleted`)
         }
+        const root = mediaRoot(config)
+        const media = await new MediaRetention(database.db, new MediaStore(database.db), new FileMediaStorage(root), new UploadArea(root), config,
+          createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false })).run()
+        print(`media removed: ${media.removed.length} files no item in force uses (${media.removed.reduce((sum, r) => sum + r.bytes, 0)} bytes)` +
+          `${media.removed.length ? `: ${media.removed.map((r) => r.sha256).join(', ')}` : ''}; ${media.uploadsExpired.length} expired uploads`)
       })
     })
 

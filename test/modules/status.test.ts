@@ -228,6 +228,7 @@ t.test('history lives in monthly partitions; prune drops whole old months and de
     t.equal(cli.code, 0, cli.stderr)
     t.match(cli.stdout, /status history before .* removed: \d+ monthly partitions dropped.*, \d+ older rows deleted/)
     t.match(cli.stdout, /daily availability before .* removed: \d+ monthly partitions dropped.*, \d+ older rows deleted/)
+    t.match(cli.stdout, /media removed: 0 files no item in force uses \(0 bytes\); 0 expired uploads/)
     t.equal(await count('device_status_history'), 1, 'only the event of yesterday is left')
   }
 })
