@@ -1,6 +1,6 @@
 import type { App } from '../app-type.js'
 import type { IdempotencyRecorder } from '../http/idempotency.js'
-import { registerJsonBody } from '../http/json-body.js'
+import { registerSignedBodies } from '../http/signed-body.js'
 import { registerTokenInQueryRefusal } from '../http/token-in-query.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from '../client/sign.js'
 import { OutboundClient, outboundPolicy } from '../http/outbound.js'
@@ -42,7 +42,7 @@ export function registerTrust(app: App, idempotency: IdempotencyRecorder): void 
   app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new AuditStore(database.db), idempotency))
   registerTokenInQueryRefusal(app, replays, MAX_CALL_TOKEN_LIFETIME_SECONDS + config.CLOCK_SKEW_SECONDS)
   registerAuthentication(app, verifier)
-  registerJsonBody(app, (request) => checkSignedBody(verifier, request))
+  registerSignedBodies(app, (request) => checkSignedBody(verifier, request))
 
   const pruner = every(REPLAY_PRUNE_INTERVAL_MS, 'replay-prune', app.log, () => replays.prune(new Date(Date.now() - (config.CLOCK_SKEW_SECONDS + 60) * 1000)))
   app.addHook('onClose', () => pruner.stop())

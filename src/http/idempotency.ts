@@ -4,7 +4,7 @@ import type { App } from '../app-type.js'
 import type { Db } from '../db/database.js'
 import { every } from '../jobs.js'
 import { IdempotencyKeyTaken, IdempotencyStore } from './idempotency-store.js'
-import { sha256 } from './json-body.js'
+import { sha256 } from './signed-body.js'
 import { HttpProblem } from './problem.js'
 
 declare module 'fastify' {

@@ -22,15 +22,23 @@ const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/
  * `beforeParse` sees the hash first, so a body that is not the signed one is never parsed.
  * The raw chunks of a media upload are hashed and checked the same way.
  */
-export function registerJsonBody(app: FastifyInstance, beforeParse: (request: FastifyRequest) => void = () => {}): void {
+export function registerSignedBodies(app: FastifyInstance, beforeParse: (request: FastifyRequest) => void = () => {}): void {
   app.decorateRequest('bodySha256', EMPTY_SHA256)
   app.removeAllContentTypeParsers()
-  const parse: FastifyBodyParser<Buffer> = (request, bytes, done) => {
+  /** Hashes the bytes and checks them against the token; the refusal, if any. */
+  const refusal = (request: FastifyRequest, bytes: Buffer): Error | undefined => {
     request.bodySha256 = sha256(bytes)
     try {
       beforeParse(request)
+      return undefined
     } catch (error) {
-      done(error as Error)
+      return error as Error
+    }
+  }
+  const parse: FastifyBodyParser<Buffer> = (request, bytes, done) => {
+    const refused = refusal(request, bytes)
+    if (refused) {
+      done(refused)
       return
     }
     if (bytes.length === 0) {
@@ -52,13 +60,8 @@ export function registerJsonBody(app: FastifyInstance, beforeParse: (request: Fa
   app.addContentTypeParser(/^application\/[a-z0-9.+-]+\+json$/, { parseAs: 'buffer' }, parse)
   // Upload chunks are signed like any body and handed on as the bytes they are.
   app.addContentTypeParser(CHUNK_CONTENT_TYPE, { parseAs: 'buffer' }, (request, bytes: Buffer, done) => {
-    request.bodySha256 = sha256(bytes)
-    try {
-      beforeParse(request)
-    } catch (error) {
-      done(error as Error)
-      return
-    }
-    done(null, bytes)
+    const refused = refusal(request, bytes)
+    if (refused) done(refused)
+    else done(null, bytes)
   })
 }
