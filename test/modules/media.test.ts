@@ -345,3 +345,18 @@ t.test('upload chunks spend a byte budget of their own, not that of other bodies
     t.equal((await chunk(slowBodies.app, slowBodies.central, other.id, offset, file.subarray(offset, offset + 65_536))).statusCode, 200, `chunk at ${offset} passes a spent body budget`)
   }
 })
+
+t.test('an empty chunk at the end completes an upload whose completing answer was lost', async (t) => {
+  const { app, central, database, area, storage } = await setup(t)
+  const file = mp3(400)
+  const { upload: opened } = (await begin(app, central, file)).json()
+  t.equal((await chunk(app, central, opened.id, 0, file.subarray(0, 65_536))).statusCode, 200)
+  // The instance wrote the rest and committed its offset, then died before checking the file.
+  await area.write(opened.id, 65_536, file.subarray(65_536))
+  await database.db.updateTable('media_uploads').set({ received: file.length }).where('id', '=', opened.id).execute()
+  t.match((await signedInject(app, central, { method: 'GET', url: `/v2/media/uploads/${opened.id}` })).json(), { state: 'open', offset: file.length })
+  const resumed = await chunk(app, central, opened.id, file.length, Buffer.alloc(0))
+  t.equal(resumed.statusCode, 200)
+  t.match(resumed.json().upload, { state: 'complete', media: { sha256: sha256Hex(file) } })
+  t.ok(await storage.holds(sha256Hex(file)))
+})
