@@ -360,3 +360,14 @@ t.test('an empty chunk at the end completes an upload whose completing answer wa
   t.match(resumed.json().upload, { state: 'complete', media: { sha256: sha256Hex(file) } })
   t.ok(await storage.holds(sha256Hex(file)))
 })
+
+t.test('the same chunk sent five times at once advances the upload once', async (t) => {
+  // Chunks of a sixteenth of MEDIA_CHUNK_BYTES, so that the byte budget (bursts of one full chunk) lets all five in.
+  const { app, central } = await setup(t, { CALLER_CONCURRENCY: '8', MEDIA_CHUNK_BYTES: String(1024 * 1024) })
+  const file = mp3(400)
+  const { upload: opened } = (await begin(app, central, file)).json()
+  const answers = await Promise.all(Array.from({ length: 5 }, () => chunk(app, central, opened.id, 0, file.subarray(0, 65_536))))
+  t.same(answers.map((a) => a.statusCode).sort(), [200, 409, 409, 409, 409])
+  t.ok(answers.filter((a) => a.statusCode === 409).every((a) => a.json().code === 'upload-offset-mismatch' && a.headers['upload-offset'] === '65536'))
+  t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/media/uploads/${opened.id}` })).json().offset, 65_536)
+})
