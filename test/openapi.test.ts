@@ -102,3 +102,29 @@ t.test('a route that declares no policy cannot be registered', async (t) => {
   t.teardown(() => app.close())
   t.throws(() => app.get('/v2/unguarded', async () => 'open'), /route GET \/v2\/unguarded declares no policy/)
 })
+
+t.test('the headers the service sends are declared for the answers it sends them with', async (t) => {
+  const { buildTestApp } = await import('./helpers/app.js')
+  const { registerSystem, signedInject } = await import('./helpers/systems.js')
+  const { bulletin } = await import('./helpers/content.js')
+  const { app, database } = await buildTestApp(t)
+  const central = await registerSystem(database, 'central-portal')
+  // Headers of the protocol that every answer has, or that say nothing about this service.
+  const generic = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'cache-control'])
+  const check = (operationId: string, answer: { statusCode: number, headers: Record<string, unknown> }) => {
+    const operation = operations().find((o) => o.operation.operationId === operationId)!.operation
+    const declared = new Set(Object.keys(operation.responses[String(answer.statusCode)]?.headers ?? {}).map((name) => name.toLowerCase()))
+    const undeclared = Object.keys(answer.headers).filter((name) => !generic.has(name) && !declared.has(name))
+    t.same(undeclared, [], `${operationId} ${answer.statusCode} declares every header it sends`)
+  }
+  const published = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(), headers: { 'idempotency-key': 'k-1' } })
+  check('publishContent', published)
+  const replayed = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(), headers: { 'idempotency-key': 'k-1' } })
+  t.equal(replayed.headers['idempotency-replayed'], 'true')
+  check('publishContent', replayed)
+  check('getContent', await signedInject(app, central, { method: 'GET', url: `/v2/contents/${published.json().content.id}` }))
+  const unsigned = await app.inject({ method: 'GET', url: '/v2/contents' })
+  t.equal(unsigned.statusCode, 401)
+  check('listContents', unsigned)
+  check('listContents', await signedInject(app, central, { method: 'GET', url: '/v2/contents?limit=0' }))
+})

@@ -13,6 +13,19 @@ const retryAfter = {
   'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before retrying.' },
 }
 
+/** A version tag: the version of a record or item (`"3"`), or the SHA-256 of a media file. */
+export const ETAG_HEADER = { type: 'string', description: 'The version the answer is of, quoted; send it back in `If-None-Match` or `If-Match`.' }
+
+/** Headers the shared machinery adds to answers, by which answers carry them. */
+const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
+const rateLimit = {
+  'X-RateLimit-Limit': { type: 'integer', minimum: 1, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
+  'X-RateLimit-Remaining': { type: 'integer', minimum: 0, description: 'Calls left in the current minute on this instance.' },
+  'X-RateLimit-Reset': { type: 'integer', minimum: 0, description: 'Seconds until the minute ends.' },
+}
+const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
+const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
+
 /** What each status means in this contract; routes name the ones they add beyond the common set. */
 export const problemDescriptions = {
   400: 'The request is malformed or does not match the contract; `errors` lists every failing field.',
@@ -67,4 +80,16 @@ export function completeRouteSchema(route: RouteOptions): void {
   // The same policy in machine-readable form, for clients and the conformance kit.
   schema['x-ttn-policy'] = policy
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
+  const writes = policy !== 'public' && methods.some((m) => WRITE_METHODS.has(m))
+  for (const [status, response] of Object.entries(schema.response as Record<string, { headers?: object }>)) {
+    const code = Number(status)
+    const success = code >= 200 && code < 300
+    response.headers = {
+      ...requestId,
+      ...(success || code === 429 ? rateLimit : {}),
+      ...(code === 401 ? wwwAuthenticate : {}),
+      ...(success && writes ? idempotencyReplayed : {}),
+      ...response.headers,
+    }
+  }
 }

@@ -11,7 +11,7 @@ import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
 import type { Db } from '../../db/database.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
-import { problemResponses } from '../../http/responses.js'
+import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
 import { mediaForItem } from '../media/service.js'
 import { MediaStore } from '../media/store.js'
 import { CAP_CONTENT_TYPE, capAlert, capDocument, capFeed, isAlert } from './cap.js'
@@ -266,7 +266,7 @@ export async function contentRoutes(app: App) {
       summary: 'The current version of a content item',
       description: 'A provincial system reads items sent to its province and those it shared. Answers with an `ETag` (the version).',
       params: ContentParams,
-      response: { 200: ref(ContentItem), ...problemResponses([404]) },
+      response: { 200: { ...ref(ContentItem), headers: { ETag: ETAG_HEADER } }, ...problemResponses([404]) },
     },
   }, async (request, reply) => {
     const { id } = request.params
@@ -284,7 +284,7 @@ export async function contentRoutes(app: App) {
       areas: facts.provinces === 'nation' ? 'nation' : facts.provinces.map((province) => ({ province, communes: [] })),
     })
   }
-  const capContent = (description: string) => ({ description, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
+  const capContent = (description: string) => ({ description, headers: { ETag: ETAG_HEADER }, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
 
   app.get('/v2/contents/:id/cap', {
     config: { policy: 'system' },

@@ -11,7 +11,7 @@ import { every } from '../../jobs.js'
 import { OutboundClient, OutboundRefused, outboundPolicy } from '../../http/outbound.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { byteRange, noneMatch, rangeStillValid } from '../../http/range.js'
-import { problemResponses } from '../../http/responses.js'
+import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
 import { fileDigests, inspectFile } from './inspect.js'
 import { MediaRetention } from './retention.js'
 import { MediaUploads, withScratchFile, type ChunkOutcome } from './service.js'
@@ -28,7 +28,7 @@ const binary = (description: string) => ({ type: 'string', format: 'binary', des
 /** A download answers in the file's own type, read from its bytes when it was stored. */
 const fileContent = (description: string) => Object.fromEntries(['audio/*', 'video/*', 'image/*'].map((range) => [range, { schema: binary(description) }]))
 const downloadHeaders = {
-  ETag: { type: 'string', description: 'The SHA-256 of the file, quoted: it never changes, so a cached copy stays valid.' },
+  ETag: { ...ETAG_HEADER, description: 'The SHA-256 of the file, quoted: it never changes, so a cached copy stays valid.' },
   'Accept-Ranges': { type: 'string', enum: ['bytes'] },
   'Content-Length': { type: 'integer', format: 'int64' },
 }

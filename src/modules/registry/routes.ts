@@ -9,7 +9,7 @@ import {
 import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
-import { problemResponses } from '../../http/responses.js'
+import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
 import type { EntityName } from './entities.js'
 import { RegistryStore, type BatchOutcome, type ListFilter, type Outcome, type RegistryBatch as Batch } from './store.js'
 
@@ -187,7 +187,7 @@ export async function registryRoutes(app: App) {
         description: 'Answers with an `ETag` (the version); with `If-None-Match` holding it, 304 and no body.',
         params: RecordParams,
         headers: IfNoneMatch,
-        response: { 200: ref(entity.Record), 304: Type.Null({ description: 'The version the caller holds is current.' }), ...problemResponses([404]) },
+        response: { 200: { ...ref(entity.Record), headers: { ETag: ETAG_HEADER } }, 304: { description: 'The version the caller holds is current: no body.', headers: { ETag: ETAG_HEADER } }, ...problemResponses([404]) },
       },
     }, async (request, reply) => {
       const { code, id } = request.params
@@ -195,7 +195,7 @@ export async function registryRoutes(app: App) {
       if (!record || record.deletedAt) throw notFound(`${entity.name} ${id} of province ${code}`)
       reply.header('etag', etag(record.version as number))
       const held = request.headers['if-none-match']
-      if (held && matches(held, record.version as number)) return reply.code(304).send(null)
+      if (held && matches(held, record.version as number)) return reply.code(304).send()
       return record
     })
 
@@ -230,7 +230,7 @@ export async function registryRoutes(app: App) {
         params: RecordParams,
         headers: IfMatch,
         body: ref(entity.Replacement),
-        response: { 200: ref(entity.WriteResult), ...problemResponses([404, 412, 422, 428]) },
+        response: { 200: { ...ref(entity.WriteResult), headers: { ETag: ETAG_HEADER } }, ...problemResponses([404, 412, 422, 428]) },
       },
     }, async (request, reply) => guarded(request, reply, async (trx, current) => {
       const { code, id } = request.params
@@ -249,7 +249,7 @@ export async function registryRoutes(app: App) {
           (entity.name === 'station' ? ' A station with clusters cannot be deleted.' : ''),
         params: RecordParams,
         headers: IfMatch,
-        response: { 200: ref(entity.WriteResult), ...problemResponses([404, 412, 422]) },
+        response: { 200: { ...ref(entity.WriteResult), headers: { ETag: ETAG_HEADER } }, ...problemResponses([404, 412, 422]) },
       },
     }, async (request, reply) => guarded(request, reply, async (trx) => {
       const { code, id } = request.params
