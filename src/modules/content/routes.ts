@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
+import { Histogram } from 'prom-client'
 import { Type, type Static } from 'typebox'
 import { ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import {
@@ -34,6 +35,10 @@ export async function contentRoutes(app: App) {
   const store = new ContentStore(db)
   const media = new MediaStore(db)
   const dispatcher = new WebhookDispatcher({ db, config: app.deps.config, serviceKeys: app.deps.serviceKeys, log: app.log, metrics: app.metrics })
+  const acknowledgementSeconds = new Histogram({
+    name: 'ttn_content_acknowledgement_seconds', help: 'Time from an item\'s first publication to each target province\'s first acknowledgement of it, by priority',
+    labelNames: ['priority'], buckets: [1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600, 14_400, 86_400], registers: [app.metrics],
+  })
   app.addHook('onReady', async () => dispatcher.start())
   app.addHook('onClose', async () => dispatcher.stop())
 
@@ -346,7 +351,7 @@ export async function contentRoutes(app: App) {
     const province = caller.provinceCode!
     const item = await store.get(id)
     if (!item || item.origin !== 'central' || !await store.visibleTo(id, province)) throw notFound(`content ${id} for province ${province}`)
-    return db.transaction().execute(async (trx) => {
+    const answer = await db.transaction().execute(async (trx) => {
       const { ack, result } = await store.ack(trx, {
         contentId: id, province, version: item.version, receivedAt: request.body.receivedAt,
         scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null,
@@ -354,6 +359,8 @@ export async function contentRoutes(app: App) {
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'content-ack', id, province, result }] }, trx)
       return { ack, result, receipt }
     })
+    if (answer.result === 'created') acknowledgementSeconds.observe({ priority: item.priority }, Math.max(0, Date.parse(answer.ack.acknowledgedAt) - Date.parse(item.publishedAt)) / 1000)
+    return answer
   })
 
   app.get('/v2/contents/:id/deliveries', {
