@@ -16,7 +16,8 @@
  *   npm run bench:media [-- --size-mib 256 --chunk-mib 8 --rounds 5]
  *                                 (or BENCH_MEDIA_MIB, BENCH_MEDIA_CHUNK_MIB, BENCH_ROUNDS; BENCH_DATABASE_URL)
  *
- * MB/s are 10^6 bytes a second.
+ * MB/s are 10^6 bytes a second. The PostgreSQL CPU figure is the whole server's (support.ts
+ * postgresCpuSeconds): on a shared machine it counts other databases' work too.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -356,7 +357,8 @@ try {
     f(med((r) => r.upload.completingChunkMs)), f(med((r) => r.upload.otherChunksMedianMs)), f(med((r) => r.upload.otherChunksMaxMs)), f(med((r) => r.upload.clientPrepSeconds), 2),
     f(med((r) => r.directWrite.chunkWriteFsyncMedianMs)), f(med((r) => r.directWrite.writeFsyncSeconds), 2), f(med((r) => r.directWrite.readHashSeconds), 2),
     f(med((r) => r.upload.serviceCpuSeconds), 2), f(med((r) => r.upload.postgresCpuSeconds), 2), f(med((r) => r.upload.serviceRssBeforeMiB)), f(Math.max(...results.map((r) => r.upload.servicePeakRssMiB)))])
-  process.stdout.write(`\nUpload of ${sizeMiB} MiB in ${Math.ceil(size / chunkBytes)} chunks (MB/s = 10^6 B/s; the median row's RSS is the highest)\n`)
+  process.stdout.write(`\nUpload of ${sizeMiB} MiB in ${Math.ceil(size / chunkBytes)} chunks (MB/s = 10^6 B/s; PostgreSQL CPU is the whole server's, ` +
+    'other databases included; the median row\'s peak RSS is the highest)\n')
   process.stdout.write(table(['round', 'API MB/s', 'direct MB/s', 'API/direct', 'completing chunk ms', 'other chunks p50 ms', 'max ms', 'client prep s',
     'direct write+fsync p50 ms', 'direct write s', 'direct read+hash s', 'service CPU s', 'PostgreSQL CPU s', 'service RSS before MiB', 'service peak RSS MiB'], uploadRows))
 
