@@ -105,9 +105,24 @@ export async function startService(entry: string, env: Record<string, string>): 
 }
 
 async function rssOf(pid: number): Promise<number> {
+  return statusBytes(pid, 'VmRSS')
+}
+
+async function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]
   return kb ? Number(kb) * 1024 : 0
+}
+
+/**
+ * The exact peak of a process's resident set over a stretch of work, in bytes, where sampling
+ * could miss a short peak: the kernel's high-water mark (VmHWM), restarted at the current size
+ * by `resetPeakRss` (writing 5 to /proc/<pid>/clear_refs, Linux 4.0 and later).
+ */
+export const peakRssSinceReset = (pid: number) => statusBytes(pid, 'VmHWM')
+
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
 }
 
 /** Keeps the latest result of each benchmark in bench/results/<name>.json. */
