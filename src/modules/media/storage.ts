@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { constants, createReadStream } from 'node:fs'
 import { copyFile, link, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -30,9 +31,13 @@ export class FileMediaStorage implements MediaStorage {
     const target = this.path(sha256)
     await mkdir(join(target, '..'), { recursive: true })
     // Linked (copied across disks) beside the target, then renamed: a reader sees no file or the whole of it.
-    const partial = `${target}.${process.pid}.partial`
+    const partial = `${target}.${randomUUID()}.partial`
     await link(checkedFile, partial).catch(() => copyFile(checkedFile, partial))
-    await rename(partial, target)
+    try {
+      await rename(partial, target)
+    } finally {
+      await rm(partial, { force: true })
+    }
   }
 
   read(sha256: string, range?: { start: number, end: number }): Readable {
