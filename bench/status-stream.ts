@@ -2,6 +2,7 @@
  * The stream of device status the ingest benchmarks send: 34 provinces taking turns, each batch
  * 1000 distinct loudspeaker clusters of one province, and the senders that push it.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import type { StatusEvent } from '../schemas/status.js'
 import type { SigningKey } from '../src/client/keys.js'
@@ -66,18 +67,27 @@ export interface IngestRun { batches: number, seconds: number, eventsPerSecond: 
 
 /**
  * Sends batches `first`, `first + 1`, … with `concurrency` workers until the time is up (or
- * `limit` batches are done); answers what it measured.
+ * `limit` batches are done, or `signal` aborts); answers what it measured. With
+ * `eventsPerSecond`, batches go out on a fixed schedule at that rate rather than as fast as
+ * the service answers; a batch late on its schedule (every worker busy) goes at once.
  */
 export async function driveBatches(send: (seq: number) => Promise<void>,
-  options: { concurrency: number, seconds?: number, limit?: number, first?: number }): Promise<IngestRun> {
-  let next = options.first ?? 0
+  options: { concurrency: number, seconds?: number, limit?: number, first?: number, eventsPerSecond?: number, signal?: AbortSignal }): Promise<IngestRun> {
+  const first = options.first ?? 0
+  let next = first
   const end = options.limit === undefined ? Infinity : next + options.limit
   const latencies: number[] = []
   const started = performance.now()
   const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000
+  const open = () => performance.now() < deadline && !options.signal?.aborted
   await Promise.all(Array.from({ length: options.concurrency }, async () => {
-    while (performance.now() < deadline && next < end) {
+    while (open() && next < end) {
       const seq = next++
+      if (options.eventsPerSecond) {
+        const due = started + ((seq - first) * BATCH * 1000) / options.eventsPerSecond
+        while (performance.now() < due && open()) await sleep(Math.min(50, due - performance.now()))
+        if (!open()) break
+      }
       const t0 = performance.now()
       await send(seq)
       latencies.push(performance.now() - t0)
