@@ -46,15 +46,27 @@ export function statusStream(originMs: number, changeEvery: number): (seq: numbe
   }
 }
 
-/** One batch signed by its province's key and posted to the service; fails unless every event is accepted. */
-export function batchPoster(url: string, keys: Map<string, SigningKey>, batchOf: (seq: number) => StatusBatch): (seq: number) => Promise<void> {
+/**
+ * One batch signed by its province's key and posted to the service; fails unless every event is
+ * accepted. With `retries`, a batch answered 429 or 503 is sent again (with a new token) after
+ * the Retry-After it was told, as a province's system would, up to that many times.
+ */
+export function batchPoster(url: string, keys: Map<string, SigningKey>, batchOf: (seq: number) => StatusBatch,
+  options: { retries?: number, onRetry?: (status: number) => void } = {}): (seq: number) => Promise<void> {
   return async (seq) => {
     const { province, events } = batchOf(seq)
     const path = `/v2/provinces/${province}/status-events`
     const body = JSON.stringify({ events })
-    const token = await signCall({ issuer: `province-${province}`, audience: 'ttn-central', key: keys.get(province)!, method: 'POST', pathAndQuery: path, body })
-    const response = await request(url + path, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
-    const text = await response.body.text()
+    let response: Awaited<ReturnType<typeof request>>
+    let text: string
+    for (let attempt = 0; ; attempt++) {
+      const token = await signCall({ issuer: `province-${province}`, audience: 'ttn-central', key: keys.get(province)!, method: 'POST', pathAndQuery: path, body })
+      response = await request(url + path, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+      text = await response.body.text()
+      if ((response.statusCode !== 429 && response.statusCode !== 503) || attempt >= (options.retries ?? 0)) break
+      options.onRetry?.(response.statusCode)
+      await sleep((Number(response.headers['retry-after']) || 1) * 1000)
+    }
     if (response.statusCode !== 200) throw new Error(`${path}: ${response.statusCode} ${text.slice(0, 500)}`)
     const result = JSON.parse(text) as { accepted: number, rejected: number }
     if (result.accepted !== events.length) throw new Error(`${path}: ${text.slice(0, 500)}`)

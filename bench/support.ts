@@ -83,6 +83,8 @@ export interface ChildService {
   metricsUrl: string | undefined
   /** Largest resident set size seen, in bytes, sampled every 250 ms. */
   peakRss: () => number
+  /** The service's log lines at warn level and above so far (JSON lines; the latest 1000). */
+  warnings: () => string[]
   stop: () => Promise<void>
 }
 
@@ -102,6 +104,18 @@ export async function startService(entry: string, env: Record<string, string>): 
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
+  const warnings: string[] = []
+  let partial = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      // pino levels: 40 warn, 50 error, 60 fatal.
+      if (!/^\{"level":[456]0,/.test(line)) continue
+      warnings.push(line)
+      if (warnings.length > 1000) warnings.shift()
+    }
+  })
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -122,6 +136,7 @@ export async function startService(entry: string, env: Record<string, string>): 
     url,
     metricsUrl,
     peakRss: () => peak,
+    warnings: () => [...warnings],
     stop: async () => {
       clearInterval(sampler)
       if (child.exitCode !== null) return
