@@ -165,17 +165,30 @@ try {
   const central = new TtnClient({ baseUrl: service.url, systemId: 'central-portal', key: centralKey })
   for (const province of PROVINCES) provinceClients.set(province, new TtnClient({ baseUrl: service.url, systemId: `province-${province}`, key: keys.get(province)! }))
 
-  // Status ingest at the national rate for the whole run; a failed batch ends it and the run reports it.
+  // Status ingest at the national rate for the whole run, each batch sent again after a 429 or 503 as a province's system would.
   const batchOf = statusStream(Date.now() - 3_600_000, 30)
-  const ingest: Promise<IngestRun | Error> = driveBatches(batchPoster(service.url, keys, batchOf),
+  const ingestRetries: Record<string, number> = {}
+  const poster = batchPoster(service.url, keys, batchOf, { retries: 10, onRetry: (status) => { ingestRetries[status] = (ingestRetries[status] ?? 0) + 1 } })
+  const ingest: Promise<IngestRun | Error> = driveBatches(poster,
     { concurrency: INGEST_SENDERS, eventsPerSecond: EVENTS_PER_SECOND, signal: stopIngest.signal }).catch((error: unknown) => error as Error)
   await sleep(WARMUP_MS)
   say(`ingest running at ${EVENTS_PER_SECOND} events/s for ${WARMUP_MS / 1000} s; publishing`)
 
+  // prom-client's event-loop delay holds what it saw since the last collection: the first one after start carries the start's schema compilation. Read and drop it.
+  if (service.metricsUrl) await (await fetch(service.metricsUrl)).text()
   const loadAtStart = loadavg()
   const cpuAtStart = { service: await cpuSeconds([service.child.pid!]), postgres: await postgresCpuSeconds(), at: performance.now() }
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
+  // The service's own event-loop delay, the largest in each second (prom-client resets it at each collection).
+  const serviceLag: { at: number, ms: number }[] = []
+  const metricsUrl = service.metricsUrl
+  const lagSampler = setInterval(() => {
+    if (metricsUrl) void fetch(metricsUrl).then((r) => r.text()).then((text) => {
+      const max = /^ttn_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]
+      if (max) serviceLag.push({ at: round3((performance.now() - cpuAtStart.at) / 1000), ms: round3(Number(max) * 1000) })
+    }).catch(() => undefined)
+  }, 1000)
 
   const published: Published[] = []
   const publish = async (priority: Published['priority'], n: number) => {
@@ -205,6 +218,7 @@ try {
   stopIngest.abort()
   const ingestRun = await ingest
   loop.disable()
+  clearInterval(lagSampler)
   const loadAtEnd = loadavg()
   const window = (performance.now() - cpuAtStart.at) / 1000
   const cpu = {
@@ -292,11 +306,25 @@ try {
   const emergencyHistogram = histogram(metricsText, 'emergency')
   const otherHistograms = { priority: histogram(metricsText, 'priority').count, normal: histogram(metricsText, 'normal').count }
   const bench = { eventLoopDelayP99Ms: round3(loop.percentile(99) / 1e6), eventLoopDelayMaxMs: round3(loop.max / 1e6) }
+  const lag = stats(serviceLag.map((l) => l.ms))
+  const serviceEventLoop = {
+    samples: lag.n, medianOfSecondMaxMs: lag.p50, p95OfSecondMaxMs: lag.p95, maxMs: lag.max, secondsOver1000Ms: serviceLag.filter((l) => l.ms > 1000).length,
+    // When the longest stalls were, in seconds from the start of the measured window (the burst's first publication).
+    longest: [...serviceLag].sort((a, b) => b.ms - a.ms).slice(0, 3),
+  }
+  // Problems the service answered over the run (overloaded, caller-busy, ...), by code.
+  const deliveries = Object.fromEntries([...metricsText.matchAll(/^ttn_webhook_deliveries_total\{outcome="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]))
+  const warnings = service.warnings()
+  const problems = Object.fromEntries([...metricsText.matchAll(/^ttn_problems_total\{code="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])]))
 
   const fmt = (s: { p50: number | null, p95: number | null, max: number | null, n: number }, of = total) => `p50 ${s.p50} s, p95 ${s.p95} s, max ${s.max} s (${s.n} of ${of})`
   say(`\nmachine: ${availableParallelism()} cores, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end`)
   say(`settings: WEBHOOK_CONCURRENCY ${WEBHOOK_CONCURRENCY}, WEBHOOK_POLL_MS ${WEBHOOK_POLL_MS}; ${EMERGENCIES} emergencies ${SPACING_MS / 1000} s apart after ${BURST} normal and ${PRIORITY} priority items, all to every province`)
   say(`CPU over the ${cpu.seconds} s measured: service ${cpu.serviceCores} cores, PostgreSQL ${cpu.postgresCores} cores; this process's event-loop delay p99 ${bench.eventLoopDelayP99Ms} ms, max ${bench.eventLoopDelayMaxMs} ms`)
+  say(`service event-loop delay, largest of each second: median ${serviceEventLoop.medianOfSecondMaxMs} ms, p95 ${serviceEventLoop.p95OfSecondMaxMs} ms, max ${serviceEventLoop.maxMs} ms (${serviceEventLoop.secondsOver1000Ms} of ${serviceEventLoop.samples} seconds over 1 s); longest ${serviceEventLoop.longest.map((l) => `${l.ms} ms at ${l.at} s`).join(', ')}`)
+  say(`  (the window starts with the burst's first publication; emergency 1 at ${round3((first.sentAt - published[0]!.sentAt) / 1000)} s, emergency ${EMERGENCIES} at ${round3((emergencies.at(-1)!.sentAt - published[0]!.sentAt) / 1000)} s)`)
+  say(`problems answered: ${JSON.stringify(problems)}; ingest batches sent again: ${JSON.stringify(ingestRetries)}; webhook attempts: ${JSON.stringify(deliveries)}`)
+  say(`service warnings: ${warnings.length}${warnings.length ? '\n  ' + warnings.slice(0, 10).join('\n  ') : ''}`)
   say(`\nover ${total} (emergency, province) pairs, from the publish call sent:`)
   say(`  webhook arrival at the receiver: ${fmt(client.notified)}`)
   say(`  acknowledgement answered:       ${fmt(client.acknowledged)}`)
@@ -323,8 +351,9 @@ try {
       eventsPerSecondTarget: EVENTS_PER_SECOND, ingestSenders: INGEST_SENDERS, webhookConcurrency: Number(WEBHOOK_CONCURRENCY), webhookPollMs: Number(WEBHOOK_POLL_MS),
       database: 'PostgreSQL (local server)',
     },
-    load: { cores: availableParallelism(), loadAverageAtStart: loadAtStart.map(round3), loadAverageAtEnd: loadAtEnd.map(round3), cpu, bench },
-    ingest: { batches: ingestRun.batches, seconds: round3(ingestRun.seconds), eventsPerSecond: ingestRun.eventsPerSecond, batchP50Ms: Math.round(ingestRun.p50), batchP99Ms: Math.round(ingestRun.p99) },
+    load: { cores: availableParallelism(), loadAverageAtStart: loadAtStart.map(round3), loadAverageAtEnd: loadAtEnd.map(round3), cpu, bench, serviceEventLoop },
+    problems, webhookAttempts: deliveries, serviceWarnings: warnings.slice(0, 20),
+    ingest: { retries: ingestRetries, batches: ingestRun.batches, seconds: round3(ingestRun.seconds), eventsPerSecond: ingestRun.eventsPerSecond, batchP50Ms: Math.round(ingestRun.p50), batchP99Ms: Math.round(ingestRun.p99) },
     pairs: total, client, service: byService,
     objective: { notifySeconds: NOTIFY_OBJECTIVE_S, acknowledgeSeconds: ACK_OBJECTIVE_S, notifiedWithin, acknowledgedWithin, met: objectiveMet },
     receivers: { refused: refusals.length, duplicates, ackFailures: ackFailures.length, firstRefusals: refusals.slice(0, 5), firstAckFailures: ackFailures.slice(0, 5) },
