@@ -269,6 +269,13 @@ try {
     if (pending.length > 0) provincesWithBacklog++
     if (mine) overtaken += pending.filter((a) => a === undefined || a.order > mine.order).length
   }
+  // The provinces that heard of emergency 1 last: whether anything reached them between its publication and its arrival (their lane was
+  // being drained) or nothing did (no lane was free for them).
+  const latestForFirst = PROVINCES.map((province) => {
+    const mine = arrivals.get(key(first.id, province))
+    const before = [...arrivals.entries()].filter(([k, a]) => k.endsWith(` ${province}`) && mine && a.at >= first.sentAt && a.order < mine.order).length
+    return { province, seconds: mine ? round3((mine.at - first.sentAt) / 1000) : null, deliveredBetween: before }
+  }).sort((a, b) => (b.seconds ?? Infinity) - (a.seconds ?? Infinity)).slice(0, 5)
   let priorityAhead = 0
   let priorityPending = 0
   for (const province of PROVINCES) {
@@ -334,6 +341,7 @@ try {
   say(`notified within ${NOTIFY_OBJECTIVE_S} s: ${notifiedWithin} of ${total} (${(100 * notifiedWithin / total).toFixed(1)}%); acknowledged within ${ACK_OBJECTIVE_S} s: ${acknowledgedWithin} of ${total} (${(100 * acknowledgedWithin / total).toFixed(1)}%); objective met: ${objectiveMet}`)
   say(`receivers: ${refusals.length} calls refused by verifyServiceCall, ${duplicates} duplicates, ${ackFailures.length} acknowledgements failed`)
   say(`\nemergencies first: the burst of ${BURST} normal and ${PRIORITY} priority items was published in ${burstPublishedSeconds} s; the normal items took ${burstDrainSeconds} s to reach every province; when emergency 1 was published ${pendingAtFirst} of its notifications were undelivered in ${provincesWithBacklog} provinces, and emergency 1 arrived before ${overtaken} of them`)
+  say(`  the 5 provinces notified of emergency 1 last (seconds; notifications delivered to them between its publication and its arrival): ${latestForFirst.map((l) => `${l.province} ${l.seconds} s (${l.deliveredBetween})`).join(', ')}`)
   say(`  priority items arrived before ${priorityAhead} of the ${priorityPending} normal notifications undelivered at their publication (counted per priority item)`)
   say(`\nper emergency (seconds from the publish call sent): n, publish call ms, notified p50 / max, acknowledged p50 / max`)
   for (const e of perEmergency) say(`  ${String(e.n).padStart(2)}  ${String(e.publishMs).padStart(4)} ms  ${e.notifiedP50} / ${e.notifiedMax}  ${e.acknowledgedP50} / ${e.acknowledgedMax}${e.provincesNotified < PROVINCES.length ? `  (${e.provincesNotified} notified)` : ''}${e.provincesAcknowledged < PROVINCES.length ? `  (${e.provincesAcknowledged} acknowledged)` : ''}`)
@@ -357,7 +365,7 @@ try {
     pairs: total, client, service: byService,
     objective: { notifySeconds: NOTIFY_OBJECTIVE_S, acknowledgeSeconds: ACK_OBJECTIVE_S, notifiedWithin, acknowledgedWithin, met: objectiveMet },
     receivers: { refused: refusals.length, duplicates, ackFailures: ackFailures.length, firstRefusals: refusals.slice(0, 5), firstAckFailures: ackFailures.slice(0, 5) },
-    emergenciesFirst: { burstPublishedSeconds, burstDrainSeconds, pendingAtFirstEmergency: pendingAtFirst, provincesWithBacklog, overtakenByFirstEmergency: overtaken, priorityAhead, priorityPending },
+    emergenciesFirst: { latestForFirst, burstPublishedSeconds, burstDrainSeconds, pendingAtFirstEmergency: pendingAtFirst, provincesWithBacklog, overtakenByFirstEmergency: overtaken, priorityAhead, priorityPending },
     perEmergency, reachComparison: comparison, histogram: { emergency: emergencyHistogram, observations: otherHistograms },
   })
 } finally {
