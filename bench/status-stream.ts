@@ -2,6 +2,7 @@
  * The stream of device status the ingest benchmarks send: 34 provinces taking turns, each batch
  * 1000 distinct loudspeaker clusters of one province, and the senders that push it.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import type { StatusEvent } from '../schemas/status.js'
 import type { SigningKey } from '../src/client/keys.js'
@@ -45,15 +46,27 @@ export function statusStream(originMs: number, changeEvery: number): (seq: numbe
   }
 }
 
-/** One batch signed by its province's key and posted to the service; fails unless every event is accepted. */
-export function batchPoster(url: string, keys: Map<string, SigningKey>, batchOf: (seq: number) => StatusBatch): (seq: number) => Promise<void> {
+/**
+ * One batch signed by its province's key and posted to the service; fails unless every event is
+ * accepted. With `retries`, a batch answered 429 or 503 is sent again (with a new token) after
+ * the Retry-After it was told, as a province's system would, up to that many times.
+ */
+export function batchPoster(url: string, keys: Map<string, SigningKey>, batchOf: (seq: number) => StatusBatch,
+  options: { retries?: number, onRetry?: (status: number) => void } = {}): (seq: number) => Promise<void> {
   return async (seq) => {
     const { province, events } = batchOf(seq)
     const path = `/v2/provinces/${province}/status-events`
     const body = JSON.stringify({ events })
-    const token = await signCall({ issuer: `province-${province}`, audience: 'ttn-central', key: keys.get(province)!, method: 'POST', pathAndQuery: path, body })
-    const response = await request(url + path, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
-    const text = await response.body.text()
+    let response: Awaited<ReturnType<typeof request>>
+    let text: string
+    for (let attempt = 0; ; attempt++) {
+      const token = await signCall({ issuer: `province-${province}`, audience: 'ttn-central', key: keys.get(province)!, method: 'POST', pathAndQuery: path, body })
+      response = await request(url + path, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+      text = await response.body.text()
+      if ((response.statusCode !== 429 && response.statusCode !== 503) || attempt >= (options.retries ?? 0)) break
+      options.onRetry?.(response.statusCode)
+      await sleep((Number(response.headers['retry-after']) || 1) * 1000)
+    }
     if (response.statusCode !== 200) throw new Error(`${path}: ${response.statusCode} ${text.slice(0, 500)}`)
     const result = JSON.parse(text) as { accepted: number, rejected: number }
     if (result.accepted !== events.length) throw new Error(`${path}: ${text.slice(0, 500)}`)
@@ -66,18 +79,27 @@ export interface IngestRun { batches: number, seconds: number, eventsPerSecond: 
 
 /**
  * Sends batches `first`, `first + 1`, … with `concurrency` workers until the time is up (or
- * `limit` batches are done); answers what it measured.
+ * `limit` batches are done, or `signal` aborts); answers what it measured. With
+ * `eventsPerSecond`, batches go out on a fixed schedule at that rate rather than as fast as
+ * the service answers; a batch late on its schedule (every worker busy) goes at once.
  */
 export async function driveBatches(send: (seq: number) => Promise<void>,
-  options: { concurrency: number, seconds?: number, limit?: number, first?: number }): Promise<IngestRun> {
-  let next = options.first ?? 0
+  options: { concurrency: number, seconds?: number, limit?: number, first?: number, eventsPerSecond?: number, signal?: AbortSignal }): Promise<IngestRun> {
+  const first = options.first ?? 0
+  let next = first
   const end = options.limit === undefined ? Infinity : next + options.limit
   const latencies: number[] = []
   const started = performance.now()
   const deadline = options.seconds === undefined ? Infinity : started + options.seconds * 1000
+  const open = () => performance.now() < deadline && !options.signal?.aborted
   await Promise.all(Array.from({ length: options.concurrency }, async () => {
-    while (performance.now() < deadline && next < end) {
+    while (open() && next < end) {
       const seq = next++
+      if (options.eventsPerSecond) {
+        const due = started + ((seq - first) * BATCH * 1000) / options.eventsPerSecond
+        while (performance.now() < due && open()) await sleep(Math.min(50, due - performance.now()))
+        if (!open()) break
+      }
       const t0 = performance.now()
       await send(seq)
       latencies.push(performance.now() - t0)

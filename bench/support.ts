@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -10,8 +11,11 @@ import { projectPath } from '../src/paths.js'
 export const PROVINCES = ['01', '04', '08', '11', '12', '14', '15', '19', '20', '22', '24', '25', '31', '33', '37', '38', '40',
   '42', '44', '46', '48', '51', '52', '56', '66', '68', '75', '79', '80', '82', '86', '91', '92', '96']
 
-/** A key pair for each province's system, and a SYSTEMS_FILE registering them for the service. */
-export async function provincialSystems(dir: string): Promise<{ keys: Map<string, SigningKey>, keyFiles: Map<string, string>, systemsFile: string }> {
+/**
+ * A key pair for each province's system, and a SYSTEMS_FILE registering them for the service;
+ * with `webhookUrl`, each system is registered with the webhook URL it gives for the province.
+ */
+export async function provincialSystems(dir: string, options: { webhookUrl?: (province: string) => string } = {}): Promise<{ keys: Map<string, SigningKey>, keyFiles: Map<string, string>, systemsFile: string }> {
   const keys = new Map<string, SigningKey>()
   const keyFiles = new Map<string, string>()
   const systems = []
@@ -20,11 +24,31 @@ export async function provincialSystems(dir: string): Promise<{ keys: Map<string
     keys.set(province, await importSigningKey(privateJwk))
     keyFiles.set(province, join(dir, `province-${province}.jwk.json`))
     await writeFile(keyFiles.get(province)!, JSON.stringify(privateJwk), { mode: 0o600 })
-    systems.push({ id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] } })
+    systems.push({
+      id: `province-${province}`, role: 'province', provinceCode: province, name: `Province ${province}`, jwks: { keys: [publicJwk] },
+      ...(options.webhookUrl ? { webhookUrl: options.webhookUrl(province) } : {}),
+    })
   }
   const systemsFile = join(dir, 'systems.json')
   await writeFile(systemsFile, JSON.stringify(systems))
   return { keys, keyFiles, systemsFile }
+}
+
+/** Adds central's system, `central-portal`, to a SYSTEMS_FILE; answers its signing key. */
+export async function centralSystem(systemsFile: string): Promise<SigningKey> {
+  const { privateJwk, publicJwk } = await generateKey('ES256')
+  const systems = JSON.parse(await readFile(systemsFile, 'utf8')) as object[]
+  await writeFile(systemsFile, JSON.stringify([...systems, { id: 'central-portal', role: 'central', name: 'Central', jwks: { keys: [publicJwk] } }]))
+  return importSigningKey(privateJwk)
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a listener whose port must be given before it starts (METRICS_PORT). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
 }
 
 /** The PostgreSQL server benchmarks run against; each run makes a database of its own and drops it. */
@@ -55,8 +79,12 @@ export async function createBenchDatabase(prefix: string): Promise<{ name: strin
 export interface ChildService {
   child: ChildProcess
   url: string
+  /** The metrics listener's `GET /metrics` URL, when METRICS_PORT turned it on. */
+  metricsUrl: string | undefined
   /** Largest resident set size seen, in bytes, sampled every 250 ms. */
   peakRss: () => number
+  /** The service's log lines at warn level and above so far (JSON lines; the latest 1000). */
+  warnings: () => string[]
   stop: () => Promise<void>
 }
 
@@ -76,6 +104,18 @@ export async function startService(entry: string, env: Record<string, string>): 
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
+  const warnings: string[] = []
+  let partial = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) {
+      // pino levels: 40 warn, 50 error, 60 fatal.
+      if (!/^\{"level":[456]0,/.test(line)) continue
+      warnings.push(line)
+      if (warnings.length > 1000) warnings.shift()
+    }
+  })
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -88,12 +128,15 @@ export async function startService(entry: string, env: Record<string, string>): 
     })
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`service exited with ${code}:\n${output}`)) })
   })
+  const metricsUrl = /"metrics":"(http:\/\/[^"]+)"/.exec(output)?.[1]
   let peak = 0
   const sampler = setInterval(() => { void rssOf(child.pid!).then((rss) => { peak = Math.max(peak, rss) }) }, 250)
   return {
     child,
     url,
+    metricsUrl,
     peakRss: () => peak,
+    warnings: () => [...warnings],
     stop: async () => {
       clearInterval(sampler)
       if (child.exitCode !== null) return
