@@ -135,6 +135,20 @@ t.test('an emergency published after ten normal items is delivered first to a re
   t.same(titles.slice(1), normal.map((n) => n.title), 'then the others, oldest first')
 })
 
+t.test('with every lane busy, a lane with an ordinary backlog gives way to another province\'s emergency', async (t) => {
+  const { app, database, central } = await setup(t, { WEBHOOK_CONCURRENCY: '1' })
+  const slow = await new Receiver(trustOf(app, 'province-01'), () => sleep(100).then(() => 200)).start(t)
+  const urgent = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  await province(database, '01', slow.url)
+  await province(database, '79', urgent.url)
+  for (let i = 0; i < 20; i++) await publish(app, central, { title: `Tin thường ${i}`, targets: ['01'] })
+  await until(() => slow.delivered.length >= 1, 10_000, 'the one lane busy with the backlog')
+  await publish(app, central, { title: 'Khẩn cấp: lũ quét', priority: 'emergency', targets: ['79'] })
+  await until(() => urgent.delivered.length === 1, 10_000, 'the emergency')
+  t.ok(slow.delivered.length < 12, `the emergency arrived after ${slow.delivered.length} of the 20 ordinary items, not after all of them`)
+  await until(() => slow.delivered.length === 20, 20_000, 'the backlog, after')
+})
+
 t.test('two instances share the outbox: every notification is sent once, never by both at the same time', async (t) => {
   const first = await setup(t, { WEBHOOK_CONCURRENCY: '4' })
   const second = await setup(t, { WEBHOOK_CONCURRENCY: '4' }, { database: first.database, serviceKeys: first.serviceKeys })

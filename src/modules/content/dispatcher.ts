@@ -128,6 +128,10 @@ export class WebhookDispatcher {
         await this.store.delivered(due, outcome)
         if (due.priority) this.deliverySeconds.observe({ priority: due.priority }, Math.max(0, Date.now() - due.queuedAt.getTime()) / 1000)
         failures = 0
+        // Every lane busy and another province's emergency waiting for one: this lane's ordinary
+        // backlog gives way, and the freed lane goes to the emergency first.
+        if (due.priority !== 'emergency' && this.lanes.size >= this.deps.config.WEBHOOK_CONCURRENCY
+          && await this.store.emergencyWaiting(this.deps.config.WEBHOOK_SENDER_TIMEOUT_MS)) return this.store.release(province)
         if (!await this.store.renew(province, this.leaseMs)) return
         continue
       }

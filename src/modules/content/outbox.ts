@@ -67,12 +67,26 @@ export class OutboxStore {
           and (l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
             select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))
           and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending')
-        order by (select min(o.rank) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'), l.next_attempt_at
+        order by (select min(o.rank) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'),
+          (select min(o.created_at) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'), l.next_attempt_at
         limit ${limit}
         for update skip locked
       )
       returning province_code, failures`.execute(this.db)
     return claimed.rows.map((r) => ({ province: r.province_code, failures: r.failures }))
+  }
+
+  /** Whether a province's emergency waits for a lane: pending, due, and no live sender holds its lane. */
+  async emergencyWaiting(senderTimeoutMs: number): Promise<boolean> {
+    const row = await sql<{ waiting: boolean }>`
+      select exists (
+        select 1 from webhook_lanes l
+        where l.next_attempt_at <= now()
+          and (l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
+            select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))
+          and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending' and o.rank = ${RANK.emergency})
+      ) as waiting`.execute(this.db)
+    return row.rows[0]?.waiting === true
   }
 
   /** Extends the lease; false when the lane is no longer this instance's. */
