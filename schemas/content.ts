@@ -1,10 +1,12 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
 import { Receipt } from './trust.js'
 
 export const MAX_BROADCAST_LOG_BATCH = 5000
+/** The commune-level units in force since 1 July 2025: a list of communes names each at most once. */
+export const COMMUNES_NATIONWIDE = 3321
 
 const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
 
@@ -46,8 +48,14 @@ export const MediaReference = Strict({
 
 export const ContentTargets = Type.Union([
   Type.Literal('all'),
-  Type.Array(ProvinceCode(), { minItems: 1, maxItems: 34, uniqueItems: true }),
-], { description: '`all` (every province), or the list of target provinces (tỉnh nhận).' })
+  Type.Array(ProvinceCode(), { maxItems: 34, uniqueItems: true }),
+], { description: '`all` (every province), or the list of target provinces (tỉnh nhận); empty when the item targets communes only.' })
+
+export const TargetCommunes = Type.Array(CommuneCode(), {
+  maxItems: COMMUNES_NATIONWIDE, uniqueItems: true,
+  description: `Target communes (xã nhận), at most ${COMMUNES_NATIONWIDE.toLocaleString('en')}: active commune-level units of provinces not in \`targets\`, ` +
+    'each reached through its province. Not with `targets: all`. An item targets at least one province or commune.',
+})
 
 const contentFields = {
   title: text(300, 'Title (tiêu đề).'),
@@ -63,10 +71,14 @@ export const ContentRequest = Strict({
   ...contentFields,
   priority: ContentPriority,
   targets: ContentTargets,
+  communes: Type.Optional(TargetCommunes),
 }, {
   $id: 'ContentRequest',
   description: 'Essential information (thông tin thiết yếu) central publishes, or a new version of it.',
-  examples: [{ title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] }],
+  examples: [
+    { title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] },
+    { title: 'Thông báo lịch tiêm chủng', topic: 'disasters-fire-epidemics', priority: 'normal', targets: [], communes: ['31507', '31783'] },
+  ],
 })
 
 export const SharedContentRequest = Strict(contentFields, {
@@ -91,7 +103,10 @@ export const ContentItem = Strict({
   validFrom: Instant(),
   validUntil: Type.Union([Instant(), Type.Null()]),
   targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
-    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only.',
+    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only, and for an item that targets communes only.',
+  }),
+  communes: Type.Array(Strict({ code: CommuneCode(), province: ProvinceCode('The province of the commune, which the item reaches it through.') }), {
+    maxItems: COMMUNES_NATIONWIDE, description: 'The target communes, in code order; empty when the item targets whole provinces only.',
   }),
   publishedBy: Type.String({ description: 'The system that published or shared it.' }),
   draftedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),

@@ -61,7 +61,7 @@ const figureSections = {
     answeredShare: Type.Number({ minimum: 0, maximum: 1, description: 'Share answered, 0 to 1 (tỷ lệ trả lời); QĐ 135 sets the target of all (1). 0 when nothing was received.' }),
   }, { description: 'Citizen feedback of the summary\'s report period (Nghị định 49/2024).' }),
   content: Strict({
-    items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here, in their latest version.'),
+    items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here (the province or its communes), in their latest version.'),
     delivered: count('Of those, item-province pairs delivered to the province (by webhook or read from its feed).'),
     acknowledged: count('Of those, item-province pairs the province acknowledged receiving.'),
     played: count('Of those, item-province pairs played on at least one station according to broadcast logs.'),

@@ -366,6 +366,8 @@ export interface ContentsTable {
   topic_id: string
   priority: 'normal' | 'priority' | 'emergency'
   targets: string[] | null
+  /** The provinces the current version is for: its target provinces and those of its target communes; null for every province (migration 0025). */
+  audience: string[] | null
   item: ColumnType<unknown, string, string>
   published_by: string
   published_at: Timestamp

@@ -167,7 +167,7 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
       const targets = i % 3 === 0 ? ['01'] : i % 3 === 1 ? ['79', '01'] : 'all' as const
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title: `w${w}-${i}`, summary: null, body: null, media: [],
-        topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets, publishedBy: central.id, publishedAt: now, updatedAt: now,
+        topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
       const id = randomUUID()
@@ -195,7 +195,7 @@ t.test('a publication committed while an earlier one is still open is held back 
     const now = new Date().toISOString()
     const item: Item = {
       id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title, summary: null, body: null, media: [],
-      topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets: 'all', publishedBy: central.id, publishedAt: now, updatedAt: now,
+      topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
       withdrawnAt: null, withdrawalReason: null,
     }
     await store.save(trx, item)
@@ -235,4 +235,48 @@ t.test('each version of a content item names the officials who drafted and appro
   t.match(published.json().content, { approvedBy: { id: 'ttcs-12', name: 'Phạm Thu Hà' }, draftedBy: { id: 'ttcs-31', name: 'Đỗ Minh Khoa' } })
   const withdrawn = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${published.json().content.id}/withdrawal`, body: { reason: 'Tin đã hết hiệu lực' } })
   t.match(withdrawn.json().content, { approvedBy: null, draftedBy: null }, 'a call naming nobody records nobody')
+})
+
+t.test('commune targets are checked: refused with the codes named and nothing written; 3,321 unique codes at most', async (t) => {
+  const { app, database, central } = await setup(t)
+  // One commune of Hà Nội merged away, as a catalogue import retires it.
+  await database.db.updateTable('admin_units').set({ status: 'retired' }).where('code', '=', '00008').execute()
+  const written = async () => ({
+    feed: (await signedInject(app, central, { method: 'GET', url: '/v2/contents/feed' })).json().items.length,
+    outbox: Number((await database.db.selectFrom('webhook_outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    contents: Number((await database.db.selectFrom('contents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+  })
+  await registerSystem(database, 'province-92', { extra: { webhookUrl: 'http://127.0.0.1:9/hooks' } })
+  const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['79'], communes: ['31507'] }) })).json().content
+  const before = await written()
+  t.same(before, { feed: 1, outbox: 1, contents: 1 })
+
+  const refusals: [string, Record<string, unknown>, RegExp][] = [
+    ['all with communes', { targets: 'all', communes: ['26740', '00004'] }, /targets all .*26740, 00004/],
+    ['nothing targeted', { targets: [], communes: [] }, /at least one province or commune/],
+    ['nothing targeted, communes omitted', { targets: [] }, /at least one province or commune/],
+    ['unknown and retired communes', { targets: ['79'], communes: ['99999', '00004', '00008'] }, /not active communes: 00008, 99999$/],
+    ['a commune of a province targeted whole', { targets: ['79', '01'], communes: ['31507', '26740', '00004'] }, /redundant communes.*: 00004 \(province 01\), 26740 \(province 79\)$/],
+  ]
+  for (const [what, targets, detail] of refusals) {
+    const published = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(targets) })
+    t.match(published.json(), { status: 422, code: 'rule-violated', detail }, `publication: ${what}`)
+    t.equal(published.headers['content-type'], 'application/problem+json; charset=utf-8')
+    const updated = await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${item.id}`, body: bulletin(targets) })
+    t.match(updated.json(), { status: 422, code: 'rule-violated', detail }, `new version: ${what}`)
+  }
+  t.same(await written(), before, 'nothing written: no item, no feed entry, no notification')
+  t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}` })).json().version, 1)
+
+  const communes = (await database.db.selectFrom('admin_units').select('code').where('level', '=', 'commune').orderBy('code').execute()).map((r) => r.code)
+  t.equal(communes.length, 3321, 'the catalogue holds every commune of 2025')
+  await database.db.updateTable('admin_units').set({ status: 'active' }).where('code', '=', '00008').execute()
+  const everywhere = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes }) })
+  t.equal(everywhere.statusCode, 201, 'every commune of the country, by code')
+  t.equal(everywhere.json().content.communes.length, 3321)
+  const tooMany = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: [...communes, '99999'] }) })
+  t.match(tooMany.json(), { status: 400, code: 'validation-failed', errors: [{ pointer: '/communes' }] }, '3,322 codes are more than there are communes')
+  const twice = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: ['26740', '26740'] }) })
+  t.match(twice.json(), { status: 400, errors: [{ pointer: '/communes' }] }, 'a code twice')
+  t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: ['2674'] }) })).statusCode, 400, 'a code of four digits')
 })

@@ -343,16 +343,18 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
       if (o.op === 'publish') {
         const id = (await sql<{ id: string }>`select gen_random_uuid()::text as id`.execute(db)).rows[0]!.id
         const at = new Date(now - o.daysAgo * 86_400_000)
-        await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, item, published_by, published_at, updated_at)
+        const audience = o.targets ? o.targets.map((i) => provinces[i]!) : null
+        await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, audience, item, published_by, published_at, updated_at)
           values (${id}, ${o.origin}, ${o.origin === 'province' ? provinces[0]! : null}, 1, 'active', ${topic}, 'normal',
-            ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, '{}'::jsonb, 'central-portal', ${at}, ${at})`.execute(db)
+            ${audience}, ${audience}, '{}'::jsonb, 'central-portal', ${at}, ${at})`.execute(db)
         await sql`insert into content_events (id, content_id, version, type, audience, item, occurred_at) values (${id}, ${id}, 1, 'content.published', null, '{}'::jsonb, ${at})`.execute(db)
         items.push(id)
         continue
       }
       if (items.length === 0) continue
       if (o.op === 'retarget') {
-        await sql`update contents set targets = ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, published_at = ${new Date(now - o.daysAgo * 86_400_000)}
+        // A version that moves the item to other provinces, or to communes of them: the audience changes either way.
+        await sql`update contents set audience = ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, published_at = ${new Date(now - o.daysAgo * 86_400_000)}
           where id = ${items[o.item % items.length]!}`.execute(db)
         continue
       }
@@ -383,7 +385,7 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
         (count(*) filter (where acked))::int as acknowledged,
         (count(*) filter (where exists (select 1 from broadcast_logs b where b.content_id = c.id and b.province_code = p.code)))::int as played
       from admin_units p
-      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.targets is null or p.code = any(c.targets))
+      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.audience is null or p.code = any(c.audience))
       cross join lateral (select exists (select 1 from content_acks a where a.content_id = c.id and a.province_code = p.code) as acked) ack
       where p.level = 'province' and p.status = 'active'
       group by p.code order by p.code`.execute(db)).rows

@@ -54,12 +54,12 @@ export class BroadcastLogStore {
     const contentIds = [...new Set(plays.flatMap((p) => (p.contentId ? [p.contentId] : [])))]
     const [stations, contents] = await Promise.all([
       trx.selectFrom('stations').select('id').where('province_code', '=', province).where('id', 'in', stationIds).where('deleted_at', 'is', null).execute(),
-      contentIds.length ? trx.selectFrom('contents').select(['id', 'origin', 'province_code', 'targets']).where('id', 'in', contentIds).execute() : Promise.resolve([]),
+      contentIds.length ? trx.selectFrom('contents').select(['id', 'origin', 'province_code', 'audience']).where('id', 'in', contentIds).execute() : Promise.resolve([]),
     ])
     const knownStations = new Set(stations.map((s) => s.id))
     const knownContents = new Set(contents.map((c) => c.id))
-    // A province plays what central sent it (to every province, or to it) and what it shared itself; nothing else counts in reach.
-    const sentHere = new Set(contents.filter((c) => (c.origin === 'central' && (c.targets === null || c.targets.includes(province))) ||
+    // A province plays what central sent it (to every province, to it or to its communes: the audience) and what it shared itself; nothing else counts in reach.
+    const sentHere = new Set(contents.filter((c) => (c.origin === 'central' && (c.audience === null || c.audience.includes(province))) ||
       (c.origin === 'province' && c.province_code === province)).map((c) => c.id))
 
     const rejected: Rejection[] = []

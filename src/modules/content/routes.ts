@@ -13,6 +13,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { WebhookDispatcher } from './dispatcher.js'
+import { checkContent } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
@@ -21,7 +22,6 @@ const IfMatch = Type.Object({
 })
 const etag = (version: number) => `"${version}"`
 
-type Request = Static<typeof ContentRequest>
 type SharedRequest = Static<typeof SharedContentRequest>
 
 export async function contentRoutes(app: App) {
@@ -31,19 +31,8 @@ export async function contentRoutes(app: App) {
   app.addHook('onReady', async () => dispatcher.start())
   app.addHook('onClose', async () => dispatcher.stop())
 
-  /** The domain rules a schema cannot state: a known topic, a window that ends after it starts, active target provinces. */
-  const checkRules = async (body: SharedRequest & { targets?: Request['targets'] }, trx: Db) => {
-    if (!await store.topicExists(body.topic, trx)) throw new HttpProblem('rule-violated', `no topic ${body.topic}; GET /v2/content-topics lists them`)
-    const from = body.validFrom ? Date.parse(body.validFrom) : Date.now()
-    if (body.validUntil && Date.parse(body.validUntil) <= from) throw new HttpProblem('rule-violated', 'validUntil must come after validFrom')
-    if (Array.isArray(body.targets)) {
-      const active = new Set(await store.activeProvinces(trx))
-      const unknown = body.targets.filter((code) => !active.has(code))
-      if (unknown.length > 0) throw new HttpProblem('rule-violated', `not active provinces: ${unknown.join(', ')}`)
-    }
-  }
-
-  const itemOf = (body: SharedRequest, now: string) => ({
+  /** The fields of an item from a request, with what the rules made of it (communes with their provinces). */
+  const itemOf = (body: SharedRequest, checked: Pick<Item, 'communes'>, now: string) => ({
     title: body.title,
     summary: body.summary ?? null,
     body: body.body ?? null,
@@ -51,6 +40,7 @@ export async function contentRoutes(app: App) {
     topic: body.topic,
     validFrom: body.validFrom ? new Date(body.validFrom).toISOString() : now,
     validUntil: body.validUntil ? new Date(body.validUntil).toISOString() : null,
+    communes: checked.communes,
   })
 
   /** Stores a version, puts it in the feed and the outbox, and signs the receipt, in one transaction; wakes the dispatcher once committed. */
@@ -121,8 +111,8 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'publishContent',
       summary: 'Publish essential information',
-      description: 'Publishes a content item (thông tin thiết yếu) to every province or to a list. It enters the feed of each target province, ' +
-        'and each target province with a webhook URL is sent a signed `content.published` notification, retried until it answers 2xx; ' +
+      description: 'Publishes a content item (thông tin thiết yếu) to every province, or to a list of provinces and of communes (each reached through its province). ' +
+        'It enters the feed of each target province, and each target province with a webhook URL is sent a signed `content.published` notification, retried until it answers 2xx; ' +
         'emergencies go before everything else queued.',
       body: ref(ContentRequest),
       response: { 201: ref(ContentWriteResult), ...problemResponses([422]) },
@@ -130,14 +120,14 @@ export async function contentRoutes(app: App) {
   }, async (request, reply) => {
     const body = request.body
     const result = await writeVersion(request, 201, 'content.published', async (trx) => {
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...itemOf(body, now),
+        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...itemOf(body, checked, now),
         priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
-      return { item, audience: audienceOf(body.targets) }
+      return { item, audience: audienceOf(item) }
     })
     return reply.code(201).send(result)
   })
@@ -148,7 +138,7 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'updateContent',
       summary: 'Publish a new version of a content item',
-      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets and to those the previous version targeted. ' +
+      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets (whole or by their communes) and to those the previous version targeted. ' +
         '`If-Match` with the ETag of `GET /v2/contents/{id}` is honoured when sent.',
       params: ContentParams,
       headers: IfMatch,
@@ -159,12 +149,12 @@ export async function contentRoutes(app: App) {
     const body = request.body
     return writeVersion(request, 200, 'content.updated', async (trx) => {
       const current = await currentOrFail(request, trx)
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
       const item: Item = {
-        ...current, ...itemOf(body, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
+        ...current, ...itemOf(body, checked, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
         updatedAt: request.receivedAt.toISOString(),
       }
-      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(body.targets)) }
+      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(item)) }
     })
   })
 
@@ -201,10 +191,10 @@ export async function contentRoutes(app: App) {
   }, async (request, reply) => {
     const body = request.body
     const result = await db.transaction().execute(async (trx) => {
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...itemOf(body, now),
+        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...itemOf(body, checked, now),
         priority: 'normal', targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
       }
       await store.save(trx, item)

@@ -12,8 +12,9 @@ export type EventType = Notification['type']
 /** Who an event goes to: null for every province. */
 export type Audience = string[] | null
 
-/** The audience of a version: every province, or its targets in order. */
-export const audienceOf = (targets: Item['targets']): Audience => (targets === 'all' ? null : [...targets].sort())
+/** The audience of a version: every province, or the provinces it targets and those of the communes it targets, in order. */
+export const audienceOf = (version: Pick<Item, 'targets' | 'communes'>): Audience =>
+  (version.targets === 'all' ? null : [...new Set([...version.targets, ...version.communes.map((c) => c.province)])].sort())
 
 /** The provinces a new version goes to: those it targets and those the previous one did, so a province dropped from the targets hears of it. */
 export function widen(previous: Audience, next: Audience): Audience {
@@ -52,6 +53,15 @@ export class ContentStore {
     return rows.map((r) => r.code)
   }
 
+  /** Those of `codes` that are active commune-level units, with their provinces. */
+  async activeCommunes(codes: string[], db: Db = this.db): Promise<{ code: string, province: string }[]> {
+    if (codes.length === 0) return []
+    const rows = await db.selectFrom('admin_units').select(['code', 'province_code'])
+      .where('level', '!=', 'province').where('status', '=', 'active').where('province_code', 'is not', null)
+      .where(sql<boolean>`code = any(${codes}::text[])`).execute()
+    return rows.map((r) => ({ code: r.code, province: r.province_code! }))
+  }
+
   async get(id: string, db: Db = this.db, lock = false): Promise<Item | undefined> {
     let query = db.selectFrom('contents').select('item').where('id', '=', id)
     if (lock) query = query.forUpdate()
@@ -80,7 +90,7 @@ export class ContentStore {
   async save(trx: Db, item: Item): Promise<void> {
     const row = {
       origin: item.origin, province_code: item.province, version: item.version, status: item.status, topic_id: item.topic,
-      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, item: JSON.stringify(item),
+      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), item: JSON.stringify(item),
       published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt,
     }
     await trx.insertInto('contents').values({ id: item.id, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()

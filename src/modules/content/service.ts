@@ -1,0 +1,42 @@
+import type { Static } from 'typebox'
+import type { ContentRequest, SharedContentRequest } from '../../../schemas/content.js'
+import type { Db } from '../../db/database.js'
+import { compareKeys } from '../../db/parts.js'
+import { HttpProblem } from '../../http/problem.js'
+import type { ContentStore, Item } from './store.js'
+
+type Request = Static<typeof ContentRequest>
+type SharedRequest = Static<typeof SharedContentRequest>
+
+const refuse = (detail: string) => new HttpProblem('rule-violated', detail)
+
+/**
+ * The rules of a content item a schema cannot state: a known topic, a window that ends after it
+ * starts; for central's items, active target provinces and target communes that are active,
+ * not named beside `all` nor in a province targeted whole, and at least one province or commune
+ * targeted. Answers the communes with their provinces in code order.
+ */
+export async function checkContent(store: ContentStore, trx: Db, body: SharedRequest & Partial<Pick<Request, 'targets' | 'communes'>>): Promise<Pick<Item, 'communes'>> {
+  if (!await store.topicExists(body.topic, trx)) throw refuse(`no topic ${body.topic}; GET /v2/content-topics lists them`)
+  const from = body.validFrom ? Date.parse(body.validFrom) : Date.now()
+  if (body.validUntil && Date.parse(body.validUntil) <= from) throw refuse('validUntil must come after validFrom')
+  const { targets, communes: codes = [] } = body
+  if (targets === 'all' && codes.length > 0) {
+    throw refuse(`targets all reaches every commune already; communes ${codes.join(', ')} go with a list of provinces (empty for communes only)`)
+  }
+  if (!Array.isArray(targets)) return { communes: [] }
+  if (targets.length === 0 && codes.length === 0) throw refuse('an item targets at least one province or commune: targets and communes are both empty')
+  const active = new Set(await store.activeProvinces(trx))
+  const unknown = targets.filter((code) => !active.has(code))
+  if (unknown.length > 0) throw refuse(`not active provinces: ${unknown.join(', ')}`)
+  const communes = (await store.activeCommunes(codes, trx)).sort((a, b) => compareKeys(a.code, b.code))
+  const found = new Set(communes.map((c) => c.code))
+  const inactive = codes.filter((code) => !found.has(code)).sort()
+  if (inactive.length > 0) throw refuse(`not active communes: ${inactive.join(', ')}`)
+  const redundant = communes.filter((c) => targets.includes(c.province))
+  if (redundant.length > 0) {
+    throw refuse(`redundant communes, their provinces are targeted whole: ${redundant.map((c) => `${c.code} (province ${c.province})`).join(', ')}`)
+  }
+  return { communes }
+}
+
