@@ -8,6 +8,7 @@ import { statementTriggers } from './statement-triggers.js'
  * - `contents.audience`: the provinces the current version is for, its target provinces and
  *   those of its target communes (null for every province), as the version's feed entry counts
  *   them; the late-webhook catch-up, broadcast-log acceptance and reach read this one set.
+ * - `content_acks.communes`: the target communes an acknowledgement covers; null for all.
  *
  * Items stored before gain the field every item now has: no communes.
  */
@@ -27,4 +28,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   const fieldsOfEveryItem = sql`'{"communes": []}'::jsonb`
   await sql`update contents set audience = targets, item = ${fieldsOfEveryItem} || item`.execute(db)
   await sql`update content_events set item = ${fieldsOfEveryItem} || item`.execute(db)
+  await sql`alter table content_acks add column communes text[]`.execute(db)
 }

@@ -165,6 +165,10 @@ export const AckRequest = Strict({
   receivedAt: Instant('When the provincial system received the item (thời điểm nhận).'),
   scheduledAt: Type.Optional(Instant('When it is scheduled to be broadcast (lịch phát).')),
   stations: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'On how many stations it is scheduled.' })),
+  communes: Type.Optional(Type.Array(CommuneCode(), {
+    minItems: 1, maxItems: COMMUNES_NATIONWIDE, uniqueItems: true,
+    description: 'The item\'s target communes in the caller\'s province that the acknowledgement covers; omitted, it covers all the item targets there.',
+  })),
 }, { $id: 'AckRequest', description: 'A province acknowledges a content item (xác nhận đã nhận).' })
 
 export const Ack = Strict({
@@ -174,6 +178,7 @@ export const Ack = Strict({
   receivedAt: Instant(),
   scheduledAt: Type.Union([Instant(), Type.Null()]),
   stations: Type.Union([Type.Integer(), Type.Null()]),
+  communes: Type.Union([Type.Array(CommuneCode()), Type.Null()], { description: 'The target communes it covers, in code order; null when it covers all the item targets in the province.' }),
   acknowledgedAt: Instant('When the service first stored it.'),
 }, { $id: 'Ack', description: 'A province\'s acknowledgement of a content item.' })
 
@@ -204,6 +209,7 @@ export const ProvinceDeliveries = Strict({
   province: ProvinceCode(),
   systemId: Type.Union([Type.String(), Type.Null()], { description: 'The provincial system notified; null when the province has no webhook.' }),
   webhook: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('delivered')], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
+  communes: Type.Array(CommuneCode(), { description: 'The current version\'s target communes in the province, in code order; empty when it targets the whole province, or no longer targets it.' }),
   notifications: Type.Array(ref(Delivery)),
   acknowledgedAt: Type.Union([Instant(), Type.Null()]),
 }, { $id: 'ProvinceDeliveries', description: 'Delivery and acknowledgement of a content item in one province.' })
@@ -305,6 +311,13 @@ export const Reach = Strict({
     plays: Type.Integer(),
     airtimeSeconds: Type.Number(),
   }), { description: 'Plays per province, for provinces with any.' }),
+  byCommune: Type.Array(Strict({
+    code: CommuneCode(),
+    province: ProvinceCode(),
+    stationsPlayed: Type.Integer({ description: 'Distinct stations registered in the commune with a broadcast log of the item.' }),
+    plays: Type.Integer({ description: 'Broadcast logs of the item on those stations.' }),
+    acknowledged: Type.Boolean({ description: 'The province acknowledged the item for this commune: its acknowledgement lists it, or lists no communes.' }),
+  }), { description: 'Each target commune of the current version, in code order.' }),
   latency: ref(DeliveryLatency),
 }, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
 

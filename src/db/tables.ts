@@ -422,6 +422,8 @@ export interface ContentAcksTable {
   received_at: Timestamp
   scheduled_at: Timestamp | null
   stations: number | null
+  /** The target communes the acknowledgement covers; null for all the item targets in the province. */
+  communes: string[] | null
   acknowledged_at: DefaultedTimestamp
 }
 

@@ -280,3 +280,30 @@ t.test('commune targets are checked: refused with the codes named and nothing wr
   t.match(twice.json(), { status: 400, errors: [{ pointer: '/communes' }] }, 'a code twice')
   t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: ['2674'] }) })).statusCode, 400, 'a code of four digits')
 })
+
+t.test('an acknowledgement may name the target communes of the caller\'s province it covers; deliveries list each province\'s communes', async (t) => {
+  const { app, central, hcm, database } = await setup(t)
+  const canTho = await registerSystem(database, 'province-92')
+  const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['01'], communes: ['31507', '26743', '26740'] }) })).json().content
+  const url = `/v2/contents/${item.id}/acks`
+  const ack = (system: typeof hcm, communes?: string[]) => signedInject(app, system, { method: 'POST', url, body: { receivedAt: '2026-05-01T08:00:00+07:00', ...(communes ? { communes } : {}) } })
+
+  const first = await ack(hcm, ['26743'])
+  t.match(first.json(), { result: 'created', ack: { province: '79', communes: ['26743'] } })
+  t.equal((await ack(hcm, ['26743'])).json().result, 'unchanged')
+  t.match((await ack(hcm, ['26743', '26740'])).json(), { result: 'updated', ack: { communes: ['26740', '26743'] } }, 'stored in code order')
+  t.match((await ack(hcm)).json(), { result: 'updated', ack: { communes: null } }, 'without a list, it covers every target commune of the province')
+  t.match((await ack(hcm, ['26740', '31507'])).json(), { status: 422, code: 'rule-violated', detail: /not target communes of content .* in province 79: 31507$/ }, 'another province\'s commune')
+  t.match((await ack(hcm, ['25747'])).json(), { status: 422, detail: /in province 79: 25747$/ }, 'a commune of the province the item does not target')
+  t.match((await ack(canTho, ['31507'])).json(), { result: 'created', ack: { province: '92', communes: ['31507'] } })
+  t.match((await signedInject(app, central, { method: 'GET', url })).statusCode, 404)
+
+  const whole = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['79'] }) })).json().content
+  t.match((await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${whole.id}/acks`, body: { receivedAt: '2026-05-01T01:00:00Z', communes: ['26740'] } })).json(),
+    { status: 422, detail: /26740/ }, 'an item for the whole province has no target communes to name')
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${whole.id}/acks`, body: { receivedAt: '2026-05-01T01:00:00Z', communes: [] } })).statusCode, 400, 'an empty list says nothing')
+
+  const deliveries = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.same(deliveries.provinces.map((p: { province: string, communes: string[], acknowledgedAt: string | null }) => [p.province, p.communes, p.acknowledgedAt !== null]),
+    [['01', [], false], ['79', ['26740', '26743'], true], ['92', ['31507'], true]], 'each province, its target communes (none when targeted whole) and its acknowledgement')
+})

@@ -361,6 +361,10 @@ t.test('an item for communes reaches their provinces alone, by feed and webhook,
   await until(async () => (await feedOf(hcm!)).length === 3, 10_000, 'the feed settled')
   t.same((await feedOf(hcm!)).map((n) => `${n.type}@${n.content.version}`), ['content.published@1', 'content.updated@2', 'content.updated@3'])
   t.same(contentOf(hooks['01']!).map((n) => n.content.id), [later.id], 'Hà Nội never hears of it')
+
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.same(report.provinces.map((p: { province: string, communes: string[] }) => [p.province, p.communes]), [['79', []], ['92', ['31507']]],
+    'every province the item went to, with the communes the current version targets there')
 })
 
 t.test('a province whose webhook comes late is sent the items for its communes, not those for another province\'s', async (t) => {

@@ -166,6 +166,27 @@ export class BroadcastLogStore {
   }
 
   /**
+   * Each target commune's side of an item's reach: the stations registered in it that played the
+   * item and their plays, and whether its province's acknowledgement covers it (lists it, or
+   * lists no communes).
+   */
+  async byCommune(contentId: string, communes: { code: string, province: string }[]): Promise<Static<typeof Reach>['byCommune']> {
+    if (communes.length === 0) return []
+    const { rows } = await sql<{ code: string, province: string, stations: number, plays: number, acknowledged: boolean }>`
+      select t.code, t.province, p.stations, p.plays, exists (
+          select 1 from content_acks a where a.content_id = ${contentId} and a.province_code = t.province and (a.communes is null or t.code = any(a.communes))
+        ) as acknowledged
+      from unnest(${communes.map((c) => c.code)}::text[], ${communes.map((c) => c.province)}::text[]) as t(code, province)
+      cross join lateral (
+        select count(distinct b.station_id)::int as stations, count(*)::int as plays
+        from broadcast_logs b join stations s on s.province_code = b.province_code and s.id = b.station_id
+        where b.content_id = ${contentId} and b.province_code = t.province and s.commune_code = t.code
+      ) p
+      order by t.code collate "C"`.execute(this.db)
+    return rows.map((r) => ({ code: r.code, province: r.province, stationsPlayed: r.stations, plays: r.plays, acknowledged: r.acknowledged }))
+  }
+
+  /**
    * Seconds from `since` (the item's first publication) to each target province's first webhook
    * delivery, acknowledgement and first play, and their median and 95th percentile over the
    * provinces that reached each stage.

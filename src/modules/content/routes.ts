@@ -13,7 +13,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { WebhookDispatcher } from './dispatcher.js'
-import { checkContent } from './service.js'
+import { checkAckCommunes, checkContent } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
@@ -271,7 +271,7 @@ export async function contentRoutes(app: App) {
         'Sending the same acknowledgement again changes nothing; a later one with a schedule updates it.',
       params: ContentParams,
       body: ref(AckRequest),
-      response: { 200: ref(AckResult), ...problemResponses([404]) },
+      response: { 200: ref(AckResult), ...problemResponses([404, 422]) },
     },
   }, async (request) => {
     const caller = request.caller!
@@ -280,10 +280,11 @@ export async function contentRoutes(app: App) {
     const province = caller.provinceCode!
     const item = await store.get(id)
     if (!item || item.origin !== 'central' || !await store.visibleTo(id, province)) throw notFound(`content ${id} for province ${province}`)
+    checkAckCommunes(item, province, request.body.communes)
     return db.transaction().execute(async (trx) => {
       const { ack, result } = await store.ack(trx, {
         contentId: id, province, version: item.version, receivedAt: request.body.receivedAt,
-        scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null,
+        scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null, communes: request.body.communes ?? null,
       })
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'content-ack', id, province, result }] }, trx)
       return { ack, result, receipt }
@@ -302,7 +303,8 @@ export async function contentRoutes(app: App) {
     },
   }, async (request) => {
     const { id } = request.params
-    if (!await store.get(id)) throw notFound(`content ${id}`)
-    return { contentId: id, provinces: await store.deliveries(id) }
+    const item = await store.get(id)
+    if (!item) throw notFound(`content ${id}`)
+    return { contentId: id, provinces: await store.deliveries(item) }
   })
 }

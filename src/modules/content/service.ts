@@ -40,3 +40,9 @@ export async function checkContent(store: ContentStore, trx: Db, body: SharedReq
   return { communes }
 }
 
+/** An acknowledgement covers only target communes of the item in the caller's province. */
+export function checkAckCommunes(item: Item, province: string, codes: string[] | undefined): void {
+  const targeted = new Set(item.communes.filter((c) => c.province === province).map((c) => c.code))
+  const others = (codes ?? []).filter((code) => !targeted.has(code))
+  if (others.length > 0) throw refuse(`not target communes of content ${item.id} in province ${province}: ${others.join(', ')}`)
+}

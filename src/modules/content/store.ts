@@ -140,20 +140,22 @@ export class ContentStore {
   }
 
   /** Stores an acknowledgement; the same one sent again changes nothing. */
-  async ack(trx: Db, ack: { contentId: string, province: string, version: number, receivedAt: string, scheduledAt: string | null, stations: number | null }): Promise<{ ack: Static<typeof Ack>, result: 'created' | 'updated' | 'unchanged' }> {
+  async ack(trx: Db, ack: {
+    contentId: string, province: string, version: number, receivedAt: string, scheduledAt: string | null, stations: number | null, communes: string[] | null,
+  }): Promise<{ ack: Static<typeof Ack>, result: 'created' | 'updated' | 'unchanged' }> {
     const existing = await trx.selectFrom('content_acks').selectAll().where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).forUpdate().executeTakeFirst()
     const same = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === new Date(b).getTime())
+    const communes = ack.communes && [...ack.communes].sort()
+    const sameCommunes = (stored: string[] | null) => (stored === null ? communes === null : communes !== null && stored.join() === communes.join())
+    const figures = { received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations, communes }
     let result: 'created' | 'updated' | 'unchanged'
     if (!existing) {
-      await trx.insertInto('content_acks').values({
-        content_id: ack.contentId, province_code: ack.province, version: ack.version, received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations,
-      }).execute()
+      await trx.insertInto('content_acks').values({ content_id: ack.contentId, province_code: ack.province, version: ack.version, ...figures }).execute()
       result = 'created'
-    } else if (same(existing.received_at, ack.receivedAt) && same(existing.scheduled_at, ack.scheduledAt) && existing.stations === ack.stations) {
+    } else if (same(existing.received_at, ack.receivedAt) && same(existing.scheduled_at, ack.scheduledAt) && existing.stations === ack.stations && sameCommunes(existing.communes)) {
       result = 'unchanged'
     } else {
-      await trx.updateTable('content_acks').set({ received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations })
-        .where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).execute()
+      await trx.updateTable('content_acks').set(figures).where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).execute()
       result = 'updated'
     }
     const row = await trx.selectFrom('content_acks').selectAll().where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).executeTakeFirstOrThrow()
@@ -161,7 +163,7 @@ export class ContentStore {
       result,
       ack: {
         contentId: row.content_id, province: row.province_code, version: row.version, receivedAt: row.received_at.toISOString(),
-        scheduledAt: row.scheduled_at?.toISOString() ?? null, stations: row.stations, acknowledgedAt: row.acknowledged_at.toISOString(),
+        scheduledAt: row.scheduled_at?.toISOString() ?? null, stations: row.stations, communes: row.communes, acknowledgedAt: row.acknowledged_at.toISOString(),
       },
     }
   }
@@ -174,18 +176,18 @@ export class ContentStore {
       : [...new Set(audiences.flatMap((a) => a.audience ?? []))].sort()
   }
 
-  /** Every province an item was ever meant for, with its webhook deliveries and acknowledgement. */
-  async deliveries(contentId: string): Promise<Static<typeof ProvinceDeliveries>[]> {
-    const provinces = await this.provincesReached(contentId)
+  /** Every province an item was ever meant for, with the current version's communes there, its webhook deliveries and acknowledgement. */
+  async deliveries(item: Item): Promise<Static<typeof ProvinceDeliveries>[]> {
+    const provinces = await this.provincesReached(item.id)
     const [outbox, acks] = await Promise.all([
       this.db.selectFrom('webhook_outbox as o')
         .innerJoin('content_events as e', 'e.id', 'o.notification_id')
         .leftJoin('webhook_lanes as l', 'l.province_code', 'o.province_code')
         .select(['o.notification_id', 'o.province_code', 'o.system_id', 'o.state', 'o.attempts', 'o.last_attempt_at', 'o.last_status', 'o.last_error',
           'o.delivered_at', 'e.type', 'e.version', 'l.next_attempt_at'])
-        .where('o.content_id', '=', contentId)
+        .where('o.content_id', '=', item.id)
         .orderBy('e.seq').execute(),
-      this.db.selectFrom('content_acks').select(['province_code', 'acknowledged_at']).where('content_id', '=', contentId).execute(),
+      this.db.selectFrom('content_acks').select(['province_code', 'acknowledged_at']).where('content_id', '=', item.id).execute(),
     ])
     return provinces.map((province) => {
       const rows = outbox.filter((r) => r.province_code === province)
@@ -197,6 +199,7 @@ export class ContentStore {
       }))
       return {
         province,
+        communes: item.communes.filter((c) => c.province === province).map((c) => c.code),
         systemId: rows.at(-1)?.system_id ?? null,
         webhook: rows.length === 0 ? 'none' as const : rows.some((r) => r.state === 'pending') ? 'pending' as const : 'delivered' as const,
         notifications,
