@@ -57,6 +57,12 @@ export const TargetCommunes = Type.Array(CommuneCode(), {
     'each reached through its province. Not with `targets: all`. An item targets at least one province or commune.',
 })
 
+export const LanguageTag = (description: string) => Type.String({
+  maxLength: 64,
+  pattern: '^([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*(-[Xx](-[A-Za-z0-9]{1,8})+)?$',
+  description, examples: ['vi', 'km', 'hnj', 'tyz'],
+})
+
 const contentFields = {
   title: text(300, 'Title (tiêu đề).'),
   summary: Type.Optional(Type.String({ maxLength: 2000, description: 'Summary (tóm tắt).' })),
@@ -65,6 +71,8 @@ const contentFields = {
   topic: TopicId,
   validFrom: Type.Optional(Instant('From when it may be broadcast (hiệu lực từ); now when omitted.')),
   validUntil: Type.Optional(Instant('Until when it may be broadcast (hiệu lực đến); without end when omitted.')),
+  language: Type.Optional(LanguageTag('Language of the content (ngôn ngữ), a BCP 47 tag: `vi` (Vietnamese) or a minority language commune stations broadcast in, ' +
+    'e.g. `km` (Khmer), `hnj` (Hmong Njua), `tyz` (Tày). Stored in canonical form (`KM` as `km`, `vi-vn` as `vi-VN`); `vi` when omitted.')),
 }
 
 export const ContentRequest = Strict({
@@ -77,7 +85,7 @@ export const ContentRequest = Strict({
   description: 'Essential information (thông tin thiết yếu) central publishes, or a new version of it.',
   examples: [
     { title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] },
-    { title: 'Thông báo lịch tiêm chủng', topic: 'disasters-fire-epidemics', priority: 'normal', targets: [], communes: ['31507', '31783'] },
+    { title: 'Thông báo lịch tiêm chủng', topic: 'disasters-fire-epidemics', priority: 'normal', targets: [], communes: ['31507', '31783'], language: 'km' },
   ],
 })
 
@@ -100,6 +108,7 @@ export const ContentItem = Strict({
   media: Type.Array(ref(MediaReference)),
   topic: TopicId,
   priority: ContentPriority,
+  language: LanguageTag('Language of the content, a BCP 47 tag in canonical form (`vi`, `km`, `hnj`, …).'),
   validFrom: Instant(),
   validUntil: Type.Union([Instant(), Type.Null()]),
   targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
@@ -156,6 +165,7 @@ export const ContentListQuery = Strict({
   province: Type.Optional(ProvinceCode('Only content shared by this province.')),
   topic: Type.Optional(TopicId),
   status: Type.Optional(ContentStatus),
+  language: Type.Optional(LanguageTag('Only content in this language, compared in canonical form (`KM` finds `km`).')),
   ...PageQuery,
 })
 

@@ -368,6 +368,7 @@ export interface ContentsTable {
   targets: string[] | null
   /** The provinces the current version is for: its target provinces and those of its target communes; null for every province (migration 0025). */
   audience: string[] | null
+  language: string
   item: ColumnType<unknown, string, string>
   published_by: string
   published_at: Timestamp

@@ -167,7 +167,7 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
       const targets = i % 3 === 0 ? ['01'] : i % 3 === 1 ? ['79', '01'] : 'all' as const
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title: `w${w}-${i}`, summary: null, body: null, media: [],
-        topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
+        topic: 'security-order', priority: 'normal', language: 'vi', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
       const id = randomUUID()
@@ -195,7 +195,7 @@ t.test('a publication committed while an earlier one is still open is held back 
     const now = new Date().toISOString()
     const item: Item = {
       id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title, summary: null, body: null, media: [],
-      topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
+      topic: 'security-order', priority: 'normal', language: 'vi', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
       withdrawnAt: null, withdrawalReason: null,
     }
     await store.save(trx, item)
@@ -306,4 +306,27 @@ t.test('an acknowledgement may name the target communes of the caller\'s provinc
   const deliveries = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
   t.same(deliveries.provinces.map((p: { province: string, communes: string[], acknowledgedAt: string | null }) => [p.province, p.communes, p.acknowledgedAt !== null]),
     [['01', [], false], ['79', ['26740', '26743'], true], ['92', ['31507'], true]], 'each province, its target communes (none when targeted whole) and its acknowledgement')
+})
+
+t.test('the language of an item is a BCP 47 tag, stored canonical, Vietnamese when not given; the library filters by it', async (t) => {
+  const { app, central, hcm } = await setup(t)
+  const publish = (language?: string) => signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(language === undefined ? {} : { language }) })
+  const vietnamese = (await publish()).json().content
+  t.equal(vietnamese.language, 'vi', 'vi when omitted')
+  t.equal((await publish('vi-vn')).json().content.language, 'vi-VN')
+  const khmer = (await publish('KM')).json().content
+  t.equal(khmer.language, 'km', 'KM is km')
+  t.equal((await publish('hnj')).json().content.language, 'hnj', 'Hmong Njua')
+  for (const malformed of ['vi_VN', 'x', '123', 'vi-', '']) {
+    t.match((await publish(malformed)).json(), { status: 400, errors: [{ pointer: '/language' }] }, `${JSON.stringify(malformed)} is not a language tag`)
+  }
+  t.match((await publish('de-1996-1996')).json(), { status: 422, code: 'rule-violated', detail: /language de-1996-1996 is not a well-formed BCP 47/ }, 'a variant twice, which a pattern lets through')
+  const shared = await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/contents', body: { title: 'Bản tin tiếng Khmer', topic: 'exemplary-models', language: 'KM' } })
+  t.equal(shared.json().content.language, 'km', 'a province\'s shared content has a language too')
+
+  const library = async (query: string) => (await signedInject(app, central, { method: 'GET', url: `/v2/contents?${query}` })).json().items.map((i: Item) => i.id)
+  t.same(await library('language=km'), [shared.json().content.id, khmer.id], 'only items in Khmer, newest first')
+  t.same(await library('language=KM&origin=central'), [khmer.id], 'the filter is compared in canonical form')
+  t.same(await library('language=vi'), [vietnamese.id])
+  t.equal((await signedInject(app, central, { method: 'GET', url: '/v2/contents?language=vi_VN' })).statusCode, 400)
 })

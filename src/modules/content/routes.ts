@@ -13,7 +13,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { WebhookDispatcher } from './dispatcher.js'
-import { checkAckCommunes, checkContent } from './service.js'
+import { canonicalLanguage, checkAckCommunes, checkContent } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
@@ -31,13 +31,14 @@ export async function contentRoutes(app: App) {
   app.addHook('onReady', async () => dispatcher.start())
   app.addHook('onClose', async () => dispatcher.stop())
 
-  /** The fields of an item from a request, with what the rules made of it (communes with their provinces). */
-  const itemOf = (body: SharedRequest, checked: Pick<Item, 'communes'>, now: string) => ({
+  /** The fields of an item from a request, with what the rules made of it (communes with their provinces, the canonical language). */
+  const itemOf = (body: SharedRequest, checked: Pick<Item, 'communes' | 'language'>, now: string) => ({
     title: body.title,
     summary: body.summary ?? null,
     body: body.body ?? null,
     media: body.media ?? [],
     topic: body.topic,
+    language: checked.language,
     validFrom: body.validFrom ? new Date(body.validFrom).toISOString() : now,
     validUntil: body.validUntil ? new Date(body.validUntil).toISOString() : null,
     communes: checked.communes,
@@ -234,11 +235,11 @@ export async function contentRoutes(app: App) {
       summary: 'Central\'s content library',
       description: 'Current versions of what central published and what provinces shared, newest first.',
       querystring: ContentListQuery,
-      response: { 200: ref(ContentPage) },
+      response: { 200: ref(ContentPage), ...problemResponses([422]) },
     },
   }, async (request) => {
-    const { cursor, limit = 100, ...filter } = request.query
-    const rows = await store.list({ ...filter, after: decodeCursor(cursor, ['string', 'string'] as const), limit })
+    const { cursor, limit = 100, language, ...filter } = request.query
+    const rows = await store.list({ ...filter, language: language && canonicalLanguage(language), after: decodeCursor(cursor, ['string', 'string'] as const), limit })
     return toPage(rows, limit, (item) => [item.publishedAt, item.id], (item) => item)
   })
 

@@ -90,7 +90,8 @@ export class ContentStore {
   async save(trx: Db, item: Item): Promise<void> {
     const row = {
       origin: item.origin, province_code: item.province, version: item.version, status: item.status, topic_id: item.topic,
-      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), item: JSON.stringify(item),
+      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), language: item.language,
+      item: JSON.stringify(item),
       published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt,
     }
     await trx.insertInto('contents').values({ id: item.id, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
@@ -126,12 +127,16 @@ export class ContentStore {
     return rows.map((row) => ({ feed_xid: row.feed_xid, feed_seq: row.feed_seq, id: row.id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item as Item }))
   }
 
-  async list(filter: { origin?: string | undefined, province?: string | undefined, topic?: string | undefined, status?: string | undefined, after?: readonly [string, string] | undefined, limit: number }): Promise<Item[]> {
+  async list(filter: {
+    origin?: string | undefined, province?: string | undefined, topic?: string | undefined, status?: string | undefined, language?: string | undefined,
+    after?: readonly [string, string] | undefined, limit: number,
+  }): Promise<Item[]> {
     let query = this.db.selectFrom('contents').select('item').orderBy('published_at', 'desc').orderBy('id').limit(filter.limit + 1)
     if (filter.origin) query = query.where('origin', '=', filter.origin as 'central')
     if (filter.province) query = query.where('province_code', '=', filter.province)
     if (filter.topic) query = query.where('topic_id', '=', filter.topic)
     if (filter.status) query = query.where('status', '=', filter.status as 'active')
+    if (filter.language) query = query.where('language', '=', filter.language)
     if (filter.after) {
       const [publishedAt, id] = filter.after
       query = query.where(sql<boolean>`(published_at < ${publishedAt}::timestamptz or (published_at = ${publishedAt}::timestamptz and id > ${id}::uuid))`)
