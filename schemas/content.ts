@@ -80,6 +80,10 @@ export const ContentRequest = Strict({
   priority: ContentPriority,
   targets: ContentTargets,
   communes: Type.Optional(TargetCommunes),
+  test: Type.Optional(Type.Boolean({
+    description: 'An exercise or test (diễn tập, thử nghiệm): delivered like any item, but provinces must not broadcast it on air, and summaries count it and its plays apart. ' +
+      'False when omitted; a new version keeps what the first one was.',
+  })),
 }, {
   $id: 'ContentRequest',
   description: 'Essential information (thông tin thiết yếu) central publishes, or a new version of it.',
@@ -108,6 +112,7 @@ export const ContentItem = Strict({
   media: Type.Array(ref(MediaReference)),
   topic: TopicId,
   priority: ContentPriority,
+  test: Type.Boolean({ description: 'An exercise or test (diễn tập, thử nghiệm), not to be broadcast on air; its plays are counted apart.' }),
   language: LanguageTag('Language of the content, a BCP 47 tag in canonical form (`vi`, `km`, `hnj`, …).'),
   validFrom: Instant(),
   validUntil: Type.Union([Instant(), Type.Null()]),
@@ -307,6 +312,7 @@ export const DeliveryLatency = Strict({
 
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),
+  test: Type.Boolean({ description: 'The item is an exercise or test: its plays here are exercises\', counted apart from real ones in the summaries.' }),
   provincesTargeted: Type.Integer(),
   provincesDelivered: Type.Integer({ description: 'Target provinces whose webhook received a notification of the item.' }),
   provincesAcknowledged: Type.Integer(),

@@ -369,6 +369,7 @@ export interface ContentsTable {
   /** The provinces the current version is for: its target provinces and those of its target communes; null for every province (migration 0025). */
   audience: string[] | null
   language: string
+  test: boolean
   item: ColumnType<unknown, string, string>
   published_by: string
   published_at: Timestamp
@@ -452,10 +453,14 @@ export interface ContentTables {
   broadcast_airtime_daily: BroadcastAirtimeDailyTable
 }
 
-/** Kept by a trigger on broadcast_logs (migrations 0011 and 0021). */
+/** Kept by a trigger on broadcast_logs (migrations 0011, 0021 and 0025): exercises' plays apart from the others. */
 export interface BroadcastAirtimeDailyTable {
   province_code: string
   day: string
+  /** Airtime of every play but those of exercises. */
   seconds: number
+  /** Plays of central or shared content items, not exercises. */
   content_plays: ColumnType<number, number | undefined, number>
+  exercise_seconds: ColumnType<number, number | undefined, number>
+  exercise_plays: ColumnType<number, number | undefined, number>
 }

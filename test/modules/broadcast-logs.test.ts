@@ -111,6 +111,7 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
   ])
   t.same(counts, {
     contentId: contentA,
+    test: false,
     provincesTargeted: 2,
     provincesDelivered: 0,
     provincesAcknowledged: 1,

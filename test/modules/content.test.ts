@@ -167,7 +167,7 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
       const targets = i % 3 === 0 ? ['01'] : i % 3 === 1 ? ['79', '01'] : 'all' as const
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title: `w${w}-${i}`, summary: null, body: null, media: [],
-        topic: 'security-order', priority: 'normal', language: 'vi', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
+        topic: 'security-order', priority: 'normal', test: false, language: 'vi', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
       const id = randomUUID()
@@ -195,7 +195,7 @@ t.test('a publication committed while an earlier one is still open is held back 
     const now = new Date().toISOString()
     const item: Item = {
       id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title, summary: null, body: null, media: [],
-      topic: 'security-order', priority: 'normal', language: 'vi', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
+      topic: 'security-order', priority: 'normal', test: false, language: 'vi', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
       withdrawnAt: null, withdrawalReason: null,
     }
     await store.save(trx, item)

@@ -378,3 +378,17 @@ t.test('a province whose webhook comes late is sent the items for its communes, 
   const queued = await database.db.selectFrom('webhook_outbox').select('content_id').where('province_code', '=', '79').execute()
   t.same(queued.map((r) => r.content_id), [forCommune.id], 'the item for one of its communes, and nothing else')
 })
+
+t.test('a version\'s webhook body and feed entry are the stored item, with its communes, language and exercise flag', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-92'), () => 200).start(t)
+  const canTho = await province(database, '92', receiver.url)
+  const item = await publish(app, central, { title: 'Diễn tập cảnh báo lũ', targets: [], communes: ['31783', '31507'], language: 'KM', test: true })
+  await until(() => receiver.delivered.length === 1, 10_000, 'the delivery')
+  const stored = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}` })).json()
+  t.match(stored, { language: 'km', test: true, communes: [{ code: '31507', province: '92' }, { code: '31783', province: '92' }] })
+  t.same(JSON.parse(receiver.calls.find((c) => c.verified)!.body.toString()).content, stored, 'the webhook carries the stored item')
+  const feed = async () => (await signedInject(app, canTho, { method: 'GET', url: '/v2/contents/feed' })).json().items
+  await until(async () => (await feed()).length === 1, 10_000, 'the feed settled')
+  t.same((await feed())[0].content, stored, 'and so does the feed')
+})

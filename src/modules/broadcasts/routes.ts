@@ -64,7 +64,7 @@ export async function broadcastsRoutes(app: App) {
       summary: 'How far a content item went',
       description: 'Provinces targeted, provinces whose webhook received it, provinces that acknowledged it; stations that played it, ' +
         'plays, total airtime and first and last play, from the broadcast logs, per province and per target commune (the stations registered in it); ' +
-        'and how fast each target province was notified, acknowledged and first played it.',
+        'and how fast each target province was notified, acknowledged and first played it. `test` says the item is an exercise.',
       params: Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) }),
       response: { 200: ref(Reach), ...problemResponses([404]) },
     },
@@ -77,7 +77,7 @@ export async function broadcastsRoutes(app: App) {
       store.delivered(id), store.acknowledged(id), store.plays(id), store.byCommune(id, item.communes), store.latency(id, item.publishedAt, targeted),
     ])
     return {
-      contentId: id, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays, byCommune, latency,
+      contentId: id, test: item.test, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays, byCommune, latency,
     }
   })
 }

@@ -13,7 +13,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { WebhookDispatcher } from './dispatcher.js'
-import { canonicalLanguage, checkAckCommunes, checkContent } from './service.js'
+import { canonicalLanguage, checkAckCommunes, checkContent, checkExerciseKept } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
@@ -125,7 +125,7 @@ export async function contentRoutes(app: App) {
       const now = request.receivedAt.toISOString()
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...itemOf(body, checked, now),
-        priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
+        priority: body.priority, test: body.test ?? false, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
       return { item, audience: audienceOf(item) }
@@ -151,6 +151,7 @@ export async function contentRoutes(app: App) {
     return writeVersion(request, 200, 'content.updated', async (trx) => {
       const current = await currentOrFail(request, trx)
       const checked = await checkContent(store, trx, body)
+      checkExerciseKept(current, body.test ?? false)
       const item: Item = {
         ...current, ...itemOf(body, checked, request.receivedAt.toISOString()), version: current.version + 1, priority: body.priority, targets: body.targets,
         updatedAt: request.receivedAt.toISOString(),
@@ -196,7 +197,7 @@ export async function contentRoutes(app: App) {
       const now = request.receivedAt.toISOString()
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...itemOf(body, checked, now),
-        priority: 'normal', targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
+        priority: 'normal', test: false, targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
       }
       await store.save(trx, item)
       const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'content', id: item.id, version: 1 }] }, trx)

@@ -51,6 +51,14 @@ export async function checkContent(store: ContentStore, trx: Db, body: SharedReq
   return { communes, language }
 }
 
+/** A new version keeps what its item is, an exercise or not, so that every play of the item is counted on the one side. */
+export function checkExerciseKept(current: Item, test: boolean): void {
+  if (current.test === test) return
+  throw refuse(current.test
+    ? `content ${current.id} is an exercise (test: true) and stays one; publish the real item anew`
+    : `content ${current.id} is not an exercise and cannot become one; publish the exercise as a new item with test: true`)
+}
+
 /** An acknowledgement covers only target communes of the item in the caller's province. */
 export function checkAckCommunes(item: Item, province: string, codes: string[] | undefined): void {
   const targeted = new Set(item.communes.filter((c) => c.province === province).map((c) => c.code))

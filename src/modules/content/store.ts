@@ -90,7 +90,7 @@ export class ContentStore {
   async save(trx: Db, item: Item): Promise<void> {
     const row = {
       origin: item.origin, province_code: item.province, version: item.version, status: item.status, topic_id: item.topic,
-      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), language: item.language,
+      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), language: item.language, test: item.test,
       item: JSON.stringify(item),
       published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt,
     }
