@@ -86,13 +86,13 @@ export async function loadContent(db: Db, provinces: string[], now: Date, { item
       'title', 'Bản tin thiết yếu số ' || g, 'summary', 'Tóm tắt bản tin ' || g, 'body', 'Nội dung bản tin để đọc trên loa ' || g,
       'media', jsonb_build_array(jsonb_build_object('url', 'https://media.example.vn/bulletins/' || g || '.mp3',
         'sha256', encode(sha256(convert_to('media ' || g, 'UTF8')), 'hex'), 'mimeType', 'audio/mpeg', 'bytes', 1200000 + g, 'durationSeconds', 180)),
-      'topic', topic, 'priority', priority, 'validFrom', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'validUntil', null,
-      'targets', coalesce(to_jsonb(targets), '"all"'::jsonb), 'publishedBy', 'central-portal',
+      'topic', topic, 'priority', priority, 'test', false, 'language', 'vi', 'validFrom', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'validUntil', null,
+      'targets', coalesce(to_jsonb(targets), '"all"'::jsonb), 'communes', '[]'::jsonb, 'publishedBy', 'central-portal',
       'publishedAt', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'updatedAt', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
       'withdrawnAt', null, 'withdrawalReason', null)`
   await sql`
-    insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, item, published_by, published_at, updated_at)
-    select id, 'central', null, 1, 'active', topic, priority, targets, ${item}, 'central-portal', at, at from bench_contents`.execute(db)
+    insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, audience, item, published_by, published_at, updated_at)
+    select id, 'central', null, 1, 'active', topic, priority, targets, targets, ${item}, 'central-portal', at, at from bench_contents`.execute(db)
   await sql`
     insert into content_events (id, content_id, version, type, audience, item, occurred_at)
     select event_id, id, 1, 'content.published', targets, ${item}, at from bench_contents order by at`.execute(db)

@@ -133,7 +133,7 @@ function placeMoves(type: string, rows: ChangedRows): string {
 }
 
 /** Whether an item reached a province: delivered (webhook delivered, or acknowledged), acknowledged, played; from the rows that say so. */
-const REACH_FLAGS = `
+export const REACH_FLAGS = `
   exists (select 1 from content_acks a where a.content_id = r.content_id and a.province_code = r.province_code)
     or exists (select 1 from webhook_outbox w where w.content_id = r.content_id and w.province_code = r.province_code and w.state = 'delivered') as delivered,
   exists (select 1 from content_acks a where a.content_id = r.content_id and a.province_code = r.province_code) as acknowledged,

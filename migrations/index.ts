@@ -21,6 +21,7 @@ import * as contentPlays from './0021-content-plays.js'
 import * as summaryCounts from './0022-summary-counts.js'
 import * as programmeCounts from './0023-programme-counts.js'
 import * as webhookSenders from './0024-webhook-senders.js'
+import * as contentTargets from './0025-content-targets.js'
 import * as media from './0026-media.js'
 import * as contentAlerts from './0028-content-alerts.js'
 
@@ -48,6 +49,7 @@ export const migrations: Record<string, Migration> = {
   '0022-summary-counts': summaryCounts,
   '0023-programme-counts': programmeCounts,
   '0024-webhook-senders': webhookSenders,
+  '0025-content-targets': contentTargets,
   '0026-media': media,
   '0028-content-alerts': contentAlerts,
 }

@@ -1,11 +1,13 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
 import { MediaReference, MediaRequest } from './media.js'
 import { Receipt } from './trust.js'
 
 export const MAX_BROADCAST_LOG_BATCH = 5000
+/** The commune-level units in force since 1 July 2025: a list of communes names each at most once. */
+export const COMMUNES_NATIONWIDE = 3321
 
 const text = (maxLength: number, description: string) => Type.String({ minLength: 1, maxLength, description })
 
@@ -39,8 +41,20 @@ export const ContentPriority = Type.Union([Type.Literal('normal'), Type.Literal(
 
 export const ContentTargets = Type.Union([
   Type.Literal('all'),
-  Type.Array(ProvinceCode(), { minItems: 1, maxItems: 34, uniqueItems: true }),
-], { description: '`all` (every province), or the list of target provinces (tỉnh nhận).' })
+  Type.Array(ProvinceCode(), { maxItems: 34, uniqueItems: true }),
+], { description: '`all` (every province), or the list of target provinces (tỉnh nhận); empty when the item targets communes only.' })
+
+export const TargetCommunes = Type.Array(CommuneCode(), {
+  maxItems: COMMUNES_NATIONWIDE, uniqueItems: true,
+  description: `Target communes (xã nhận), at most ${COMMUNES_NATIONWIDE.toLocaleString('en')}: active commune-level units of provinces not in \`targets\`, ` +
+    'each reached through its province. Not with `targets: all`. An item targets at least one province or commune.',
+})
+
+export const LanguageTag = (description: string) => Type.String({
+  maxLength: 64,
+  pattern: '^([A-Za-z]{2,3}|[A-Za-z]{5,8})(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WYZa-wyz](-[A-Za-z0-9]{2,8})+)*(-[Xx](-[A-Za-z0-9]{1,8})+)?$',
+  description, examples: ['vi', 'km', 'hnj', 'tyz'],
+})
 
 const contentFields = {
   title: text(300, 'Title (tiêu đề).'),
@@ -50,16 +64,26 @@ const contentFields = {
   topic: TopicId,
   validFrom: Type.Optional(Instant('From when it may be broadcast (hiệu lực từ); now when omitted.')),
   validUntil: Type.Optional(Instant('Until when it may be broadcast (hiệu lực đến); without end when omitted.')),
+  language: Type.Optional(LanguageTag('Language of the content (ngôn ngữ), a BCP 47 tag: `vi` (Vietnamese) or a minority language commune stations broadcast in, ' +
+    'e.g. `km` (Khmer), `hnj` (Hmong Njua), `tyz` (Tày). Stored in canonical form (`KM` as `km`, `vi-vn` as `vi-VN`); `vi` when omitted.')),
 }
 
 export const ContentRequest = Strict({
   ...contentFields,
   priority: ContentPriority,
   targets: ContentTargets,
+  communes: Type.Optional(TargetCommunes),
+  test: Type.Optional(Type.Boolean({
+    description: 'An exercise or test (diễn tập, thử nghiệm): delivered like any item, but provinces must not broadcast it on air, and summaries count it and its plays apart. ' +
+      'False when omitted; a new version keeps what the first one was.',
+  })),
 }, {
   $id: 'ContentRequest',
   description: 'Essential information (thông tin thiết yếu) central publishes, or a new version of it.',
-  examples: [{ title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] }],
+  examples: [
+    { title: 'Cảnh báo bão số 3', summary: 'Bão số 3 đổ bộ đêm nay', body: 'Đề nghị nhân dân…', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['22', '31'] },
+    { title: 'Thông báo lịch tiêm chủng', topic: 'disasters-fire-epidemics', priority: 'normal', targets: [], communes: ['31507', '31783'], language: 'km' },
+  ],
 })
 
 export const SharedContentRequest = Strict(contentFields, {
@@ -81,10 +105,15 @@ export const ContentItem = Strict({
   media: Type.Array(ref(MediaReference)),
   topic: TopicId,
   priority: ContentPriority,
+  test: Type.Boolean({ description: 'An exercise or test (diễn tập, thử nghiệm), not to be broadcast on air; its plays are counted apart.' }),
+  language: LanguageTag('Language of the content, a BCP 47 tag in canonical form (`vi`, `km`, `hnj`, …).'),
   validFrom: Instant(),
   validUntil: Type.Union([Instant(), Type.Null()]),
   targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
-    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only.',
+    description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only, and for an item that targets communes only.',
+  }),
+  communes: Type.Array(Strict({ code: CommuneCode(), province: ProvinceCode('The province of the commune, which the item reaches it through.') }), {
+    maxItems: COMMUNES_NATIONWIDE, description: 'The target communes, in code order; empty when the item targets whole provinces only.',
   }),
   publishedBy: Type.String({ description: 'The system that published or shared it.' }),
   draftedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),
@@ -134,6 +163,7 @@ export const ContentListQuery = Strict({
   province: Type.Optional(ProvinceCode('Only content shared by this province.')),
   topic: Type.Optional(TopicId),
   status: Type.Optional(ContentStatus),
+  language: Type.Optional(LanguageTag('Only content in this language, compared in canonical form (`KM` finds `km`).')),
   ...PageQuery,
 })
 
@@ -143,6 +173,10 @@ export const AckRequest = Strict({
   receivedAt: Instant('When the provincial system received the item (thời điểm nhận).'),
   scheduledAt: Type.Optional(Instant('When it is scheduled to be broadcast (lịch phát).')),
   stations: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'On how many stations it is scheduled.' })),
+  communes: Type.Optional(Type.Array(CommuneCode(), {
+    minItems: 1, maxItems: COMMUNES_NATIONWIDE, uniqueItems: true,
+    description: 'The item\'s target communes in the caller\'s province that the acknowledgement covers; omitted, it covers all the item targets there.',
+  })),
 }, { $id: 'AckRequest', description: 'A province acknowledges a content item (xác nhận đã nhận).' })
 
 export const Ack = Strict({
@@ -152,6 +186,7 @@ export const Ack = Strict({
   receivedAt: Instant(),
   scheduledAt: Type.Union([Instant(), Type.Null()]),
   stations: Type.Union([Type.Integer(), Type.Null()]),
+  communes: Type.Union([Type.Array(CommuneCode()), Type.Null()], { description: 'The target communes it covers, in code order; null when it covers all the item targets in the province.' }),
   acknowledgedAt: Instant('When the service first stored it.'),
 }, { $id: 'Ack', description: 'A province\'s acknowledgement of a content item.' })
 
@@ -182,6 +217,7 @@ export const ProvinceDeliveries = Strict({
   province: ProvinceCode(),
   systemId: Type.Union([Type.String(), Type.Null()], { description: 'The provincial system notified; null when the province has no webhook.' }),
   webhook: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('delivered')], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
+  communes: Type.Array(CommuneCode(), { description: 'The current version\'s target communes in the province, in code order; empty when it targets the whole province, or no longer targets it.' }),
   notifications: Type.Array(ref(Delivery)),
   acknowledgedAt: Type.Union([Instant(), Type.Null()]),
 }, { $id: 'ProvinceDeliveries', description: 'Delivery and acknowledgement of a content item in one province.' })
@@ -269,6 +305,7 @@ export const DeliveryLatency = Strict({
 
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),
+  test: Type.Boolean({ description: 'The item is an exercise or test: its plays here are exercises\', counted apart from real ones in the summaries.' }),
   provincesTargeted: Type.Integer(),
   provincesDelivered: Type.Integer({ description: 'Target provinces whose webhook received a notification of the item.' }),
   provincesAcknowledged: Type.Integer(),
@@ -283,6 +320,13 @@ export const Reach = Strict({
     plays: Type.Integer(),
     airtimeSeconds: Type.Number(),
   }), { description: 'Plays per province, for provinces with any.' }),
+  byCommune: Type.Array(Strict({
+    code: CommuneCode(),
+    province: ProvinceCode(),
+    stationsPlayed: Type.Integer({ description: 'Distinct stations registered in the commune with a broadcast log of the item.' }),
+    plays: Type.Integer({ description: 'Broadcast logs of the item on those stations.' }),
+    acknowledged: Type.Boolean({ description: 'The province acknowledged the item for this commune: its acknowledgement lists it, or lists no communes.' }),
+  }), { description: 'Each target commune of the current version, in code order.' }),
   latency: ref(DeliveryLatency),
 }, { $id: 'Reach', description: 'How far a content item went (mức độ tiếp cận): delivered, acknowledged, played.' })
 

@@ -45,9 +45,9 @@ const figureSections = {
     faultsLast30Days: count('Times a device entered `fault` in the last 30 days (số lần sự cố).'),
   }, { description: 'Availability of the devices (đánh giá hiệu quả hoạt động), as `getProvinceAvailability` computes it.' }),
   broadcast: Strict({
-    hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh).'),
-    hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs.'),
-  }, { description: 'Airtime from broadcast logs.' }),
+    hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh); plays of exercises are in `exercises`.'),
+    hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs; plays of exercises are in `exercises`.'),
+  }, { description: 'Airtime from broadcast logs, exercises apart.' }),
   programmes: Strict({
     newStations: count('Stations in place set up under the programme of new stations (thiết lập mới đài).'),
     replacementClusters: count('IT–telecom clusters in place that replaced broken wired or FM ones (cụm loa thay thế).'),
@@ -61,11 +61,20 @@ const figureSections = {
     answeredShare: Type.Number({ minimum: 0, maximum: 1, description: 'Share answered, 0 to 1 (tỷ lệ trả lời); QĐ 135 sets the target of all (1). 0 when nothing was received.' }),
   }, { description: 'Citizen feedback of the summary\'s report period (Nghị định 49/2024).' }),
   content: Strict({
-    items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here, in their latest version.'),
+    items: count('Essential content items (thông tin thiết yếu) published in the last 30 days and targeted here (the province or its communes), in their latest version; exercises are in `exercises`.'),
     delivered: count('Of those, item-province pairs delivered to the province (by webhook or read from its feed).'),
     acknowledged: count('Of those, item-province pairs the province acknowledged receiving.'),
     played: count('Of those, item-province pairs played on at least one station according to broadcast logs.'),
-  }, { description: 'Reach of essential content published in the last 30 days.' }),
+  }, { description: 'Reach of essential content published in the last 30 days, exercises apart.' }),
+  exercises: Strict({
+    items: count('Exercises and tests (diễn tập, thử nghiệm) published in the last 30 days and targeted here, in their latest version.'),
+    delivered: count('Of those, item-province pairs delivered to the province.'),
+    acknowledged: count('Of those, item-province pairs the province acknowledged receiving.'),
+    played: count('Of those, item-province pairs played on at least one station: on air, which an exercise is not meant to be.'),
+    playsLast30Days: count('Broadcast logs of exercises started in the last 30 days.'),
+    hoursLast7Days: hours('Airtime of exercises in the last 7 days.'),
+    hoursLast30Days: hours('Airtime of exercises in the last 30 days.'),
+  }, { description: 'Exercises and tests of the content chain, counted apart: none of their items, plays or airtime is in `content` or `broadcast`.' }),
 }
 
 export const Figures = Strict(figureSections, { $id: 'SummaryFigures', description: 'The figures of a summary.' })

@@ -8,8 +8,8 @@ export const TrendDay = Strict({
   upShare: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
     description: 'Share of the devices\' accounted time that day spent online, playing or idle (tỷ lệ thời gian hoạt động); null when no device was accounted.',
   }),
-  airtimeHours: Type.Number({ minimum: 0, description: 'Airtime from broadcast logs started that day (số giờ phát sóng).' }),
-  contentPlays: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Broadcast logs of essential content started that day (lượt phát thông tin thiết yếu).' }),
+  airtimeHours: Type.Number({ minimum: 0, description: 'Airtime from broadcast logs started that day (số giờ phát sóng), without plays of exercises.' }),
+  contentPlays: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Broadcast logs of essential content started that day (lượt phát thông tin thiết yếu), without exercises.' }),
   reportsSubmitted: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Report form versions submitted that day (báo cáo đã gửi).' }),
 }, { $id: 'TrendDay', description: 'One day of a trend series.' })
 

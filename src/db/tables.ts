@@ -366,6 +366,10 @@ export interface ContentsTable {
   topic_id: string
   priority: 'normal' | 'priority' | 'emergency'
   targets: string[] | null
+  /** The provinces the current version is for: its target provinces and those of its target communes; null for every province (migration 0025). */
+  audience: string[] | null
+  language: string
+  test: boolean
   item: ColumnType<unknown, string, string>
   published_by: string
   published_at: Timestamp
@@ -421,6 +425,8 @@ export interface ContentAcksTable {
   received_at: Timestamp
   scheduled_at: Timestamp | null
   stations: number | null
+  /** The target communes the acknowledgement covers; null for all the item targets in the province. */
+  communes: string[] | null
   acknowledged_at: DefaultedTimestamp
 }
 
@@ -451,12 +457,16 @@ export interface ContentTables {
   content_media: ContentMediaTable
 }
 
-/** Kept by a trigger on broadcast_logs (migrations 0011 and 0021). */
+/** Kept by a trigger on broadcast_logs (migrations 0011, 0021 and 0025): exercises' plays apart from the others. */
 export interface BroadcastAirtimeDailyTable {
   province_code: string
   day: string
+  /** Airtime of every play but those of exercises. */
   seconds: number
+  /** Plays of central or shared content items, not exercises. */
   content_plays: ColumnType<number, number | undefined, number>
+  exercise_seconds: ColumnType<number, number | undefined, number>
+  exercise_plays: ColumnType<number, number | undefined, number>
 }
 
 export interface MediaTable {

@@ -111,6 +111,7 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
   ])
   t.same(counts, {
     contentId: contentA,
+    test: false,
     provincesTargeted: 2,
     provincesDelivered: 0,
     provincesAcknowledged: 1,
@@ -123,6 +124,7 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
       { province: '01', stationsPlayed: 1, plays: 1, airtimeSeconds: 900 },
       { province: '79', stationsPlayed: 2, plays: 3, airtimeSeconds: 1500 },
     ],
+    byCommune: [],
   })
   t.match((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${contentB}/reach` })).json(), {
     stationsPlayed: 1, plays: 1, airtimeSeconds: 600, provincesAcknowledged: 0,
@@ -130,6 +132,37 @@ t.test('reach is computed from deliveries, acknowledgements and a known set of l
   }, 'a play logged before the publication (a station clock ahead) counts as at once')
   t.equal((await signedInject(app, hcm, { method: 'GET', url: `/v2/contents/${contentA}/reach` })).statusCode, 403)
   t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${randomUUID()}/reach` })).statusCode, 404)
+})
+
+t.test('reach by commune counts the plays on the stations registered in each target commune, and says which the acknowledgement covers', async (t) => {
+  const { app, database, central, hcm, hanoi, contentB } = await setup(t)
+  const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['01'], communes: ['26743', '26740', '25747'] }) })).json().content.id as string
+  // s1 and s2 serve 26740, s3 26743; none 25747. s4 serves 26740 too, and is deleted after its play: the play stands.
+  await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('s4', '26740')] } })
+  const send = (system: typeof hcm, code: string, entries: unknown[]) =>
+    signedInject(app, system, { method: 'POST', url: `/v2/provinces/${code}/broadcast-logs`, body: { entries } })
+  const played = await send(hcm, '79', [
+    { stationId: 's1', contentId: item, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' },
+    { stationId: 's1', contentId: item, startedAt: at('12:00'), endedAt: at('12:10'), source: 'central' },
+    { stationId: 's2', contentId: item, startedAt: at('08:00'), endedAt: at('08:05'), source: 'relay' },
+    { stationId: 's4', contentId: item, startedAt: at('09:00'), endedAt: at('09:05'), source: 'central' },
+    { stationId: 's3', localRef: 'ban-tin-phuong', startedAt: at('08:00'), endedAt: at('08:10'), source: 'commune' },
+    { stationId: 's3', contentId: contentB, startedAt: at('09:00'), endedAt: at('09:10'), source: 'central' },
+  ])
+  t.match(played.json(), { accepted: 6, rejected: 0 })
+  await sql`update stations set deleted_at = now() where province_code = '79' and id = 's4'`.execute(database.db)
+  await send(hanoi, '01', [{ stationId: 'h1', contentId: item, startedAt: at('08:00'), endedAt: at('08:10'), source: 'central' }])
+
+  const byCommune = async () => (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item}/reach` })).json().byCommune
+  t.same(await byCommune(), [
+    { code: '25747', province: '79', stationsPlayed: 0, plays: 0, acknowledged: false },
+    { code: '26740', province: '79', stationsPlayed: 3, plays: 4, acknowledged: false },
+    { code: '26743', province: '79', stationsPlayed: 0, plays: 0, acknowledged: false },
+  ], 'in code order; a local play and another item\'s are not the item\'s; Hà Nội\'s play is not in a target commune')
+  await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${item}/acks`, body: { receivedAt: at('07:00'), communes: ['26743'] } })
+  t.same((await byCommune()).map((c: { acknowledged: boolean }) => c.acknowledged), [false, false, true], 'the acknowledgement covers the commune it lists')
+  await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${item}/acks`, body: { receivedAt: at('07:00') } })
+  t.same((await byCommune()).map((c: { acknowledged: boolean }) => c.acknowledged), [true, true, true], 'and every target commune of the province when it lists none')
 })
 
 t.test('a full batch of 5000 entries is taken in one call', async (t) => {

@@ -47,6 +47,7 @@ t.test('priority and emergency items are CAP 1.2 alerts valid against the schema
   })
   const campaign = await publish({ title: 'Tiêm chủng mở rộng', topic: 'task-2024-health-vietnam', priority: 'priority', targets: 'all' })
   const routine = await publish({ title: 'Lịch cắt điện', priority: 'normal' })
+  const drill = await publish({ title: 'Diễn tập sơ tán', priority: 'emergency', test: true, language: 'km', targets: ['01'], communes: ['26740', '26743'] })
 
   const first = await cap(storm.id)
   t.equal(first.statusCode, 200)
@@ -62,6 +63,12 @@ t.test('priority and emergency items are CAP 1.2 alerts valid against the schema
   t.same(tag(alert, 'digest'), [createHash('sha1').update(file).digest('hex')], 'the digest is the file\'s SHA-1, as CAP defines it')
   t.same(tag(alert, 'size'), [String(file.length)])
   t.equal((await cap(routine.id)).statusCode, 404, 'a normal item is not an alert')
+  const exercise = (await cap(drill.id)).body
+  t.same(tag(exercise, 'status'), ['Exercise'], 'an exercise is one in CAP too')
+  t.same(tag(exercise, 'language'), ['km'])
+  t.same(tag(exercise, 'valueName'), ['VN-PROVINCE', 'VN-COMMUNE', 'VN-COMMUNE'], 'a province targeted whole, and the communes targeted in another')
+  t.same(tag(exercise, 'value'), ['01', '26740', '26743'])
+  t.same(tag(alert, 'status'), ['Actual'])
   t.equal((await cap(storm.id, hcm)).statusCode, 200, 'a target province reads it')
   t.equal((await cap(campaign.id, hanoi)).statusCode, 200)
 
@@ -80,10 +87,10 @@ t.test('priority and emergency items are CAP 1.2 alerts valid against the schema
   t.equal(feed.statusCode, 200)
   t.equal(feed.headers['content-type'], 'application/atom+xml; charset=utf-8')
   const embedded = [...feed.body.matchAll(/<alert [\s\S]*?<\/alert>/g)].map((m) => m[0])
-  t.equal(embedded.length, 2, 'the feed holds the campaign and the cancelled storm, not the normal item')
+  t.equal(embedded.length, 3, 'the feed holds the drill, the campaign and the cancelled storm, not the normal item')
   t.equal((await signedInject(app, hcm, { method: 'GET', url: '/v2/cap/alerts' })).statusCode, 403, 'the export is central\'s')
 
-  const documents = [alert, second, cancel, (await cap(campaign.id)).body, ...embedded]
+  const documents = [alert, second, cancel, exercise, (await cap(campaign.id)).body, ...embedded]
   const verdicts = await validate(t, documents)
   t.same(verdicts, documents.map(() => 'valid'), 'every alert, and every one the feed carries, is valid against the CAP 1.2 schema')
   // The validation can fail: the same alert with a status CAP does not know is refused.

@@ -170,7 +170,7 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
       const targets = i % 3 === 0 ? ['01'] : i % 3 === 1 ? ['79', '01'] : 'all' as const
       const item: Item = {
         id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title: `w${w}-${i}`, summary: null, body: null, media: [],
-        topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets, publishedBy: central.id, publishedAt: now, updatedAt: now,
+        topic: 'security-order', priority: 'normal', test: false, language: 'vi', validFrom: now, validUntil: null, targets, communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
       const id = randomUUID()
@@ -198,7 +198,7 @@ t.test('a publication committed while an earlier one is still open is held back 
     const now = new Date().toISOString()
     const item: Item = {
       id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, title, summary: null, body: null, media: [],
-      topic: 'security-order', priority: 'normal', validFrom: now, validUntil: null, targets: 'all', publishedBy: central.id, publishedAt: now, updatedAt: now,
+      topic: 'security-order', priority: 'normal', test: false, language: 'vi', validFrom: now, validUntil: null, targets: 'all', communes: [], publishedBy: central.id, publishedAt: now, updatedAt: now,
       withdrawnAt: null, withdrawalReason: null,
     }
     await store.save(trx, item)
@@ -238,4 +238,98 @@ t.test('each version of a content item names the officials who drafted and appro
   t.match(published.json().content, { approvedBy: { id: 'ttcs-12', name: 'Phạm Thu Hà' }, draftedBy: { id: 'ttcs-31', name: 'Đỗ Minh Khoa' } })
   const withdrawn = await signedInject(app, central, { method: 'POST', url: `/v2/contents/${published.json().content.id}/withdrawal`, body: { reason: 'Tin đã hết hiệu lực' } })
   t.match(withdrawn.json().content, { approvedBy: null, draftedBy: null }, 'a call naming nobody records nobody')
+})
+
+t.test('commune targets are checked: refused with the codes named and nothing written; 3,321 unique codes at most', async (t) => {
+  const { app, database, central } = await setup(t)
+  // One commune of Hà Nội merged away, as a catalogue import retires it.
+  await database.db.updateTable('admin_units').set({ status: 'retired' }).where('code', '=', '00008').execute()
+  const written = async () => ({
+    feed: (await signedInject(app, central, { method: 'GET', url: '/v2/contents/feed' })).json().items.length,
+    outbox: Number((await database.db.selectFrom('webhook_outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    contents: Number((await database.db.selectFrom('contents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+  })
+  await registerSystem(database, 'province-92', { extra: { webhookUrl: 'http://127.0.0.1:9/hooks' } })
+  const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['79'], communes: ['31507'] }) })).json().content
+  const before = await written()
+  t.same(before, { feed: 1, outbox: 1, contents: 1 })
+
+  const refusals: [string, Record<string, unknown>, RegExp][] = [
+    ['all with communes', { targets: 'all', communes: ['26740', '00004'] }, /targets all .*26740, 00004/],
+    ['nothing targeted', { targets: [], communes: [] }, /at least one province or commune/],
+    ['nothing targeted, communes omitted', { targets: [] }, /at least one province or commune/],
+    ['unknown and retired communes', { targets: ['79'], communes: ['99999', '00004', '00008'] }, /not active communes: 00008, 99999$/],
+    ['a commune of a province targeted whole', { targets: ['79', '01'], communes: ['31507', '26740', '00004'] }, /redundant communes.*: 00004 \(province 01\), 26740 \(province 79\)$/],
+  ]
+  for (const [what, targets, detail] of refusals) {
+    const published = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(targets) })
+    t.match(published.json(), { status: 422, code: 'rule-violated', detail }, `publication: ${what}`)
+    t.equal(published.headers['content-type'], 'application/problem+json; charset=utf-8')
+    const updated = await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${item.id}`, body: bulletin(targets) })
+    t.match(updated.json(), { status: 422, code: 'rule-violated', detail }, `new version: ${what}`)
+  }
+  t.same(await written(), before, 'nothing written: no item, no feed entry, no notification')
+  t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}` })).json().version, 1)
+
+  const communes = (await database.db.selectFrom('admin_units').select('code').where('level', '=', 'commune').orderBy('code').execute()).map((r) => r.code)
+  t.equal(communes.length, 3321, 'the catalogue holds every commune of 2025')
+  await database.db.updateTable('admin_units').set({ status: 'active' }).where('code', '=', '00008').execute()
+  const everywhere = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes }) })
+  t.equal(everywhere.statusCode, 201, 'every commune of the country, by code')
+  t.equal(everywhere.json().content.communes.length, 3321)
+  const tooMany = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: [...communes, '99999'] }) })
+  t.match(tooMany.json(), { status: 400, code: 'validation-failed', errors: [{ pointer: '/communes' }] }, '3,322 codes are more than there are communes')
+  const twice = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: ['26740', '26740'] }) })
+  t.match(twice.json(), { status: 400, errors: [{ pointer: '/communes' }] }, 'a code twice')
+  t.equal((await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: [], communes: ['2674'] }) })).statusCode, 400, 'a code of four digits')
+})
+
+t.test('an acknowledgement may name the target communes of the caller\'s province it covers; deliveries list each province\'s communes', async (t) => {
+  const { app, central, hcm, database } = await setup(t)
+  const canTho = await registerSystem(database, 'province-92')
+  const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['01'], communes: ['31507', '26743', '26740'] }) })).json().content
+  const url = `/v2/contents/${item.id}/acks`
+  const ack = (system: typeof hcm, communes?: string[]) => signedInject(app, system, { method: 'POST', url, body: { receivedAt: '2026-05-01T08:00:00+07:00', ...(communes ? { communes } : {}) } })
+
+  const first = await ack(hcm, ['26743'])
+  t.match(first.json(), { result: 'created', ack: { province: '79', communes: ['26743'] } })
+  t.equal((await ack(hcm, ['26743'])).json().result, 'unchanged')
+  t.match((await ack(hcm, ['26743', '26740'])).json(), { result: 'updated', ack: { communes: ['26740', '26743'] } }, 'stored in code order')
+  t.match((await ack(hcm)).json(), { result: 'updated', ack: { communes: null } }, 'without a list, it covers every target commune of the province')
+  t.match((await ack(hcm, ['26740', '31507'])).json(), { status: 422, code: 'rule-violated', detail: /not target communes of content .* in province 79: 31507$/ }, 'another province\'s commune')
+  t.match((await ack(hcm, ['25747'])).json(), { status: 422, detail: /in province 79: 25747$/ }, 'a commune of the province the item does not target')
+  t.match((await ack(canTho, ['31507'])).json(), { result: 'created', ack: { province: '92', communes: ['31507'] } })
+  t.match((await signedInject(app, central, { method: 'GET', url })).statusCode, 404)
+
+  const whole = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['79'] }) })).json().content
+  t.match((await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${whole.id}/acks`, body: { receivedAt: '2026-05-01T01:00:00Z', communes: ['26740'] } })).json(),
+    { status: 422, detail: /26740/ }, 'an item for the whole province has no target communes to name')
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${whole.id}/acks`, body: { receivedAt: '2026-05-01T01:00:00Z', communes: [] } })).statusCode, 400, 'an empty list says nothing')
+
+  const deliveries = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.same(deliveries.provinces.map((p: { province: string, communes: string[], acknowledgedAt: string | null }) => [p.province, p.communes, p.acknowledgedAt !== null]),
+    [['01', [], false], ['79', ['26740', '26743'], true], ['92', ['31507'], true]], 'each province, its target communes (none when targeted whole) and its acknowledgement')
+})
+
+t.test('the language of an item is a BCP 47 tag, stored canonical, Vietnamese when not given; the library filters by it', async (t) => {
+  const { app, central, hcm } = await setup(t)
+  const publish = (language?: string) => signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin(language === undefined ? {} : { language }) })
+  const vietnamese = (await publish()).json().content
+  t.equal(vietnamese.language, 'vi', 'vi when omitted')
+  t.equal((await publish('vi-vn')).json().content.language, 'vi-VN')
+  const khmer = (await publish('KM')).json().content
+  t.equal(khmer.language, 'km', 'KM is km')
+  t.equal((await publish('hnj')).json().content.language, 'hnj', 'Hmong Njua')
+  for (const malformed of ['vi_VN', 'x', '123', 'vi-', '']) {
+    t.match((await publish(malformed)).json(), { status: 400, errors: [{ pointer: '/language' }] }, `${JSON.stringify(malformed)} is not a language tag`)
+  }
+  t.match((await publish('de-1996-1996')).json(), { status: 422, code: 'rule-violated', detail: /language de-1996-1996 is not a well-formed BCP 47/ }, 'a variant twice, which a pattern lets through')
+  const shared = await signedInject(app, hcm, { method: 'POST', url: '/v2/provinces/79/contents', body: { title: 'Bản tin tiếng Khmer', topic: 'exemplary-models', language: 'KM' } })
+  t.equal(shared.json().content.language, 'km', 'a province\'s shared content has a language too')
+
+  const library = async (query: string) => (await signedInject(app, central, { method: 'GET', url: `/v2/contents?${query}` })).json().items.map((i: Item) => i.id)
+  t.same(await library('language=km'), [shared.json().content.id, khmer.id], 'only items in Khmer, newest first')
+  t.same(await library('language=KM&origin=central'), [khmer.id], 'the filter is compared in canonical form')
+  t.same(await library('language=vi'), [vietnamese.id])
+  t.equal((await signedInject(app, central, { method: 'GET', url: '/v2/contents?language=vi_VN' })).statusCode, 400)
 })

@@ -197,3 +197,55 @@ t.test('airtime sums the broadcast logs of the last 7 and 30 days; reach follows
   t.same(row('48').content, { items: 1, delivered: 0, acknowledged: 0, played: 0 })
   t.same(summary.total.content, { items: 35, delivered: 1, acknowledged: 1, played: 1 })
 })
+
+t.test('exercises and their plays are counted apart: the ordinary figures are what they were without them', async (t) => {
+  const context = await setup(t)
+  const { get, hcm, central, app } = context
+  await seedRegistry(context)
+  const send = async (system: TestSystem, method: 'POST' | 'PUT', url: string, body: unknown) => signedInject(app, system, { method, url, body })
+  const post = async (system: TestSystem, url: string, body: unknown) => {
+    const response = await send(system, 'POST', url, body)
+    if (response.statusCode >= 300) throw new Error(`${url}: ${response.body}`)
+    return response.json()
+  }
+  const bulletin = (overrides: Record<string, unknown>) => ({ title: 'Bản tin', topic: 'disasters-fire-epidemics', priority: 'normal', ...overrides })
+  const ago = (days: number, hours: number) => new Date(Date.now() - days * 86_400_000 - hours * 3_600_000)
+  const play = (stationId: string, start: Date, minutes: number, extra: Record<string, unknown>) =>
+    ({ stationId, startedAt: start.toISOString(), endedAt: new Date(start.getTime() + minutes * 60_000).toISOString(), source: 'central', ...extra })
+
+  const real = (await post(central, '/v2/contents', bulletin({ targets: ['79'] }))).content.id
+  await post(hcm, '/v2/provinces/79/broadcast-logs', { entries: [play('ip-1', ago(0, 2), 30, { contentId: real }), play('wired-1', ago(10, 2), 60, { localRef: 'ban-tin-xa' })] })
+  const without = (await get(central, '/v2/summaries/national')).json()
+
+  const drill = (await post(central, '/v2/contents', bulletin({ title: 'Diễn tập báo động lũ', targets: 'all', test: true }))).content.id
+  await post(central, '/v2/contents', bulletin({ title: 'Thử nghiệm loa phường', targets: [], communes: ['26740'], test: true }))
+  await post(hcm, `/v2/contents/${drill}/acks`, { receivedAt: new Date().toISOString() })
+  const logged = await post(hcm, '/v2/provinces/79/broadcast-logs', { entries: [
+    play('wired-1', ago(0, 1), 20, { contentId: drill }), play('ip-1', ago(2, 2), 15, { contentId: drill }), play('ip-1', ago(20, 2), 45, { contentId: drill }),
+  ] })
+  t.equal(logged.accepted, 3, 'plays of an exercise on air are recorded')
+  const summary = (await get(central, '/v2/summaries/national')).json()
+  const row = (of: typeof summary, code: string) => of.provinces.find((p: { province: string }) => p.province === code)
+
+  t.same(row(summary, '79').content, { items: 1, delivered: 0, acknowledged: 0, played: 1 }, 'the real item alone')
+  t.same(row(summary, '79').broadcast, { hoursLast7Days: 0.5, hoursLast30Days: 1.5 }, 'the real item\'s half hour and the local hour, no exercise')
+  t.same(row(summary, '79').exercises, { items: 2, delivered: 1, acknowledged: 1, played: 1, playsLast30Days: 3, hoursLast7Days: 0.58, hoursLast30Days: 1.33 },
+    'two exercises for the province, one acknowledged and played; 35 minutes of it in the last 7 days, 80 in the last 30')
+  t.same(row(summary, '48').exercises, { items: 1, delivered: 0, acknowledged: 0, played: 0, playsLast30Days: 0, hoursLast7Days: 0, hoursLast30Days: 0 })
+  t.same(summary.total.exercises, { items: 35, delivered: 1, acknowledged: 1, played: 1, playsLast30Days: 3, hoursLast7Days: 0.58, hoursLast30Days: 1.33 }, 'the exercise to all in 34 provinces, the one for a commune in one')
+  for (const section of ['content', 'broadcast'] as const) {
+    t.same(summary.total[section], without.total[section], `national ${section} figures unchanged by the exercises`)
+    t.same(summary.provinces.map((p: Record<string, unknown>) => p[section]), without.provinces.map((p: Record<string, unknown>) => p[section]), `every province's ${section} figures unchanged`)
+  }
+  t.same((await get(hcm, '/v2/summaries/provinces/79')).json().province.exercises, row(summary, '79').exercises, 'the provincial summary counts them alike')
+
+  const reach = (await get(central, `/v2/contents/${drill}/reach`)).json()
+  t.match(reach, { test: true, plays: 3, stationsPlayed: 2 }, 'the reach of an exercise says so')
+  t.equal((await get(central, `/v2/contents/${real}/reach`)).json().test, false)
+  const trends = (await get(hcm, '/v2/provinces/79/trends?days=30')).json().days as { contentPlays: number }[]
+  t.equal(trends.reduce((n, d) => n + d.contentPlays, 0), 1, 'the trends count the real item\'s play, not the exercise\'s')
+
+  t.match((await send(central, 'PUT', `/v2/contents/${drill}`, bulletin({ targets: 'all' }))).json(), { status: 422, code: 'rule-violated', detail: /is an exercise/ }, 'an exercise stays one')
+  t.match((await send(central, 'PUT', `/v2/contents/${real}`, bulletin({ targets: ['79'], test: true }))).json(), { status: 422, detail: /cannot become one/ }, 'and a real item never becomes one')
+  t.equal((await send(central, 'PUT', `/v2/contents/${drill}`, bulletin({ targets: 'all', test: true }))).statusCode, 200)
+})

@@ -332,7 +332,7 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
   const targets = fc.option(fc.subarray([0, 1, 2, 3], { minLength: 1 }), { freq: 3 })
   const pick = fc.record({ item: fc.nat(), province: fc.nat(3) })
   const operation = fc.oneof(
-    { arbitrary: fc.record({ op: fc.constant('publish' as const), targets, origin: fc.constantFrom('central', 'central', 'province'), daysAgo: fc.integer({ min: 0, max: 40 }) }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant('publish' as const), targets, origin: fc.constantFrom('central', 'central', 'province'), daysAgo: fc.integer({ min: 0, max: 40 }), test: fc.boolean() }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant('retarget' as const), item: fc.nat(), targets, daysAgo: fc.integer({ min: 0, max: 40 }) }), weight: 1 },
     { arbitrary: fc.record({ op: fc.constantFrom('ack' as const, 'unack' as const, 'notify' as const, 'deliver' as const, 'undeliver' as const, 'play' as const, 'unplay' as const), at: pick }), weight: 8 },
   )
@@ -343,16 +343,18 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
       if (o.op === 'publish') {
         const id = (await sql<{ id: string }>`select gen_random_uuid()::text as id`.execute(db)).rows[0]!.id
         const at = new Date(now - o.daysAgo * 86_400_000)
-        await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, item, published_by, published_at, updated_at)
+        const audience = o.targets ? o.targets.map((i) => provinces[i]!) : null
+        await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, audience, test, item, published_by, published_at, updated_at)
           values (${id}, ${o.origin}, ${o.origin === 'province' ? provinces[0]! : null}, 1, 'active', ${topic}, 'normal',
-            ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, '{}'::jsonb, 'central-portal', ${at}, ${at})`.execute(db)
+            ${audience}, ${audience}, ${o.test}, '{}'::jsonb, 'central-portal', ${at}, ${at})`.execute(db)
         await sql`insert into content_events (id, content_id, version, type, audience, item, occurred_at) values (${id}, ${id}, 1, 'content.published', null, '{}'::jsonb, ${at})`.execute(db)
         items.push(id)
         continue
       }
       if (items.length === 0) continue
       if (o.op === 'retarget') {
-        await sql`update contents set targets = ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, published_at = ${new Date(now - o.daysAgo * 86_400_000)}
+        // A version that moves the item to other provinces, or to communes of them: the audience changes either way.
+        await sql`update contents set audience = ${o.targets ? o.targets.map((i) => provinces[i]!) : null}, published_at = ${new Date(now - o.daysAgo * 86_400_000)}
           where id = ${items[o.item % items.length]!}`.execute(db)
         continue
       }
@@ -375,19 +377,99 @@ t.test('content reach kept as items, notifications, acknowledgements and logs ch
         await sql`delete from broadcast_logs where content_id = ${item} and province_code = ${province}`.execute(db)
       }
     }
-    const kept = Object.fromEntries([...await runPart(db, summaries.content(new Date(now)))].sort(([a], [b]) => a.localeCompare(b)))
+    const kept = [...await runPart(db, summaries.content(new Date(now)))].sort(([a], [b]) => a.localeCompare(b))
     const since = new Date(now - 30 * 86_400_000)
-    const counted = (await sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
+    const counted = (test: boolean) => sql<{ province_code: string, items: number, delivered: number, acknowledged: number, played: number }>`
       select p.code as province_code, count(*)::int as items,
         (count(*) filter (where acked or exists (select 1 from webhook_outbox w where w.content_id = c.id and w.province_code = p.code and w.state = 'delivered')))::int as delivered,
         (count(*) filter (where acked))::int as acknowledged,
         (count(*) filter (where exists (select 1 from broadcast_logs b where b.content_id = c.id and b.province_code = p.code)))::int as played
       from admin_units p
-      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.targets is null or p.code = any(c.targets))
+      join contents c on c.origin = 'central' and c.published_at >= ${since} and (c.audience is null or p.code = any(c.audience)) and c.test = ${test}
       cross join lateral (select exists (select 1 from content_acks a where a.content_id = c.id and a.province_code = p.code) as acked) ack
       where p.level = 'province' and p.status = 'active'
-      group by p.code order by p.code`.execute(db)).rows
-    t.same(kept, Object.fromEntries(counted.map(({ province_code: code, ...figures }) => [code, figures])), 'reach per province')
+      group by p.code order by p.code`.execute(db)
+    const byProvince = async (test: boolean) => Object.fromEntries((await counted(test)).rows.map(({ province_code: code, ...figures }) => [code, figures]))
+    const none = { items: 0, delivered: 0, acknowledged: 0, played: 0 }
+    const [real, exercises] = [await byProvince(false), await byProvince(true)]
+    t.same(Object.fromEntries(kept.map(([code, figures]) => [code, figures.content])), Object.fromEntries(kept.map(([code]) => [code, real[code] ?? none])), 'reach of real items per province')
+    t.same(Object.fromEntries(kept.map(([code, figures]) => [code, figures.exercises])), Object.fromEntries(kept.map(([code]) => [code, exercises[code] ?? none])), 'reach of exercises per province')
+    t.same(kept.map(([code]) => code), [...new Set([...Object.keys(real), ...Object.keys(exercises)])].sort(), 'every province with either, and no other')
+    return true
+  }), { numRuns: 30 })
+})
+
+t.test('exercises\' plays are kept apart from the others: for any mix, ordinary and exercise figures are those of their plays, and add up to every play', async (t) => {
+  const { db } = await testDatabase(t)
+  const summaries = new SummariesStore(db)
+  const provinces = (await sql<{ code: string }>`select code from admin_units where level = 'province' and status = 'active' order by code limit 2`.execute(db)).rows.map((r) => r.code)
+  const commune = await firstCommune(db)
+  const topic = (await sql<{ id: string }>`select id from content_topics limit 1`.execute(db)).rows[0]!.id
+  for (const province of provinces) await insertStation(db, province, 'base', commune)
+  const item = async (test: boolean) => {
+    const id = (await sql<{ id: string }>`select gen_random_uuid()::text as id`.execute(db)).rows[0]!.id
+    await sql`insert into contents (id, origin, province_code, version, status, topic_id, priority, targets, audience, test, item, published_by, published_at, updated_at)
+      values (${id}, 'central', null, 1, 'active', ${topic}, 'normal', null, null, ${test}, '{}'::jsonb, 'central-portal', now(), now())`.execute(db)
+    return id
+  }
+  const contentOf = { local: null, real: await item(false), exercise: await item(true) }
+  // 10:00 in Vietnam; each play starts a second after the one before on its day, so none overlaps another's start.
+  const now = Date.UTC(2026, 10, 20, 3, 0)
+  const today = vietnamDay(now)
+  const play = fc.record({ province: fc.nat(1), what: fc.constantFrom('local' as const, 'real' as const, 'exercise' as const), daysAgo: fc.integer({ min: 0, max: 35 }), minutes: fc.integer({ min: 1, max: 180 }), batch: fc.boolean() })
+  const zero = () => ({ seconds7: 0, seconds30: 0, exerciseSeconds7: 0, exerciseSeconds30: 0, exercisePlays30: 0, allSeconds30: 0, contentPlays: 0, exercisePlays: 0, itemPlays: 0 })
+  const expected = new Map(provinces.map((p) => [p, zero()]))
+  let n = 0
+  await fc.assert(fc.asyncProperty(fc.array(play, { minLength: 1, maxLength: 40 }), async (plays) => {
+    let batch: { province: string, startedAt: Date, endedAt: Date, contentId: string | null }[] = []
+    const send = async () => {
+      if (batch.length === 0) return
+      await sql`insert into broadcast_logs (province_code, station_id, started_at, ended_at, content_id, source)
+        select province, 'base', started_at, ended_at, content_id, 'central'
+        from unnest(${batch.map((b) => b.province)}::text[], ${batch.map((b) => b.startedAt)}::timestamptz[], ${batch.map((b) => b.endedAt)}::timestamptz[], ${batch.map((b) => b.contentId)}::uuid[])
+          as p(province, started_at, ended_at, content_id)`.execute(db)
+      batch = []
+    }
+    for (const p of plays) {
+      n += 1
+      const province = provinces[p.province]!
+      const startedAt = new Date(vietnamDayStart(today - p.daysAgo) + n * 1000)
+      batch.push({ province, startedAt, endedAt: new Date(startedAt.getTime() + p.minutes * 60_000), contentId: contentOf[p.what] })
+      if (!p.batch) await send()
+      const seconds = p.minutes * 60
+      const figures = expected.get(province)!
+      const inWeek = p.daysAgo < 7
+      const inMonth = p.daysAgo < 30
+      if (p.what === 'exercise') {
+        figures.exerciseSeconds7 += inWeek ? seconds : 0
+        figures.exerciseSeconds30 += inMonth ? seconds : 0
+        figures.exercisePlays30 += inMonth ? 1 : 0
+        figures.exercisePlays += 1
+      } else {
+        figures.seconds7 += inWeek ? seconds : 0
+        figures.seconds30 += inMonth ? seconds : 0
+        figures.contentPlays += p.what === 'real' ? 1 : 0
+      }
+      figures.allSeconds30 += inMonth ? seconds : 0
+      figures.itemPlays += p.what === 'local' ? 0 : 1
+    }
+    await send()
+
+    const hours = (seconds: number) => Math.round(seconds / 3600 * 100) / 100
+    const kept = await runPart(db, summaries.broadcast(new Date(now)))
+    const daily = (await sql<{ province_code: string, content_plays: number, exercise_plays: number }>`
+      select province_code, sum(content_plays)::int as content_plays, sum(exercise_plays)::int as exercise_plays from broadcast_airtime_daily group by 1`.execute(db)).rows
+    for (const [province, figures] of expected) {
+      const section = kept.get(province) ?? { broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 }, exercises: { playsLast30Days: 0, hoursLast7Days: 0, hoursLast30Days: 0 } }
+      t.same(section, {
+        broadcast: { hoursLast7Days: hours(figures.seconds7), hoursLast30Days: hours(figures.seconds30) },
+        exercises: { playsLast30Days: figures.exercisePlays30, hoursLast7Days: hours(figures.exerciseSeconds7), hoursLast30Days: hours(figures.exerciseSeconds30) },
+      }, `airtime of ${province}, exercises apart`)
+      t.ok(Math.abs(section.broadcast.hoursLast30Days + section.exercises.hoursLast30Days - hours(figures.allSeconds30)) < 0.011, 'ordinary and exercise airtime add up to all of it')
+      const plays = daily.find((d) => d.province_code === province) ?? { content_plays: 0, exercise_plays: 0 }
+      t.same([plays.content_plays, plays.exercise_plays], [figures.contentPlays, figures.exercisePlays], `plays of items in ${province}, exercises apart`)
+      t.equal(plays.content_plays + plays.exercise_plays, figures.itemPlays, 'and together every play of an item')
+    }
     return true
   }), { numRuns: 30 })
 })

@@ -327,3 +327,82 @@ t.test('a lane held by an instance that died is taken over once it goes unheard,
   await sql`update webhook_senders set heard_at = now() - interval '1 minute' where owner = 'live-instance'`.execute(database.db)
   await until(() => hanoi.delivered.length === 1, 10_000, 'the lane once its holder goes unheard')
 })
+
+t.test('an item for communes reaches their provinces alone, by feed and webhook, with the communes; a province its communes leave is told', async (t) => {
+  const { app, database, central } = await setup(t)
+  const hooks = Object.fromEntries(await Promise.all(['79', '01', '92'].map(async (code) => [code, await new Receiver(trustOf(app, `province-${code}`), () => 200).start(t)] as const)))
+  const [hcm, hanoi, canTho] = await Promise.all(['79', '01', '92'].map((code) => province(database, code, hooks[code]!.url)))
+  const contentOf = (receiver: Receiver) => receiver.calls.filter((c) => c.verified).map((c) => JSON.parse(c.body.toString()) as { type: string, content: { id: string, version: number, communes: unknown } })
+  const feedOf = async (system: TestSystem) => (await signedInject(app, system, { method: 'GET', url: '/v2/contents/feed' })).json().items as { type: string, content: { id: string, version: number, communes: unknown } }[]
+
+  const item = await publish(app, central, { title: 'Cho hai phường của Thành phố Hồ Chí Minh', targets: [], communes: ['26743', '26740'] })
+  // A lane sends oldest first: once Hà Nội has the item published after, it would have had the first had it been queued for it.
+  const later = await publish(app, central, { title: 'Cho Hà Nội', targets: ['01'] })
+  await until(() => hooks['79']!.delivered.length === 1 && hooks['01']!.delivered.length === 1, 10_000, 'the deliveries')
+
+  const communes = [{ code: '26740', province: '79' }, { code: '26743', province: '79' }]
+  t.match(contentOf(hooks['79']!), [{ type: 'content.published', content: { id: item.id, targets: [], communes } }], 'the province of the communes gets the item by webhook, with its communes in code order')
+  // Settled past the later item, the feeds hold everything published before it.
+  await until(async () => (await feedOf(hanoi!)).some((n) => n.content.id === later.id), 10_000, 'the feeds settled')
+  t.match(await feedOf(hcm!), [{ type: 'content.published', content: { id: item.id, communes } }], 'and in its feed')
+  t.same(contentOf(hooks['01']!).map((n) => n.content.id), [later.id], 'another province\'s webhook does not carry it')
+  t.same((await feedOf(hanoi!)).map((n) => n.content.id), [later.id], 'nor its feed')
+  t.equal((await signedInject(app, hanoi!, { method: 'GET', url: `/v2/contents/${item.id}` })).statusCode, 404, 'nor may it read the item')
+  t.equal((await signedInject(app, hcm!, { method: 'GET', url: `/v2/contents/${item.id}` })).statusCode, 200)
+
+  const station = (id: string, communeCode: string) => ({ id, communeCode, name: `Đài ${id}`, kind: 'ip', status: 'operating' })
+  await signedInject(app, hanoi!, { method: 'PUT', url: '/v2/provinces/01/stations', body: { items: [station('h1', '00004')] } })
+  await signedInject(app, hcm!, { method: 'PUT', url: '/v2/provinces/79/stations', body: { items: [station('s1', '26740')] } })
+  const play = (stationId: string) => ({ entries: [{ stationId, contentId: item.id, startedAt: '2026-05-01T08:00:00+07:00', endedAt: '2026-05-01T08:10:00+07:00', source: 'central' }] })
+  t.match((await signedInject(app, hanoi!, { method: 'POST', url: '/v2/provinces/01/broadcast-logs', body: play('h1') })).json(),
+    { accepted: 0, rejected: 1, rejections: [{ reason: 'content-not-sent' }] }, 'a play of it in another province is refused')
+  t.match((await signedInject(app, hcm!, { method: 'POST', url: '/v2/provinces/79/broadcast-logs', body: play('s1') })).json(), { accepted: 1 }, 'a play in the communes\' province is taken')
+
+  const update = async (communes: string[]) => {
+    const response = await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${item.id}`, body: bulletin({ title: 'Cập nhật', targets: [], communes }) })
+    t.equal(response.statusCode, 200, response.body)
+  }
+  await update(['26740', '31507'])
+  await until(() => hooks['79']!.delivered.length === 2 && hooks['92']!.delivered.length === 1, 10_000, 'the second version')
+  t.match(contentOf(hooks['92']!), [{ type: 'content.updated', content: { id: item.id, version: 2, communes: [{ code: '26740', province: '79' }, { code: '31507', province: '92' }] } }],
+    'the province a commune moved to receives the item')
+  t.equal((await signedInject(app, canTho!, { method: 'GET', url: `/v2/contents/${item.id}` })).statusCode, 200)
+  await update(['31507'])
+  await until(() => hooks['79']!.delivered.length === 3 && hooks['92']!.delivered.length === 2, 10_000, 'the third version')
+  t.match(contentOf(hooks['79']!).slice(1), [{ type: 'content.updated', content: { version: 2 } }, { type: 'content.updated', content: { version: 3, communes: [{ code: '31507', province: '92' }] } }],
+    'the province is told of each version, the one that leaves it without a commune too')
+  // The feed serves what no transaction still open can precede; the sender's own may be, for a moment.
+  await until(async () => (await feedOf(hcm!)).length === 3, 10_000, 'the feed settled')
+  t.same((await feedOf(hcm!)).map((n) => `${n.type}@${n.content.version}`), ['content.published@1', 'content.updated@2', 'content.updated@3'])
+  t.same(contentOf(hooks['01']!).map((n) => n.content.id), [later.id], 'Hà Nội never hears of it')
+
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}/deliveries` })).json()
+  t.same(report.provinces.map((p: { province: string, communes: string[] }) => [p.province, p.communes]), [['79', []], ['92', ['31507']]],
+    'every province the item went to, with the communes the current version targets there')
+})
+
+t.test('a province whose webhook comes late is sent the items for its communes, not those for another province\'s', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-79'), () => 200).start(t)
+  const hcm = await registerSystem(database, 'province-79')
+  const forCommune = await publish(app, central, { title: 'Cho Hà Nội và phường Sài Gòn', targets: ['01'], communes: ['26740'] })
+  await publish(app, central, { title: 'Cho phường Ba Đình', targets: [], communes: ['00004'] })
+  t.equal((await signedInject(app, hcm, { method: 'PATCH', url: '/v2/systems/province-79', body: { webhookUrl: receiver.url } })).statusCode, 200)
+  await until(() => receiver.delivered.length === 1, 10_000, 'the missed item')
+  const queued = await database.db.selectFrom('webhook_outbox').select('content_id').where('province_code', '=', '79').execute()
+  t.same(queued.map((r) => r.content_id), [forCommune.id], 'the item for one of its communes, and nothing else')
+})
+
+t.test('a version\'s webhook body and feed entry are the stored item, with its communes, language and exercise flag', async (t) => {
+  const { app, database, central } = await setup(t)
+  const receiver = await new Receiver(trustOf(app, 'province-92'), () => 200).start(t)
+  const canTho = await province(database, '92', receiver.url)
+  const item = await publish(app, central, { title: 'Diễn tập cảnh báo lũ', targets: [], communes: ['31783', '31507'], language: 'KM', test: true })
+  await until(() => receiver.delivered.length === 1, 10_000, 'the delivery')
+  const stored = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${item.id}` })).json()
+  t.match(stored, { language: 'km', test: true, communes: [{ code: '31507', province: '92' }, { code: '31783', province: '92' }] })
+  t.same(JSON.parse(receiver.calls.find((c) => c.verified)!.body.toString()).content, stored, 'the webhook carries the stored item')
+  const feed = async () => (await signedInject(app, canTho, { method: 'GET', url: '/v2/contents/feed' })).json().items
+  await until(async () => (await feed()).length === 1, 10_000, 'the feed settled')
+  t.same((await feed())[0].content, stored, 'and so does the feed')
+})

@@ -63,7 +63,8 @@ export async function broadcastsRoutes(app: App) {
       operationId: 'getContentReach',
       summary: 'How far a content item went',
       description: 'Provinces targeted, provinces whose webhook received it, provinces that acknowledged it; stations that played it, ' +
-        'plays, total airtime and first and last play, from the broadcast logs; and how fast each target province was notified, acknowledged and first played it.',
+        'plays, total airtime and first and last play, from the broadcast logs, per province and per target commune (the stations registered in it); ' +
+        'and how fast each target province was notified, acknowledged and first played it. `test` says the item is an exercise.',
       params: Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) }),
       response: { 200: ref(Reach), ...problemResponses([404]) },
     },
@@ -72,9 +73,11 @@ export async function broadcastsRoutes(app: App) {
     const item = await contents.get(id)
     if (!item) throw notFound(`content ${id}`)
     const targeted = await contents.provincesReached(id)
-    const [delivered, acknowledged, plays, latency] = await Promise.all([
-      store.delivered(id), store.acknowledged(id), store.plays(id), store.latency(id, item.publishedAt, targeted),
+    const [delivered, acknowledged, plays, byCommune, latency] = await Promise.all([
+      store.delivered(id), store.acknowledged(id), store.plays(id), store.byCommune(id, item.communes), store.latency(id, item.publishedAt, targeted),
     ])
-    return { contentId: id, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays, latency }
+    return {
+      contentId: id, test: item.test, provincesTargeted: targeted.length, provincesDelivered: delivered, provincesAcknowledged: acknowledged, ...plays, byCommune, latency,
+    }
   })
 }

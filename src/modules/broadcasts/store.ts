@@ -54,12 +54,12 @@ export class BroadcastLogStore {
     const contentIds = [...new Set(plays.flatMap((p) => (p.contentId ? [p.contentId] : [])))]
     const [stations, contents] = await Promise.all([
       trx.selectFrom('stations').select('id').where('province_code', '=', province).where('id', 'in', stationIds).where('deleted_at', 'is', null).execute(),
-      contentIds.length ? trx.selectFrom('contents').select(['id', 'origin', 'province_code', 'targets']).where('id', 'in', contentIds).execute() : Promise.resolve([]),
+      contentIds.length ? trx.selectFrom('contents').select(['id', 'origin', 'province_code', 'audience']).where('id', 'in', contentIds).execute() : Promise.resolve([]),
     ])
     const knownStations = new Set(stations.map((s) => s.id))
     const knownContents = new Set(contents.map((c) => c.id))
-    // A province plays what central sent it (to every province, or to it) and what it shared itself; nothing else counts in reach.
-    const sentHere = new Set(contents.filter((c) => (c.origin === 'central' && (c.targets === null || c.targets.includes(province))) ||
+    // A province plays what central sent it (to every province, to it or to its communes: the audience) and what it shared itself; nothing else counts in reach.
+    const sentHere = new Set(contents.filter((c) => (c.origin === 'central' && (c.audience === null || c.audience.includes(province))) ||
       (c.origin === 'province' && c.province_code === province)).map((c) => c.id))
 
     const rejected: Rejection[] = []
@@ -163,6 +163,27 @@ export class BroadcastLogStore {
       lastPlayedAt: rows.length ? new Date(Math.max(...lasts)).toISOString() : null,
       byProvince,
     }
+  }
+
+  /**
+   * Each target commune's side of an item's reach: the stations registered in it that played the
+   * item and their plays, and whether its province's acknowledgement covers it (lists it, or
+   * lists no communes).
+   */
+  async byCommune(contentId: string, communes: { code: string, province: string }[]): Promise<Static<typeof Reach>['byCommune']> {
+    if (communes.length === 0) return []
+    const { rows } = await sql<{ code: string, province: string, stations: number, plays: number, acknowledged: boolean }>`
+      select t.code, t.province, p.stations, p.plays, exists (
+          select 1 from content_acks a where a.content_id = ${contentId} and a.province_code = t.province and (a.communes is null or t.code = any(a.communes))
+        ) as acknowledged
+      from unnest(${communes.map((c) => c.code)}::text[], ${communes.map((c) => c.province)}::text[]) as t(code, province)
+      cross join lateral (
+        select count(distinct b.station_id)::int as stations, count(*)::int as plays
+        from broadcast_logs b join stations s on s.province_code = b.province_code and s.id = b.station_id
+        where b.content_id = ${contentId} and b.province_code = t.province and s.commune_code = t.code
+      ) p
+      order by t.code collate "C"`.execute(this.db)
+    return rows.map((r) => ({ code: r.code, province: r.province, stationsPlayed: r.stations, plays: r.plays, acknowledged: r.acknowledged }))
   }
 
   /**

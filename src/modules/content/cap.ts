@@ -87,13 +87,13 @@ export function capAlert(item: Item, context: AlertContext): string {
     element('identifier', identifier(context.sender, item, item.version), i1) +
     element('sender', context.sender, i1) +
     element('sent', capTime(item.updatedAt), i1) +
-    element('status', 'Actual', i1) +
+    element('status', item.test ? 'Exercise' : 'Actual', i1) +
     element('msgType', msgType, i1) +
     element('scope', 'Public', i1) +
     element('note', item.withdrawalReason, i1) +
     (references ? element('references', references, i1) : '') +
     `${i1}<info>\n` +
-    element('language', 'vi', i2) +
+    element('language', item.language, i2) +
     (CATEGORIES[item.topic] ?? ['Other']).map((category) => element('category', category, i2)).join('') +
     element('event', context.topicTitle, i2) +
     element('urgency', item.status === 'withdrawn' ? 'Past' : scale.urgency, i2) +

@@ -140,8 +140,10 @@ export class OutboxStore {
    * Queues for a province system that can be notified now (registered with a webhook URL, given
    * one, or reactivated) the latest version of every item still in force for its province that
    * its outbox does not hold: a province whose webhook comes after a publication still hears of
-   * what it must broadcast. Withdrawn and expired items are not sent; running it again queues
-   * nothing. Answers how many notifications were queued.
+   * what it must broadcast. An item is for the province when its current version's audience
+   * holds it (it targets the province or one of its communes), as the feed counts it. Withdrawn
+   * and expired items are not sent; running it again queues nothing. Answers how many
+   * notifications were queued.
    */
   static async queueMissed(trx: Db, systemId: string): Promise<number> {
     const queued = await sql<{ province_code: string, rank: number }>`
@@ -152,7 +154,7 @@ export class OutboxStore {
       cross join lateral (select id from content_events where content_id = c.id order by version desc limit 1) e
       where s.id = ${systemId} and s.role = 'province' and s.status = 'active' and s.webhook_url is not null and s.province_code is not null
         and c.status = 'active' and coalesce((c.item ->> 'validUntil')::timestamptz > now(), true)
-        and (c.targets is null or s.province_code = any(c.targets))
+        and (c.audience is null or s.province_code = any(c.audience))
       order by c.id
       on conflict (notification_id, province_code) do nothing
       returning province_code, rank`.execute(trx)

@@ -17,6 +17,7 @@ import { mediaForItem } from '../media/service.js'
 import { MediaStore } from '../media/store.js'
 import { CAP_CONTENT_TYPE, capAlert, capDocument, capFeed, isAlert } from './cap.js'
 import { WebhookDispatcher } from './dispatcher.js'
+import { canonicalLanguage, checkAckCommunes, checkContent, checkExerciseKept } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
@@ -27,7 +28,6 @@ const etag = (version: number) => `"${version}"`
 /** Entries of the alerts feed; alerts in force at once stay far fewer. */
 const MAX_ALERTS = 200
 
-type Request = Static<typeof ContentRequest>
 type SharedRequest = Static<typeof SharedContentRequest>
 
 export async function contentRoutes(app: App) {
@@ -42,26 +42,17 @@ export async function contentRoutes(app: App) {
   app.addHook('onReady', async () => dispatcher.start())
   app.addHook('onClose', async () => dispatcher.stop())
 
-  /** The domain rules a schema cannot state: a known topic, a window that ends after it starts, active target provinces. */
-  const checkRules = async (body: SharedRequest & { targets?: Request['targets'] }, trx: Db) => {
-    if (!await store.topicExists(body.topic, trx)) throw new HttpProblem('rule-violated', `no topic ${body.topic}; GET /v2/content-topics lists them`)
-    const from = body.validFrom ? Date.parse(body.validFrom) : Date.now()
-    if (body.validUntil && Date.parse(body.validUntil) <= from) throw new HttpProblem('rule-violated', 'validUntil must come after validFrom')
-    if (Array.isArray(body.targets)) {
-      const active = new Set(await store.activeProvinces(trx))
-      const unknown = body.targets.filter((code) => !active.has(code))
-      if (unknown.length > 0) throw new HttpProblem('rule-violated', `not active provinces: ${unknown.join(', ')}`)
-    }
-  }
-
-  const itemOf = async (body: SharedRequest, now: string, trx: Db) => ({
+  /** The fields of an item from a request, with what the rules made of it (communes with their provinces, the canonical language). */
+  const itemOf = async (body: SharedRequest, checked: Pick<Item, 'communes' | 'language'>, now: string, trx: Db) => ({
     title: body.title,
     summary: body.summary ?? null,
     body: body.body ?? null,
     media: await mediaForItem(media, trx, body.media),
     topic: body.topic,
+    language: checked.language,
     validFrom: body.validFrom ? new Date(body.validFrom).toISOString() : now,
     validUntil: body.validUntil ? new Date(body.validUntil).toISOString() : null,
+    communes: checked.communes,
   })
 
   /** Stores a version, puts it in the feed and the outbox, and signs the receipt, in one transaction; wakes the dispatcher once committed. */
@@ -132,8 +123,8 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'publishContent',
       summary: 'Publish essential information',
-      description: 'Publishes a content item (thông tin thiết yếu) to every province or to a list. It enters the feed of each target province, ' +
-        'and each target province with a webhook URL is sent a signed `content.published` notification, retried until it answers 2xx; ' +
+      description: 'Publishes a content item (thông tin thiết yếu) to every province, or to a list of provinces and of communes (each reached through its province). ' +
+        'It enters the feed of each target province, and each target province with a webhook URL is sent a signed `content.published` notification, retried until it answers 2xx; ' +
         'emergencies go before everything else queued.',
       body: ref(ContentRequest),
       response: { 201: ref(ContentWriteResult), ...problemResponses([422]) },
@@ -141,14 +132,14 @@ export async function contentRoutes(app: App) {
   }, async (request, reply) => {
     const body = request.body
     const result = await writeVersion(request, 201, 'content.published', async (trx) => {
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...await itemOf(body, now, trx),
-        priority: body.priority, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
+        id: randomUUID(), version: 1, status: 'active', origin: 'central', province: null, ...await itemOf(body, checked, now, trx),
+        priority: body.priority, test: body.test ?? false, targets: body.targets, publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now,
         withdrawnAt: null, withdrawalReason: null,
       }
-      return { item, audience: audienceOf(body.targets) }
+      return { item, audience: audienceOf(item) }
     })
     return reply.code(201).send(result)
   })
@@ -159,7 +150,7 @@ export async function contentRoutes(app: App) {
       tags: ['content'],
       operationId: 'updateContent',
       summary: 'Publish a new version of a content item',
-      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets and to those the previous version targeted. ' +
+      description: 'Replaces the item with a new version, sent as `content.updated` to the provinces it targets (whole or by their communes) and to those the previous version targeted. ' +
         '`If-Match` with the ETag of `GET /v2/contents/{id}` is honoured when sent.',
       params: ContentParams,
       headers: IfMatch,
@@ -170,12 +161,13 @@ export async function contentRoutes(app: App) {
     const body = request.body
     return writeVersion(request, 200, 'content.updated', async (trx) => {
       const current = await currentOrFail(request, trx)
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
+      checkExerciseKept(current, body.test ?? false)
       const item: Item = {
-        ...current, ...await itemOf(body, request.receivedAt.toISOString(), trx), version: current.version + 1, priority: body.priority, targets: body.targets,
+        ...current, ...await itemOf(body, checked, request.receivedAt.toISOString(), trx), version: current.version + 1, priority: body.priority, targets: body.targets,
         updatedAt: request.receivedAt.toISOString(),
       }
-      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(body.targets)) }
+      return { item, audience: widen(await store.audience(current.id, trx), audienceOf(item)) }
     })
   })
 
@@ -212,11 +204,11 @@ export async function contentRoutes(app: App) {
   }, async (request, reply) => {
     const body = request.body
     const result = await db.transaction().execute(async (trx) => {
-      await checkRules(body, trx)
+      const checked = await checkContent(store, trx, body)
       const now = request.receivedAt.toISOString()
       const item: Item = {
-        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...await itemOf(body, now, trx),
-        priority: 'normal', targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
+        id: randomUUID(), version: 1, status: 'active', origin: 'province', province: request.params.code, ...await itemOf(body, checked, now, trx),
+        priority: 'normal', test: false, targets: [], publishedBy: request.caller!.systemId, publishedAt: now, updatedAt: now, withdrawnAt: null, withdrawalReason: null,
       }
       await store.save(trx, item)
       const receipt = await app.receipts.issue(request, { status: 201, records: [{ entity: 'content', id: item.id, version: 1 }] }, trx)
@@ -255,11 +247,11 @@ export async function contentRoutes(app: App) {
       summary: 'Central\'s content library',
       description: 'Current versions of what central published and what provinces shared, newest first.',
       querystring: ContentListQuery,
-      response: { 200: ref(ContentPage) },
+      response: { 200: ref(ContentPage), ...problemResponses([422]) },
     },
   }, async (request) => {
-    const { cursor, limit = 100, ...filter } = request.query
-    const rows = await store.list({ ...filter, after: decodeCursor(cursor, ['string', 'string'] as const), limit })
+    const { cursor, limit = 100, language, ...filter } = request.query
+    const rows = await store.list({ ...filter, language: language && canonicalLanguage(language), after: decodeCursor(cursor, ['string', 'string'] as const), limit })
     return toPage(rows, limit, (item) => [item.publishedAt, item.id], (item) => item)
   })
 
@@ -284,10 +276,7 @@ export async function contentRoutes(app: App) {
 
   const alertOf = async (item: Item) => {
     const facts = await store.alertFacts(item)
-    return capAlert(item, {
-      sender: app.deps.config.SERVICE_ID, earlier: facts.earlier, topicTitle: facts.topicTitle, sha1: facts.sha1, publicUrl: app.deps.config.PUBLIC_URL,
-      areas: facts.provinces === 'nation' ? 'nation' : facts.provinces.map((province) => ({ province, communes: [] })),
-    })
+    return capAlert(item, { sender: app.deps.config.SERVICE_ID, publicUrl: app.deps.config.PUBLIC_URL, ...facts })
   }
   const capContent = (description: string) => ({ description, headers: { ETag: ETAG_HEADER }, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
 
@@ -300,7 +289,7 @@ export async function contentRoutes(app: App) {
       description: 'The current version as an OASIS Common Alerting Protocol 1.2 document (`application/cap+xml`), for disaster agencies and other alerting systems: ' +
         '`identifier` `{SERVICE_ID}.{id}.v{version}`; `msgType` `Alert` for the first version, `Update` for a later one and `Cancel` for a withdrawal, with `references` to the earlier versions; ' +
         '`urgency`/`severity`/`certainty` `Immediate`/`Severe`/`Observed` for an emergency and `Expected`/`Moderate`/`Likely` for a priority item (`Past` once withdrawn); ' +
-        '`category` from the topic; one `area` per target province with `geocode` `VN-PROVINCE` (or `VN-COMMUNE` for the communes targeted), or `Toàn quốc`; ' +
+        '`status` `Exercise` for an exercise (`test`), else `Actual`; `language` the item\'s; `category` from the topic; one `area` per target province with `geocode` `VN-PROVINCE` (or `VN-COMMUNE` for the communes targeted), or `Toàn quốc`; ' +
         'one `resource` per media file with its `uri` (absolute from PUBLIC_URL for stored files) and `digest` (SHA-1, as CAP defines it). Normal items are not alerts: 404. ' +
         'A provincial system reads the items sent to it.',
       params: ContentParams,
@@ -342,7 +331,7 @@ export async function contentRoutes(app: App) {
         'Sending the same acknowledgement again changes nothing; a later one with a schedule updates it.',
       params: ContentParams,
       body: ref(AckRequest),
-      response: { 200: ref(AckResult), ...problemResponses([404]) },
+      response: { 200: ref(AckResult), ...problemResponses([404, 422]) },
     },
   }, async (request) => {
     const caller = request.caller!
@@ -351,10 +340,11 @@ export async function contentRoutes(app: App) {
     const province = caller.provinceCode!
     const item = await store.get(id)
     if (!item || item.origin !== 'central' || !await store.visibleTo(id, province)) throw notFound(`content ${id} for province ${province}`)
+    checkAckCommunes(item, province, request.body.communes)
     const answer = await db.transaction().execute(async (trx) => {
       const { ack, result } = await store.ack(trx, {
         contentId: id, province, version: item.version, receivedAt: request.body.receivedAt,
-        scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null,
+        scheduledAt: request.body.scheduledAt ?? null, stations: request.body.stations ?? null, communes: request.body.communes ?? null,
       })
       const receipt = await app.receipts.issue(request, { status: 200, records: [{ entity: 'content-ack', id, province, result }] }, trx)
       return { ack, result, receipt }
@@ -375,7 +365,8 @@ export async function contentRoutes(app: App) {
     },
   }, async (request) => {
     const { id } = request.params
-    if (!await store.get(id)) throw notFound(`content ${id}`)
-    return { contentId: id, provinces: await store.deliveries(id) }
+    const item = await store.get(id)
+    if (!item) throw notFound(`content ${id}`)
+    return { contentId: id, provinces: await store.deliveries(item) }
   })
 }

@@ -3,6 +3,7 @@ import type { Static } from 'typebox'
 import type { Ack, ContentItem, ContentNotification, Delivery, ProvinceDeliveries, Topic } from '../../../schemas/content.js'
 import type { Db } from '../../db/database.js'
 import { settledPage, type FeedPosition } from '../../db/feed.js'
+import type { AlertArea } from './cap.js'
 import { OutboxStore, RANK } from './outbox.js'
 
 export type Item = Static<typeof ContentItem>
@@ -12,8 +13,9 @@ export type EventType = Notification['type']
 /** Who an event goes to: null for every province. */
 export type Audience = string[] | null
 
-/** The audience of a version: every province, or its targets in order. */
-export const audienceOf = (targets: Item['targets']): Audience => (targets === 'all' ? null : [...targets].sort())
+/** The audience of a version: every province, or the provinces it targets and those of the communes it targets, in order. */
+export const audienceOf = (version: Pick<Item, 'targets' | 'communes'>): Audience =>
+  (version.targets === 'all' ? null : [...new Set([...version.targets, ...version.communes.map((c) => c.province)])].sort())
 
 /** The provinces a new version goes to: those it targets and those the previous one did, so a province dropped from the targets hears of it. */
 export function widen(previous: Audience, next: Audience): Audience {
@@ -52,6 +54,15 @@ export class ContentStore {
     return rows.map((r) => r.code)
   }
 
+  /** Those of `codes` that are active commune-level units, with their provinces. */
+  async activeCommunes(codes: string[], db: Db = this.db): Promise<{ code: string, province: string }[]> {
+    if (codes.length === 0) return []
+    const rows = await db.selectFrom('admin_units').select(['code', 'province_code'])
+      .where('level', '!=', 'province').where('status', '=', 'active').where('province_code', 'is not', null)
+      .where(sql<boolean>`code = any(${codes}::text[])`).execute()
+    return rows.map((r) => ({ code: r.code, province: r.province_code! }))
+  }
+
   async get(id: string, db: Db = this.db, lock = false): Promise<Item | undefined> {
     let query = db.selectFrom('contents').select('item').where('id', '=', id)
     if (lock) query = query.forUpdate()
@@ -80,7 +91,8 @@ export class ContentStore {
   async save(trx: Db, item: Item): Promise<void> {
     const row = {
       origin: item.origin, province_code: item.province, version: item.version, status: item.status, topic_id: item.topic,
-      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, item: JSON.stringify(item),
+      priority: item.priority, targets: item.targets === 'all' ? null : item.targets, audience: audienceOf(item), language: item.language, test: item.test,
+      item: JSON.stringify(item),
       published_by: item.publishedBy, published_at: item.publishedAt, updated_at: item.updatedAt, valid_until: item.validUntil,
     }
     await trx.insertInto('contents').values({ id: item.id, ...row }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute()
@@ -119,12 +131,16 @@ export class ContentStore {
     return rows.map((row) => ({ feed_xid: row.feed_xid, feed_seq: row.feed_seq, id: row.id, type: row.type, occurredAt: row.occurred_at.toISOString(), content: row.item as Item }))
   }
 
-  async list(filter: { origin?: string | undefined, province?: string | undefined, topic?: string | undefined, status?: string | undefined, after?: readonly [string, string] | undefined, limit: number }): Promise<Item[]> {
+  async list(filter: {
+    origin?: string | undefined, province?: string | undefined, topic?: string | undefined, status?: string | undefined, language?: string | undefined,
+    after?: readonly [string, string] | undefined, limit: number,
+  }): Promise<Item[]> {
     let query = this.db.selectFrom('contents').select('item').orderBy('published_at', 'desc').orderBy('id').limit(filter.limit + 1)
     if (filter.origin) query = query.where('origin', '=', filter.origin as 'central')
     if (filter.province) query = query.where('province_code', '=', filter.province)
     if (filter.topic) query = query.where('topic_id', '=', filter.topic)
     if (filter.status) query = query.where('status', '=', filter.status as 'active')
+    if (filter.language) query = query.where('language', '=', filter.language)
     if (filter.after) {
       const [publishedAt, id] = filter.after
       query = query.where(sql<boolean>`(published_at < ${publishedAt}::timestamptz or (published_at = ${publishedAt}::timestamptz and id > ${id}::uuid))`)
@@ -132,18 +148,26 @@ export class ContentStore {
     return (await query.execute()).map((row) => row.item as Item)
   }
 
-  /** What a CAP alert of an item says beyond the item: earlier versions, the topic's title, the places by name, the SHA-1 of its files. */
-  async alertFacts(item: Item): Promise<{ earlier: { version: number, at: string }[], topicTitle: string, provinces: { code: string, name: string }[] | 'nation', sha1: Map<string, string> }> {
-    const [earlier, topic, provinces, media] = await Promise.all([
+  /** What a CAP alert of an item says beyond the item: earlier versions, the topic's title, the places by name (the nation, or each province with the communes targeted in it), the SHA-1 of its files. */
+  async alertFacts(item: Item): Promise<{ earlier: { version: number, at: string }[], topicTitle: string, areas: AlertArea[] | 'nation', sha1: Map<string, string> }> {
+    const provinces = item.targets === 'all' ? [] : [...new Set([...item.targets, ...item.communes.map((c) => c.province)])]
+    const codes = [...provinces, ...item.communes.map((c) => c.code)]
+    const [earlier, topic, units, media] = await Promise.all([
       this.db.selectFrom('content_events').select(['version', 'occurred_at']).where('content_id', '=', item.id).where('version', '<', item.version).orderBy('version').execute(),
       this.db.selectFrom('content_topics').select('title').where('id', '=', item.topic).executeTakeFirst(),
-      item.targets === 'all' ? Promise.resolve([]) : this.db.selectFrom('admin_units').select(['code', 'name']).where('code', 'in', item.targets.length > 0 ? item.targets : ['']).orderBy('code').execute(),
+      codes.length === 0 ? Promise.resolve([]) : this.db.selectFrom('admin_units').select(['code', 'name']).where('code', 'in', codes).execute(),
       item.media.length === 0 ? Promise.resolve([]) : this.db.selectFrom('media').select(['sha256', 'sha1']).where('sha256', 'in', item.media.map((m) => m.sha256)).execute(),
     ])
+    const name = new Map(units.map((u) => [u.code, u.name ?? u.code]))
+    const unit = (code: string) => ({ code, name: name.get(code) ?? code })
+    const whole = new Set(item.targets === 'all' ? [] : item.targets)
     return {
       earlier: earlier.map((e) => ({ version: e.version, at: e.occurred_at.toISOString() })),
       topicTitle: topic?.title ?? item.topic,
-      provinces: item.targets === 'all' ? 'nation' : provinces.map((p) => ({ code: p.code, name: p.name ?? p.code })),
+      areas: item.targets === 'all' ? 'nation' : provinces.sort().map((code) => ({
+        province: unit(code),
+        communes: whole.has(code) ? [] : item.communes.filter((c) => c.province === code).map((c) => unit(c.code)),
+      })),
       sha1: new Map(media.map((m) => [m.sha256, m.sha1])),
     }
   }
@@ -158,20 +182,22 @@ export class ContentStore {
   }
 
   /** Stores an acknowledgement; the same one sent again changes nothing. */
-  async ack(trx: Db, ack: { contentId: string, province: string, version: number, receivedAt: string, scheduledAt: string | null, stations: number | null }): Promise<{ ack: Static<typeof Ack>, result: 'created' | 'updated' | 'unchanged' }> {
+  async ack(trx: Db, ack: {
+    contentId: string, province: string, version: number, receivedAt: string, scheduledAt: string | null, stations: number | null, communes: string[] | null,
+  }): Promise<{ ack: Static<typeof Ack>, result: 'created' | 'updated' | 'unchanged' }> {
     const existing = await trx.selectFrom('content_acks').selectAll().where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).forUpdate().executeTakeFirst()
     const same = (a: Date | null, b: string | null) => (a === null ? b === null : b !== null && a.getTime() === new Date(b).getTime())
+    const communes = ack.communes && [...ack.communes].sort()
+    const sameCommunes = (stored: string[] | null) => (stored === null ? communes === null : communes !== null && stored.join() === communes.join())
+    const figures = { received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations, communes }
     let result: 'created' | 'updated' | 'unchanged'
     if (!existing) {
-      await trx.insertInto('content_acks').values({
-        content_id: ack.contentId, province_code: ack.province, version: ack.version, received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations,
-      }).execute()
+      await trx.insertInto('content_acks').values({ content_id: ack.contentId, province_code: ack.province, version: ack.version, ...figures }).execute()
       result = 'created'
-    } else if (same(existing.received_at, ack.receivedAt) && same(existing.scheduled_at, ack.scheduledAt) && existing.stations === ack.stations) {
+    } else if (same(existing.received_at, ack.receivedAt) && same(existing.scheduled_at, ack.scheduledAt) && existing.stations === ack.stations && sameCommunes(existing.communes)) {
       result = 'unchanged'
     } else {
-      await trx.updateTable('content_acks').set({ received_at: ack.receivedAt, scheduled_at: ack.scheduledAt, stations: ack.stations })
-        .where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).execute()
+      await trx.updateTable('content_acks').set(figures).where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).execute()
       result = 'updated'
     }
     const row = await trx.selectFrom('content_acks').selectAll().where('content_id', '=', ack.contentId).where('province_code', '=', ack.province).executeTakeFirstOrThrow()
@@ -179,7 +205,7 @@ export class ContentStore {
       result,
       ack: {
         contentId: row.content_id, province: row.province_code, version: row.version, receivedAt: row.received_at.toISOString(),
-        scheduledAt: row.scheduled_at?.toISOString() ?? null, stations: row.stations, acknowledgedAt: row.acknowledged_at.toISOString(),
+        scheduledAt: row.scheduled_at?.toISOString() ?? null, stations: row.stations, communes: row.communes, acknowledgedAt: row.acknowledged_at.toISOString(),
       },
     }
   }
@@ -192,18 +218,18 @@ export class ContentStore {
       : [...new Set(audiences.flatMap((a) => a.audience ?? []))].sort()
   }
 
-  /** Every province an item was ever meant for, with its webhook deliveries and acknowledgement. */
-  async deliveries(contentId: string): Promise<Static<typeof ProvinceDeliveries>[]> {
-    const provinces = await this.provincesReached(contentId)
+  /** Every province an item was ever meant for, with the current version's communes there, its webhook deliveries and acknowledgement. */
+  async deliveries(item: Item): Promise<Static<typeof ProvinceDeliveries>[]> {
+    const provinces = await this.provincesReached(item.id)
     const [outbox, acks] = await Promise.all([
       this.db.selectFrom('webhook_outbox as o')
         .innerJoin('content_events as e', 'e.id', 'o.notification_id')
         .leftJoin('webhook_lanes as l', 'l.province_code', 'o.province_code')
         .select(['o.notification_id', 'o.province_code', 'o.system_id', 'o.state', 'o.attempts', 'o.last_attempt_at', 'o.last_status', 'o.last_error',
           'o.delivered_at', 'e.type', 'e.version', 'l.next_attempt_at'])
-        .where('o.content_id', '=', contentId)
+        .where('o.content_id', '=', item.id)
         .orderBy('e.seq').execute(),
-      this.db.selectFrom('content_acks').select(['province_code', 'acknowledged_at']).where('content_id', '=', contentId).execute(),
+      this.db.selectFrom('content_acks').select(['province_code', 'acknowledged_at']).where('content_id', '=', item.id).execute(),
     ])
     return provinces.map((province) => {
       const rows = outbox.filter((r) => r.province_code === province)
@@ -215,6 +241,7 @@ export class ContentStore {
       }))
       return {
         province,
+        communes: item.communes.filter((c) => c.province === province).map((c) => c.code),
         systemId: rows.at(-1)?.system_id ?? null,
         webhook: rows.length === 0 ? 'none' as const : rows.some((r) => r.state === 'pending') ? 'pending' as const : 'delivered' as const,
         notifications,

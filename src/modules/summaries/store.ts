@@ -4,6 +4,8 @@ import { compareKeys, part, type Part } from '../../db/parts.js'
 import type { Figures } from '../../../schemas/summaries.js'
 
 type Section<K extends keyof Figures> = Map<string, Figures[K]>
+type ExerciseReach = Pick<Figures['exercises'], 'items' | 'delivered' | 'acknowledged' | 'played'>
+type ExerciseAirtime = Omit<Figures['exercises'], keyof ExerciseReach>
 
 const PROGRAMME_FIELDS = { new_stations: 'newStations', replacement_clusters: 'replacementClusters', extension_clusters: 'extensionClusters', clusters_replaced: 'clustersReplaced', villages: 'villagesNewlyCovered' } as const
 
@@ -103,26 +105,40 @@ export class SummariesStore {
     })
   }
 
-  /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up. */
-  broadcast(now: Date, only?: string): Part<Section<'broadcast'>> {
+  /** Airtime of the last 7 and 30 Vietnam calendar days, today included, from the daily roll-up; exercises' plays and airtime apart. */
+  broadcast(now: Date, only?: string): Part<Map<string, { broadcast: Figures['broadcast'], exercises: ExerciseAirtime }>> {
     const today = vietnamDay(now)
+    const lastWeek = sql`day > ${today}::date - 7`
     return part(sql`
       select province_code,
-        coalesce(sum(seconds) filter (where day > ${today}::date - 7), 0)::float8 / 3600 as last7,
-        sum(seconds)::float8 / 3600 as last30
+        coalesce(sum(seconds) filter (where ${lastWeek}), 0)::float8 / 3600 as last7, sum(seconds)::float8 / 3600 as last30,
+        coalesce(sum(exercise_seconds) filter (where ${lastWeek}), 0)::float8 / 3600 as exercise_last7, sum(exercise_seconds)::float8 / 3600 as exercise_last30,
+        sum(exercise_plays)::int as exercise_plays
       from broadcast_airtime_daily
       where day > ${today}::date - 30 and day <= ${today}::date ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }])))
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, {
+      broadcast: { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) },
+      exercises: { playsLast30Days: r.exercise_plays, hoursLast7Days: roundHours(r.exercise_last7), hoursLast30Days: roundHours(r.exercise_last30) },
+    }])))
   }
 
-  /** For central's items of the last 30 days, per target province: delivered, acknowledged, played (kept in `content_reach` as they happen). */
-  content(now: Date, only?: string): Part<Section<'content'>> {
+  /**
+   * For central's items of the last 30 days, per target province: delivered, acknowledged, played
+   * (kept in `content_reach` as they happen); real items and exercises apart.
+   */
+  content(now: Date, only?: string): Part<Map<string, { content: Figures['content'], exercises: ExerciseReach }>> {
     const since = new Date(now.getTime() - 30 * 86_400_000)
     return part(sql`
-      select province_code, count(*)::int as items, (count(*) filter (where delivered))::int as delivered,
-        (count(*) filter (where acknowledged))::int as acknowledged, (count(*) filter (where played))::int as played
+      select province_code,
+        (count(*) filter (where not test))::int as items, (count(*) filter (where not test and delivered))::int as delivered,
+        (count(*) filter (where not test and acknowledged))::int as acknowledged, (count(*) filter (where not test and played))::int as played,
+        (count(*) filter (where test))::int as exercise_items, (count(*) filter (where test and delivered))::int as exercise_delivered,
+        (count(*) filter (where test and acknowledged))::int as exercise_acknowledged, (count(*) filter (where test and played))::int as exercise_played
       from content_reach where published_at >= ${since} ${only ? sql`and province_code = ${only}` : sql``}
-      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played }])))
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, {
+      content: { items: r.items, delivered: r.delivered, acknowledged: r.acknowledged, played: r.played },
+      exercises: { items: r.exercise_items, delivered: r.exercise_delivered, acknowledged: r.exercise_acknowledged, played: r.exercise_played },
+    }])))
   }
 }
 

@@ -18,6 +18,7 @@ const emptyFigures = (): Figures => ({
   programmes: { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 },
   feedback: { received: 0, answered: 0, answeredShare: 0 },
   content: { items: 0, delivered: 0, acknowledged: 0, played: 0 },
+  exercises: { items: 0, delivered: 0, acknowledged: 0, played: 0, playsLast30Days: 0, hoursLast7Days: 0, hoursLast30Days: 0 },
 })
 
 /** Adds `from` into `into`, section by section; shares are recomputed from the sums, not added. */
@@ -28,8 +29,10 @@ function addFigures(into: Figures, from: Figures): void {
   }
   into.stations.ipShare = ipShare(into.stations)
   into.feedback.answeredShare = share(into.feedback)
-  into.broadcast.hoursLast7Days = round(into.broadcast.hoursLast7Days)
-  into.broadcast.hoursLast30Days = round(into.broadcast.hoursLast30Days)
+  for (const airtime of [into.broadcast, into.exercises]) {
+    airtime.hoursLast7Days = round(airtime.hoursLast7Days)
+    airtime.hoursLast30Days = round(airtime.hoursLast30Days)
+  }
   const a = into.availability
   a.upHoursLast7Days = round(a.upHoursLast7Days)
   a.accountedHoursLast7Days = round(a.accountedHoursLast7Days)
@@ -98,10 +101,11 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, av
       boards: boards.get(code) ?? empty.boards,
       devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, reported.get(code)),
       availability: availabilityFigures(recent.get(code)),
-      broadcast: broadcast.get(code) ?? empty.broadcast,
+      broadcast: broadcast.get(code)?.broadcast ?? empty.broadcast,
       programmes: programmes.get(code) ?? empty.programmes,
       feedback: feedbackFigures(latest.find((s) => s.province === code && s.form === 'feedback')),
-      content: content.get(code) ?? empty.content,
+      content: content.get(code)?.content ?? empty.content,
+      exercises: { ...empty.exercises, ...content.get(code)?.exercises, ...broadcast.get(code)?.exercises },
     }
     addFigures(total, own)
     const forms = states.find((s) => s.province === code)?.forms ?? []
