@@ -24,6 +24,7 @@ import * as webhookSenders from './0024-webhook-senders.js'
 import * as contentTargets from './0025-content-targets.js'
 import * as media from './0026-media.js'
 import * as contentAlerts from './0028-content-alerts.js'
+import * as contentLatency from './0029-content-latency.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const migrations: Record<string, Migration> = {
   '0025-content-targets': contentTargets,
   '0026-media': media,
   '0028-content-alerts': contentAlerts,
+  '0029-content-latency': contentLatency,
 }

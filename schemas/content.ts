@@ -283,7 +283,7 @@ export const BroadcastLogQuery = Strict({
   ...PageQuery,
 })
 
-const SecondsOrNull = (description?: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], description ? { description } : {})
+export const SecondsOrNull = (description?: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], description ? { description } : {})
 
 const Stage = (what: string) => Strict({
   provinces: Type.Integer({ minimum: 0, description: `Target provinces ${what}.` }),

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Instant, ProvinceCode, Strict, ref } from './common.js'
+import { ContentPriority, SecondsOrNull } from './content.js'
 import { ReportPeriod, ReportPeriodId, ReportStatus } from './reports.js'
 
 const count = (description: string) => Type.Integer({ minimum: 0, description })
@@ -87,10 +88,26 @@ export const ProvinceReportStates = Strict({
   'appendix-03': Type.Optional(ReportStatus),
 }, { $id: 'ProvinceReportStates', description: 'The province\'s state for each form of the period (tình trạng báo cáo); a form the period does not take is absent.' })
 
+const LatencyStage = (what: string) => Strict({
+  pairs: count(`Of those pairs, ${what}.`),
+  p50Seconds: SecondsOrNull('Median seconds from the item\'s first publication; null when no pair got there.'),
+  p95Seconds: SecondsOrNull('95th percentile (nearest rank) of the same.'),
+})
+
+export const PriorityLatency = Strict({
+  priority: ContentPriority,
+  pairs: count('Item-province pairs of central\'s items of this priority published in the last 30 days (exercises apart) that reached a stage.'),
+  delivered: LatencyStage('those delivered by webhook'),
+  acknowledged: LatencyStage('those the province acknowledged'),
+}, { $id: 'PriorityLatency', description: 'How fast items of one priority reached their provinces (độ trễ truyền tải): percentiles over item-province pairs.' })
+
+const deliveryLatency = Type.Array(ref(PriorityLatency), { maxItems: 3, description: 'Per priority with any pair, emergencies first; percentiles do not add up, so the nation\'s are computed over every pair, not from the provinces\'.' })
+
 export const ProvinceFigures = Strict({
   province: ProvinceCode(),
   name: Type.String({ description: 'Name of the province (tên tỉnh, thành phố).' }),
   ...figureSections,
+  deliveryLatency,
   reports: ref(ProvinceReportStates),
 }, { $id: 'ProvinceFigures', description: 'The figures of one province and its report state for the period.' })
 export type ProvinceFigures = Static<typeof ProvinceFigures>
@@ -104,6 +121,7 @@ const summaryHeader = {
 export const NationalSummary = Strict({
   ...summaryHeader,
   total: ref(Figures),
+  deliveryLatency,
   provinces: Type.Array(ref(ProvinceFigures), { description: 'Every active province, by code.' }),
 }, { $id: 'NationalSummary', description: 'The national summary (tổng hợp toàn quốc): national totals and every province\'s figures.' })
 
@@ -119,4 +137,4 @@ export const SummaryQuery = Strict({
   })),
 })
 
-export const summariesComponents = [Figures, ProvinceReportStates, ProvinceFigures, NationalSummary, ProvinceSummary]
+export const summariesComponents = [Figures, ProvinceReportStates, PriorityLatency, ProvinceFigures, NationalSummary, ProvinceSummary]

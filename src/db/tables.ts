@@ -455,6 +455,7 @@ export interface ContentTables {
   media: MediaTable
   media_uploads: MediaUploadsTable
   content_media: ContentMediaTable
+  content_latency: ContentLatencyTable
 }
 
 /** Kept by a trigger on broadcast_logs (migrations 0011, 0021 and 0025): exercises' plays apart from the others. */
@@ -504,4 +505,15 @@ export interface MediaUploadsTable {
 export interface ContentMediaTable {
   content_id: string
   sha256: string
+}
+
+/** Written by the webhook sender and the acknowledgement (migration 0029). */
+export interface ContentLatencyTable {
+  content_id: string
+  province_code: string
+  priority: 'normal' | 'priority' | 'emergency'
+  test: boolean
+  published_at: Timestamp
+  delivered_seconds: number | null
+  acknowledged_seconds: number | null
 }

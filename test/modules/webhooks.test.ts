@@ -406,3 +406,37 @@ t.test('a version\'s webhook body and feed entry are the stored item, with its c
   await until(async () => (await feed()).length === 1, 10_000, 'the feed settled')
   t.same((await feed())[0].content, stored, 'and so does the feed')
 })
+
+t.test('the summaries give delivery and acknowledgement percentiles per priority, for the nation and each province, exercises apart', async (t) => {
+  const { app, database, central } = await setup(t, { SUMMARY_CACHE_SECONDS: '0' })
+  const receivers = {
+    '79': await new Receiver(trustOf(app, 'province-79'), () => 200).start(t),
+    '01': await new Receiver(trustOf(app, 'province-01'), () => 200).start(t),
+  }
+  const hcm = await province(database, '79', receivers['79'].url)
+  await province(database, '01', receivers['01'].url)
+  const storm = await publish(app, central, { title: 'Bão', priority: 'emergency', targets: ['79', '01'] })
+  await publish(app, central, { title: 'Tin thường', priority: 'normal', targets: ['79'] })
+  await publish(app, central, { title: 'Diễn tập', priority: 'emergency', targets: ['79'], test: true })
+  await until(() => receivers['79'].delivered.length === 3 && receivers['01'].delivered.length === 1, 10_000, 'every delivery')
+  t.equal((await signedInject(app, hcm, { method: 'POST', url: `/v2/contents/${storm.id}/acks`, body: { receivedAt: new Date().toISOString() } })).statusCode, 200)
+
+  // Expected from the deliveries report, which reads the outbox itself.
+  const published = Date.parse((storm as unknown as { publishedAt: string }).publishedAt)
+  const report = (await signedInject(app, central, { method: 'GET', url: `/v2/contents/${storm.id}/deliveries` })).json()
+  const seconds = (report.provinces as { notifications: { deliveredAt: string }[] }[])
+    .map((p) => Math.round((Date.parse(p.notifications[0]!.deliveredAt) - published)) / 1000).sort((a, b) => a - b)
+  const summary = (await signedInject(app, central, { method: 'GET', url: '/v2/summaries/national' })).json()
+  t.equal(summary.deliveryLatency.length, 2, 'emergency and normal: the exercise is not counted')
+  const [emergency, normal] = summary.deliveryLatency
+  t.match(emergency, { priority: 'emergency', pairs: 2, delivered: { pairs: 2 }, acknowledged: { pairs: 1 } })
+  t.ok(Math.abs(emergency.delivered.p50Seconds - seconds[0]!) <= 0.002, `median of two is the first by nearest rank (${emergency.delivered.p50Seconds} against ${seconds[0]})`)
+  t.ok(Math.abs(emergency.delivered.p95Seconds - seconds[1]!) <= 0.002, 'p95 of two is the second')
+  t.match(normal, { priority: 'normal', pairs: 1, delivered: { pairs: 1 }, acknowledged: { pairs: 0, p50Seconds: null, p95Seconds: null } })
+  const of = (code: string) => summary.provinces.find((p: { province: string }) => p.province === code).deliveryLatency
+  t.same(of('79').map((l: { priority: string }) => l.priority), ['emergency', 'normal'])
+  t.match(of('01'), [{ priority: 'emergency', pairs: 1, acknowledged: { pairs: 0 } }])
+  t.same(of('48'), [], 'a province nothing was sent to')
+  const own = (await signedInject(app, central, { method: 'GET', url: '/v2/summaries/provinces/79' })).json()
+  t.same(own.province.deliveryLatency, of('79'), 'the province\'s own summary says the same')
+})

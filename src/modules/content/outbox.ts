@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
 import type { Item } from './store.js'
+import { recordReached } from './latency.js'
 
 /** Delivery order of the outbox: emergencies first, then priority bulletins, then the rest. */
 export const RANK: Record<Item['priority'], number> = { emergency: 0, priority: 1, normal: 2 }
@@ -165,9 +166,10 @@ export class OutboxStore {
 
   async delivered(due: DueNotification, outcome: AttemptOutcome): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('webhook_outbox')
+      const row = await trx.updateTable('webhook_outbox')
         .set({ state: 'delivered', attempts: sql`attempts + 1`, last_attempt_at: sql`now()`, last_status: outcome.status, last_error: null, delivered_at: sql`now()` })
-        .where('notification_id', '=', due.notificationId).where('province_code', '=', due.province).execute()
+        .where('notification_id', '=', due.notificationId).where('province_code', '=', due.province).returning('content_id').executeTakeFirst()
+      if (row?.content_id) await recordReached(trx, row.content_id, due.province, 'delivered')
       await trx.updateTable('webhook_lanes').set({ failures: 0 }).where('province_code', '=', due.province).where('lease_owner', '=', this.owner).execute()
     })
   }

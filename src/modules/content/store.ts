@@ -4,6 +4,7 @@ import type { Ack, ContentItem, ContentNotification, Delivery, ProvinceDeliverie
 import type { Db } from '../../db/database.js'
 import { settledPage, type FeedPosition } from '../../db/feed.js'
 import type { AlertArea } from './cap.js'
+import { recordReached } from './latency.js'
 import { OutboxStore, RANK } from './outbox.js'
 
 export type Item = Static<typeof ContentItem>
@@ -193,6 +194,7 @@ export class ContentStore {
     let result: 'created' | 'updated' | 'unchanged'
     if (!existing) {
       await trx.insertInto('content_acks').values({ content_id: ack.contentId, province_code: ack.province, version: ack.version, ...figures }).execute()
+      await recordReached(trx, ack.contentId, ack.province, 'acknowledged')
       result = 'created'
     } else if (same(existing.received_at, ack.receivedAt) && same(existing.scheduled_at, ack.scheduledAt) && existing.stations === ack.stations && sameCommunes(existing.communes)) {
       result = 'unchanged'

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import type { Db } from '../../db/database.js'
 import { compareKeys, part, type Part } from '../../db/parts.js'
-import type { Figures } from '../../../schemas/summaries.js'
+import type { Static } from 'typebox'
+import type { Figures, PriorityLatency } from '../../../schemas/summaries.js'
 
 type Section<K extends keyof Figures> = Map<string, Figures[K]>
 type ExerciseReach = Pick<Figures['exercises'], 'items' | 'delivered' | 'acknowledged' | 'played'>
@@ -123,6 +124,36 @@ export class SummariesStore {
   }
 
   /**
+   * Percentiles of the seconds from publication to delivery and to acknowledgement, per priority,
+   * over central's items of the last 30 days (exercises apart), for each province and (under the
+   * key `nation`) over every pair; from the pairs recorded as they got there.
+   */
+  latency(now: Date, only?: string): Part<Map<string, Latency[]>> {
+    const since = new Date(now.getTime() - 30 * 86_400_000)
+    const seconds = (value: number | null) => (value === null ? null : Math.round(Number(value) * 1000) / 1000)
+    return part(sql`
+      select coalesce(province_code, 'nation') as key, priority, count(*)::int as pairs,
+        count(delivered_seconds)::int as delivered, percentile_disc(0.5) within group (order by delivered_seconds) as delivered_p50,
+        percentile_disc(0.95) within group (order by delivered_seconds) as delivered_p95,
+        count(acknowledged_seconds)::int as acknowledged, percentile_disc(0.5) within group (order by acknowledged_seconds) as acknowledged_p50,
+        percentile_disc(0.95) within group (order by acknowledged_seconds) as acknowledged_p95
+      from content_latency where published_at >= ${since} and not test ${only ? sql`and province_code = ${only}` : sql``}
+      group by grouping sets ((province_code, priority), (priority))`, (rows) => {
+      const byKey = new Map<string, Latency[]>()
+      for (const r of [...rows].sort((a, b) => PRIORITY_ORDER.indexOf(a.priority) - PRIORITY_ORDER.indexOf(b.priority))) {
+        const list = byKey.get(r.key) ?? []
+        list.push({
+          priority: r.priority, pairs: r.pairs,
+          delivered: { pairs: r.delivered, p50Seconds: seconds(r.delivered_p50), p95Seconds: seconds(r.delivered_p95) },
+          acknowledged: { pairs: r.acknowledged, p50Seconds: seconds(r.acknowledged_p50), p95Seconds: seconds(r.acknowledged_p95) },
+        })
+        byKey.set(r.key, list)
+      }
+      return byKey
+    })
+  }
+
+  /**
    * For central's items of the last 30 days, per target province: delivered, acknowledged, played
    * (kept in `content_reach` as they happen); real items and exercises apart.
    */
@@ -141,6 +172,11 @@ export class SummariesStore {
     }])))
   }
 }
+
+export type Latency = Static<typeof PriorityLatency>
+
+/** Of the priorities, emergencies first. */
+const PRIORITY_ORDER = ['emergency', 'priority', 'normal']
 
 const roundHours = (hours: number) => Math.round(Number(hours) * 100) / 100
 

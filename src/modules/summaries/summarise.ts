@@ -82,12 +82,13 @@ export interface SummaryOptions {
 /** Every province's figures from one statement (a part per section), and their national total. */
 export async function summarise(store: SummariesStore, reports: ReportsStore, availability: AvailabilityStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
-  const { provinces, registry: { stations, clusters, boards }, devices: { reported, recent }, broadcast, content, programmes, latest } = await runParts(store.db, {
+  const { provinces, registry: { stations, clusters, boards }, devices: { reported, recent }, broadcast, content, latency, programmes, latest } = await runParts(store.db, {
     provinces: store.provinces(only),
     registry: store.registry(only),
     devices: currentAndRecent(availability, now.getTime(), staleAfterSeconds * 1000, only),
     broadcast: store.broadcast(now, only),
     content: store.content(now, only),
+    latency: store.latency(now, only),
     programmes: store.programmes(only),
     latest: period ? reports.latestStates(period.id, only) : none<LatestState>(),
   })
@@ -109,7 +110,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, av
     }
     addFigures(total, own)
     const forms = states.find((s) => s.province === code)?.forms ?? []
-    return { province: code, name, ...own, reports: Object.fromEntries(forms.map((f) => [f.form, f.status])) }
+    return { province: code, name, ...own, deliveryLatency: latency.get(code) ?? [], reports: Object.fromEntries(forms.map((f) => [f.form, f.status])) }
   })
-  return { generatedAt: now.toISOString(), staleAfterSeconds, period: period ?? null, total, provinces: figures }
+  return { generatedAt: now.toISOString(), staleAfterSeconds, period: period ?? null, total, deliveryLatency: latency.get('nation') ?? [], provinces: figures }
 }
