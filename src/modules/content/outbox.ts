@@ -169,6 +169,7 @@ export class OutboxStore {
       const row = await trx.updateTable('webhook_outbox')
         .set({ state: 'delivered', attempts: sql`attempts + 1`, last_attempt_at: sql`now()`, last_status: outcome.status, last_error: null, delivered_at: sql`now()` })
         .where('notification_id', '=', due.notificationId).where('province_code', '=', due.province).returning('content_id').executeTakeFirst()
+      // The item before the lane, as a publication takes them, so the two never wait on each other.
       if (row?.content_id) await recordReached(trx, row.content_id, due.province, 'delivered')
       await trx.updateTable('webhook_lanes').set({ failures: 0 }).where('province_code', '=', due.province).where('lease_owner', '=', this.owner).execute()
     })
