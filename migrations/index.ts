@@ -22,6 +22,7 @@ import * as summaryCounts from './0022-summary-counts.js'
 import * as programmeCounts from './0023-programme-counts.js'
 import * as webhookSenders from './0024-webhook-senders.js'
 import * as media from './0026-media.js'
+import * as broadcastSchedules from './0027-broadcast-schedules.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -48,4 +49,5 @@ export const migrations: Record<string, Migration> = {
   '0023-programme-counts': programmeCounts,
   '0024-webhook-senders': webhookSenders,
   '0026-media': media,
+  '0027-broadcast-schedules': broadcastSchedules,
 }
