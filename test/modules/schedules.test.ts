@@ -317,6 +317,21 @@ t.test('the cross-check follows replaced schedules and logs that come later, acr
   t.equal((await context.get(`/v2/provinces/79/broadcast-schedules/cross-check?from=${d}&to=${d}`, context.hanoi)).statusCode, 403)
 })
 
+t.test('the summaries count the schedules of the 7 days before today', async (t) => {
+  const context = await setup(t)
+  const { get, central, push } = context
+  await handWorkedDay(context)
+  await push([{ stationId: 's1', date: day(0), slots: [{ startsAt: at(day(0), '00:00:00'), durationSeconds: 60, localProgramme: 'Hôm nay', source: 'local' }] }])
+  await push([{ stationId: 's1', date: day(-7), slots: [{ startsAt: at(day(-7), '06:00:00'), durationSeconds: 60, localProgramme: 'Tuần trước', source: 'local' }] }])
+  const province = (await get('/v2/summaries/provinces/79')).json()
+  t.same(province.province.schedules, { slots: 8, aired: 3, plannedNotAired: 5, airedNotPlanned: 4 }, 'yesterday and 7 days ago, not today; s3 is not compared')
+  const national = (await get('/v2/summaries/national', central)).json()
+  t.same(national.total.schedules, { slots: 8, aired: 3, plannedNotAired: 5, airedNotPlanned: 4 })
+  t.same(national.provinces.find((p: { province: string }) => p.province === '01').schedules, { slots: 0, aired: 0, plannedNotAired: 0, airedNotPlanned: 0 })
+  const csv = await signedInject(context.app, central, { method: 'GET', url: '/v2/summaries/national?format=csv' })
+  t.match(csv.body, /schedules\.slots,schedules\.aired,schedules\.plannedNotAired,schedules\.airedNotPlanned/)
+})
+
 interface Interval { start: number, end: number, content: 'A' | 'B' | null }
 
 /** The matching rule of the contract, written out here to check the service against. */

@@ -115,6 +115,16 @@ export class SummariesStore {
       group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { hoursLast7Days: roundHours(r.last7), hoursLast30Days: roundHours(r.last30) }])))
   }
 
+  /** Schedules against logs over the 7 Vietnam days before today, from the sums the database keeps per day. */
+  schedules(now: Date, only?: string): Part<Section<'schedules'>> {
+    const today = vietnamDay(now)
+    return part(sql`
+      select province_code, sum(slots)::int as slots, sum(aired)::int as aired, sum(logs - matched_logs)::int as not_planned
+      from broadcast_schedule_daily
+      where day >= ${today}::date - 7 and day < ${today}::date ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { slots: r.slots, aired: r.aired, plannedNotAired: r.slots - r.aired, airedNotPlanned: r.not_planned }])))
+  }
+
   /** For central's items of the last 30 days, per target province: delivered, acknowledged, played (kept in `content_reach` as they happen). */
   content(now: Date, only?: string): Part<Section<'content'>> {
     const since = new Date(now.getTime() - 30 * 86_400_000)
