@@ -23,6 +23,7 @@ import * as programmeCounts from './0023-programme-counts.js'
 import * as webhookSenders from './0024-webhook-senders.js'
 import * as contentTargets from './0025-content-targets.js'
 import * as media from './0026-media.js'
+import * as broadcastSchedules from './0027-broadcast-schedules.js'
 import * as contentAlerts from './0028-content-alerts.js'
 import * as contentLatency from './0029-content-latency.js'
 
@@ -52,6 +53,7 @@ export const migrations: Record<string, Migration> = {
   '0024-webhook-senders': webhookSenders,
   '0025-content-targets': contentTargets,
   '0026-media': media,
+  '0027-broadcast-schedules': broadcastSchedules,
   '0028-content-alerts': contentAlerts,
   '0029-content-latency': contentLatency,
 }

@@ -5,6 +5,7 @@ import { contentComponents } from './content.js'
 import { mediaComponents } from './media.js'
 import { registryComponents } from './registry.js'
 import { reportsComponents } from './reports.js'
+import { schedulesComponents } from './schedules.js'
 import { availabilityComponents } from './availability.js'
 import { statusComponents } from './status.js'
 import { trendsComponents } from './trends.js'
@@ -28,4 +29,5 @@ export const components: TSchema[] = [
   ...summariesComponents,
   ...mediaComponents,
   ...contentComponents,
+  ...schedulesComponents,
 ]

@@ -49,6 +49,12 @@ const figureSections = {
     hoursLast7Days: hours('Airtime in the last 7 days (số giờ phát sóng), from broadcast logs (nhật ký phát thanh); plays of exercises are in `exercises`.'),
     hoursLast30Days: hours('Airtime in the last 30 days, from broadcast logs; plays of exercises are in `exercises`.'),
   }, { description: 'Airtime from broadcast logs, exercises apart.' }),
+  schedules: Strict({
+    slots: count('Slots of the broadcast schedules (lịch phát sóng) of the 7 Vietnam days before today.'),
+    aired: count('Of them, slots a broadcast log airs (đã phát theo lịch), by the rule of `crossCheckBroadcastSchedules`.'),
+    plannedNotAired: count('Slots no broadcast log airs (có lịch nhưng không phát).'),
+    airedNotPlanned: count('Plays of those days, on a station with a schedule for the day, that air no slot (phát ngoài lịch).'),
+  }, { description: 'Schedules against broadcast logs over the 7 Vietnam days before today (today\'s slots are still airing), as the cross-check counts them; stations without a schedule for a day are not compared that day.' }),
   programmes: Strict({
     newStations: count('Stations in place set up under the programme of new stations (thiết lập mới đài).'),
     replacementClusters: count('IT–telecom clusters in place that replaced broken wired or FM ones (cụm loa thay thế).'),

@@ -28,6 +28,7 @@ import { mediaRoutes } from './modules/media/routes.js'
 import { receiptsRoutes } from './modules/receipts/routes.js'
 import { registryRoutes } from './modules/registry/routes.js'
 import { reportsRoutes } from './modules/reports/routes.js'
+import { schedulesRoutes } from './modules/schedules/routes.js'
 import { statusRoutes } from './modules/status/routes.js'
 import { summariesRoutes } from './modules/summaries/routes.js'
 import { systemsRoutes } from './modules/systems/routes.js'
@@ -111,5 +112,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(mediaRoutes)
   await app.register(contentRoutes)
   await app.register(broadcastsRoutes)
+  await app.register(schedulesRoutes)
   return app
 }

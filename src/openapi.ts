@@ -3,6 +3,7 @@ import type { SwaggerOptions } from '@fastify/swagger'
 import { MAX_BROADCAST_LOG_BATCH } from '../schemas/content.js'
 import { MAX_PAGE_LIMIT } from '../schemas/common.js'
 import { MAX_REGISTRY_BATCH } from '../schemas/registry.js'
+import { MAX_CROSS_CHECK_DAYS, MAX_SCHEDULE_BATCH, MAX_SLOTS_PER_DAY, SCHEDULE_DAYS_AHEAD, SCHEDULE_DAYS_BACK } from '../schemas/schedules.js'
 import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
 import { ConfigSchema } from './config.js'
@@ -38,6 +39,8 @@ function limitsTable(): string {
     ['registry batch', `${MAX_REGISTRY_BATCH} records in all`, '400 `validation-failed`'],
     ['status batch', `${MAX_STATUS_BATCH} events`, '400'],
     ['broadcast-log batch', `${MAX_BROADCAST_LOG_BATCH} entries`, '400'],
+    ['broadcast-schedule batch', `${MAX_SCHEDULE_BATCH} station-days of ${MAX_SLOTS_PER_DAY} slots at most, days from ${SCHEDULE_DAYS_BACK} before today to ${SCHEDULE_DAYS_AHEAD} after`, '400, 422 `rule-violated`'],
+    ['schedule cross-check', `${MAX_CROSS_CHECK_DAYS} days`, '422 `rule-violated`'],
     ['page', `\`limit\` ≤ ${MAX_PAGE_LIMIT}`, '400'],
     ['media file', `${Number(setting('MEDIA_MAX_BYTES')) / 1024 / 1024 / 1024} GiB; audio, video or image by its bytes`, '413 `media-too-large`, 422 `media-type-refused`'],
     ['upload chunk', `${Number(setting('MEDIA_CHUNK_BYTES')) / 1024 / 1024} MiB; upload bytes ${Number(setting('MEDIA_UPLOAD_BYTES_PER_SECOND')) / 1024 / 1024} MiB a second per system and instance`, '413 `body-too-large`, 429 `body-rate-exceeded`'],
@@ -159,7 +162,7 @@ export const openApiDocument: SwaggerOptions = {
       { name: 'summaries', description: 'National and provincial summaries (báo cáo tổng hợp) for central, as JSON or CSV.' },
       { name: 'content', description: 'Essential information (thông tin thiết yếu) central publishes to provinces: topics, publication, versions and withdrawal, the feed, signed webhook notifications with their delivery state, acknowledgements; and content provinces share.' },
       { name: 'media', description: 'Media files (tệp âm thanh, video, hình ảnh) of content items: resumable uploads in chunks, checked from their bytes (type, SHA-256, playing time) and stored under their hash; files hosted elsewhere, verified by fetching them; downloads that resume with `Range`.' },
-      { name: 'broadcasts', description: 'Broadcast logs (nhật ký phát thanh) provinces send, and the reach of each content item.' },
+      { name: 'broadcasts', description: 'Broadcast logs (nhật ký phát thanh) and schedules (lịch phát sóng) provinces send, the cross-check of one with the other, and the reach of each content item.' },
       { name: 'problems', description: 'The problem types errors refer to.' },
     ],
   },

@@ -318,7 +318,7 @@ export interface ProvinceStatusDaysTable extends StateDurations {
   last_seen_at: Timestamp | null
 }
 
-export interface Tables extends ContentTables {
+export interface Tables extends ContentTables, ScheduleTables {
   admin_units: AdminUnitsTable
   admin_unit_predecessors: AdminUnitPredecessorsTable
   catalogue_versions: CatalogueVersionsTable
@@ -516,4 +516,55 @@ export interface ContentLatencyTable {
   published_at: Timestamp
   delivered_seconds: number | null
   acknowledged_seconds: number | null
+}
+
+/** A station-day's schedule, with its cross-check figures kept by the database (migration 0027). */
+export interface BroadcastSchedulesTable {
+  province_code: string
+  station_id: string
+  day: string
+  version: number
+  slots_hash: string
+  updated_at: DefaultedTimestamp
+  slots: number
+  aired: ColumnType<number, number | undefined, number>
+  logs: ColumnType<number, number | undefined, number>
+  matched_logs: ColumnType<number, number | undefined, number>
+}
+
+export interface BroadcastScheduleSlotsTable {
+  province_code: string
+  station_id: string
+  day: string
+  starts_at: Timestamp
+  ends_at: Timestamp
+  content_id: string | null
+  local_programme: string | null
+  source: 'local' | 'relay-national' | 'relay-provincial'
+  /** Kept by the database: whether a broadcast log airs the slot. */
+  aired: ColumnType<boolean, boolean | undefined, boolean>
+}
+
+/** Plays of scheduled station-days that air no slot, kept by the database. */
+export interface BroadcastScheduleUnplannedTable {
+  province_code: string
+  station_id: string
+  started_at: Timestamp
+}
+
+/** Sums of the schedules' figures per province and Vietnam day, kept by a trigger. */
+export interface BroadcastScheduleDailyTable {
+  province_code: string
+  day: string
+  slots: number
+  aired: number
+  logs: number
+  matched_logs: number
+}
+
+export interface ScheduleTables {
+  broadcast_schedules: BroadcastSchedulesTable
+  broadcast_schedule_slots: BroadcastScheduleSlotsTable
+  broadcast_schedule_unplanned: BroadcastScheduleUnplannedTable
+  broadcast_schedule_daily: BroadcastScheduleDailyTable
 }

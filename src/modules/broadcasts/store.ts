@@ -36,6 +36,13 @@ export interface LogFilter extends Omit<Static<typeof BroadcastLogQuery>, 'curso
   after: readonly [string, string] | undefined
 }
 
+/**
+ * Held by a province's log batches and schedule pushes until they commit: the schedules'
+ * cross-check figures (migration 0027) are computed from both, so neither may miss the other's rows.
+ */
+export const lockProvinceBroadcasts = (trx: Db, province: string) =>
+  sql`select pg_advisory_xact_lock(hashtext(${`broadcast-logs/${province}`}))`.execute(trx)
+
 export interface IngestOutcome { accepted: number, duplicate: number, rejected: number, rejections: Rejection[] }
 
 export class BroadcastLogStore {
@@ -48,7 +55,7 @@ export class BroadcastLogStore {
    * are applied one at a time, so two concurrent batches cannot both store overlapping plays.
    */
   async ingest(trx: Db, province: string, entries: Entry[]): Promise<IngestOutcome> {
-    await sql`select pg_advisory_xact_lock(hashtext(${`broadcast-logs/${province}`}))`.execute(trx)
+    await lockProvinceBroadcasts(trx, province)
     const plays = entries.map(playOf)
     const stationIds = [...new Set(plays.map((p) => p.stationId))]
     const contentIds = [...new Set(plays.flatMap((p) => (p.contentId ? [p.contentId] : [])))]

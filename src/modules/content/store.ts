@@ -75,13 +75,20 @@ export class ContentStore {
 
   /** Whether a province may read an item: one that was ever sent to it, or one it shared. */
   async visibleTo(id: string, province: string): Promise<boolean> {
-    const row = await this.db.selectFrom('contents').select('id').where('id', '=', id)
-      .where((eb) => eb.or([
+    return (await this.visibility([id], province)).visible.has(id)
+  }
+
+  /** Of the ids given, the items that exist and those a province may read (see `visibleTo`). */
+  async visibility(ids: string[], province: string, db: Db = this.db): Promise<{ known: Set<string>, visible: Set<string> }> {
+    if (ids.length === 0) return { known: new Set(), visible: new Set() }
+    const rows = await db.selectFrom('contents').select('id')
+      .select((eb) => eb.or([
         eb('province_code', '=', province),
         eb.exists(eb.selectFrom('content_events').select('seq').whereRef('content_events.content_id', '=', 'contents.id')
           .where(sql<boolean>`(audience is null or ${province} = any(audience))`)),
-      ])).executeTakeFirst()
-    return row !== undefined
+      ]).as('visible'))
+      .where('id', 'in', ids).execute()
+    return { known: new Set(rows.map((r) => r.id)), visible: new Set(rows.filter((r) => r.visible).map((r) => r.id)) }
   }
 
   /** The audience of the latest event of an item, to widen with the next one. */

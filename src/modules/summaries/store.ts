@@ -153,6 +153,16 @@ export class SummariesStore {
     })
   }
 
+  /** Schedules against logs over the 7 Vietnam days before today, from the sums the database keeps per day. */
+  schedules(now: Date, only?: string): Part<Section<'schedules'>> {
+    const today = vietnamDay(now)
+    return part(sql`
+      select province_code, sum(slots)::int as slots, sum(aired)::int as aired, sum(logs - matched_logs)::int as not_planned
+      from broadcast_schedule_daily
+      where day >= ${today}::date - 7 and day < ${today}::date ${only ? sql`and province_code = ${only}` : sql``}
+      group by province_code`, (rows) => new Map(rows.map((r) => [r.province_code, { slots: r.slots, aired: r.aired, plannedNotAired: r.slots - r.aired, airedNotPlanned: r.not_planned }])))
+  }
+
   /**
    * For central's items of the last 30 days, per target province: delivered, acknowledged, played
    * (kept in `content_reach` as they happen); real items and exercises apart.

@@ -15,6 +15,7 @@ const emptyFigures = (): Figures => ({
   devices: { registered: 0, online: 0, offline: 0, stale: 0, neverReported: 0 },
   availability: { upHoursLast7Days: 0, accountedHoursLast7Days: 0, upShareLast7Days: 0, upHoursLast30Days: 0, accountedHoursLast30Days: 0, upShareLast30Days: 0, faultsLast30Days: 0 },
   broadcast: { hoursLast7Days: 0, hoursLast30Days: 0 },
+  schedules: { slots: 0, aired: 0, plannedNotAired: 0, airedNotPlanned: 0 },
   programmes: { newStations: 0, replacementClusters: 0, clustersReplaced: 0, extensionClusters: 0, villagesNewlyCovered: 0 },
   feedback: { received: 0, answered: 0, answeredShare: 0 },
   content: { items: 0, delivered: 0, acknowledged: 0, played: 0 },
@@ -82,11 +83,12 @@ export interface SummaryOptions {
 /** Every province's figures from one statement (a part per section), and their national total. */
 export async function summarise(store: SummariesStore, reports: ReportsStore, availability: AvailabilityStore, options: SummaryOptions): Promise<Static<typeof NationalSummary>> {
   const { province: only, period, now, staleAfterSeconds } = options
-  const { provinces, registry: { stations, clusters, boards }, devices: { reported, recent }, broadcast, content, latency, programmes, latest } = await runParts(store.db, {
+  const { provinces, registry: { stations, clusters, boards }, devices: { reported, recent }, broadcast, schedules, content, latency, programmes, latest } = await runParts(store.db, {
     provinces: store.provinces(only),
     registry: store.registry(only),
     devices: currentAndRecent(availability, now.getTime(), staleAfterSeconds * 1000, only),
     broadcast: store.broadcast(now, only),
+    schedules: store.schedules(now, only),
     content: store.content(now, only),
     latency: store.latency(now, only),
     programmes: store.programmes(only),
@@ -103,6 +105,7 @@ export async function summarise(store: SummariesStore, reports: ReportsStore, av
       devices: deviceFigures(stations.get(code) ?? empty.stations, clusters.get(code) ?? empty.clusters, boards.get(code) ?? empty.boards, reported.get(code)),
       availability: availabilityFigures(recent.get(code)),
       broadcast: broadcast.get(code)?.broadcast ?? empty.broadcast,
+      schedules: schedules.get(code) ?? empty.schedules,
       programmes: programmes.get(code) ?? empty.programmes,
       feedback: feedbackFigures(latest.find((s) => s.province === code && s.form === 'feedback')),
       content: content.get(code)?.content ?? empty.content,
