@@ -8,7 +8,21 @@ export function encodeCursor(key: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url')
 }
 
-export function decodeCursor<K extends readonly ('string' | 'number')[]>(
+/** Parts of a cursor the database reads as timestamptz or uuid, as the service writes them. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+type PartKind = 'string' | 'number' | 'instant' | 'uuid'
+
+const validPart = (kind: PartKind, part: unknown) => {
+  if (kind === 'number') return typeof part === 'number' && Number.isSafeInteger(part)
+  if (typeof part !== 'string' || part.length > 200 || part.includes('\u0000')) return false
+  if (kind === 'instant') return INSTANT.test(part) && !Number.isNaN(Date.parse(part))
+  return kind === 'string' || UUID.test(part)
+}
+
+export function decodeCursor<K extends readonly PartKind[]>(
   cursor: string | undefined,
   shape: K,
 ): { [I in keyof K]: K[I] extends 'number' ? number : string } | undefined {
@@ -19,8 +33,7 @@ export function decodeCursor<K extends readonly ('string' | 'number')[]>(
   } catch {
     key = undefined
   }
-  const valid = Array.isArray(key) && key.length === shape.length &&
-    key.every((part, i) => typeof part === shape[i] && (typeof part === 'string' ? part.length <= 200 && !part.includes('\u0000') : Number.isSafeInteger(part)))
+  const valid = Array.isArray(key) && key.length === shape.length && key.every((part, i) => validPart(shape[i]!, part))
   if (!valid) throw new HttpProblem('invalid-cursor', 'the cursor is malformed; start again without one')
   return key as never
 }

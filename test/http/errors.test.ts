@@ -99,6 +99,21 @@ t.test('a forged cursor is a 400 invalid-cursor', async (t) => {
   }
 })
 
+t.test('a cursor whose instant is not one the service wrote is a 400 invalid-cursor, not a database error', async (t) => {
+  const { registerSystem, signedInject } = await import('../helpers/systems.js')
+  const central = await registerSystem(database, 'central-errors')
+  for (const instant of ['tomorrow', '2026-13-45T99:00:00.000Z', '2026-12-02 10:00', '']) {
+    const cursor = Buffer.from(JSON.stringify([instant, 'x'])).toString('base64url')
+    for (const url of [`/v2/contents?cursor=${cursor}`, `/v2/provinces/79/broadcast-logs?cursor=${cursor}`, `/v2/provinces/79/devices/station/st-1/status-history?cursor=${cursor}`]) {
+      isProblem(t, await signedInject(app, central, { method: 'GET', url }), 400, 'invalid-cursor')
+    }
+  }
+  const notUuid = Buffer.from(JSON.stringify([new Date().toISOString(), 'x'])).toString('base64url')
+  isProblem(t, await signedInject(app, central, { method: 'GET', url: `/v2/contents?cursor=${notUuid}` }), 400, 'invalid-cursor')
+  const good = Buffer.from(JSON.stringify([new Date().toISOString(), '00000000-0000-4000-8000-000000000000'])).toString('base64url')
+  t.equal((await signedInject(app, central, { method: 'GET', url: `/v2/contents?cursor=${good}` })).statusCode, 200, 'one it could have written is read')
+})
+
 t.test('a caller request id is echoed; an unsafe one is replaced', async (t) => {
   const kept = await app.inject({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'abc-123' } })
   t.equal(kept.headers['x-request-id'], 'abc-123')

@@ -52,7 +52,7 @@ export async function broadcastsRoutes(app: App) {
     },
   }, async (request) => {
     const { cursor, limit = DEFAULT_PAGE_LIMIT, ...filter } = request.query
-    const rows = await store.list({ ...filter, province: request.params.code, limit, after: decodeCursor(cursor, ['string', 'string'] as const) })
+    const rows = await store.list({ ...filter, province: request.params.code, limit, after: decodeCursor(cursor, ['instant', 'string'] as const) })
     return toPage(rows, limit, (log) => [log.startedAt, log.stationId], (log) => log)
   })
 

@@ -251,7 +251,7 @@ export async function contentRoutes(app: App) {
     },
   }, async (request) => {
     const { cursor, limit = 100, language, ...filter } = request.query
-    const rows = await store.list({ ...filter, language: language && canonicalLanguage(language), after: decodeCursor(cursor, ['string', 'string'] as const), limit })
+    const rows = await store.list({ ...filter, language: language && canonicalLanguage(language), after: decodeCursor(cursor, ['instant', 'uuid'] as const), limit })
     return toPage(rows, limit, (item) => [item.publishedAt, item.id], (item) => item)
   })
 

@@ -119,7 +119,7 @@ export async function statusRoutes(app: App) {
     const { code, type, id } = request.params
     const query = request.query
     const limit = query.limit ?? 100
-    const after = decodeCursor(query.cursor, ['string', 'string'] as const)
+    const after = decodeCursor(query.cursor, ['instant', 'string'] as const)
     const rows = await store.history({
       province: code, type, id, limit, after,
       from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
