@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { fileTypeFromBuffer, fileTypeFromFile } from 'file-type'
 import { parseFile } from 'music-metadata'
+import type { Static } from 'typebox'
+import type { MediaKind as MediaKindSchema } from '../../../schemas/media.js'
 
-export type MediaKind = 'audio' | 'video' | 'image'
+type MediaKind = Static<typeof MediaKindSchema>
 
 /** The types central may send to commune stations and boards, as read from the bytes, by kind. */
 const ACCEPTED: Record<string, MediaKind> = {
@@ -13,7 +15,7 @@ const ACCEPTED: Record<string, MediaKind> = {
   'image/jpeg': 'image', 'image/png': 'image', 'image/webp': 'image',
 }
 
-export const ACCEPTED_TYPES = Object.keys(ACCEPTED)
+const ACCEPTED_TYPES = Object.keys(ACCEPTED)
 
 export interface Inspection {
   kind: MediaKind

@@ -5,7 +5,7 @@ import type { MediaReference } from '../../../schemas/media.js'
 import type { Config } from '../../config.js'
 import type { Db } from '../../db/database.js'
 import { HttpProblem } from '../../http/problem.js'
-import { fileDigests, inspectFile, refusedType, typeOfStart, type Inspection } from './inspect.js'
+import { fileDigests, inspectFile, refusedType, typeOfStart } from './inspect.js'
 import type { MediaStorage, UploadArea } from './storage.js'
 import { MediaStore, toReference, type MediaRow, type UploadRow } from './store.js'
 
@@ -126,4 +126,3 @@ export async function withScratchFile<T>(folder: string, name: string, use: (pat
   }
 }
 
-export type { Inspection }

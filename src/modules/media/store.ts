@@ -8,7 +8,7 @@ import type { Inspection } from './inspect.js'
 export type MediaRow = Selectable<MediaTable>
 export type UploadRow = Selectable<MediaUploadsTable>
 
-export const downloadPath = (sha256: string) => `/v2/media/${sha256}`
+const downloadPath = (sha256: string) => `/v2/media/${sha256}`
 
 export const toReference = (row: MediaRow): Static<typeof MediaReference> => ({
   sha256: row.sha256, source: row.source, url: row.url ?? downloadPath(row.sha256), kind: row.kind, mimeType: row.mime_type, bytes: row.bytes,
