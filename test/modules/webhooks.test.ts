@@ -254,7 +254,7 @@ t.test('a province whose webhook comes after the publications is sent the latest
   const withdrawn = await publish(app, central, { title: 'Đã thu hồi' })
   t.equal((await signedInject(app, central, { method: 'POST', url: `/v2/contents/${withdrawn.id}/withdrawal`, body: { reason: 'Thông tin đã cũ' } })).statusCode, 200)
   const expired = await publish(app, central, { title: 'Hết hiệu lực' })
-  await database.db.updateTable('contents').set({ item: sql`jsonb_set(item, '{validUntil}', '"2020-01-01T00:00:00.000Z"')` }).where('id', '=', expired.id).execute()
+  await database.db.updateTable('contents').set({ item: sql`jsonb_set(item, '{validUntil}', '"2020-01-01T00:00:00.000Z"')`, valid_until: '2020-01-01T00:00:00.000Z' }).where('id', '=', expired.id).execute()
   await publish(app, central, { title: 'Cho Hà Nội', targets: ['01'] })
 
   const registered = await signedInject(app, hcm, { method: 'PATCH', url: '/v2/systems/province-79', body: { webhookUrl: receiver.url } })

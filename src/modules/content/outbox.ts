@@ -6,6 +6,10 @@ import { recordReached } from './latency.js'
 /** Delivery order of the outbox: emergencies first, then priority bulletins, then the rest. */
 export const RANK: Record<Item['priority'], number> = { emergency: 0, priority: 1, normal: 2 }
 
+/** A lane `l` no live sender holds: its lease ran out, or its owner went unheard for `senderTimeoutMs`. */
+const laneFree = (senderTimeoutMs: number) => sql<boolean>`(l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
+  select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))`
+
 /** The next notification of a lane, with what is needed to send it. */
 export interface DueNotification {
   notificationId: string
@@ -65,8 +69,7 @@ export class OutboxStore {
       where province_code in (
         select l.province_code from webhook_lanes l
         where l.next_attempt_at <= now()
-          and (l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
-            select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))
+          and ${laneFree(senderTimeoutMs)}
           and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending')
         order by (select min(o.rank) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'),
           (select min(o.created_at) from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending'), l.next_attempt_at
@@ -83,8 +86,7 @@ export class OutboxStore {
       select exists (
         select 1 from webhook_lanes l
         where l.next_attempt_at <= now()
-          and (l.lease_expires_at is null or l.lease_expires_at < now() or not exists (
-            select 1 from webhook_senders s where s.owner = l.lease_owner and s.heard_at > now() - ${senderTimeoutMs} * interval '1 millisecond'))
+          and ${laneFree(senderTimeoutMs)}
           and exists (select 1 from webhook_outbox o where o.province_code = l.province_code and o.state = 'pending' and o.rank = ${RANK.emergency})
       ) as waiting`.execute(this.db)
     return row.rows[0]?.waiting === true
@@ -154,7 +156,7 @@ export class OutboxStore {
       cross join contents c
       cross join lateral (select id from content_events where content_id = c.id order by version desc limit 1) e
       where s.id = ${systemId} and s.role = 'province' and s.status = 'active' and s.webhook_url is not null and s.province_code is not null
-        and c.status = 'active' and coalesce((c.item ->> 'validUntil')::timestamptz > now(), true)
+        and c.status = 'active' and (c.valid_until is null or c.valid_until > now())
         and (c.audience is null or s.province_code = any(c.audience))
       order by c.id
       on conflict (notification_id, province_code) do nothing

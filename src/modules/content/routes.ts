@@ -87,6 +87,15 @@ export async function contentRoutes(app: App) {
     return item
   }
 
+  /** The current version of the item in the path, for a caller that may read it: central, or a province it was sent to or that shared it. */
+  const readableOrFail = async (request: FastifyRequest) => {
+    const { id } = request.params as { id: string }
+    const caller = request.caller!
+    const item = await store.get(id)
+    if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
+    return item
+  }
+
   app.get('/v2/content-topics', {
     config: { policy: 'system' },
     schema: {
@@ -266,10 +275,7 @@ export async function contentRoutes(app: App) {
       response: { 200: { ...ref(ContentItem), headers: { ETag: ETAG_HEADER } }, ...problemResponses([404]) },
     },
   }, async (request, reply) => {
-    const { id } = request.params
-    const caller = request.caller!
-    const item = await store.get(id)
-    if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
+    const item = await readableOrFail(request)
     reply.header('etag', etag(item.version))
     return item
   })
@@ -296,11 +302,8 @@ export async function contentRoutes(app: App) {
       response: { 200: capContent('The alert.'), ...problemResponses([404]) },
     },
   }, async (request, reply) => {
-    const { id } = request.params
-    const caller = request.caller!
-    const item = await store.get(id)
-    if (!item || (caller.role === 'province' && !await store.visibleTo(id, caller.provinceCode!))) throw notFound(`content ${id}`)
-    if (!isAlert(item) || item.origin !== 'central') throw notFound(`a CAP alert of content ${id}: only central's priority and emergency items are alerts`)
+    const item = await readableOrFail(request)
+    if (!isAlert(item) || item.origin !== 'central') throw notFound(`a CAP alert of content ${item.id}: only central's priority and emergency items are alerts`)
     return reply.type(`${CAP_CONTENT_TYPE}; charset=utf-8`).header('etag', etag(item.version)).send(capDocument(await alertOf(item)))
   })
 
@@ -315,7 +318,9 @@ export async function contentRoutes(app: App) {
     },
   }, async (request, reply) => {
     const items = await store.alerts(MAX_ALERTS)
-    const entries = await Promise.all(items.map(async (item) => ({ item, alert: await alertOf(item) })))
+    // One alert at a time: two hundred at once would take the whole database pool from other callers.
+    const entries: { item: Item, alert: string }[] = []
+    for (const item of items) entries.push({ item, alert: await alertOf(item) })
     const updated = items[0]?.updatedAt ?? request.receivedAt.toISOString()
     return reply.type('application/atom+xml; charset=utf-8')
       .send(capFeed({ id: `urn:${app.deps.config.SERVICE_ID}:alerts`, updated: new Date(updated).toISOString(), selfUrl: '/v2/cap/alerts' }, entries))

@@ -12,6 +12,7 @@ import { OutboundClient, OutboundRefused, outboundPolicy } from '../../http/outb
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { byteRange, noneMatch, rangeStillValid } from '../../http/range.js'
 import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
+import { ContentStore } from '../content/store.js'
 import { fileDigests, inspectFile } from './inspect.js'
 import { MediaRetention } from './retention.js'
 import { MediaUploads, withScratchFile, type ChunkOutcome } from './service.js'
@@ -38,6 +39,7 @@ export async function mediaRoutes(app: App) {
   const { db } = database
   const root = mediaRoot(config)
   const store = new MediaStore(db)
+  const contents = new ContentStore(db)
   const storage = app.deps.mediaStorage ?? new FileMediaStorage(root)
   const area = new UploadArea(root)
   const uploads = new MediaUploads(store, storage, area, config)
@@ -47,6 +49,10 @@ export async function mediaRoutes(app: App) {
     { connectMs: 10_000, headersMs: 30_000, totalMs: config.MEDIA_FETCH_TIMEOUT_MS, maxBytes: config.MEDIA_MAX_BYTES + 1 })
   const job = every(config.MEDIA_RETENTION_INTERVAL_MS, 'media-retention', app.log, () => retention.run())
   app.addHook('onClose', async () => { await job.stop(); await fetcher.close() })
+
+  /** A province downloads its own uploads and the files of items it may read (sent to it, or shared by it). */
+  const mayDownload = async (sha256: string, province: string) =>
+    await store.fromProvince(sha256, province) || (await contents.visibility(await store.usedBy(sha256), province)).visible.size > 0
 
   /** An upload the caller may see: its own, or any for central. */
   const uploadOrFail = async (request: FastifyRequest, db: Db, lock = false): Promise<UploadRow> => {
@@ -211,7 +217,7 @@ export async function mediaRoutes(app: App) {
     const { sha256 } = request.params
     const caller = request.caller!
     const media = await store.media(sha256)
-    if (!media || media.source !== 'stored' || (caller.role === 'province' && !await store.visibleTo(sha256, caller.provinceCode!))) throw notFound(`stored media ${sha256}`)
+    if (!media || media.source !== 'stored' || (caller.role === 'province' && !await mayDownload(sha256, caller.provinceCode!))) throw notFound(`stored media ${sha256}`)
     if (media.removed_at) throw new HttpProblem('media-removed', `media ${sha256} was removed at ${media.removed_at.toISOString()}: ${media.removal_reason ?? 'retention'}`)
     const etag = `"${sha256}"`
     reply.header('etag', etag).header('accept-ranges', 'bytes').header('cache-control', 'private, max-age=31536000, immutable')

@@ -84,16 +84,17 @@ export class MediaStore {
     return { held, missing: sha256s.filter((sha) => !held.has(sha)) }
   }
 
-  /** Whether a province may download a file: one it uploaded, or one an item sent to it or shared by it uses. */
-  async visibleTo(sha256: string, province: string): Promise<boolean> {
-    const row = await sql<{ visible: boolean }>`
-      select exists (select 1 from media m join systems s on s.id = m.created_by where m.sha256 = ${sha256} and s.province_code = ${province})
-        or exists (
-          select 1 from content_media cm join contents c on c.id = cm.content_id
-          where cm.sha256 = ${sha256} and (c.province_code = ${province}
-            or exists (select 1 from content_events e where e.content_id = c.id and (e.audience is null or ${province} = any(e.audience))))
-        ) as visible`.execute(this.db)
-    return row.rows[0]?.visible === true
+  /** Whether a system of the province uploaded or registered the file. */
+  async fromProvince(sha256: string, province: string): Promise<boolean> {
+    const row = await this.db.selectFrom('media as m').innerJoin('systems as s', 's.id', 'm.created_by').select('m.sha256')
+      .where('m.sha256', '=', sha256).where('s.province_code', '=', province).executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** The items whose current version uses the file. */
+  async usedBy(sha256: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('content_media').select('content_id').where('sha256', '=', sha256).execute()
+    return rows.map((row) => row.content_id)
   }
 
   /** Marks open uploads past their time as expired; their ids, for their bytes to be deleted. */
