@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CalendarDate, CommuneCode, Instant, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { ReportPeriodId } from './reports.js'
 import { DeviceType } from './status.js'
@@ -23,7 +23,7 @@ export const AvailabilityFigures = Strict({
 }, { $id: 'AvailabilityFigures', description: 'Time in each state and faults over a window (đánh giá hiệu quả hoạt động).' })
 export type AvailabilityFigures = Static<typeof AvailabilityFigures>
 
-export const AvailabilityBy = Type.Union([Type.Literal('province'), Type.Literal('commune'), Type.Literal('device')], {
+export const AvailabilityBy = StringEnum(['province', 'commune', 'device'], {
   description: '`province`: the province\'s total only; `commune`: one item per commune (a cluster counts in its station\'s commune); `device`: one item per device, paged.',
 })
 
@@ -35,7 +35,7 @@ const windowQuery = {
   to: Type.Optional(CalendarDate(`Last day of the window, included; at most ${MAX_WINDOW_DAYS} days in all.`)),
   month: Type.Optional(Type.String({ pattern: '^20[2-9]\\d-(0[1-9]|1[0-2])$', maxLength: 7, description: 'A calendar month, YYYY-MM: the window is its days. Instead of `from` and `to`.' })),
   periodId: Type.Optional({ ...ReportPeriodId, description: 'A report period (kỳ báo cáo): the window is its year from 1 January to the period\'s `asOf` (or 31 December).' }),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'CSV instead of JSON; `Accept: text/csv` does the same.' })),
+  format: Type.Optional(StringEnum(['json', 'csv'], { description: 'CSV instead of JSON; `Accept: text/csv` does the same.' })),
 }
 
 export const NationalAvailabilityQuery = Strict(windowQuery)

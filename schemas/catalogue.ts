@@ -1,13 +1,11 @@
 import { Type, type Static } from 'typebox'
-import { AdminUnitCode, CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { AdminUnitCode, CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 
-export const AdminUnitLevel = Type.Union([Type.Literal('province'), Type.Literal('commune')], {
+export const AdminUnitLevel = StringEnum(['province', 'commune'], {
   description: 'Level of the unit: `province` (cấp tỉnh) or `commune` (cấp xã: xã, phường, đặc khu).',
 })
 
-export const AdminUnitKind = Type.Union([
-  Type.Literal('tinh'), Type.Literal('thanh_pho'), Type.Literal('xa'), Type.Literal('phuong'), Type.Literal('dac_khu'),
-], { description: 'Kind of unit: `tinh` (tỉnh), `thanh_pho` (thành phố trực thuộc trung ương), `xa` (xã), `phuong` (phường), `dac_khu` (đặc khu).' })
+export const AdminUnitKind = StringEnum(['tinh', 'thanh_pho', 'xa', 'phuong', 'dac_khu'], { description: 'Kind of unit: `tinh` (tỉnh), `thanh_pho` (thành phố trực thuộc trung ương), `xa` (xã), `phuong` (phường), `dac_khu` (đặc khu).' })
 
 const unitProperties = {
   code: AdminUnitCode(),
@@ -15,7 +13,7 @@ const unitProperties = {
   level: AdminUnitLevel,
   kind: Type.Union([AdminUnitKind, Type.Null()], { description: 'Kind of unit; null for a former unit whose kind is not recorded.' }),
   provinceCode: Type.Union([ProvinceCode(), Type.Null()], { description: 'For a commune-level unit, the province it belongs to; null for a province.' }),
-  status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { description: '`active`, or `retired` when the unit was merged into another (its code is never reused).' }),
+  status: StringEnum(['active', 'retired'], { description: '`active`, or `retired` when the unit was merged into another (its code is never reused).' }),
   successorCode: Type.Union([AdminUnitCode(), Type.Null()], { description: 'For a retired unit, the unit it became part of.' }),
   retiredOn: Type.Union([CalendarDate(), Type.Null()], { description: 'Date the unit ceased to exist.' }),
   updatedAt: Instant('When the catalogue last changed this unit.'),
@@ -121,7 +119,7 @@ export const CatalogueVersionList = Strict({ items: Type.Array(ref(CatalogueVers
 
 export const CatalogueChange = Strict({
   code: Type.String({ maxLength: 11, description: 'The unit changed, or `old>new` for a succession.' }),
-  change: Type.Union([Type.Literal('added'), Type.Literal('updated'), Type.Literal('retired'), Type.Literal('succession')]),
+  change: StringEnum(['added', 'updated', 'retired', 'succession']),
   before: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What the unit was before, when it existed.' }),
   after: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What it is after.' }),
 }, { $id: 'CatalogueChange', description: 'One difference a version made.' })

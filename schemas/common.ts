@@ -1,4 +1,4 @@
-import { Type, type Static, type TProperties, type TSchema, type TObject } from 'typebox'
+import { Type, type Static, type TProperties, type TSchema, type TObject, type TUnsafe } from 'typebox'
 
 /**
  * An object that rejects fields it does not declare: every request and response object of
@@ -6,6 +6,13 @@ import { Type, type Static, type TProperties, type TSchema, type TObject } from 
  */
 export const Strict = <P extends TProperties>(properties: P, options: Record<string, unknown> = {}): TObject<P> =>
   Type.Object(properties, { ...options, additionalProperties: false })
+
+/**
+ * One of a fixed set of strings, written as JSON Schema's `enum` with its `type`, so that
+ * generated clients get an enumeration, not a union of constants.
+ */
+export const StringEnum = <const V extends readonly [string, ...string[]]>(values: V, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<V[number]>({ ...options, type: 'string', enum: [...values] }) as TUnsafe<V[number]> & { enum: V }
 
 /** A reference to a named component that keeps the component's static type. */
 export const ref = <T extends TSchema>(schema: T) => {
@@ -54,7 +61,7 @@ export const Page = <T extends TSchema>(id: string, item: T, description: string
 }, { $id: id, description })
 
 export const ProblemFieldError = Strict({
-  in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')], { description: 'Which part of the request the pointer is into.' }),
+  in: StringEnum(['body', 'query', 'path', 'header'], { description: 'Which part of the request the pointer is into.' }),
   pointer: Type.String({ description: 'JSON pointer (RFC 6901) to the failing value; for query and path, `/name` of the parameter.' }),
   message: Type.String({ description: 'What is wrong with the value.' }),
 }, { $id: 'ProblemFieldError', description: 'One failing field of a request.' })

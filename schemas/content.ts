@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
 import { MediaReference, MediaRequest } from './media.js'
@@ -13,7 +13,7 @@ const text = (maxLength: number, description: string) => Type.String({ minLength
 
 export const TopicId = Type.String({ minLength: 2, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', description: 'Topic id (mã chủ đề): lower-case letters, digits and dashes.', examples: ['disasters-fire-epidemics'] })
 
-export const TopicKind = Type.Union([Type.Literal('essential_category'), Type.Literal('propaganda_task'), Type.Literal('custom')], {
+export const TopicKind = StringEnum(['essential_category', 'propaganda_task', 'custom'], {
   description: '`essential_category` (a category of essential information, Nghị định 49/2024 Điều 6), `propaganda_task` (a propaganda task of the year, nhiệm vụ thông tin tuyên truyền), `custom` (added by central).',
 })
 
@@ -35,7 +35,7 @@ export const TopicRequest = Strict({
   basis: Type.Optional(text(500, 'The text the topic comes from (căn cứ).')),
 }, { $id: 'TopicRequest', description: 'A topic central adds to the catalogue.' })
 
-export const ContentPriority = Type.Union([Type.Literal('normal'), Type.Literal('priority'), Type.Literal('emergency')], {
+export const ContentPriority = StringEnum(['normal', 'priority', 'emergency'], {
   description: 'The bulletin levels of Thông tư 39/2020: `normal` (thông thường, the commune picks a slot), `priority` (ưu tiên, played first), `emergency` (khẩn cấp, played at once). Emergencies are delivered before anything else queued.',
 })
 
@@ -91,13 +91,13 @@ export const SharedContentRequest = Strict(contentFields, {
   description: 'Content a province produced and shares with central\'s library (chia sẻ nội dung).',
 })
 
-export const ContentStatus = Type.Union([Type.Literal('active'), Type.Literal('withdrawn')], { description: '`active`, or `withdrawn` (đã thu hồi): not to be broadcast any more.' })
+export const ContentStatus = StringEnum(['active', 'withdrawn'], { description: '`active`, or `withdrawn` (đã thu hồi): not to be broadcast any more.' })
 
 export const ContentItem = Strict({
   id: Type.String({ format: 'uuid', description: 'Content id; the same for every version.' }),
   version: Type.Integer({ minimum: 1, description: 'Each update is a new version; a withdrawal too.' }),
   status: ContentStatus,
-  origin: Type.Union([Type.Literal('central'), Type.Literal('province')], { description: '`central` (published by central), `province` (shared by a province).' }),
+  origin: StringEnum(['central', 'province'], { description: '`central` (published by central), `province` (shared by a province).' }),
   province: Type.Union([ProvinceCode(), Type.Null()], { description: 'For shared content, the province that shared it.' }),
   title: Type.String(),
   summary: Type.Union([Type.String(), Type.Null()]),
@@ -124,7 +124,7 @@ export const ContentItem = Strict({
   withdrawalReason: Type.Union([Type.String(), Type.Null()]),
 }, { $id: 'ContentItem', description: 'One version of a content item (tin, bài) as provinces receive it.' })
 
-export const ContentEventType = Type.Union([Type.Literal('content.published'), Type.Literal('content.updated'), Type.Literal('content.withdrawn')], {
+export const ContentEventType = StringEnum(['content.published', 'content.updated', 'content.withdrawn'], {
   description: '`content.published` (first version), `content.updated` (a new version), `content.withdrawn` (thu hồi: stop broadcasting it).',
 })
 
@@ -159,7 +159,7 @@ export const WithdrawalRequest = Strict({
 }, { $id: 'WithdrawalRequest', description: 'Withdraws a content item: provinces are told to stop broadcasting it.' })
 
 export const ContentListQuery = Strict({
-  origin: Type.Optional(Type.Union([Type.Literal('central'), Type.Literal('province')])),
+  origin: Type.Optional(StringEnum(['central', 'province'])),
   province: Type.Optional(ProvinceCode('Only content shared by this province.')),
   topic: Type.Optional(TopicId),
   status: Type.Optional(ContentStatus),
@@ -192,11 +192,11 @@ export const Ack = Strict({
 
 export const AckResult = Strict({
   ack: ref(Ack),
-  result: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('unchanged')], { description: 'Sending the same acknowledgement again changes nothing.' }),
+  result: StringEnum(['created', 'updated', 'unchanged'], { description: 'Sending the same acknowledgement again changes nothing.' }),
   receipt: ref(Receipt),
 }, { $id: 'AckResult', description: 'The acknowledgement as stored.' })
 
-export const DeliveryState = Type.Union([Type.Literal('pending'), Type.Literal('delivered')], {
+export const DeliveryState = StringEnum(['pending', 'delivered'], {
   description: '`pending` (not yet answered with 2xx; retried with backoff), `delivered` (the receiver answered 2xx).',
 })
 
@@ -216,7 +216,7 @@ export const Delivery = Strict({
 export const ProvinceDeliveries = Strict({
   province: ProvinceCode(),
   systemId: Type.Union([Type.String(), Type.Null()], { description: 'The provincial system notified; null when the province has no webhook.' }),
-  webhook: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('delivered')], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
+  webhook: StringEnum(['none', 'pending', 'delivered'], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
   communes: Type.Array(CommuneCode(), { description: 'The current version\'s target communes in the province, in code order; empty when it targets the whole province, or no longer targets it.' }),
   notifications: Type.Array(ref(Delivery)),
   acknowledgedAt: Type.Union([Instant(), Type.Null()]),
@@ -227,7 +227,7 @@ export const DeliveryReport = Strict({
   provinces: Type.Array(ref(ProvinceDeliveries)),
 }, { $id: 'DeliveryReport', description: 'Where each target province stands with a content item.' })
 
-export const BroadcastSource = Type.Union([Type.Literal('central'), Type.Literal('province'), Type.Literal('commune'), Type.Literal('relay')], {
+export const BroadcastSource = StringEnum(['central', 'province', 'commune', 'relay'], {
   description: 'Where the programme came from (nguồn): `central` (trung ương), `province` (tỉnh), `commune` (xã), `relay` (tiếp sóng).',
 })
 
@@ -252,10 +252,7 @@ export const BroadcastLogBatch = Strict({
 export const BroadcastLogRejection = Strict({
   index: Type.Integer({ minimum: 0 }),
   pointer: Type.String({ description: 'JSON pointer to the entry, e.g. `/entries/3`.' }),
-  reason: Type.Union([
-    Type.Literal('unknown-station'), Type.Literal('end-before-start'), Type.Literal('overlapping-entry'),
-    Type.Literal('unknown-content'), Type.Literal('content-not-sent'), Type.Literal('no-content-reference'),
-  ], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `content-not-sent` (an item central did not send to this province, nor one it shared itself), `no-content-reference` (neither contentId nor localRef).' }),
+  reason: StringEnum(['unknown-station', 'end-before-start', 'overlapping-entry', 'unknown-content', 'content-not-sent', 'no-content-reference'], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `content-not-sent` (an item central did not send to this province, nor one it shared itself), `no-content-reference` (neither contentId nor localRef).' }),
   message: Type.String(),
 }, { $id: 'BroadcastLogRejection', description: 'An entry not stored, and why.' })
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Instant, Strict, ref } from './common.js'
+import { Instant, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 /** The largest file the contract can describe; the operator's MEDIA_MAX_BYTES is at most this. */
@@ -12,11 +12,11 @@ export const Sha256Hex = (description = 'SHA-256 of the file, lower-case hex (m�
 
 const ByteCount = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_MEDIA_BYTES, format: 'int64', description })
 
-export const MediaKind = Type.Union([Type.Literal('audio'), Type.Literal('video'), Type.Literal('image')], {
+export const MediaKind = StringEnum(['audio', 'video', 'image'], {
   description: '`audio` (âm thanh: MP3, AAC/M4A, Ogg Vorbis/Opus, WAV, FLAC), `video` (MP4, WebM), `image` (hình ảnh: JPEG, PNG, WebP).',
 })
 
-export const MediaSource = Type.Union([Type.Literal('stored'), Type.Literal('external')], {
+export const MediaSource = StringEnum(['stored', 'external'], {
   description: '`stored` (the service holds the file; download it with `GET /v2/media/{sha256}`), `external` (a file at an https URL elsewhere, whose hash the service checked by fetching it).',
 })
 
@@ -59,9 +59,7 @@ export const UploadRequest = Strict({
   examples: [{ bytes: 4_812_345, sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', fileName: 'ban-tin-bao-so-3.mp3', mimeType: 'audio/mpeg' }],
 })
 
-export const UploadState = Type.Union([
-  Type.Literal('open'), Type.Literal('complete'), Type.Literal('rejected'), Type.Literal('cancelled'), Type.Literal('expired'),
-], { description: '`open` (send the bytes from `offset`), `complete` (stored and verified: see `media`), `rejected` (the whole file failed a check: see `failure`), `cancelled` (by its uploader), `expired` (not finished by `expiresAt`).' })
+export const UploadState = StringEnum(['open', 'complete', 'rejected', 'cancelled', 'expired'], { description: '`open` (send the bytes from `offset`), `complete` (stored and verified: see `media`), `rejected` (the whole file failed a check: see `failure`), `cancelled` (by its uploader), `expired` (not finished by `expiresAt`).' })
 
 export const Upload = Strict({
   id: Type.String({ format: 'uuid' }),

@@ -1,5 +1,5 @@
 import { Type, type Static, type TProperties, type TSchema } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 export const MAX_REGISTRY_BATCH = 1000
@@ -14,25 +14,21 @@ export const Location = Strict({
   longitude: Type.Number({ minimum: 102, maximum: 117.5, description: 'Longitude (kinh độ), WGS 84, within Vietnam.' }),
 }, { $id: 'Location', description: 'Where the device stands (vị trí), within Vietnam\'s bounds including its islands.' })
 
-export const DeviceStatus = Type.Union([
-  Type.Literal('operating'), Type.Literal('degraded'), Type.Literal('out_of_service'), Type.Literal('decommissioned'),
-], { description: 'Condition (tình trạng): `operating` (hoạt động), `degraded` (hoạt động kém), `out_of_service` (hỏng, ngừng hoạt động), `decommissioned` (đã thanh lý).' })
+export const DeviceStatus = StringEnum(['operating', 'degraded', 'out_of_service', 'decommissioned'], { description: 'Condition (tình trạng): `operating` (hoạt động), `degraded` (hoạt động kém), `out_of_service` (hỏng, ngừng hoạt động), `decommissioned` (đã thanh lý).' })
 
-export const StationKind = Type.Union([Type.Literal('wired'), Type.Literal('fm'), Type.Literal('wired_fm'), Type.Literal('ip')], {
+export const StationKind = StringEnum(['wired', 'fm', 'wired_fm', 'ip'], {
   description: 'Kind of commune radio station (loại đài): `wired` (có dây), `fm` (không dây FM), `wired_fm` (có dây và không dây FM), `ip` (ứng dụng CNTT-VT).',
 })
 
-export const ClusterKind = Type.Union([Type.Literal('ip'), Type.Literal('fm'), Type.Literal('wired')], {
+export const ClusterKind = StringEnum(['ip', 'fm', 'wired'], {
   description: 'Kind of loudspeaker cluster (loại cụm loa): `ip` (CNTT-VT, IP/4G), `fm` (không dây FM), `wired` (có dây).',
 })
 
-export const Programme = Type.Union([Type.Literal('new_station'), Type.Literal('replacement'), Type.Literal('extension')], {
+export const Programme = StringEnum(['new_station', 'replacement', 'extension'], {
   description: 'What the investment was (nội dung đầu tư): `new_station` (thiết lập mới đài), `replacement` (thay thế cụm loa hỏng), `extension` (mở rộng đến thôn, bản chưa có).',
 })
 
-export const FundingSource = Type.Union([
-  Type.Literal('new_rural_development'), Type.Literal('sustainable_poverty_reduction'), Type.Literal('local_budget'), Type.Literal('other'),
-], { description: 'Funding source (nguồn kinh phí): `new_rural_development` (Chương trình MTQG xây dựng nông thôn mới), `sustainable_poverty_reduction` (Chương trình MTQG giảm nghèo bền vững), `local_budget` (ngân sách địa phương), `other` (nguồn khác).' })
+export const FundingSource = StringEnum(['new_rural_development', 'sustainable_poverty_reduction', 'local_budget', 'other'], { description: 'Funding source (nguồn kinh phí): `new_rural_development` (Chương trình MTQG xây dựng nông thôn mới), `sustainable_poverty_reduction` (Chương trình MTQG giảm nghèo bền vững), `local_budget` (ngân sách địa phương), `other` (nguồn khác).' })
 
 export const OperatorContact = Strict({
   name: Type.Optional(text(200, 'Name of the person in charge (người phụ trách).')),
@@ -75,7 +71,7 @@ const clusterFields = {
 
 const boardFields = {
   communeCode: CommuneCode('The commune-level unit the board is in.'),
-  placement: Type.Union([Type.Literal('indoor'), Type.Literal('outdoor')], { description: 'Where it is set up: `indoor` (trong nhà) or `outdoor` (ngoài trời).' }),
+  placement: StringEnum(['indoor', 'outdoor'], { description: 'Where it is set up: `indoor` (trong nhà) or `outdoor` (ngoài trời).' }),
   screenSizeInches: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'Screen diagonal in inches (kích thước màn hình).' })),
   status: DeviceStatus,
   address: Type.Optional(text(500, 'Address (địa chỉ).')),
@@ -120,7 +116,7 @@ export type StationInput = Static<typeof Station.Input>
 export type ClusterInput = Static<typeof Cluster.Input>
 export type BoardInput = Static<typeof Board.Input>
 
-export const RegistryEntityName = Type.Union([Type.Literal('station'), Type.Literal('cluster'), Type.Literal('board')], {
+export const RegistryEntityName = StringEnum(['station', 'cluster', 'board'], {
   description: 'Kind of registry record: `station` (đài), `cluster` (cụm loa), `board` (bảng tin).',
 })
 
@@ -149,7 +145,7 @@ export const RegistryBatch = Strict({
 export const UpsertOutcome = Strict({
   id: RecordId(),
   version: Type.Integer({ description: 'The version stored now.' }),
-  result: Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('unchanged')], {
+  result: StringEnum(['created', 'updated', 'unchanged'], {
     description: '`unchanged` when the record sent equals the stored one: its version stays and no change is emitted.',
   }),
 }, { $id: 'UpsertOutcome', description: 'What happened to one record of a batch.' })
@@ -180,7 +176,7 @@ export const RegistryBatchResult = Strict({
 
 export const RecordWriteResult = <T extends TSchema>(entity: T) => Strict({
   record: ref(entity),
-  result: Type.Union([Type.Literal('updated'), Type.Literal('unchanged'), Type.Literal('deleted')]),
+  result: StringEnum(['updated', 'unchanged', 'deleted']),
   receipt: ref(Receipt),
 }, { $id: `${(entity as { $id?: string }).$id}WriteResult`, description: 'The record as stored after the write, and the receipt.' })
 
@@ -202,19 +198,19 @@ const listFilters = {
 
 export const StationListQuery = Strict({ kind: Type.Optional(StationKind), ...listFilters })
 export const ClusterListQuery = Strict({ kind: Type.Optional(ClusterKind), station: Type.Optional(RecordId('Only clusters of this station.')), ...listFilters })
-export const BoardListQuery = Strict({ placement: Type.Optional(Type.Union([Type.Literal('indoor'), Type.Literal('outdoor')])), ...listFilters })
+export const BoardListQuery = Strict({ placement: Type.Optional(StringEnum(['indoor', 'outdoor'])), ...listFilters })
 
 const central = { province: Type.Optional(ProvinceCode('Only this province.')) }
 export const StationNationalQuery = Strict({ ...central, kind: Type.Optional(StationKind), ...listFilters })
 export const ClusterNationalQuery = Strict({ ...central, kind: Type.Optional(ClusterKind), station: Type.Optional(RecordId()), ...listFilters })
-export const BoardNationalQuery = Strict({ ...central, placement: Type.Optional(Type.Union([Type.Literal('indoor'), Type.Literal('outdoor')])), ...listFilters })
+export const BoardNationalQuery = Strict({ ...central, placement: Type.Optional(StringEnum(['indoor', 'outdoor'])), ...listFilters })
 
 export const Change = Strict({
   seq: Type.Integer({ description: 'Global sequence number of the change.' }),
   entity: RegistryEntityName,
   province: ProvinceCode(),
   id: RecordId(),
-  operation: Type.Union([Type.Literal('upsert'), Type.Literal('delete')]),
+  operation: StringEnum(['upsert', 'delete']),
   version: Type.Integer({ description: 'Version of the record after the change.' }),
   changedAt: Instant(),
   record: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'The record\'s new state (a Station, Cluster or Board); for a delete, its last state with `deletedAt` set.' }),

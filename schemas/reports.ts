@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, ProvinceCode, Strict, ref } from './common.js'
+import { CalendarDate, CommuneCode, Instant, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
 import { Receipt } from './trust.js'
 
@@ -8,7 +8,7 @@ const amount = (description: string) => Type.Number({ minimum: 0, maximum: 1e12,
 
 export const ReportPeriodId = Type.String({ minLength: 3, maxLength: 40, pattern: '^[A-Za-z0-9-]+$', description: 'Period id, e.g. `2026-H1` (six months), `2026-Y` (year), `2026-RADIO` (commune-radio appendices).', examples: ['2026-H1'] })
 
-export const ReportFormName = Type.Union([Type.Literal('indicators'), Type.Literal('feedback'), Type.Literal('appendix-02'), Type.Literal('appendix-03')], {
+export const ReportFormName = StringEnum(['indicators', 'feedback', 'appendix-02', 'appendix-03'], {
   description: '`indicators` (số liệu thông tin cơ sở), `feedback` (phản ánh, kiến nghị của người dân, Nghị định 49/2024), `appendix-02` (Phụ lục 02: kết quả thiết lập, thay thế, mở rộng truyền thanh CNTT-VT), `appendix-03` (Phụ lục 03: the same by funding programme).',
 })
 export type ReportFormName = Static<typeof ReportFormName>
@@ -60,10 +60,7 @@ export const IndicatorsForm = Strict({
 }, { $id: 'IndicatorsForm', description: 'Grassroots-information indicators (số liệu lĩnh vực thông tin cơ sở) as of the period\'s date.' })
 export type IndicatorsForm = Static<typeof IndicatorsForm>
 
-export const FeedbackChannel = Type.Union([
-  Type.Literal('hotline'), Type.Literal('in_person'), Type.Literal('letter'), Type.Literal('portal'), Type.Literal('social_media'),
-  Type.Literal('meeting'), Type.Literal('radio'), Type.Literal('other'),
-], { description: 'How the feedback came (kênh tiếp nhận): `hotline` (đường dây nóng), `in_person` (trực tiếp), `letter` (thư, đơn), `portal` (cổng thông tin điện tử), `social_media` (mạng xã hội), `meeting` (hội nghị, tiếp xúc cử tri), `radio` (qua đài truyền thanh), `other` (khác).' })
+export const FeedbackChannel = StringEnum(['hotline', 'in_person', 'letter', 'portal', 'social_media', 'meeting', 'radio', 'other'], { description: 'How the feedback came (kênh tiếp nhận): `hotline` (đường dây nóng), `in_person` (trực tiếp), `letter` (thư, đơn), `portal` (cổng thông tin điện tử), `social_media` (mạng xã hội), `meeting` (hội nghị, tiếp xúc cử tri), `radio` (qua đài truyền thanh), `other` (khác).' })
 
 const feedbackCounts = {
   received: count('Pieces of feedback received in the period (số phản ánh, kiến nghị tiếp nhận).'),
@@ -137,7 +134,7 @@ export const AppendixDraft = Strict({
 
 export const ReportPeriod = Strict({
   id: ReportPeriodId,
-  kind: Type.Union([Type.Literal('six_month'), Type.Literal('annual'), Type.Literal('radio_appendices'), Type.Literal('extra')], {
+  kind: StringEnum(['six_month', 'annual', 'radio_appendices', 'extra'], {
     description: '`six_month` (6 tháng), `annual` (cả năm), `radio_appendices` (Phụ lục 02 và 03), `extra` (opened by central).',
   }),
   year: Type.Integer(),
@@ -211,7 +208,7 @@ export const CrossCheckWarning = Strict({
   message: Type.String(),
 }, { $id: 'CrossCheckWarning', description: 'A reported figure that differs from the registry, status or broadcast logs: a warning, not an error.' })
 
-export const ReviewState = Type.Union([Type.Literal('submitted'), Type.Literal('accepted'), Type.Literal('returned')], {
+export const ReviewState = StringEnum(['submitted', 'accepted', 'returned'], {
   description: '`submitted` (awaiting central), `accepted` (đã tiếp nhận), `returned` (trả lại, with a comment).',
 })
 
@@ -250,11 +247,11 @@ export const ReportHistory = Strict({
 }, { $id: 'ReportHistory', description: 'The versions of one form of one province for one period.' })
 
 export const ReviewRequest = Strict({
-  decision: Type.Union([Type.Literal('accept'), Type.Literal('return')]),
+  decision: StringEnum(['accept', 'return']),
   comment: Type.Optional(Type.String({ minLength: 1, maxLength: 4000, description: 'Why it is returned (required to return).' })),
 }, { $id: 'ReviewRequest', description: 'Central\'s decision on a submitted version.' })
 
-export const ReportStatus = Type.Union([Type.Literal('missing'), Type.Literal('submitted'), Type.Literal('late'), Type.Literal('accepted'), Type.Literal('returned')], {
+export const ReportStatus = StringEnum(['missing', 'submitted', 'late', 'accepted', 'returned'], {
   description: 'Where a province stands for a form: `missing` (chưa gửi), `submitted` (đã gửi đúng hạn), `late` (gửi muộn), `accepted` (đã tiếp nhận), `returned` (bị trả lại).',
 })
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { BroadcastLog } from './content.js'
 import { RecordId } from './registry.js'
 import { Receipt } from './trust.js'
@@ -30,7 +30,7 @@ export const MATCHING_RULE =
 const ScheduleDate = (description: string) =>
   Type.String({ format: 'date', pattern: '^20[0-9]{2}-[0-9]{2}-[0-9]{2}$', maxLength: 10, description, examples: ['2026-05-01'] })
 
-export const SlotSource = Type.Union([Type.Literal('local'), Type.Literal('relay-national'), Type.Literal('relay-provincial')], {
+export const SlotSource = StringEnum(['local', 'relay-national', 'relay-provincial'], {
   description: 'What the station airs in the slot (nguồn): `local` (a programme of its own or from the source systems, played by the station), ' +
     '`relay-national` (tiếp sóng kênh quốc gia, e.g. VOV), `relay-provincial` (tiếp sóng đài Phát thanh – Truyền hình tỉnh).',
 })
@@ -64,7 +64,7 @@ export const BroadcastScheduleBatch = Strict({
   }),
 }, { $id: 'BroadcastScheduleBatch', description: 'Schedules of several station-days, applied together or not at all.' })
 
-export const ScheduleResult = Type.Union([Type.Literal('created'), Type.Literal('updated'), Type.Literal('unchanged')], {
+export const ScheduleResult = StringEnum(['created', 'updated', 'unchanged'], {
   description: '`created` (the first schedule of the station-day), `updated` (slots differ from the stored ones: a new version), `unchanged` (the same slots: nothing written).',
 })
 
@@ -128,7 +128,7 @@ export const StationCrossCheck = Strict({
 }, { $id: 'StationCrossCheck', description: 'The cross-check of one station.' })
 
 export const ScheduleMismatch = Strict({
-  kind: Type.Union([Type.Literal('planned-not-aired'), Type.Literal('aired-not-planned')]),
+  kind: StringEnum(['planned-not-aired', 'aired-not-planned']),
   stationId: RecordId(),
   date: ScheduleDate('The day of the slot\'s schedule, or the day the play starts.'),
   slot: Type.Optional(ref(StoredSlot)),

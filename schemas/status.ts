@@ -1,18 +1,16 @@
 import { Type, type Static } from 'typebox'
-import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { Receipt } from './trust.js'
 
 export const MAX_STATUS_BATCH = 5000
 
-export const DeviceType = Type.Union([Type.Literal('station'), Type.Literal('cluster'), Type.Literal('board')], {
+export const DeviceType = StringEnum(['station', 'cluster', 'board'], {
   description: 'Kind of device: `station` (đài truyền thanh cấp xã), `cluster` (cụm loa), `board` (bảng tin điện tử công cộng).',
 })
 export type DeviceType = Static<typeof DeviceType>
 
-export const DeviceState = Type.Union([
-  Type.Literal('online'), Type.Literal('offline'), Type.Literal('playing'), Type.Literal('idle'), Type.Literal('fault'),
-], { description: 'Operating state (trạng thái hoạt động): `online` (trực tuyến), `offline` (mất kết nối), `playing` (đang phát), `idle` (chờ), `fault` (sự cố).' })
+export const DeviceState = StringEnum(['online', 'offline', 'playing', 'idle', 'fault'], { description: 'Operating state (trạng thái hoạt động): `online` (trực tuyến), `offline` (mất kết nối), `playing` (đang phát), `idle` (chờ), `fault` (sự cố).' })
 export type DeviceState = Static<typeof DeviceState>
 
 /** What an event may tell besides the state; stored and served back as sent. */
@@ -47,9 +45,7 @@ export const StatusEventBatch = Strict({
   }),
 }, { $id: 'StatusEventBatch', description: 'A batch of device status events, in any order.' })
 
-export const RejectionReason = Type.Union([
-  Type.Literal('unknown-device'), Type.Literal('future-timestamp'), Type.Literal('too-old'), Type.Literal('bad-value'),
-], {
+export const RejectionReason = StringEnum(['unknown-device', 'future-timestamp', 'too-old', 'bad-value'], {
   description: '`unknown-device`: no such station, cluster or board of this province in the registry (or it was deleted); ' +
     '`future-timestamp`: `observedAt` later than the time received plus the allowed clock skew; ' +
     '`too-old`: `observedAt` older than the history retention; `bad-value`: the event does not match StatusEvent.',

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, ProvinceCode, Strict, ref } from './common.js'
+import { Instant, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { ContentPriority, SecondsOrNull } from './content.js'
 import { ReportPeriod, ReportPeriodId, ReportStatus } from './reports.js'
 
@@ -138,7 +138,7 @@ export const ProvinceSummary = Strict({
 
 export const SummaryQuery = Strict({
   periodId: Type.Optional(ReportPeriodId),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+  format: Type.Optional(StringEnum(['json', 'csv'], {
     description: '`csv` answers `text/csv` (UTF-8 with a byte-order mark, so spreadsheets show Vietnamese text), as `Accept: text/csv` does.',
   })),
 })

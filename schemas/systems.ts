@@ -1,14 +1,14 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ProvinceCode, Strict, ref } from './common.js'
+import { Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { Jwks, PublicJwk, Receipt } from './trust.js'
 
 export const SystemId = (description = 'System id: `province-<code>` for a provincial system (e.g. `province-79`), any other for a central-role caller.') =>
   Type.String({ minLength: 3, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', description, examples: ['province-79'] })
 
-export const SystemRole = Type.Union([Type.Literal('province'), Type.Literal('central')], {
+export const SystemRole = StringEnum(['province', 'central'], {
   description: '`province` for a provincial system (HTTTN cấp tỉnh), `central` for the central system (HTTTN trung ương) and operators.',
 })
-export const SystemStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended')], {
+export const SystemStatus = StringEnum(['active', 'suspended'], {
   description: '`active`, or `suspended`: every call of a suspended system is refused with 403.',
 })
 const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Human-readable name of the system.' })
@@ -16,8 +16,8 @@ const HttpsUrl = (description: string) => Type.String({ maxLength: 2000, pattern
 
 export const KeyInfo = Strict({
   kid: Type.String(),
-  alg: Type.Union([Type.Literal('ES256'), Type.Literal('EdDSA')]),
-  status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { description: 'A retired key verifies nothing.' }),
+  alg: StringEnum(['ES256', 'EdDSA']),
+  status: StringEnum(['active', 'retired'], { description: 'A retired key verifies nothing.' }),
   addedAt: Instant(),
   retiredAt: Type.Union([Instant(), Type.Null()]),
   jwk: ref(PublicJwk),

@@ -1,12 +1,12 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, Strict, ref } from './common.js'
+import { Instant, Page, PageQuery, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T, description: string) => Type.Union([schema, Type.Null()], { description })
 const text = (maxLength: number) => Type.String({ maxLength })
 const Hash = (description: string) => Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description, examples: ['47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'] })
 
-export const AuditEntryKind = Type.Union([Type.Literal('call'), Type.Literal('refusals'), Type.Literal('void')], {
+export const AuditEntryKind = StringEnum(['call', 'refusals', 'void'], {
   description: '`call`: one call; `refusals`: calls without a verified caller beyond the sample of a minute, counted ' +
     '(`at` to `until`, `refusals` of them, by `status`, `problemCode` and `operation`); `void`: an id no committed transaction holds.',
 })

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Strict, ref } from './common.js'
+import { Instant, ref, Strict, StringEnum } from './common.js'
 
 const base64url = (description: string, maxLength = 128) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength, description })
 
@@ -35,14 +35,14 @@ export const Jwks = Strict({
 export type Jwks = Static<typeof Jwks>
 
 export const ServiceKey = Strict({
-  kty: Type.Union([Type.Literal('EC'), Type.Literal('OKP')]),
-  crv: Type.Union([Type.Literal('P-256'), Type.Literal('Ed25519')]),
+  kty: StringEnum(['EC', 'OKP']),
+  crv: StringEnum(['P-256', 'Ed25519']),
   x: base64url('Public x coordinate, or the Ed25519 public key.', 64),
   y: Type.Optional(base64url('Public y coordinate (EC only).', 64)),
   kid: Type.String({ maxLength: 128, description: 'Key id, named by the `kid` header of what the service signs.' }),
-  alg: Type.Union([Type.Literal('ES256'), Type.Literal('EdDSA')]),
+  alg: StringEnum(['ES256', 'EdDSA']),
   use: Type.Literal('sig'),
-  status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { description: '`active`: the key the service signs with now; `retired`: a key it signed with before, kept so that what it signed still verifies.' }),
+  status: StringEnum(['active', 'retired'], { description: '`active`: the key the service signs with now; `retired`: a key it signed with before, kept so that what it signed still verifies.' }),
   validFrom: Type.Union([Instant('When the service first signed with it.'), Type.Null()]),
   validUntil: Type.Union([Instant('When the next key took over; signatures of a retired key made before this (plus a few minutes while instances restart) are genuine.'), Type.Null()]),
 }, { $id: 'ServiceKey', description: 'A public key of the service (khóa công khai của hệ thống trung ương).' })

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { StringEnum } from '../schemas/common.js'
 
 /**
  * Every setting of the service, read from the environment. The descriptions double as the
@@ -15,7 +16,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'prepare each small statement once per PostgreSQL connection; false behind a connection pooler that cannot keep named prepared statements (PgBouncer in transaction mode before 1.21)' }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'longest time one SQL statement may run' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder for the embedded database and generated keys' }),
-  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
+  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
   LOG_PRETTY: Type.Boolean({ default: false, description: 'true for human-readable logs instead of JSON lines' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest request body accepted, in bytes' }),
   SERVICE_ID: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', maxLength: 64, default: 'ttn-central', description: 'identity of this service: the aud of call tokens, the iss of receipts and webhook calls' }),

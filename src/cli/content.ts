@@ -96,7 +96,7 @@ export function contentCommands(): Command[] {
     .option('--province <code>', 'the province (default: that of --system-id)')
     .option('--station <id>', 'only plays of this station')
     .option('--content <id>', 'only plays of this central content item')
-    .addOption(new Option('--source <source>', 'only plays from this source').choices(BroadcastSource.anyOf.map((source) => source.const)))
+    .addOption(new Option('--source <source>', 'only plays from this source').choices(BroadcastSource.enum))
     .option('--from <instant>', 'only plays that started at or after this instant (RFC 3339)')
     .option('--to <instant>', 'only plays that started before this instant (RFC 3339)')
     .action(async (options: CallerOptions & { province?: string, station?: string, content?: string, source?: Entry['source'], from?: string, to?: string }) => {

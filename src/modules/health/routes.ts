@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Strict } from '../../../schemas/common.js'
+import { Strict, StringEnum } from '../../../schemas/common.js'
 import type { App } from '../../app-type.js'
 import { pendingMigrations } from '../../db/migrator.js'
 import { exemptFromPressure } from '../../http/limits.js'
@@ -8,7 +8,7 @@ import { HttpProblem } from '../../http/problem.js'
 const Live = Strict({ status: Type.Literal('live') }, { description: 'The process is up.' })
 const Ready = Strict({
   status: Type.Literal('ready'),
-  database: Type.Union([Type.Literal('postgresql'), Type.Literal('embedded')], { description: 'Which database the instance uses.' }),
+  database: StringEnum(['postgresql', 'embedded'], { description: 'Which database the instance uses.' }),
 }, { description: 'The database answers and its schema is current.' })
 
 /** Migrations found current stay so for a while: readiness is asked every few seconds and must not queue behind callers' work. */
