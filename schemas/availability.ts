@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CalendarDate, CommuneCode, Instant, Nullable, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { ReportPeriodId } from './reports.js'
 import { DeviceType } from './status.js'
@@ -15,11 +15,11 @@ export const AvailabilityFigures = Strict({
   faultMs: duration('Time reported `fault` (sự cố).'),
   silentMs: duration('Time with no report: from `STALE_AFTER_SECONDS` after a report until the next (mất liên lạc), counted as down.'),
   accountedMs: duration('All of the above: the time the figures cover, from each device\'s first report, within the window and up to now.'),
-  upShare: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+  upShare: Nullable(Type.Number({ minimum: 0, maximum: 1 }), {
     description: 'Share of `accountedMs` online, playing or idle (tỷ lệ thời gian hoạt động), 0 to 1; null when nothing is accounted.',
   }),
   faults: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Times a device entered `fault` (số lần sự cố).' }),
-  lastSeenAt: Type.Union([Instant(), Type.Null()], { description: 'The newest report within the window.' }),
+  lastSeenAt: Nullable(Instant(), { description: 'The newest report within the window.' }),
 }, { $id: 'AvailabilityFigures', description: 'Time in each state and faults over a window (đánh giá hiệu quả hoạt động).' })
 export type AvailabilityFigures = Static<typeof AvailabilityFigures>
 
@@ -61,7 +61,7 @@ export const ProvinceAvailability = Strict({
   by: AvailabilityBy,
   total: ref(AvailabilityFigures),
   items: Type.Array(ref(AvailabilityItem), { maxItems: 1000, description: 'Per commune or per device, by code; empty for `by=province`.' }),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'For `by=device`: the cursor of the next page; null on the last.' }),
+  nextCursor: Nullable(Type.String(), { description: 'For `by=device`: the cursor of the next page; null on the last.' }),
 }, { $id: 'ProvinceAvailability', description: 'Availability of one province\'s devices over a window.' })
 
 export const NationalAvailability = Strict({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { AdminUnitCode, CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { AdminUnitCode, CalendarDate, CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 
 export const AdminUnitLevel = StringEnum(['province', 'commune'], {
   description: 'Level of the unit: `province` (cấp tỉnh) or `commune` (cấp xã: xã, phường, đặc khu).',
@@ -9,13 +9,13 @@ export const AdminUnitKind = StringEnum(['tinh', 'thanh_pho', 'xa', 'phuong', 'd
 
 const unitProperties = {
   code: AdminUnitCode(),
-  name: Type.Union([Type.String(), Type.Null()], { description: 'Official name (tên đơn vị); null for a former unit known only by its code.' }),
+  name: Nullable(Type.String(), { description: 'Official name (tên đơn vị); null for a former unit known only by its code.' }),
   level: AdminUnitLevel,
-  kind: Type.Union([AdminUnitKind, Type.Null()], { description: 'Kind of unit; null for a former unit whose kind is not recorded.' }),
-  provinceCode: Type.Union([ProvinceCode(), Type.Null()], { description: 'For a commune-level unit, the province it belongs to; null for a province.' }),
+  kind: Nullable(AdminUnitKind, { description: 'Kind of unit; null for a former unit whose kind is not recorded.' }),
+  provinceCode: Nullable(ProvinceCode(), { description: 'For a commune-level unit, the province it belongs to; null for a province.' }),
   status: StringEnum(['active', 'retired'], { description: '`active`, or `retired` when the unit was merged into another (its code is never reused).' }),
-  successorCode: Type.Union([AdminUnitCode(), Type.Null()], { description: 'For a retired unit, the unit it became part of.' }),
-  retiredOn: Type.Union([CalendarDate(), Type.Null()], { description: 'Date the unit ceased to exist.' }),
+  successorCode: Nullable(AdminUnitCode(), { description: 'For a retired unit, the unit it became part of.' }),
+  retiredOn: Nullable(CalendarDate(), { description: 'Date the unit ceased to exist.' }),
   updatedAt: Instant('When the catalogue last changed this unit.'),
 }
 
@@ -28,14 +28,14 @@ export type AdminUnit = Static<typeof AdminUnit>
 
 export const AdminUnitPredecessor = Strict({
   code: AdminUnitCode(),
-  name: Type.Union([Type.String(), Type.Null()], { description: 'Name the former unit had, when known.' }),
+  name: Nullable(Type.String(), { description: 'Name the former unit had, when known.' }),
   effectiveOn: CalendarDate('Date the merger took effect.'),
 }, { $id: 'AdminUnitPredecessor', description: 'A former unit merged into this one (đơn vị trước sắp xếp).' })
 
 export const AdminUnitDetail = Strict({
   ...unitProperties,
   predecessors: Type.Array(ref(AdminUnitPredecessor), { description: 'The former units this unit was formed from.' }),
-  successor: Type.Union([Strict({ code: AdminUnitCode(), name: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
+  successor: Nullable(Strict({ code: AdminUnitCode(), name: Nullable(Type.String()) }), {
     description: 'For a retired unit, the unit it became part of, with its current name.',
   }),
 }, {
@@ -88,12 +88,12 @@ export const ResolveAdminUnitsRequest = Strict({
 
 export const AdminUnitSuccessor = Strict({
   unit: ref(AdminUnit),
-  note: Type.Union([Type.String({ maxLength: 500 }), Type.Null()], { description: 'What the succession says, e.g. which part of a split unit went here.' }),
+  note: Nullable(Type.String({ maxLength: 500 }), { description: 'What the succession says, e.g. which part of a split unit went here.' }),
 }, { $id: 'AdminUnitSuccessor', description: 'An active unit a code is, or became (part of).' })
 
 export const AdminUnitResolution = Strict({
   code: AdminUnitCode('The code asked about.'),
-  current: Type.Union([ref(AdminUnit), Type.Null()], {
+  current: Nullable(ref(AdminUnit), {
     description: 'The one active unit the code is or became part of; null for an unknown code, and for a unit split between several (see `successors`).',
   }),
   successors: Type.Array(ref(AdminUnitSuccessor), { maxItems: 100, description: 'Every active unit the code is or became (part of): one for a unit merged whole, several for one split, none for an unknown code.' }),
@@ -120,8 +120,8 @@ export const CatalogueVersionList = Strict({ items: Type.Array(ref(CatalogueVers
 export const CatalogueChange = Strict({
   code: Type.String({ maxLength: 11, description: 'The unit changed, or `old>new` for a succession.' }),
   change: StringEnum(['added', 'updated', 'retired', 'succession']),
-  before: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What the unit was before, when it existed.' }),
-  after: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What it is after.' }),
+  before: Nullable(Type.Record(Type.String(), Type.Unknown()), { description: 'What the unit was before, when it existed.' }),
+  after: Nullable(Type.Record(Type.String(), Type.Unknown()), { description: 'What it is after.' }),
 }, { $id: 'CatalogueChange', description: 'One difference a version made.' })
 
 export const CatalogueChangePage = Page('CatalogueChangePage', ref(CatalogueChange), 'The changes of one version, by code.')

@@ -14,6 +14,17 @@ export const Strict = <P extends TProperties>(properties: P, options: Record<str
 export const StringEnum = <const V extends readonly [string, ...string[]]>(values: V, options: Record<string, unknown> = {}) =>
   Type.Unsafe<V[number]>({ ...options, type: 'string', enum: [...values] }) as TUnsafe<V[number]> & { enum: V }
 
+/**
+ * A value or null. A schema of one `type` becomes a type array (`["string", "null"]`), which
+ * generated clients read as a nullable field of that type; a reference or a union is `anyOf` with null.
+ */
+export function Nullable<T extends TSchema>(schema: T, options: Record<string, unknown> = {}): TUnsafe<Static<T> | null> {
+  const { type, enum: values, const: constant, ...rest } = schema as TSchema & { type?: unknown, enum?: unknown[], const?: unknown, $id?: string }
+  if (typeof type !== 'string' || rest.$id) return Type.Union([schema, Type.Null()], options) as unknown as TUnsafe<Static<T> | null>
+  const allowed = values ?? (constant === undefined ? undefined : [constant])
+  return Type.Unsafe<Static<T> | null>({ ...rest, ...options, type: [type, 'null'], ...(allowed ? { enum: [...allowed, null] } : {}) })
+}
+
 /** A reference to a named component that keeps the component's static type. */
 export const ref = <T extends TSchema>(schema: T) => {
   const id = (schema as { $id?: string }).$id
@@ -57,7 +68,7 @@ export const PageQuery = {
 /** One page of a list; `nextCursor` is null on the last page. */
 export const Page = <T extends TSchema>(id: string, item: T, description: string) => Strict({
   items: Type.Array(item),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next page, or null when this page is the last.' }),
+  nextCursor: Nullable(Type.String(), { description: 'Cursor of the next page, or null when this page is the last.' }),
 }, { $id: id, description })
 
 export const ProblemFieldError = Strict({

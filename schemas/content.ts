@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
 import { MediaReference, MediaRequest } from './media.js'
@@ -21,7 +21,7 @@ export const Topic = Strict({
   id: TopicId,
   title: Type.String({ description: 'Title in Vietnamese (tên chủ đề).' }),
   kind: TopicKind,
-  basis: Type.Union([Type.String(), Type.Null()], { description: 'The text the topic comes from (căn cứ), when there is one.' }),
+  basis: Nullable(Type.String(), { description: 'The text the topic comes from (căn cứ), when there is one.' }),
   createdAt: Instant(),
 }, { $id: 'Topic', description: 'A topic (chủ đề) content items are filed under.' })
 
@@ -98,17 +98,17 @@ export const ContentItem = Strict({
   version: Type.Integer({ minimum: 1, description: 'Each update is a new version; a withdrawal too.' }),
   status: ContentStatus,
   origin: StringEnum(['central', 'province'], { description: '`central` (published by central), `province` (shared by a province).' }),
-  province: Type.Union([ProvinceCode(), Type.Null()], { description: 'For shared content, the province that shared it.' }),
+  province: Nullable(ProvinceCode(), { description: 'For shared content, the province that shared it.' }),
   title: Type.String(),
-  summary: Type.Union([Type.String(), Type.Null()]),
-  body: Type.Union([Type.String(), Type.Null()]),
+  summary: Nullable(Type.String()),
+  body: Nullable(Type.String()),
   media: Type.Array(ref(MediaReference)),
   topic: TopicId,
   priority: ContentPriority,
   test: Type.Boolean({ description: 'An exercise or test (diễn tập, thử nghiệm), not to be broadcast on air; its plays are counted apart.' }),
   language: LanguageTag('Language of the content, a BCP 47 tag in canonical form (`vi`, `km`, `hnj`, …).'),
   validFrom: Instant(),
-  validUntil: Type.Union([Instant(), Type.Null()]),
+  validUntil: Nullable(Instant()),
   targets: Type.Union([Type.Literal('all'), Type.Array(ProvinceCode(), { maxItems: 34 })], {
     description: '`all`, or the target provinces; empty for content a province shared, which goes to central\'s library only, and for an item that targets communes only.',
   }),
@@ -116,12 +116,12 @@ export const ContentItem = Strict({
     maxItems: COMMUNES_NATIONWIDE, description: 'The target communes, in code order; empty when the item targets whole provinces only.',
   }),
   publishedBy: Type.String({ description: 'The system that published or shared it.' }),
-  draftedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),
-  approvedBy: Type.Optional(Type.Union([ref(Person), Type.Null()], { description: 'The official who approved and sent this version (the `act` of the call that made it).' })),
+  draftedBy: Type.Optional(Nullable(ref(Person), { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),
+  approvedBy: Type.Optional(Nullable(ref(Person), { description: 'The official who approved and sent this version (the `act` of the call that made it).' })),
   publishedAt: Instant('When the first version was published.'),
   updatedAt: Instant('When this version was made.'),
-  withdrawnAt: Type.Union([Instant(), Type.Null()]),
-  withdrawalReason: Type.Union([Type.String(), Type.Null()]),
+  withdrawnAt: Nullable(Instant()),
+  withdrawalReason: Nullable(Type.String()),
 }, { $id: 'ContentItem', description: 'One version of a content item (tin, bài) as provinces receive it.' })
 
 export const ContentEventType = StringEnum(['content.published', 'content.updated', 'content.withdrawn'], {
@@ -184,9 +184,9 @@ export const Ack = Strict({
   province: ProvinceCode(),
   version: Type.Integer({ description: 'The version current when the acknowledgement was first made.' }),
   receivedAt: Instant(),
-  scheduledAt: Type.Union([Instant(), Type.Null()]),
-  stations: Type.Union([Type.Integer(), Type.Null()]),
-  communes: Type.Union([Type.Array(CommuneCode()), Type.Null()], { description: 'The target communes it covers, in code order; null when it covers all the item targets in the province.' }),
+  scheduledAt: Nullable(Instant()),
+  stations: Nullable(Type.Integer()),
+  communes: Nullable(Type.Array(CommuneCode()), { description: 'The target communes it covers, in code order; null when it covers all the item targets in the province.' }),
   acknowledgedAt: Instant('When the service first stored it.'),
 }, { $id: 'Ack', description: 'A province\'s acknowledgement of a content item.' })
 
@@ -206,20 +206,20 @@ export const Delivery = Strict({
   version: Type.Integer(),
   state: DeliveryState,
   attempts: Type.Integer({ minimum: 0 }),
-  lastAttemptAt: Type.Union([Instant(), Type.Null()]),
-  lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last attempt; null when it got no answer.' }),
-  lastError: Type.Union([Type.String(), Type.Null()], { description: 'Why the last attempt failed.' }),
-  nextAttemptAt: Type.Union([Instant(), Type.Null()], { description: 'When the next attempt is due, while pending.' }),
-  deliveredAt: Type.Union([Instant(), Type.Null()]),
+  lastAttemptAt: Nullable(Instant()),
+  lastStatus: Nullable(Type.Integer(), { description: 'HTTP status of the last attempt; null when it got no answer.' }),
+  lastError: Nullable(Type.String(), { description: 'Why the last attempt failed.' }),
+  nextAttemptAt: Nullable(Instant(), { description: 'When the next attempt is due, while pending.' }),
+  deliveredAt: Nullable(Instant()),
 }, { $id: 'Delivery', description: 'The webhook delivery of one notification to one province.' })
 
 export const ProvinceDeliveries = Strict({
   province: ProvinceCode(),
-  systemId: Type.Union([Type.String(), Type.Null()], { description: 'The provincial system notified; null when the province has no webhook.' }),
+  systemId: Nullable(Type.String(), { description: 'The provincial system notified; null when the province has no webhook.' }),
   webhook: StringEnum(['none', 'pending', 'delivered'], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
   communes: Type.Array(CommuneCode(), { description: 'The current version\'s target communes in the province, in code order; empty when it targets the whole province, or no longer targets it.' }),
   notifications: Type.Array(ref(Delivery)),
-  acknowledgedAt: Type.Union([Instant(), Type.Null()]),
+  acknowledgedAt: Nullable(Instant()),
 }, { $id: 'ProvinceDeliveries', description: 'Delivery and acknowledgement of a content item in one province.' })
 
 export const DeliveryReport = Strict({
@@ -280,7 +280,7 @@ export const BroadcastLogQuery = Strict({
   ...PageQuery,
 })
 
-export const SecondsOrNull = (description?: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], description ? { description } : {})
+export const SecondsOrNull = (description?: string) => Nullable(Type.Number({ minimum: 0 }), description ? { description } : {})
 
 const Stage = (what: string) => Strict({
   provinces: Type.Integer({ minimum: 0, description: `Target provinces ${what}.` }),
@@ -309,8 +309,8 @@ export const Reach = Strict({
   stationsPlayed: Type.Integer({ description: 'Distinct stations with a broadcast log of the item.' }),
   plays: Type.Integer(),
   airtimeSeconds: Type.Number({ description: 'Total playing time over every station.' }),
-  firstPlayedAt: Type.Union([Instant(), Type.Null()]),
-  lastPlayedAt: Type.Union([Instant(), Type.Null()], { description: 'Start of the latest play.' }),
+  firstPlayedAt: Nullable(Instant()),
+  lastPlayedAt: Nullable(Instant(), { description: 'Start of the latest play.' }),
   byProvince: Type.Array(Strict({
     province: ProvinceCode(),
     stationsPlayed: Type.Integer(),

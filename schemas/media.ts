@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { Instant, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 /** The largest file the contract can describe; the operator's MEDIA_MAX_BYTES is at most this. */
@@ -27,8 +27,8 @@ const mediaFileFields = {
   kind: MediaKind,
   mimeType: Type.String({ maxLength: 100, description: 'The type read from the file\'s bytes (not the one declared by the uploader), e.g. `audio/mpeg`.', examples: ['audio/mpeg'] }),
   bytes: ByteCount('Size in bytes.'),
-  durationSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'Playing time in seconds (thời lượng), read from the file; null for images or when the file does not say.' }),
-  codec: Type.Union([Type.String({ maxLength: 100 }), Type.Null()], { description: 'Codec read from the file, e.g. `MPEG 1 Layer 3`, `Opus`, `PCM`; null for images.' }),
+  durationSeconds: Nullable(Type.Number({ minimum: 0 }), { description: 'Playing time in seconds (thời lượng), read from the file; null for images or when the file does not say.' }),
+  codec: Nullable(Type.String({ maxLength: 100 }), { description: 'Codec read from the file, e.g. `MPEG 1 Layer 3`, `Opus`, `PCM`; null for images.' }),
 }
 
 export const MediaReference = Strict(mediaFileFields, {
@@ -38,10 +38,10 @@ export const MediaReference = Strict(mediaFileFields, {
 
 export const Media = Strict({
   ...mediaFileFields,
-  container: Type.Union([Type.String({ maxLength: 100 }), Type.Null()], { description: 'Container format read from the file, e.g. `MPEG`, `Ogg`, `WAVE`.' }),
+  container: Nullable(Type.String({ maxLength: 100 }), { description: 'Container format read from the file, e.g. `MPEG`, `Ogg`, `WAVE`.' }),
   createdBy: Type.String({ description: 'The system that uploaded or registered it.' }),
   createdAt: Instant(),
-  removedAt: Type.Union([Instant(), Type.Null()], { description: 'When the retention job removed the file; null while it is held.' }),
+  removedAt: Nullable(Instant(), { description: 'When the retention job removed the file; null while it is held.' }),
 }, { $id: 'Media', description: 'A media file the service holds or has verified.' })
 
 export const MediaRequest = Strict({
@@ -67,13 +67,13 @@ export const Upload = Strict({
   bytes: ByteCount('Size of the whole file.'),
   offset: ByteCount('Bytes received so far: the next chunk starts here.'),
   sha256: Sha256Hex('The hash the file must have.'),
-  fileName: Type.Union([Type.String(), Type.Null()]),
-  declaredType: Type.Union([Type.String(), Type.Null()], { description: 'The type the uploader declared.' }),
+  fileName: Nullable(Type.String()),
+  declaredType: Nullable(Type.String(), { description: 'The type the uploader declared.' }),
   chunkMaxBytes: Type.Integer({ minimum: 1, description: 'Largest chunk one PATCH may carry on this deployment (MEDIA_CHUNK_BYTES).' }),
   createdAt: Instant(),
   expiresAt: Instant('An upload not complete by then is dropped, with its bytes.'),
-  failure: Type.Union([Type.String(), Type.Null()], { description: 'Why the file was rejected.' }),
-  media: Type.Union([ref(Media), Type.Null()], { description: 'The stored file, once complete.' }),
+  failure: Nullable(Type.String(), { description: 'Why the file was rejected.' }),
+  media: Nullable(ref(Media), { description: 'The stored file, once complete.' }),
 }, { $id: 'Upload', description: 'A resumable upload. After a cut connection, read it to learn `offset` and send the rest from there.' })
 
 export const UploadWriteResult = Strict({ upload: ref(Upload), receipt: ref(Receipt) }, { $id: 'UploadWriteResult', description: 'The upload as it stands after the call, and the receipt.' })

@@ -1,5 +1,5 @@
 import { Type, type Static, type TProperties, type TSchema } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CalendarDate, CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 export const MAX_REGISTRY_BATCH = 1000
@@ -83,7 +83,7 @@ const storedFields = {
   version: Type.Integer({ minimum: 1, description: 'Incremented by every change; the ETag of the record.' }),
   createdAt: Instant(),
   updatedAt: Instant(),
-  deletedAt: Type.Union([Instant(), Type.Null()], { description: 'When the province deleted it; null while it exists.' }),
+  deletedAt: Nullable(Instant(), { description: 'When the province deleted it; null while it exists.' }),
 }
 
 const communeVerified = {
@@ -213,7 +213,7 @@ export const Change = Strict({
   operation: StringEnum(['upsert', 'delete']),
   version: Type.Integer({ description: 'Version of the record after the change.' }),
   changedAt: Instant(),
-  record: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], { description: 'The record\'s new state (a Station, Cluster or Board); for a delete, its last state with `deletedAt` set.' }),
+  record: Nullable(Type.Object({}, { additionalProperties: true }), { description: 'The record\'s new state (a Station, Cluster or Board); for a delete, its last state with `deletedAt` set.' }),
 }, { $id: 'Change', description: 'One change of one registry record (bản ghi thay đổi).' })
 
 export const ChangePage = Strict({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CalendarDate, CommuneCode, Instant, Nullable, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
 import { Receipt } from './trust.js'
 
@@ -19,7 +19,7 @@ export const FormId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z
 /** An official (cán bộ) named by the `act` claim of a call token: an opaque staff id and a display name, never a credential. */
 export const Person = Strict({
   id: Type.String({ minLength: 1, maxLength: 64, description: 'Opaque staff id, as the calling system knows the official.' }),
-  name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()], { description: 'Display name.' }),
+  name: Nullable(Type.String({ maxLength: 200 }), { description: 'Display name.' }),
 }, { $id: 'Person', description: 'An official who acted for a system (người thực hiện).' })
 
 /** Số liệu lĩnh vực thông tin cơ sở: the indicators of the six-month and annual reports. */
@@ -76,7 +76,7 @@ export const FeedbackForm = Strict({
       topic: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$', description: 'A topic id, e.g. a content topic (`disasters-fire-epidemics`) or `land`, `environment`, `social-policy`.' }),
       ...feedbackCounts,
     }), { maxItems: 50, description: 'The same feedback counted by topic.' }),
-    averageHoursToAnswer: Type.Union([Type.Number({ minimum: 0, maximum: 100_000 }), Type.Null()], { description: 'Average time from receipt to answer, in hours (thời gian trả lời trung bình); null when nothing was answered.' }),
+    averageHoursToAnswer: Nullable(Type.Number({ minimum: 0, maximum: 100_000 }), { description: 'Average time from receipt to answer, in hours (thời gian trả lời trung bình); null when nothing was answered.' }),
   }), { minItems: 1, maxItems: 500, description: 'One line per commune that received feedback; a commune at most once.' }),
   notes: Type.Optional(Type.String({ maxLength: 4000 })),
 }, {
@@ -95,14 +95,14 @@ const clusterCounts = (description: string) => Strict({
 /** One station of Phụ lục 02, as the ministry reads it. */
 export const Appendix02Line = Strict({
   communeCode: CommuneCode('The commune the station serves.'),
-  stationId: Type.Union([RecordId('The station in the province\'s registry.'), Type.Null()], { description: 'The station in the registry; null for a commune that has none.' }),
-  stationKind: Type.Union([StationKind, Type.Null()], { description: 'Kind of station; null without one.' }),
-  programme: Type.Union([Programme, Type.Null()], { description: 'The programme the station was set up under, if any.' }),
-  fundingSource: Type.Union([FundingSource, Type.Null()]),
+  stationId: Nullable(RecordId('The station in the province\'s registry.'), { description: 'The station in the registry; null for a commune that has none.' }),
+  stationKind: Nullable(StationKind, { description: 'Kind of station; null without one.' }),
+  programme: Nullable(Programme, { description: 'The programme the station was set up under, if any.' }),
+  fundingSource: Nullable(FundingSource),
   clusters: clusterCounts('Clusters of the station in place, by kind.'),
   clustersReplaced: count('Broken wired or FM clusters replaced by IT–telecom ones (số cụm loa thay thế).'),
   villagesCovered: count('Villages newly covered by extension clusters (số thôn, bản được mở rộng).'),
-  status: Type.Union([DeviceStatus, Type.Null()], { description: 'Condition of the station (tình trạng).' }),
+  status: Nullable(DeviceStatus, { description: 'Condition of the station (tình trạng).' }),
 }, { $id: 'Appendix02Line', description: 'One line of Phụ lục 02: a commune and its station.' })
 
 /** Phụ lục 02: results of setting up, replacing and extending IT–telecom commune radio, a line per commune and station. */
@@ -139,7 +139,7 @@ export const ReportPeriod = Strict({
   }),
   year: Type.Integer(),
   title: Type.String(),
-  asOf: Type.Union([CalendarDate('The date the figures are as of (số liệu tính đến ngày).'), Type.Null()]),
+  asOf: Nullable(CalendarDate('The date the figures are as of (số liệu tính đến ngày).')),
   dueOn: CalendarDate('Last day to submit on time (hạn gửi), Vietnam time (UTC+7).'),
   deadline: Instant('The first instant that counts as late: the end of dueOn in Vietnam time.'),
   forms: Type.Array(FormId, { maxItems: 20 }),
@@ -156,8 +156,8 @@ export const ReportPeriod = Strict({
     grantedBy: Type.String({ maxLength: 64 }),
     grantedAt: Instant(),
   }), { maxItems: 34, description: 'Deadlines central extended for one province (gia hạn), each with its reason.' }),
-  correctedAt: Type.Union([Instant(), Type.Null()], { description: 'When central last corrected the period.' }),
-  correctionReason: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+  correctedAt: Nullable(Instant(), { description: 'When central last corrected the period.' }),
+  correctionReason: Nullable(Type.String({ maxLength: 1000 })),
 }, { $id: 'ReportPeriod', description: 'A reporting period (kỳ báo cáo).' })
 
 export const ReportPeriodList = Strict({ items: Type.Array(ref(ReportPeriod)) }, { $id: 'ReportPeriodList', description: 'Report periods of a year, by due date.' })
@@ -188,7 +188,7 @@ export const ReportPeriodRequest = Strict({
 
 export const ReportPeriodCorrection = Strict({
   title: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
-  asOf: Type.Optional(Type.Union([CalendarDate(), Type.Null()])),
+  asOf: Type.Optional(Nullable(CalendarDate())),
   dueOn: Type.Optional(CalendarDate('A corrected due date; submissions already made are judged against it again.')),
   reason: Type.String({ minLength: 10, maxLength: 1000, description: 'Why the period is corrected: recorded and shown.' }),
 }, { $id: 'ReportPeriodCorrection', description: 'A correction of a period by central (đính chính kỳ báo cáo).', minProperties: 2 })
@@ -220,14 +220,14 @@ export const ReportSubmission = Strict({
   submittedAt: Instant('When the service received it; this is what the deadline is measured against.'),
   onTime: Type.Boolean(),
   state: ReviewState,
-  reviewComment: Type.Union([Type.String(), Type.Null()]),
-  reviewedAt: Type.Union([Instant(), Type.Null()]),
+  reviewComment: Nullable(Type.String()),
+  reviewedAt: Nullable(Instant()),
   receiptId: Type.String(),
   warnings: Type.Array(ref(CrossCheckWarning)),
-  derived: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'What the service derives from the form: the province totals of an appendix; null for other forms.' }),
-  draftedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who drafted it (the nested `act` of the call token).' }),
-  approvedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official who approved and sent it (the `act` of the call token).' }),
-  reviewedBy: Type.Union([ref(Person), Type.Null()], { description: 'The official of central who decided on it.' }),
+  derived: Nullable(Type.Record(Type.String(), Type.Unknown()), { description: 'What the service derives from the form: the province totals of an appendix; null for other forms.' }),
+  draftedBy: Nullable(ref(Person), { description: 'The official who drafted it (the nested `act` of the call token).' }),
+  approvedBy: Nullable(ref(Person), { description: 'The official who approved and sent it (the `act` of the call token).' }),
+  reviewedBy: Nullable(ref(Person), { description: 'The official of central who decided on it.' }),
   data: Type.Object({}, { additionalProperties: true, description: 'The form as submitted.' }),
 }, { $id: 'ReportSubmission', description: 'One version of a province\'s report form for a period.' })
 
@@ -242,7 +242,7 @@ export const ReviewResult = Strict({
 }, { $id: 'ReviewResult', description: 'The version with central\'s decision on it, and the receipt of the decision.' })
 
 export const ReportHistory = Strict({
-  latest: Type.Union([ref(ReportSubmission), Type.Null()]),
+  latest: Nullable(ref(ReportSubmission)),
   versions: Type.Array(ref(ReportSubmission), { description: 'Every version, newest first.' }),
 }, { $id: 'ReportHistory', description: 'The versions of one form of one province for one period.' })
 
@@ -259,7 +259,7 @@ export const PeriodStatus = Strict({
   period: ref(ReportPeriod),
   provinces: Type.Array(Strict({
     province: ProvinceCode(),
-    forms: Type.Array(Strict({ form: FormId, status: ReportStatus, version: Type.Union([Type.Integer(), Type.Null()]), submittedAt: Type.Union([Instant(), Type.Null()]) })),
+    forms: Type.Array(Strict({ form: FormId, status: ReportStatus, version: Nullable(Type.Integer()), submittedAt: Nullable(Instant()) })),
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CommuneCode, Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { Receipt } from './trust.js'
 
@@ -121,7 +121,7 @@ export const ProvinceStatusSummary = Strict({
     fault: tally('Last reported `fault`.'),
   }, { description: 'Devices by their last reported state, stale ones included.' }),
   stale: tally('Devices whose newest event is older than `STALE_AFTER_SECONDS`: presumed offline.'),
-  lastReportAt: Type.Union([Instant(), Type.Null()], { description: 'The newest `observedAt` of the province\'s devices.' }),
+  lastReportAt: Nullable(Instant(), { description: 'The newest `observedAt` of the province\'s devices.' }),
 }, { $id: 'ProvinceStatusSummary', description: 'Device status of one province, computed when read.' })
 
 export const StatusOverview = Strict({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { ContentPriority, SecondsOrNull } from './content.js'
 import { ReportPeriod, ReportPeriodId, ReportStatus } from './reports.js'
 
@@ -121,7 +121,7 @@ export type ProvinceFigures = Static<typeof ProvinceFigures>
 const summaryHeader = {
   generatedAt: Instant('When the figures were computed; they may be up to `SUMMARY_CACHE_SECONDS` old.'),
   staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A device whose last report is older than this counts as stale.' }),
-  period: Type.Union([ref(ReportPeriod), Type.Null()], { description: 'The report period the report states are for.' }),
+  period: Nullable(ref(ReportPeriod), { description: 'The report period the report states are for.' }),
 }
 
 export const NationalSummary = Strict({

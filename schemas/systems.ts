@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { Jwks, PublicJwk, Receipt } from './trust.js'
 
 export const SystemId = (description = 'System id: `province-<code>` for a provincial system (e.g. `province-79`), any other for a central-role caller.') =>
@@ -19,17 +19,17 @@ export const KeyInfo = Strict({
   alg: StringEnum(['ES256', 'EdDSA']),
   status: StringEnum(['active', 'retired'], { description: 'A retired key verifies nothing.' }),
   addedAt: Instant(),
-  retiredAt: Type.Union([Instant(), Type.Null()]),
+  retiredAt: Nullable(Instant()),
   jwk: ref(PublicJwk),
 }, { $id: 'KeyInfo', description: 'A public key registered for a system.' })
 
 export const System = Strict({
   id: SystemId(),
   role: SystemRole,
-  provinceCode: Type.Union([ProvinceCode(), Type.Null()], { description: 'The province a provincial system acts for; null for central.' }),
+  provinceCode: Nullable(ProvinceCode(), { description: 'The province a provincial system acts for; null for central.' }),
   name: Name,
-  jwksUri: Type.Union([Type.String(), Type.Null()], { description: 'Where the system publishes its public keys, when not registered inline.' }),
-  webhookUrl: Type.Union([Type.String(), Type.Null()], { description: 'Where the service sends signed notifications.' }),
+  jwksUri: Nullable(Type.String(), { description: 'Where the system publishes its public keys, when not registered inline.' }),
+  webhookUrl: Nullable(Type.String(), { description: 'Where the service sends signed notifications.' }),
   status: SystemStatus,
   keyRecovery: Type.Boolean({ description: 'Whether this central system may recover another system\'s keys (`POST /v2/systems/{id}/key-recovery`); granted only by the operator in SYSTEMS_FILE.' }),
   keys: Type.Array(ref(KeyInfo), { description: 'Keys registered inline, active and retired.' }),
@@ -57,8 +57,8 @@ export type SystemRegistration = Static<typeof SystemRegistration>
 
 export const SystemUpdate = Strict({
   name: Type.Optional(Name),
-  webhookUrl: Type.Optional(Type.Union([HttpsUrl('New webhook URL.'), Type.Null()])),
-  jwksUri: Type.Optional(Type.Union([HttpsUrl('New JWKS URL.'), Type.Null()])),
+  webhookUrl: Type.Optional(Nullable(HttpsUrl('New webhook URL.'))),
+  jwksUri: Type.Optional(Nullable(HttpsUrl('New JWKS URL.'))),
   status: Type.Optional(SystemStatus),
 }, {
   $id: 'SystemUpdate',

@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Page, PageQuery, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, Page, PageQuery, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T, description: string) => Type.Union([schema, Type.Null()], { description })
 const text = (maxLength: number) => Type.String({ maxLength })
 const Hash = (description: string) => Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description, examples: ['47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'] })
 
@@ -15,27 +14,27 @@ export const AuditEntry = Strict({
   id: Type.Integer({ minimum: 1, description: 'Position in the log: entry `id` is leaf `id - 1` of the transparency log.' }),
   leafIndex: Type.Integer({ minimum: 0, description: 'The leaf of this entry in the Merkle tree.' }),
   kind: AuditEntryKind,
-  at: Type.Union([Instant('When the call was answered; for a write, when it was applied; for `refusals`, when the minute began.'), Type.Null()]),
-  caller: Nullable(text(64), 'The system that called, as verified, or as it claimed when verification failed; null for anonymous calls.'),
-  verified: Type.Union([Type.Boolean(), Type.Null()], { description: 'Whether the call token passed every check.' }),
-  kid: Nullable(text(128), 'The `kid` of the key that signed the call token.'),
-  jti: Nullable(text(128), 'The `jti` of the call token, when there was one.'),
-  method: Nullable(text(10), 'HTTP method.'),
-  path: Nullable(text(2000), 'Path and query as received.'),
-  operation: Nullable(text(100), 'The contract\'s `operationId` of the route called; null when no route matched.'),
-  bodySha256: Nullable(text(43), 'base64url SHA-256 of the body bytes received.'),
-  status: Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Null()], { description: 'HTTP status answered.' }),
-  problemCode: Nullable(text(64), 'Problem code when the call was refused or failed.'),
-  receiptId: Nullable(text(64), 'Receipt issued for an accepted write.'),
-  requestId: Nullable(text(128), 'The `x-request-id` of the call.'),
-  callToken: Nullable(text(16_384), 'For an accepted write, the call token as sent: anyone can verify with the caller\'s public key (kept after the key is retired) that it signed exactly this method, path and body hash (chống chối bỏ nguồn gốc).'),
-  refusals: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'For `refusals`: how many calls the entry counts.' }),
-  until: Type.Union([Instant('For `refusals`: when the minute ended.'), Type.Null()]),
-  actor: Type.Union([Strict({
+  at: Nullable(Instant('When the call was answered; for a write, when it was applied; for `refusals`, when the minute began.')),
+  caller: Nullable(text(64), { description: 'The system that called, as verified, or as it claimed when verification failed; null for anonymous calls.' }),
+  verified: Nullable(Type.Boolean(), { description: 'Whether the call token passed every check.' }),
+  kid: Nullable(text(128), { description: 'The `kid` of the key that signed the call token.' }),
+  jti: Nullable(text(128), { description: 'The `jti` of the call token, when there was one.' }),
+  method: Nullable(text(10), { description: 'HTTP method.' }),
+  path: Nullable(text(2000), { description: 'Path and query as received.' }),
+  operation: Nullable(text(100), { description: 'The contract\'s `operationId` of the route called; null when no route matched.' }),
+  bodySha256: Nullable(text(43), { description: 'base64url SHA-256 of the body bytes received.' }),
+  status: Nullable(Type.Integer({ minimum: 100, maximum: 599 }), { description: 'HTTP status answered.' }),
+  problemCode: Nullable(text(64), { description: 'Problem code when the call was refused or failed.' }),
+  receiptId: Nullable(text(64), { description: 'Receipt issued for an accepted write.' }),
+  requestId: Nullable(text(128), { description: 'The `x-request-id` of the call.' }),
+  callToken: Nullable(text(16_384), { description: 'For an accepted write, the call token as sent: anyone can verify with the caller\'s public key (kept after the key is retired) that it signed exactly this method, path and body hash (chống chối bỏ nguồn gốc).' }),
+  refusals: Nullable(Type.Integer({ minimum: 1 }), { description: 'For `refusals`: how many calls the entry counts.' }),
+  until: Nullable(Instant('For `refusals`: when the minute ended.')),
+  actor: Nullable(Strict({
     id: Type.String({ maxLength: 64 }),
-    name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
-    draftedBy: Type.Union([Strict({ id: Type.String({ maxLength: 64 }), name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) }), Type.Null()]),
-  }), Type.Null()], { description: 'The official the call named in its `act` claim (người thực hiện), and who drafted what it carried.' }),
+    name: Nullable(Type.String({ maxLength: 200 })),
+    draftedBy: Nullable(Strict({ id: Type.String({ maxLength: 64 }), name: Nullable(Type.String({ maxLength: 200 })) })),
+  }), { description: 'The official the call named in its `act` claim (người thực hiện), and who drafted what it carried.' }),
 }, {
   $id: 'AuditEntry',
   description: 'One entry of the audit log (nhật ký kiểm toán), a leaf of its transparency log. The leaf is the UTF-8 of the JSON array ' +

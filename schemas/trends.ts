@@ -1,11 +1,11 @@
 import { Type } from 'typebox'
-import { CalendarDate, Instant, ProvinceCode, Strict, ref } from './common.js'
+import { CalendarDate, Instant, Nullable, ProvinceCode, Strict, ref } from './common.js'
 
 export const MAX_TREND_DAYS = 400
 
 export const TrendDay = Strict({
   day: CalendarDate('The day, Vietnam time.'),
-  upShare: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], {
+  upShare: Nullable(Type.Number({ minimum: 0, maximum: 1 }), {
     description: 'Share of the devices\' accounted time that day spent online, playing or idle (tỷ lệ thời gian hoạt động); null when no device was accounted.',
   }),
   airtimeHours: Type.Number({ minimum: 0, description: 'Airtime from broadcast logs started that day (số giờ phát sóng), without plays of exercises.' }),
@@ -18,7 +18,7 @@ export const TrendQuery = Strict({
 })
 
 export const Trends = Strict({
-  province: Type.Union([ProvinceCode(), Type.Null()], { description: 'The province, or null for the nation (toàn quốc).' }),
+  province: Nullable(ProvinceCode(), { description: 'The province, or null for the nation (toàn quốc).' }),
   generatedAt: Instant('When the series was computed; today is counted up to here.'),
   days: Type.Array(ref(TrendDay), { maxItems: MAX_TREND_DAYS, description: 'One item per day, oldest first, days without data included.' }),
 }, { $id: 'Trends', description: 'Daily series for charts (biểu đồ xu hướng): online share, airtime, content played, reports submitted.' })

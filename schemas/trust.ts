@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, ref, Strict, StringEnum } from './common.js'
 
 const base64url = (description: string, maxLength = 128) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength, description })
 
@@ -43,8 +43,8 @@ export const ServiceKey = Strict({
   alg: StringEnum(['ES256', 'EdDSA']),
   use: Type.Literal('sig'),
   status: StringEnum(['active', 'retired'], { description: '`active`: the key the service signs with now; `retired`: a key it signed with before, kept so that what it signed still verifies.' }),
-  validFrom: Type.Union([Instant('When the service first signed with it.'), Type.Null()]),
-  validUntil: Type.Union([Instant('When the next key took over; signatures of a retired key made before this (plus a few minutes while instances restart) are genuine.'), Type.Null()]),
+  validFrom: Nullable(Instant('When the service first signed with it.')),
+  validUntil: Nullable(Instant('When the next key took over; signatures of a retired key made before this (plus a few minutes while instances restart) are genuine.')),
 }, { $id: 'ServiceKey', description: 'A public key of the service (khóa công khai của hệ thống trung ương).' })
 
 export const ServiceJwks = Strict({
