@@ -13,6 +13,7 @@ import { callerShares, registerAddressLimit, registerLimits } from './http/limit
 import { registerMetrics } from './observability/metrics.js'
 import { problemRoutes } from './http/problem-routes.js'
 import { redactTokenInQuery } from './http/token-in-query.js'
+import { registerDeprecation } from './http/deprecation.js'
 import { completeRouteSchema } from './http/responses.js'
 import { sharedSerializers } from './http/serialization.js'
 import { createValidatorCompiler } from './http/validation.js'
@@ -80,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
   })
+  registerDeprecation(app)
   registerErrorHandling(app)
   app.addHook('onRequest', async (request) => {
     if (request.url.includes('%00')) throw new HttpProblem('bad-request', 'the path or query holds a NUL character (%00), which no parameter accepts')

@@ -6,6 +6,7 @@ import { MAX_REGISTRY_BATCH } from '../schemas/registry.js'
 import { MAX_CROSS_CHECK_DAYS, MAX_SCHEDULE_BATCH, MAX_SLOTS_PER_DAY, SCHEDULE_DAYS_AHEAD, SCHEDULE_DAYS_BACK } from '../schemas/schedules.js'
 import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
+import { MIN_DEPRECATION_DAYS } from './http/deprecation.js'
 import { ConfigSchema } from './config.js'
 import { projectPath } from './paths.js'
 
@@ -29,7 +30,33 @@ commits with it and its receipt names the entry's leaf; signed checkpoints, incl
 cosignatures of witnesses are under \`/v2/audit\`.
 
 ${limitsTable()}
+
+${versioningPolicy()}
+
+**Through a proxy or gateway.** A call token is signed over the method, the path and query as sent and the body's bytes.
+Anything between the caller and the service must pass the path and query byte for byte (no re-encoding of \`%2F\` or
+\`+\`, no reordering or dropping of parameters, no trailing slash added or removed) and the body unchanged (no
+re-serialised JSON, no added charset, no decompression or recompression of the bytes): otherwise the call fails with 401
+\`path-mismatch\` or \`body-hash-mismatch\`. The \`Authorization\` header must reach the service as sent.
 `.trim()
+
+/** How `/v2` evolves and how an operation leaves it. */
+function versioningPolicy(): string {
+  return `
+**Versions.** The major version is in the path (\`/v2\`); \`info.version\` is the contract's version (semantic versioning).
+Within \`/v2\` changes are only additive and come with a new minor version: new operations, new optional query
+parameters and request fields, new fields in answers, new problem codes, new values of an enum in answers. A client ignores
+fields and enum values of answers it does not know; it never sends fields the contract does not declare (they are refused).
+A change that could break a correct client (a field removed, renamed or made required, a type or meaning changed, a
+status code changed) comes only as a new major version (\`/v3\`), served beside \`/v2\` for at least ${MIN_DEPRECATION_DAYS} days.
+
+**Deprecation.** An operation on its way out is marked \`deprecated\` in the contract from the day it is announced, and its
+every answer carries \`Deprecation\` (RFC 9745: since when), \`Sunset\` (RFC 8594: after when it may be removed, at least
+${MIN_DEPRECATION_DAYS} days later) and, when it has one, \`Link: <successor>; rel="successor-version"\`. Central announces
+it to every registered system's contact when it is marked. A client that logs these headers learns of it without reading
+the contract again.
+`.trim()
+}
 
 /** The limits a caller meets, with this deployment's defaults (each setting can be changed by the operator). */
 function limitsTable(): string {
@@ -139,7 +166,19 @@ const webhooks = {
 export const openApiDocument: SwaggerOptions = {
   openapi: {
     openapi: '3.1.0',
-    info: { title: 'ttn-interop', version, description },
+    info: {
+      title: 'ttn-interop',
+      version,
+      description,
+      contact: { name: 'Operator of the central source-information system (Hệ thống thông tin nguồn trung ương)' },
+      // The contract itself, so that vendors may copy it into their code, clients and documentation.
+      license: { name: 'Creative Commons Attribution 4.0', identifier: 'CC-BY-4.0' },
+    },
+    servers: [{ url: '/', description: 'The instance that serves this document (`GET /openapi.json`).' }, {
+      url: '{origin}',
+      description: 'An instance of the service: its `PUBLIC_URL`. Central gives each vendor the address of a test instance and of production.',
+      variables: { origin: { default: 'http://127.0.0.1:8080', description: 'Scheme, host and port of the instance (the default is a local one started with `npm start`).' } },
+    }],
     webhooks,
     components: {
       securitySchemes: {

@@ -2,6 +2,7 @@ import type { RouteOptions } from 'fastify'
 import { Strict, ref, Problem } from '../../schemas/common.js'
 import type { TObject, TProperties } from 'typebox'
 import { policyDescriptions } from '../auth/policy.js'
+import { declareDeprecation, deprecationHeaders } from './deprecation.js'
 import { WRITE_METHODS, withIdempotencyKey } from './idempotency.js'
 
 const problemResponse = (description: string) => ({
@@ -77,6 +78,7 @@ export function completeRouteSchema(route: RouteOptions): void {
     statuses.push(409, 422)
   }
   schema.description = [schema.description, policyDescriptions[policy]].filter(Boolean).join('\n\n')
+  declareDeprecation(route, schema)
   // The same policy in machine-readable form, for clients and the conformance kit.
   schema['x-ttn-policy'] = policy
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
@@ -89,6 +91,7 @@ export function completeRouteSchema(route: RouteOptions): void {
       ...(success || code === 429 ? rateLimit : {}),
       ...(code === 401 ? wwwAuthenticate : {}),
       ...(success && writes ? idempotencyReplayed : {}),
+      ...(schema.deprecated ? deprecationHeaders : {}),
       ...response.headers,
     }
   }
