@@ -42,7 +42,7 @@ const stationFields = {
   kind: StationKind,
   status: DeviceStatus,
   establishedOn: Type.Optional(CalendarDate('Date the station was set up (ngày thiết lập).')),
-  hasIntegrationDevice: Type.Optional(Type.Boolean({ default: false, description: 'Whether an integration device (thiết bị tích hợp) links old wired or FM clusters to the IT–telecom equipment, as after the 2025 commune mergers.' })),
+  hasIntegrationDevice: Type.Optional(Type.Boolean({ description: 'Whether an integration device (thiết bị tích hợp) links old wired or FM clusters to the IT–telecom equipment, as after the 2025 commune mergers; absent means false.' })),
   address: Type.Optional(text(500, 'Address (địa chỉ).')),
   location: Type.Optional(ref(Location)),
   programme: Type.Optional(Programme),
@@ -205,16 +205,27 @@ export const StationNationalQuery = Strict({ ...central, kind: Type.Optional(Sta
 export const ClusterNationalQuery = Strict({ ...central, kind: Type.Optional(ClusterKind), station: Type.Optional(RecordId()), ...listFilters })
 export const BoardNationalQuery = Strict({ ...central, placement: Type.Optional(StringEnum(['indoor', 'outdoor'])), ...listFilters })
 
-export const Change = Strict({
-  seq: Type.Integer({ description: 'Global sequence number of the change.' }),
-  entity: RegistryEntityName,
+/** One change of one kind of record; the feed's items are one of these, told apart by `entity`. */
+const changeOf = <E extends 'station' | 'cluster' | 'board', R extends TSchema>(entity: E, Record: R, title: string) => Strict({
+  seq: Type.Integer({ minimum: 1, format: 'int64', description: 'Global sequence number of the change.' }),
+  entity: Type.Literal(entity),
   province: ProvinceCode(),
   id: RecordId(),
   operation: StringEnum(['upsert', 'delete']),
-  version: Type.Integer({ description: 'Version of the record after the change.' }),
+  version: Type.Integer({ minimum: 1, description: 'Version of the record after the change.' }),
   changedAt: Instant(),
-  record: Nullable(Type.Object({}, { additionalProperties: true }), { description: 'The record\'s new state (a Station, Cluster or Board); for a delete, its last state with `deletedAt` set.' }),
-}, { $id: 'Change', description: 'One change of one registry record (bản ghi thay đổi).' })
+  record: Type.Unsafe<Static<R>>({ ...ref(Record), description: `The ${title}'s new state; for a delete, its last state with \`deletedAt\` set.` }),
+}, { $id: `${entity[0]!.toUpperCase()}${entity.slice(1)}Change`, description: `One change of one ${title} (bản ghi thay đổi).` })
+
+export const StationChange = changeOf('station', Station.Record, 'station')
+export const ClusterChange = changeOf('cluster', Cluster.Record, 'cluster')
+export const BoardChange = changeOf('board', Board.Record, 'board')
+
+export const Change = Type.Union([ref(StationChange), ref(ClusterChange), ref(BoardChange)], {
+  $id: 'Change',
+  description: 'One change of one registry record (bản ghi thay đổi): a station, a cluster or a board, as `entity` says.',
+  discriminator: { propertyName: 'entity', mapping: { station: '#/components/schemas/StationChange', cluster: '#/components/schemas/ClusterChange', board: '#/components/schemas/BoardChange' } },
+})
 
 export const ChangePage = Strict({
   items: Type.Array(ref(Change), { description: 'Changes in feed order.' }),
@@ -232,5 +243,5 @@ export const registryComponents = [
   Location, OperatorContact,
   Station.Input, Station.Replacement, Station.Record, Cluster.Input, Cluster.Replacement, Cluster.Record, Board.Input, Board.Replacement, Board.Record,
   StationBatch, ClusterBatch, BoardBatch, RegistryBatch, UpsertOutcome, BatchResult, Tally, RegistryBatchResult,
-  StationWriteResult, ClusterWriteResult, BoardWriteResult, StationPage, ClusterPage, BoardPage, Change, ChangePage,
+  StationWriteResult, ClusterWriteResult, BoardWriteResult, StationPage, ClusterPage, BoardPage, StationChange, ClusterChange, BoardChange, Change, ChangePage,
 ]

@@ -35,7 +35,7 @@ t.test('an operation that is not deprecated carries none of the headers', async 
 })
 
 t.test('the contract marks the operation and declares its headers', async (t) => {
-  const document = app.swagger() as { paths: Record<string, Record<string, { deprecated?: boolean, description?: string, responses: Record<string, { headers?: Record<string, unknown> }> }>> }
+  const document = app.swagger() as unknown as { paths: Record<string, Record<string, { deprecated?: boolean, description?: string, responses: Record<string, { headers?: Record<string, unknown> }> }>> }
   const operation = document.paths['/v2/deprecated-example']!.get!
   t.equal(operation.deprecated, true)
   t.match(operation.description, /Deprecated\*\* since 2027-01-01; may be removed after 2027-07-01\. Use `\/v2\/replacement` instead/)

@@ -1,5 +1,6 @@
 import { ref } from '../../../schemas/common.js'
-import { ChangePage, ChangesQuery } from '../../../schemas/registry.js'
+import type { Static } from 'typebox'
+import { ChangePage, ChangesQuery, type Change } from '../../../schemas/registry.js'
 import type { App } from '../../app-type.js'
 import { requireProvinceScope } from '../../auth/policy.js'
 import { decodeFeedCursor, nextFeedCursor } from '../../db/feed.js'
@@ -29,10 +30,11 @@ export async function changesRoutes(app: App) {
     const position = decodeFeedCursor(after)
     const rows = await store.read(position, { province, entity }, limit)
     return {
+      // recordOf gives the record of the row's own entity, which is what tells the union's members apart.
       items: rows.map((row) => ({
         seq: row.feed_seq, entity: row.entity, province: row.province_code, id: row.record_id, operation: row.operation,
         version: row.version, changedAt: row.changed_at.toISOString(), record: recordOf(row.entity, row.record as Record<string, unknown>),
-      })),
+      }) as Static<typeof Change>),
       nextCursor: nextFeedCursor(rows, position),
     }
   })
