@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import { CalendarDate, CommuneCode, Instant, Nullable, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
 import { Receipt } from './trust.js'
@@ -212,7 +212,8 @@ export const ReviewState = StringEnum(['submitted', 'accepted', 'returned'], {
   description: '`submitted` (awaiting central), `accepted` (đã tiếp nhận), `returned` (trả lại, with a comment).',
 })
 
-export const ReportSubmission = Strict({
+/** One version of a form as stored, with `data` typed by the form's own schema. */
+const submissionOf = <D extends TSchema>(name: string, data: D) => Strict({
   province: ProvinceCode(),
   periodId: ReportPeriodId,
   form: FormId,
@@ -228,23 +229,38 @@ export const ReportSubmission = Strict({
   draftedBy: Nullable(ref(Person), { description: 'The official who drafted it (the nested `act` of the call token).' }),
   approvedBy: Nullable(ref(Person), { description: 'The official who approved and sent it (the `act` of the call token).' }),
   reviewedBy: Nullable(ref(Person), { description: 'The official of central who decided on it.' }),
-  data: Type.Object({}, { additionalProperties: true, description: 'The form as submitted.' }),
-}, { $id: 'ReportSubmission', description: 'One version of a province\'s report form for a period.' })
+  data,
+}, { $id: `${name}Submission`, description: 'One version of a province\'s report form for a period.' })
 
-export const ReportSubmitResult = Strict({
-  submission: ref(ReportSubmission),
-  receipt: ref(Receipt),
-}, { $id: 'ReportSubmitResult', description: 'The stored version with its cross-check warnings, and the receipt: its time received is what counts for the deadline.' })
+/** What the operations of one form answer: a version, a submission's result, a review's result, the history. */
+function submissionSchemas<D extends TSchema>(name: string, data: D) {
+  const Submission = submissionOf(name, data)
+  return {
+    Submission,
+    SubmitResult: Strict({ submission: ref(Submission), receipt: ref(Receipt) }, {
+      $id: `${name}SubmitResult`, description: 'The stored version with its cross-check warnings, and the receipt: its time received is what counts for the deadline.',
+    }),
+    ReviewResult: Strict({ submission: ref(Submission), receipt: ref(Receipt) }, {
+      $id: `${name}ReviewResult`, description: 'The version with central\'s decision on it, and the receipt of the decision.',
+    }),
+    History: Strict({
+      latest: Nullable(ref(Submission)),
+      versions: Type.Array(ref(Submission), { description: 'Every version, newest first.' }),
+    }, { $id: `${name}History`, description: 'The versions of one form of one province for one period.' }),
+  }
+}
 
-export const ReviewResult = Strict({
-  submission: ref(ReportSubmission),
-  receipt: ref(Receipt),
-}, { $id: 'ReviewResult', description: 'The version with central\'s decision on it, and the receipt of the decision.' })
+/** The submission schemas of each built-in form and of the forms central defines for a period. */
+export const FormSubmissions = {
+  indicators: submissionSchemas('Indicators', ref(IndicatorsForm)),
+  feedback: submissionSchemas('Feedback', ref(FeedbackForm)),
+  'appendix-02': submissionSchemas('Appendix02', ref(Appendix02Form)),
+  'appendix-03': submissionSchemas('Appendix03', ref(Appendix03Form)),
+  custom: submissionSchemas('CustomForm', Type.Record(Type.String(), Type.Unknown(), { description: 'The form as submitted, as its schema in the period\'s `customForms` describes it.' })),
+}
 
-export const ReportHistory = Strict({
-  latest: Nullable(ref(ReportSubmission)),
-  versions: Type.Array(ref(ReportSubmission), { description: 'Every version, newest first.' }),
-}, { $id: 'ReportHistory', description: 'The versions of one form of one province for one period.' })
+/** A version of any form, as the store keeps it. */
+export const ReportSubmission = FormSubmissions.custom.Submission
 
 export const ReviewRequest = Strict({
   decision: StringEnum(['accept', 'return']),
@@ -263,4 +279,4 @@ export const PeriodStatus = Strict({
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ReportSubmission, ReportSubmitResult, ReviewResult, ReportHistory, ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ...Object.values(FormSubmissions).flatMap((form) => Object.values(form)), ReviewRequest, PeriodStatus]

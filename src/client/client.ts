@@ -5,8 +5,8 @@ import type {
   Station, StationListQuery,
 } from '../../schemas/registry.js'
 import type {
-  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, PeriodStatus, ReportFormName, ReportHistory, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
-  ReportPeriodRequest, ReportSubmitResult, ReviewRequest, ReviewResult,
+  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, FormSubmissions, PeriodStatus, ReportFormName, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
+  ReportPeriodRequest, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type {
@@ -204,24 +204,24 @@ export class TtnClient {
   }
 
   /** Submits a form central defined for an extra period; the data must satisfy its schema. */
-  submitCustomForm(province: string, periodId: string, form: string, data: Record<string, unknown>): Promise<S<typeof ReportSubmitResult>> {
+  submitCustomForm(province: string, periodId: string, form: string, data: Record<string, unknown>): Promise<S<typeof FormSubmissions.custom.SubmitResult>> {
     return this.http.call('PUT', path`/v2/provinces/${province}/reports/${periodId}/forms/${form}`, data, {
       headers: { 'idempotency-key': `report-${province}-${periodId}-${form}-${crypto.randomUUID()}` },
     })
   }
 
-  submitReport<F extends ReportFormName>(province: string, periodId: string, form: F, data: FormData[F]): Promise<S<typeof ReportSubmitResult>> {
+  submitReport<F extends ReportFormName>(province: string, periodId: string, form: F, data: FormData[F]): Promise<S<(typeof FormSubmissions)[F]['SubmitResult']>> {
     return this.http.call('PUT', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}`, data, {
       // A new version each time: only an Idempotency-Key makes a retry safe.
       headers: { 'idempotency-key': `report-${province}-${periodId}-${form}-${crypto.randomUUID()}` },
     })
   }
 
-  reportHistory(province: string, periodId: string, form: ReportFormName): Promise<S<typeof ReportHistory>> {
+  reportHistory<F extends ReportFormName>(province: string, periodId: string, form: F): Promise<S<(typeof FormSubmissions)[F]['History']>> {
     return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}`)
   }
 
-  reviewReport(province: string, periodId: string, form: ReportFormName, version: number, decision: S<typeof ReviewRequest>): Promise<S<typeof ReviewResult>> {
+  reviewReport<F extends ReportFormName>(province: string, periodId: string, form: F, version: number, decision: S<typeof ReviewRequest>): Promise<S<(typeof FormSubmissions)[F]['ReviewResult']>> {
     return this.http.call('POST', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/versions/${version}/review`, decision)
   }
 

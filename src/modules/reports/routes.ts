@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import {
-  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, PeriodStatus, ReportHistory, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
-  ReportPeriodRequest, ReportPeriodWriteResult, ReportSubmitResult, ReviewRequest, ReviewResult,
+  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, FormSubmissions, PeriodStatus, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
+  ReportPeriodRequest, ReportPeriodWriteResult, ReviewRequest,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app-type.js'
 import type { Db } from '../../db/database.js'
@@ -212,6 +212,8 @@ export async function reportsRoutes(app: App) {
 
   for (const form of builtInForms) {
     const path = `/v2/provinces/:code/reports/:periodId/${form.name}`
+    // The handlers share the store's view of a version (its data any form's); the contract and the serializer use this form's own schemas.
+    const answers: Record<'SubmitResult' | 'History' | 'ReviewResult', TSchema> = FormSubmissions[form.name]
 
     app.put(path, {
       config: { policy: 'province' },
@@ -222,7 +224,7 @@ export async function reportsRoutes(app: App) {
         description: submitDescription(form.title),
         params: PeriodParams,
         body: ref(form.schema),
-        response: { 201: ref(ReportSubmitResult), ...problemResponses([404, 422]) },
+        response: { 201: ref(answers.SubmitResult), ...problemResponses([404, 422]) },
       },
     }, async (request, reply) => {
       const period = await periodOrFail(request.params.periodId, form.name)
@@ -237,7 +239,7 @@ export async function reportsRoutes(app: App) {
         summary: `Versions of ${form.name}`,
         description: 'Every version submitted, newest first, with central\'s decision on each; 422 when the period does not take this form.',
         params: PeriodParams,
-        response: { 200: ref(ReportHistory), ...problemResponses([404, 422]) },
+        response: { 200: ref(answers.History), ...problemResponses([404, 422]) },
       },
     }, async (request) => history(request.params.code, request.params.periodId, form.name))
 
@@ -250,7 +252,7 @@ export async function reportsRoutes(app: App) {
         description: 'Only the latest version can be decided on; returning needs a comment, which the province sees.',
         params: VersionParams,
         body: ref(ReviewRequest),
-        response: { 200: ref(ReviewResult), ...problemResponses([404, 409, 422]) },
+        response: { 200: ref(answers.ReviewResult), ...problemResponses([404, 409, 422]) },
       },
     }, async (request) => review(request, { ...request.params, form: form.name }, request.body))
   }
@@ -297,7 +299,7 @@ export async function reportsRoutes(app: App) {
       body: Type.Record(Type.String(), Type.Unknown(), {
         description: 'The form, as its schema in the period\'s `customForms` describes it.', 'x-ttn-checked-against': 'the schema of the form in the period\'s customForms',
       }),
-      response: { 201: ref(ReportSubmitResult), ...problemResponses([404, 422]) },
+      response: { 201: ref(FormSubmissions.custom.SubmitResult), ...problemResponses([404, 422]) },
     },
   }, async (request, reply) => {
     const { code, periodId, form } = request.params
@@ -313,7 +315,7 @@ export async function reportsRoutes(app: App) {
       operationId: 'getCustomFormHistory',
       summary: 'Versions of a custom form',
       params: CustomFormParams,
-      response: { 200: ref(ReportHistory), ...problemResponses([404, 422]) },
+      response: { 200: ref(FormSubmissions.custom.History), ...problemResponses([404, 422]) },
     },
   }, async (request) => history(request.params.code, request.params.periodId, request.params.form))
 
@@ -325,7 +327,7 @@ export async function reportsRoutes(app: App) {
       summary: 'Accept or return a version of a custom form',
       params: Strict({ ...CustomFormParams.properties, version: VersionParams.properties.version }),
       body: ref(ReviewRequest),
-      response: { 200: ref(ReviewResult), ...problemResponses([404, 409, 422]) },
+      response: { 200: ref(FormSubmissions.custom.ReviewResult), ...problemResponses([404, 409, 422]) },
     },
   }, async (request) => review(request, request.params, request.body))
 }
