@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { generateKey, importSigningKey, type SigningAlg } from '../../src/client/keys.js'
+import { calculateJwkThumbprint, type JWK } from 'jose'
+import { generateKey, importSigningKey, publicPart, type SigningAlg } from '../../src/client/keys.js'
 import { verifyReceipt } from '../../src/client/verify.js'
 import { projectPath } from '../../src/paths.js'
 import type { PublicJwk } from '../../schemas/trust.js'
@@ -54,6 +55,21 @@ export async function checkVectors(t: Test, command: string, args: string[]): Pr
   t.equal(run.code, 0, `exits 0\n${run.stderr}`)
   t.same(result?.failures, [], 'no vector disagrees')
   t.ok((result?.checks as number) > 50, `${String(result?.checks)} checks`)
+}
+
+/** The example's `keygen` writes a private JWK the service's own code imports, named by its thumbprint, and a registration of its public part. */
+export async function checkKeygen(t: Test, command: string, args: string[], alg: SigningAlg): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'ttn-example-keys-'))
+  t.teardown(() => rm(folder, { recursive: true, force: true }))
+  const run = await runExample(command, [...args, 'keygen', alg, 'province-79', folder])
+  t.equal(run.code, 0, run.stderr)
+  const privateJwk = JSON.parse(await readFile(join(folder, 'private.jwk.json'), 'utf8')) as JWK
+  const key = await importSigningKey(privateJwk)
+  t.equal(key.alg, alg)
+  t.equal(key.kid, await calculateJwkThumbprint(publicPart(privateJwk)), 'the kid is the RFC 7638 thumbprint')
+  const registration = JSON.parse(await readFile(join(folder, 'registration.json'), 'utf8')) as { id: string, provinceCode: string, jwks: { keys: JWK[] } }
+  t.match(registration, { id: 'province-79', role: 'province', provinceCode: '79' })
+  t.same(registration.jwks.keys, [publicPart(privateJwk)], 'the registration carries the public key only')
 }
 
 /**
