@@ -1,6 +1,6 @@
 export { generateKey, importSigningKey, readSigningKey, readSigningKeys, type SigningAlg, type SigningKey } from './keys.js'
 export { bodyHash, signCall, CALL_TOKEN_TYPE, MAX_CALL_TOKEN_LIFETIME_SECONDS, type Actor, type CallToSign } from './sign.js'
-export { verifyReceipt, type ReceiptClaims } from './verify.js'
+export { verifyReceipt, ReceiptError, type ReceiptClaims } from './verify.js'
 export { SignedHttp, TtnApiError, type ClientOptions, type RetryPolicy } from './http.js'
 export { TtnClient } from './client.js'
 export { cursorFeed, pages, type FeedOptions } from './paging.js'

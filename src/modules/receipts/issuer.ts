@@ -3,6 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import { SignJWT } from 'jose'
 import type { Receipt } from '../../../schemas/trust.js'
 import type { ServiceKeys } from '../../auth/service-keys.js'
+import type { SigningKey } from '../../client/keys.js'
+import type { ReceiptClaims } from '../../client/verify.js'
 import { auditLeafHash, encodeHash } from '../../client/transparency.js'
 import type { Db } from '../../db/database.js'
 import type { IdempotencyRecorder } from '../../http/idempotency.js'
@@ -24,6 +26,28 @@ export interface WriteResult {
   status: number
   /** The records touched, e.g. `{ entity: 'station', id: 'st-1', version: 3 }`; large batches give counts instead. */
   records: Record<string, unknown>[]
+}
+
+/** What one receipt states: who issued it to whom, under which id and when, and the call, its result and its log entry. */
+export interface ReceiptContent {
+  issuer: string
+  subject: string
+  id: string
+  issuedAt: Date
+  req: ReceiptClaims['req']
+  res: WriteResult
+  log: NonNullable<ReceiptClaims['log']>
+}
+
+/** The receipt's JWS; apart from the issuer so that published test vectors are signed exactly as the service signs. */
+export function signReceipt(key: SigningKey, content: ReceiptContent): Promise<string> {
+  return new SignJWT({ req: content.req, res: content.res, log: content.log })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: RECEIPT_TYPE })
+    .setIssuer(content.issuer)
+    .setSubject(content.subject)
+    .setJti(content.id)
+    .setIssuedAt(Math.floor(content.issuedAt.getTime() / 1000))
+    .sign(key.key)
 }
 
 /**
@@ -48,8 +72,11 @@ export class ReceiptIssuer {
     const id = randomBytes(16).toString('base64url')
     const entry = callEntry(request, { status: result.status, problemCode: null, receiptId: id, callToken: call.token })
     const entryId = await this.audit.append(db, entry)
-    const key = this.keys.current
-    const jws = await new SignJWT({
+    const jws = await signReceipt(this.keys.current, {
+      issuer: this.serviceId,
+      subject: caller.systemId,
+      id,
+      issuedAt: request.receivedAt,
       req: {
         jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid,
         ...(call.actor ? { act: call.actor } : {}),
@@ -57,12 +84,6 @@ export class ReceiptIssuer {
       res: result,
       log: { index: entryId - 1, leafHash: encodeHash(auditLeafHash(entry)) },
     })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: RECEIPT_TYPE })
-      .setIssuer(this.serviceId)
-      .setSubject(caller.systemId)
-      .setJti(id)
-      .setIssuedAt(Math.floor(request.receivedAt.getTime() / 1000))
-      .sign(key.key)
     await this.store.insert({ id, issuedAt: request.receivedAt, caller: caller.systemId, provinceCode: caller.provinceCode, jws }, db)
     await this.idempotency.record(request, id, db)
     request.receiptId = id
