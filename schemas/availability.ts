@@ -18,7 +18,7 @@ export const AvailabilityFigures = Strict({
   upShare: Nullable(Type.Number({ minimum: 0, maximum: 1 }), {
     description: 'Share of `accountedMs` online, playing or idle (tỷ lệ thời gian hoạt động), 0 to 1; null when nothing is accounted.',
   }),
-  faults: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Times a device entered `fault` (số lần sự cố).' }),
+  faults: Type.Integer({ format: 'int32', minimum: 0, maximum: 2_147_483_647, description: 'Times a device entered `fault` (số lần sự cố).' }),
   lastSeenAt: Nullable(Instant(), { description: 'The newest report within the window.' }),
 }, { $id: 'AvailabilityFigures', description: 'Time in each state and faults over a window (đánh giá hiệu quả hoạt động).' })
 export type AvailabilityFigures = Static<typeof AvailabilityFigures>
@@ -45,7 +45,7 @@ const windowFields = {
   from: CalendarDate('First day of the window (Vietnam time).'),
   to: CalendarDate('Last day of the window, included.'),
   generatedAt: Instant('When the figures were computed: the window ends here when it reaches today.'),
-  staleAfterSeconds: Type.Integer({ description: 'The `STALE_AFTER_SECONDS` after which silence counts as `silentMs`.' }),
+  staleAfterSeconds: Type.Integer({ format: 'int64', description: 'The `STALE_AFTER_SECONDS` after which silence counts as `silentMs`.' }),
 }
 
 export const AvailabilityItem = Strict({

@@ -104,14 +104,14 @@ export const ResolveAdminUnitsResponse = Strict({
 }, { $id: 'ResolveAdminUnitsResponse', description: 'The current units for each code asked.' })
 
 export const CatalogueVersion = Strict({
-  version: Type.Integer({ minimum: 1, description: 'Version number, from 1 (the list shipped with the service).' }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'Version number, from 1 (the list shipped with the service).' }),
   source: Type.String({ maxLength: 500, description: 'The file the version was imported from.' }),
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of that file.' }),
-  units: Type.Integer({ minimum: 0, description: 'Active commune-level units after the import.' }),
-  added: Type.Integer({ minimum: 0 }),
-  updated: Type.Integer({ minimum: 0 }),
-  retired: Type.Integer({ minimum: 0 }),
-  successions: Type.Integer({ minimum: 0 }),
+  units: Type.Integer({ format: 'int64', minimum: 0, description: 'Active commune-level units after the import.' }),
+  added: Type.Integer({ format: 'int64', minimum: 0 }),
+  updated: Type.Integer({ format: 'int64', minimum: 0 }),
+  retired: Type.Integer({ format: 'int64', minimum: 0 }),
+  successions: Type.Integer({ format: 'int64', minimum: 0 }),
   importedAt: Instant(),
 }, { $id: 'CatalogueVersion', description: 'A version of the commune catalogue (danh mục đơn vị hành chính cấp xã): an import and what it changed.' })
 

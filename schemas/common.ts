@@ -55,7 +55,7 @@ export const DEFAULT_PAGE_LIMIT = 100
 
 /** Query parameters every list takes. */
 export const PageQuery = {
-  limit: Type.Optional(Type.Integer({
+  limit: Type.Optional(Type.Integer({ format: 'int32',
     minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT,
     description: `Most items in one page (1 to ${MAX_PAGE_LIMIT}).`,
   })),
@@ -80,7 +80,7 @@ export const ProblemFieldError = Strict({
 export const Problem = Type.Object({
   type: Type.String({ description: 'URI reference naming the problem type; `/problems/{code}` on this service describes it.' }),
   title: Type.String({ description: 'Short summary of the problem type.' }),
-  status: Type.Integer({ description: 'The HTTP status code.' }),
+  status: Type.Integer({ format: 'int64', description: 'The HTTP status code.' }),
   detail: Type.String({ description: 'What went wrong with this request.' }),
   code: Type.String({ description: 'Stable machine-readable problem code; the same as the last segment of `type`.' }),
   instance: Type.Optional(Type.String({ description: 'Request id of the call, as in the `x-request-id` header.' })),
@@ -105,6 +105,6 @@ export type Problem = Static<typeof Problem>
 export const ProblemType = Strict({
   type: Type.String({ description: 'The problem type URI, as in problem documents.' }),
   code: Type.String({ description: 'The stable problem code.' }),
-  status: Type.Integer({ description: 'The HTTP status answered with this problem.' }),
+  status: Type.Integer({ format: 'int64', description: 'The HTTP status answered with this problem.' }),
   title: Type.String({ description: 'What the problem means.' }),
 }, { $id: 'ProblemType', description: 'One problem type this service can answer with.' })

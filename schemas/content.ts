@@ -95,7 +95,7 @@ export const ContentStatus = StringEnum(['active', 'withdrawn'], { description: 
 
 export const ContentItem = Strict({
   id: Type.String({ format: 'uuid', description: 'Content id; the same for every version.' }),
-  version: Type.Integer({ minimum: 1, description: 'Each update is a new version; a withdrawal too.' }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'Each update is a new version; a withdrawal too.' }),
   status: ContentStatus,
   origin: StringEnum(['central', 'province'], { description: '`central` (published by central), `province` (shared by a province).' }),
   province: Nullable(ProvinceCode(), { description: 'For shared content, the province that shared it.' }),
@@ -172,7 +172,7 @@ export const ContentPage = Page('ContentPage', ref(ContentItem), 'Content items,
 export const AckRequest = Strict({
   receivedAt: Instant('When the provincial system received the item (thời điểm nhận).'),
   scheduledAt: Type.Optional(Instant('When it is scheduled to be broadcast (lịch phát).')),
-  stations: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'On how many stations it is scheduled.' })),
+  stations: Type.Optional(Type.Integer({ format: 'int32', minimum: 0, maximum: 100_000, description: 'On how many stations it is scheduled.' })),
   communes: Type.Optional(Type.Array(CommuneCode(), {
     minItems: 1, maxItems: COMMUNES_NATIONWIDE, uniqueItems: true,
     description: 'The item\'s target communes in the caller\'s province that the acknowledgement covers; omitted, it covers all the item targets there.',
@@ -182,10 +182,10 @@ export const AckRequest = Strict({
 export const Ack = Strict({
   contentId: Type.String({ format: 'uuid' }),
   province: ProvinceCode(),
-  version: Type.Integer({ description: 'The version current when the acknowledgement was first made.' }),
+  version: Type.Integer({ format: 'int64', description: 'The version current when the acknowledgement was first made.' }),
   receivedAt: Instant(),
   scheduledAt: Nullable(Instant()),
-  stations: Nullable(Type.Integer()),
+  stations: Nullable(Type.Integer({ format: 'int64' })),
   communes: Nullable(Type.Array(CommuneCode()), { description: 'The target communes it covers, in code order; null when it covers all the item targets in the province.' }),
   acknowledgedAt: Instant('When the service first stored it.'),
 }, { $id: 'Ack', description: 'A province\'s acknowledgement of a content item.' })
@@ -203,11 +203,11 @@ export const DeliveryState = StringEnum(['pending', 'delivered'], {
 export const Delivery = Strict({
   notificationId: Type.String({ format: 'uuid' }),
   type: ContentEventType,
-  version: Type.Integer(),
+  version: Type.Integer({ format: 'int64' }),
   state: DeliveryState,
-  attempts: Type.Integer({ minimum: 0 }),
+  attempts: Type.Integer({ format: 'int64', minimum: 0 }),
   lastAttemptAt: Nullable(Instant()),
-  lastStatus: Nullable(Type.Integer(), { description: 'HTTP status of the last attempt; null when it got no answer.' }),
+  lastStatus: Nullable(Type.Integer({ format: 'int64' }), { description: 'HTTP status of the last attempt; null when it got no answer.' }),
   lastError: Nullable(Type.String(), { description: 'Why the last attempt failed.' }),
   nextAttemptAt: Nullable(Instant(), { description: 'When the next attempt is due, while pending.' }),
   deliveredAt: Nullable(Instant()),
@@ -237,7 +237,7 @@ const broadcastLogFields = {
   localRef: Type.Optional(text(200, 'The province\'s own reference of what was played, for local content.')),
   startedAt: Instant('Start of play (bắt đầu).'),
   endedAt: Instant('End of play (kết thúc); after the start.'),
-  clustersReached: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Loudspeaker clusters that played it (số cụm loa).' })),
+  clustersReached: Type.Optional(Type.Integer({ format: 'int32', minimum: 0, maximum: 100_000, description: 'Loudspeaker clusters that played it (số cụm loa).' })),
   source: BroadcastSource,
 }
 
@@ -250,16 +250,16 @@ export const BroadcastLogBatch = Strict({
 }, { $id: 'BroadcastLogBatch', description: 'A batch of broadcast log entries (nhật ký phát thanh).' })
 
 export const BroadcastLogRejection = Strict({
-  index: Type.Integer({ minimum: 0 }),
+  index: Type.Integer({ format: 'int64', minimum: 0 }),
   pointer: Type.String({ description: 'JSON pointer to the entry, e.g. `/entries/3`.' }),
   reason: StringEnum(['unknown-station', 'end-before-start', 'overlapping-entry', 'unknown-content', 'content-not-sent', 'no-content-reference'], { description: '`unknown-station` (no such station of the province), `end-before-start` (the end is not after the start), `overlapping-entry` (another entry of the same station covers part of that time), `unknown-content` (no content item with that id), `content-not-sent` (an item central did not send to this province, nor one it shared itself), `no-content-reference` (neither contentId nor localRef).' }),
   message: Type.String(),
 }, { $id: 'BroadcastLogRejection', description: 'An entry not stored, and why.' })
 
 export const BroadcastLogResult = Strict({
-  accepted: Type.Integer({ description: 'Entries stored now.' }),
-  duplicate: Type.Integer({ description: 'Entries already stored by an earlier send, or repeated in the batch: stored once.' }),
-  rejected: Type.Integer({ description: 'Entries refused; each is listed in `rejections`.' }),
+  accepted: Type.Integer({ format: 'int64', description: 'Entries stored now.' }),
+  duplicate: Type.Integer({ format: 'int64', description: 'Entries already stored by an earlier send, or repeated in the batch: stored once.' }),
+  rejected: Type.Integer({ format: 'int64', description: 'Entries refused; each is listed in `rejections`.' }),
   rejections: Type.Array(ref(BroadcastLogRejection), { description: 'Every refused entry, in the order sent.' }),
   receipt: ref(Receipt),
 }, { $id: 'BroadcastLogResult', description: 'Valid entries are stored and each rejected one is named; one bad entry never drops the others. `accepted + duplicate + rejected` is the number of entries sent.' })
@@ -283,7 +283,7 @@ export const BroadcastLogQuery = Strict({
 export const SecondsOrNull = (description?: string) => Nullable(Type.Number({ minimum: 0 }), description ? { description } : {})
 
 const Stage = (what: string) => Strict({
-  provinces: Type.Integer({ minimum: 0, description: `Target provinces ${what}.` }),
+  provinces: Type.Integer({ format: 'int64', minimum: 0, description: `Target provinces ${what}.` }),
   p50Seconds: SecondsOrNull('Median time from the first publication, over those provinces; null when none.'),
   p95Seconds: SecondsOrNull('95th percentile (nearest rank) of the same; null when none.'),
 })
@@ -303,25 +303,25 @@ export const DeliveryLatency = Strict({
 export const Reach = Strict({
   contentId: Type.String({ format: 'uuid' }),
   test: Type.Boolean({ description: 'The item is an exercise or test: its plays here are exercises\', counted apart from real ones in the summaries.' }),
-  provincesTargeted: Type.Integer(),
-  provincesDelivered: Type.Integer({ description: 'Target provinces whose webhook received a notification of the item.' }),
-  provincesAcknowledged: Type.Integer(),
-  stationsPlayed: Type.Integer({ description: 'Distinct stations with a broadcast log of the item.' }),
-  plays: Type.Integer(),
+  provincesTargeted: Type.Integer({ format: 'int64' }),
+  provincesDelivered: Type.Integer({ format: 'int64', description: 'Target provinces whose webhook received a notification of the item.' }),
+  provincesAcknowledged: Type.Integer({ format: 'int64' }),
+  stationsPlayed: Type.Integer({ format: 'int64', description: 'Distinct stations with a broadcast log of the item.' }),
+  plays: Type.Integer({ format: 'int64' }),
   airtimeSeconds: Type.Number({ description: 'Total playing time over every station.' }),
   firstPlayedAt: Nullable(Instant()),
   lastPlayedAt: Nullable(Instant(), { description: 'Start of the latest play.' }),
   byProvince: Type.Array(Strict({
     province: ProvinceCode(),
-    stationsPlayed: Type.Integer(),
-    plays: Type.Integer(),
+    stationsPlayed: Type.Integer({ format: 'int64' }),
+    plays: Type.Integer({ format: 'int64' }),
     airtimeSeconds: Type.Number(),
   }), { description: 'Plays per province, for provinces with any.' }),
   byCommune: Type.Array(Strict({
     code: CommuneCode(),
     province: ProvinceCode(),
-    stationsPlayed: Type.Integer({ description: 'Distinct stations registered in the commune with a broadcast log of the item.' }),
-    plays: Type.Integer({ description: 'Broadcast logs of the item on those stations.' }),
+    stationsPlayed: Type.Integer({ format: 'int64', description: 'Distinct stations registered in the commune with a broadcast log of the item.' }),
+    plays: Type.Integer({ format: 'int64', description: 'Broadcast logs of the item on those stations.' }),
     acknowledged: Type.Boolean({ description: 'The province acknowledged the item for this commune: its acknowledgement lists it, or lists no communes.' }),
   }), { description: 'Each target commune of the current version, in code order.' }),
   latency: ref(DeliveryLatency),

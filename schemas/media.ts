@@ -69,7 +69,7 @@ export const Upload = Strict({
   sha256: Sha256Hex('The hash the file must have.'),
   fileName: Nullable(Type.String()),
   declaredType: Nullable(Type.String(), { description: 'The type the uploader declared.' }),
-  chunkMaxBytes: Type.Integer({ minimum: 1, description: 'Largest chunk one PATCH may carry on this deployment (MEDIA_CHUNK_BYTES).' }),
+  chunkMaxBytes: Type.Integer({ format: 'int64', minimum: 1, description: 'Largest chunk one PATCH may carry on this deployment (MEDIA_CHUNK_BYTES).' }),
   createdAt: Instant(),
   expiresAt: Instant('An upload not complete by then is dropped, with its bytes.'),
   failure: Nullable(Type.String(), { description: 'Why the file was rejected.' }),

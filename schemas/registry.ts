@@ -80,7 +80,7 @@ const boardFields = {
 
 const storedFields = {
   province: ProvinceCode('The province whose record it is.'),
-  version: Type.Integer({ minimum: 1, description: 'Incremented by every change; the ETag of the record.' }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'Incremented by every change; the ETag of the record.' }),
   createdAt: Instant(),
   updatedAt: Instant(),
   deletedAt: Nullable(Instant(), { description: 'When the province deleted it; null while it exists.' }),
@@ -144,25 +144,25 @@ export const RegistryBatch = Strict({
 
 export const UpsertOutcome = Strict({
   id: RecordId(),
-  version: Type.Integer({ description: 'The version stored now.' }),
+  version: Type.Integer({ format: 'int64', description: 'The version stored now.' }),
   result: StringEnum(['created', 'updated', 'unchanged'], {
     description: '`unchanged` when the record sent equals the stored one: its version stays and no change is emitted.',
   }),
 }, { $id: 'UpsertOutcome', description: 'What happened to one record of a batch.' })
 
 export const BatchResult = Strict({
-  created: Type.Integer(),
-  updated: Type.Integer(),
-  unchanged: Type.Integer(),
+  created: Type.Integer({ format: 'int64' }),
+  updated: Type.Integer({ format: 'int64' }),
+  unchanged: Type.Integer({ format: 'int64' }),
   items: Type.Array(ref(UpsertOutcome), { description: 'One outcome per record, in the order sent.' }),
   unverifiedCommunes: Type.Array(CommuneCode(), { description: 'Commune codes accepted without a check because the catalogue holds no communes for the province yet.' }),
   receipt: ref(Receipt),
 }, { $id: 'BatchResult', description: 'The outcome of an atomic batch upsert, with its receipt.' })
 
 const Tally = Strict({
-  created: Type.Integer(),
-  updated: Type.Integer(),
-  unchanged: Type.Integer(),
+  created: Type.Integer({ format: 'int64' }),
+  updated: Type.Integer({ format: 'int64' }),
+  unchanged: Type.Integer({ format: 'int64' }),
   items: Type.Array(ref(UpsertOutcome)),
 }, { $id: 'UpsertTally', description: 'Outcomes of one kind of record in a batch.' })
 
@@ -212,7 +212,7 @@ const changeOf = <E extends 'station' | 'cluster' | 'board', R extends TSchema>(
   province: ProvinceCode(),
   id: RecordId(),
   operation: StringEnum(['upsert', 'delete']),
-  version: Type.Integer({ minimum: 1, description: 'Version of the record after the change.' }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'Version of the record after the change.' }),
   changedAt: Instant(),
   record: Type.Unsafe<Static<R>>({ ...ref(Record), description: `The ${title}'s new state; for a delete, its last state with \`deletedAt\` set.` }),
 }, { $id: `${entity[0]!.toUpperCase()}${entity.slice(1)}Change`, description: `One change of one ${title} (bản ghi thay đổi).` })

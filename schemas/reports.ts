@@ -3,7 +3,7 @@ import { CalendarDate, CommuneCode, Instant, Nullable, ProvinceCode, ref, Strict
 import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
 import { Receipt } from './trust.js'
 
-const count = (description: string) => Type.Integer({ minimum: 0, maximum: 100_000_000, description })
+const count = (description: string) => Type.Integer({ format: 'int32', minimum: 0, maximum: 100_000_000, description })
 const amount = (description: string) => Type.Number({ minimum: 0, maximum: 1e12, description })
 
 export const ReportPeriodId = Type.String({ minLength: 3, maxLength: 40, pattern: '^[A-Za-z0-9-]+$', description: 'Period id, e.g. `2026-H1` (six months), `2026-Y` (year), `2026-RADIO` (commune-radio appendices).', examples: ['2026-H1'] })
@@ -137,7 +137,7 @@ export const ReportPeriod = Strict({
   kind: StringEnum(['six_month', 'annual', 'radio_appendices', 'extra'], {
     description: '`six_month` (6 tháng), `annual` (cả năm), `radio_appendices` (Phụ lục 02 và 03), `extra` (opened by central).',
   }),
-  year: Type.Integer(),
+  year: Type.Integer({ format: 'int64' }),
   title: Type.String(),
   asOf: Nullable(CalendarDate('The date the figures are as of (số liệu tính đến ngày).')),
   dueOn: CalendarDate('Last day to submit on time (hạn gửi), Vietnam time (UTC+7).'),
@@ -217,7 +217,7 @@ const submissionOf = <D extends TSchema>(name: string, data: D) => Strict({
   province: ProvinceCode(),
   periodId: ReportPeriodId,
   form: FormId,
-  version: Type.Integer({ minimum: 1, description: 'Each submission is a new version; the latest counts.' }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'Each submission is a new version; the latest counts.' }),
   submittedAt: Instant('When the service received it; this is what the deadline is measured against.'),
   onTime: Type.Boolean(),
   state: ReviewState,
@@ -275,7 +275,7 @@ export const PeriodStatus = Strict({
   period: ref(ReportPeriod),
   provinces: Type.Array(Strict({
     province: ProvinceCode(),
-    forms: Type.Array(Strict({ form: FormId, status: ReportStatus, version: Nullable(Type.Integer()), submittedAt: Nullable(Instant()) })),
+    forms: Type.Array(Strict({ form: FormId, status: ReportStatus, version: Nullable(Type.Integer({ format: 'int64' })), submittedAt: Nullable(Instant()) })),
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 

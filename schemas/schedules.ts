@@ -37,7 +37,7 @@ export const SlotSource = StringEnum(['local', 'relay-national', 'relay-provinci
 
 const slotFields = {
   startsAt: Instant('When the slot starts (giờ bắt đầu); within the schedule\'s Vietnam day.'),
-  durationSeconds: Type.Integer({ minimum: 1, maximum: 86_400, description: 'How long it lasts (thời lượng), in seconds; the slot ends by the end of its day.' }),
+  durationSeconds: Type.Integer({ format: 'int32', minimum: 1, maximum: 86_400, description: 'How long it lasts (thời lượng), in seconds; the slot ends by the end of its day.' }),
   contentId: Type.Optional(Type.String({ format: 'uuid', description: 'The content item to play: one central sent to the province, or one the province shared.' })),
   localProgramme: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Title of the programme (tên chương trình), for what is not a content item of the service, or to label the programme an item is played in.' })),
   source: SlotSource,
@@ -71,15 +71,15 @@ export const ScheduleResult = StringEnum(['created', 'updated', 'unchanged'], {
 export const ScheduleOutcome = Strict({
   stationId: RecordId(),
   date: ScheduleDate('The day.'),
-  version: Type.Integer({ minimum: 1, description: 'The version now stored: 1 for the first, one more for each push that changed the slots.' }),
-  slots: Type.Integer({ minimum: 0 }),
+  version: Type.Integer({ format: 'int64', minimum: 1, description: 'The version now stored: 1 for the first, one more for each push that changed the slots.' }),
+  slots: Type.Integer({ format: 'int64', minimum: 0 }),
   result: ScheduleResult,
 }, { $id: 'ScheduleOutcome', description: 'What a push did to one station-day.' })
 
 export const BroadcastScheduleBatchResult = Strict({
-  created: Type.Integer({ minimum: 0 }),
-  updated: Type.Integer({ minimum: 0 }),
-  unchanged: Type.Integer({ minimum: 0 }),
+  created: Type.Integer({ format: 'int64', minimum: 0 }),
+  updated: Type.Integer({ format: 'int64', minimum: 0 }),
+  unchanged: Type.Integer({ format: 'int64', minimum: 0 }),
   items: Type.Array(ref(ScheduleOutcome), { description: 'Every station-day, in the order sent.' }),
   receipt: ref(Receipt),
 }, { $id: 'BroadcastScheduleBatchResult', description: 'The version of every station-day of the batch.' })
@@ -92,7 +92,7 @@ export const StoredSlot = Strict({
 export const BroadcastSchedule = Strict({
   stationId: RecordId(),
   date: ScheduleDate('The Vietnam day planned.'),
-  version: Type.Integer({ minimum: 1 }),
+  version: Type.Integer({ format: 'int64', minimum: 1 }),
   updatedAt: Instant('When this version was stored: a plan stored after its slots began was not made in advance.'),
   slots: Type.Array(ref(StoredSlot), { description: 'In order of start.' }),
 }, { $id: 'BroadcastSchedule', description: 'A station\'s schedule for one day (lịch phát sóng), at its latest version.' })
@@ -102,14 +102,14 @@ export const BroadcastSchedulePage = Page('BroadcastSchedulePage', ref(Broadcast
 export const BroadcastScheduleQuery = Strict({
   date: Type.Optional(ScheduleDate('Only this day\'s schedules.')),
   station: Type.Optional(RecordId('Only this station\'s schedules.')),
-  limit: Type.Optional(Type.Integer({
+  limit: Type.Optional(Type.Integer({ format: 'int32',
     minimum: 1, maximum: MAX_SCHEDULE_PAGE, default: DEFAULT_SCHEDULE_PAGE,
     description: `Most station-days in one page (1 to ${MAX_SCHEDULE_PAGE}): each holds up to ${MAX_SLOTS_PER_DAY} slots.`,
   })),
   cursor: PageQuery.cursor,
 })
 
-const count = (description: string) => Type.Integer({ minimum: 0, description })
+const count = (description: string) => Type.Integer({ format: 'int64', minimum: 0, description })
 
 export const CrossCheckCounts = Strict({
   slots: count('Slots of the days\' schedules (khung giờ theo lịch): `aired + plannedNotAired + upcoming`.'),

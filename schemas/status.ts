@@ -17,7 +17,7 @@ export type DeviceState = Static<typeof DeviceState>
 const eventDetails = {
   faultCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$', description: 'Fault code of the vendor (mã lỗi), mostly with `fault`.' })),
   faultMessage: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Fault description (mô tả sự cố).' })),
-  volumePercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'Output volume (âm lượng), 0 to 100 %.' })),
+  volumePercent: Type.Optional(Type.Integer({ format: 'int32', minimum: 0, maximum: 100, description: 'Output volume (âm lượng), 0 to 100 %.' })),
   signalDbm: Type.Optional(Type.Number({ minimum: -150, maximum: 0, description: 'Received signal strength (cường độ tín hiệu), dBm.' })),
   supplyVoltage: Type.Optional(Type.Number({ minimum: 0, maximum: 500, description: 'Supply voltage (điện áp nguồn), volts.' })),
   temperatureC: Type.Optional(Type.Number({ minimum: -50, maximum: 150, description: 'Device temperature (nhiệt độ thiết bị), °C.' })),
@@ -52,16 +52,16 @@ export const RejectionReason = StringEnum(['unknown-device', 'future-timestamp',
 })
 
 export const StatusRejection = Strict({
-  index: Type.Integer({ minimum: 0, description: 'Position of the event in `events`, from 0.' }),
+  index: Type.Integer({ format: 'int64', minimum: 0, description: 'Position of the event in `events`, from 0.' }),
   reason: RejectionReason,
   pointer: Type.Optional(Type.String({ description: 'For `bad-value`: JSON pointer of the first failing field, e.g. `/events/7/volumePercent`.' })),
   message: Type.String({ description: 'What is wrong with the event.' }),
 }, { $id: 'StatusRejection', description: 'One event that was not stored, and why.' })
 
 export const StatusIngestResult = Strict({
-  accepted: Type.Integer({ minimum: 0, description: 'Events that added to what is stored: a new period, a later last report, or a late report kept.' }),
-  duplicate: Type.Integer({ minimum: 0, description: 'Events that add nothing to what is stored: the same device, `observedAt` and state again (in this batch or an earlier one), or a late report within a period already known in its state.' }),
-  rejected: Type.Integer({ minimum: 0, description: 'Events refused; each is listed in `rejections`.' }),
+  accepted: Type.Integer({ format: 'int64', minimum: 0, description: 'Events that added to what is stored: a new period, a later last report, or a late report kept.' }),
+  duplicate: Type.Integer({ format: 'int64', minimum: 0, description: 'Events that add nothing to what is stored: the same device, `observedAt` and state again (in this batch or an earlier one), or a late report within a period already known in its state.' }),
+  rejected: Type.Integer({ format: 'int64', minimum: 0, description: 'Events refused; each is listed in `rejections`.' }),
   rejections: Type.Array(ref(StatusRejection), { description: 'Every refused event, in the order sent.' }),
   receipt: ref(Receipt),
 }, { $id: 'StatusIngestResult', description: 'What became of a batch: `accepted + duplicate + rejected` is the number of events sent.' })
@@ -108,7 +108,7 @@ export const StatusHistoryQuery = Strict({
   ...PageQuery,
 })
 
-const tally = (description: string) => Type.Integer({ minimum: 0, description })
+const tally = (description: string) => Type.Integer({ format: 'int64', minimum: 0, description })
 
 export const ProvinceStatusSummary = Strict({
   province: ProvinceCode(),
@@ -126,7 +126,7 @@ export const ProvinceStatusSummary = Strict({
 
 export const StatusOverview = Strict({
   generatedAt: Instant('When the figures were computed; staleness is measured from this instant.'),
-  staleAfterSeconds: Type.Integer({ description: 'The `STALE_AFTER_SECONDS` the figures use.' }),
+  staleAfterSeconds: Type.Integer({ format: 'int64', description: 'The `STALE_AFTER_SECONDS` the figures use.' }),
   provinces: Type.Array(ref(ProvinceStatusSummary), { description: 'Every province with at least one device state, by code.' }),
 }, { $id: 'StatusOverview', description: 'Device status across the country (tổng hợp trạng thái thiết bị toàn quốc).' })
 

@@ -3,7 +3,7 @@ import { Instant, Nullable, ProvinceCode, ref, Strict, StringEnum } from './comm
 import { ContentPriority, SecondsOrNull } from './content.js'
 import { ReportPeriod, ReportPeriodId, ReportStatus } from './reports.js'
 
-const count = (description: string) => Type.Integer({ minimum: 0, description })
+const count = (description: string) => Type.Integer({ format: 'int64', minimum: 0, description })
 const hours = (description: string) => Type.Number({ minimum: 0, description })
 
 /** The figures of one province, or of the nation when summed; every leaf is a number so the CSV form is one column each. */
@@ -120,7 +120,7 @@ export type ProvinceFigures = Static<typeof ProvinceFigures>
 
 const summaryHeader = {
   generatedAt: Instant('When the figures were computed; they may be up to `SUMMARY_CACHE_SECONDS` old.'),
-  staleAfterSeconds: Type.Integer({ minimum: 1, description: 'A device whose last report is older than this counts as stale.' }),
+  staleAfterSeconds: Type.Integer({ format: 'int64', minimum: 1, description: 'A device whose last report is older than this counts as stale.' }),
   period: Nullable(ref(ReportPeriod), { description: 'The report period the report states are for.' }),
 }
 

@@ -33,7 +33,7 @@ export const System = Strict({
   status: SystemStatus,
   keyRecovery: Type.Boolean({ description: 'Whether this central system may recover another system\'s keys (`POST /v2/systems/{id}/key-recovery`); granted only by the operator in SYSTEMS_FILE.' }),
   keys: Type.Array(ref(KeyInfo), { description: 'Keys registered inline, active and retired.' }),
-  version: Type.Integer({ description: 'Incremented by every change.' }),
+  version: Type.Integer({ format: 'int64', description: 'Incremented by every change.' }),
   createdAt: Instant(),
   updatedAt: Instant(),
 }, { $id: 'System', description: 'A system allowed to call the service (hệ thống kết nối).' })

@@ -11,8 +11,8 @@ export const AuditEntryKind = StringEnum(['call', 'refusals', 'void'], {
 })
 
 export const AuditEntry = Strict({
-  id: Type.Integer({ minimum: 1, description: 'Position in the log: entry `id` is leaf `id - 1` of the transparency log.' }),
-  leafIndex: Type.Integer({ minimum: 0, description: 'The leaf of this entry in the Merkle tree.' }),
+  id: Type.Integer({ format: 'int64', minimum: 1, description: 'Position in the log: entry `id` is leaf `id - 1` of the transparency log.' }),
+  leafIndex: Type.Integer({ format: 'int64', minimum: 0, description: 'The leaf of this entry in the Merkle tree.' }),
   kind: AuditEntryKind,
   at: Nullable(Instant('When the call was answered; for a write, when it was applied; for `refusals`, when the minute began.')),
   caller: Nullable(text(64), { description: 'The system that called, as verified, or as it claimed when verification failed; null for anonymous calls.' }),
@@ -23,12 +23,12 @@ export const AuditEntry = Strict({
   path: Nullable(text(2000), { description: 'Path and query as received.' }),
   operation: Nullable(text(100), { description: 'The contract\'s `operationId` of the route called; null when no route matched.' }),
   bodySha256: Nullable(text(43), { description: 'base64url SHA-256 of the body bytes received.' }),
-  status: Nullable(Type.Integer({ minimum: 100, maximum: 599 }), { description: 'HTTP status answered.' }),
+  status: Nullable(Type.Integer({ format: 'int32', minimum: 100, maximum: 599 }), { description: 'HTTP status answered.' }),
   problemCode: Nullable(text(64), { description: 'Problem code when the call was refused or failed.' }),
   receiptId: Nullable(text(64), { description: 'Receipt issued for an accepted write.' }),
   requestId: Nullable(text(128), { description: 'The `x-request-id` of the call.' }),
   callToken: Nullable(text(16_384), { description: 'For an accepted write, the call token as sent: anyone can verify with the caller\'s public key (kept after the key is retired) that it signed exactly this method, path and body hash (chống chối bỏ nguồn gốc).' }),
-  refusals: Nullable(Type.Integer({ minimum: 1 }), { description: 'For `refusals`: how many calls the entry counts.' }),
+  refusals: Nullable(Type.Integer({ format: 'int64', minimum: 1 }), { description: 'For `refusals`: how many calls the entry counts.' }),
   until: Nullable(Instant('For `refusals`: when the minute ended.')),
   actor: Nullable(Strict({
     id: Type.String({ maxLength: 64 }),
@@ -61,7 +61,7 @@ export const Cosignature = Strict({
 }, { $id: 'Cosignature', description: 'A witness\'s signature (chữ ký đồng xác nhận) that it checked a checkpoint against every earlier one it saw.' })
 
 export const Checkpoint = Strict({
-  treeSize: Type.Integer({ minimum: 1, description: 'Leaves in the tree.' }),
+  treeSize: Type.Integer({ format: 'int64', minimum: 1, description: 'Leaves in the tree.' }),
   rootHash: Hash('base64url Merkle tree hash (RFC 9162) of those leaves.'),
   signedAt: Instant('When the service signed it.'),
   kid: Type.String({ maxLength: 128, description: 'The service key that signed, in `/.well-known/jwks.json`.' }),
@@ -71,30 +71,30 @@ export const Checkpoint = Strict({
 
 export const CheckpointPage = Page('CheckpointPage', ref(Checkpoint), 'Checkpoints, oldest first.')
 export const CheckpointQuery = Strict({
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'Only checkpoints of larger trees than this.' })),
+  after: Type.Optional(Type.Integer({ format: 'int64', minimum: 0, description: 'Only checkpoints of larger trees than this.' })),
   limit: PageQuery.limit,
 })
 
 export const ConsistencyQuery = Strict({
-  from: Type.Integer({ minimum: 1, description: 'The smaller tree size, e.g. the last checkpoint a witness saw.' }),
-  to: Type.Integer({ minimum: 1, description: 'The larger tree size, at most the latest checkpoint\'s.' }),
+  from: Type.Integer({ format: 'int64', minimum: 1, description: 'The smaller tree size, e.g. the last checkpoint a witness saw.' }),
+  to: Type.Integer({ format: 'int64', minimum: 1, description: 'The larger tree size, at most the latest checkpoint\'s.' }),
 })
 
 const ProofHashes = Type.Array(Hash('A node hash of the proof.'), { maxItems: 128, description: 'Node hashes, in the order of RFC 9162 section 2.1.' })
 
 export const ConsistencyProof = Strict({
-  from: Type.Integer({ minimum: 1 }),
-  to: Type.Integer({ minimum: 1 }),
+  from: Type.Integer({ format: 'int64', minimum: 1 }),
+  to: Type.Integer({ format: 'int64', minimum: 1 }),
   proof: ProofHashes,
 }, { $id: 'ConsistencyProof', description: 'Proof that the tree of `from` leaves is a prefix of the tree of `to` (RFC 9162 2.1.4).' })
 
 export const InclusionQuery = Strict({
-  treeSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Prove against the checkpoint of this size; the latest by default.' })),
+  treeSize: Type.Optional(Type.Integer({ format: 'int64', minimum: 1, description: 'Prove against the checkpoint of this size; the latest by default.' })),
 })
 
 export const InclusionProof = Strict({
-  leafIndex: Type.Integer({ minimum: 0 }),
-  treeSize: Type.Integer({ minimum: 1 }),
+  leafIndex: Type.Integer({ format: 'int64', minimum: 0 }),
+  treeSize: Type.Integer({ format: 'int64', minimum: 1 }),
   proof: ProofHashes,
   entry: ref(AuditEntry),
   checkpoint: ref(Checkpoint),

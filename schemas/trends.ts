@@ -9,12 +9,12 @@ export const TrendDay = Strict({
     description: 'Share of the devices\' accounted time that day spent online, playing or idle (tỷ lệ thời gian hoạt động); null when no device was accounted.',
   }),
   airtimeHours: Type.Number({ minimum: 0, description: 'Airtime from broadcast logs started that day (số giờ phát sóng), without plays of exercises.' }),
-  contentPlays: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Broadcast logs of essential content started that day (lượt phát thông tin thiết yếu), without exercises.' }),
-  reportsSubmitted: Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: 'Report form versions submitted that day (báo cáo đã gửi).' }),
+  contentPlays: Type.Integer({ format: 'int32', minimum: 0, maximum: 2_147_483_647, description: 'Broadcast logs of essential content started that day (lượt phát thông tin thiết yếu), without exercises.' }),
+  reportsSubmitted: Type.Integer({ format: 'int32', minimum: 0, maximum: 2_147_483_647, description: 'Report form versions submitted that day (báo cáo đã gửi).' }),
 }, { $id: 'TrendDay', description: 'One day of a trend series.' })
 
 export const TrendQuery = Strict({
-  days: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TREND_DAYS, default: 90, description: `Days up to and including today (Vietnam time), 1 to ${MAX_TREND_DAYS}; 90 when not given.` })),
+  days: Type.Optional(Type.Integer({ format: 'int32', minimum: 1, maximum: MAX_TREND_DAYS, default: 90, description: `Days up to and including today (Vietnam time), 1 to ${MAX_TREND_DAYS}; 90 when not given.` })),
 })
 
 export const Trends = Strict({

@@ -11,7 +11,7 @@ const problemResponse = (description: string) => ({
 })
 
 const retryAfter = {
-  'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before retrying.' },
+  'Retry-After': { type: 'integer', format: 'int32', minimum: 0, description: 'Seconds to wait before retrying.' },
 }
 
 /** A version tag: the version of a record or item (`"3"`), or the SHA-256 of a media file. */
@@ -20,9 +20,9 @@ export const ETAG_HEADER = { type: 'string', description: 'The version the answe
 /** Headers the shared machinery adds to answers, by which answers carry them. */
 const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
 const rateLimit = {
-  'X-RateLimit-Limit': { type: 'integer', minimum: 1, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
-  'X-RateLimit-Remaining': { type: 'integer', minimum: 0, description: 'Calls left in the current minute on this instance.' },
-  'X-RateLimit-Reset': { type: 'integer', minimum: 0, description: 'Seconds until the minute ends.' },
+  'X-RateLimit-Limit': { type: 'integer', format: 'int32', minimum: 1, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
+  'X-RateLimit-Remaining': { type: 'integer', format: 'int32', minimum: 0, description: 'Calls left in the current minute on this instance.' },
+  'X-RateLimit-Reset': { type: 'integer', format: 'int32', minimum: 0, description: 'Seconds until the minute ends.' },
 }
 const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }

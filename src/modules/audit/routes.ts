@@ -78,7 +78,7 @@ export async function auditRoutes(app: App) {
       operationId: 'getEntryInclusionProof',
       summary: 'Prove that an audit entry is in a signed checkpoint',
       description: 'Central reads any entry; another system only entries of its own verified calls.',
-      params: Strict({ leafIndex: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER - 1, description: 'The leaf index.' }) }),
+      params: Strict({ leafIndex: Type.Integer({ format: 'int64', minimum: 0, maximum: Number.MAX_SAFE_INTEGER - 1, description: 'The leaf index.' }) }),
       querystring: InclusionQuery,
       response: { 200: ref(InclusionProof), ...problemResponses([404, 409]) },
     },

@@ -86,7 +86,7 @@ export async function catalogueRoutes(app: App) {
       tags: ['catalogue'],
       operationId: 'listCatalogueChanges',
       summary: 'What one version of the catalogue changed',
-      params: Strict({ version: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'The version.' }) }),
+      params: Strict({ version: Type.Integer({ format: 'int32', minimum: 1, maximum: 1_000_000, description: 'The version.' }) }),
       querystring: Strict({ ...PageQuery }),
       response: { 200: ref(CatalogueChangePage), ...problemResponses([404]) },
     },

@@ -132,7 +132,7 @@ export async function mediaRoutes(app: App) {
         'An empty chunk at the end completes an upload whose last answer was lost. Upload bytes count against MEDIA_UPLOAD_BYTES_PER_SECOND, not the budget of other bodies.',
       params: UploadParams,
       headers: Type.Object({
-        'upload-offset': Type.Integer({ minimum: 0, maximum: 10_000_000_000, description: 'Where this chunk starts in the file: the upload\'s current `offset`.' }),
+        'upload-offset': Type.Integer({ format: 'int64', minimum: 0, maximum: 10_000_000_000, description: 'Where this chunk starts in the file: the upload\'s current `offset`.' }),
       }),
       body: { content: { [CHUNK_CONTENT_TYPE]: { schema: binary('The bytes of the chunk.') } } },
       response: { 200: { ...ref(UploadWriteResult), headers: uploadHeaders }, ...problemResponses([404, 409, 413, 422]) },

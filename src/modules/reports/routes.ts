@@ -19,7 +19,7 @@ import { ReportsStore, type Period } from './store.js'
 
 const PeriodParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId })
 const CustomFormParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, form: FormId })
-const VersionParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, version: Type.Integer({ minimum: 1, maximum: 1_000_000 }) })
+const VersionParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, version: Type.Integer({ format: 'int32', minimum: 1, maximum: 1_000_000 }) })
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())
 
 export async function reportsRoutes(app: App) {
@@ -52,7 +52,7 @@ export async function reportsRoutes(app: App) {
       summary: 'Report periods of a year',
       description: 'The yearly calendar (six-month data as of 30/5 due 15/6; full-year data as of 30/11 due 15/12; appendices 02 and 03 due 15/11) ' +
         'and any extra period central opened. Deadlines are the end of the due date in Vietnam time (UTC+7).',
-      querystring: Strict({ year: Type.Optional(Type.Integer({ minimum: 2020, maximum: 2100, description: 'The year; this year in Vietnam time when omitted.' })) }),
+      querystring: Strict({ year: Type.Optional(Type.Integer({ format: 'int32', minimum: 2020, maximum: 2100, description: 'The year; this year in Vietnam time when omitted.' })) }),
       response: { 200: ref(ReportPeriodList) },
     },
   }, async (request) => {
