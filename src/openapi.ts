@@ -7,6 +7,7 @@ import { MAX_CROSS_CHECK_DAYS, MAX_SCHEDULE_BATCH, MAX_SLOTS_PER_DAY, SCHEDULE_D
 import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
 import { ConfigSchema } from './config.js'
+import { problemExampleComponents } from './http/problem-examples.js'
 import { projectPath } from './paths.js'
 
 const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }
@@ -142,6 +143,7 @@ export const openApiDocument: SwaggerOptions = {
     info: { title: 'ttn-interop', version, description },
     webhooks,
     components: {
+      examples: problemExampleComponents,
       securitySchemes: {
         callToken: {
           type: 'http',
