@@ -127,3 +127,6 @@ export function problemExamples(status: number, policy: Policy, writes: boolean,
     return [sameCodeBefore ? `${example.code}-${sameCodeBefore + 1}` : example.code, exampleObject(example)]
   }))
 }
+
+/** The 404 of a route, worded as `notFound()` words it. */
+export const notFoundExample = (what: string): RouteProblems => ({ 404: [{ code: 'not-found', detail: `${what} does not exist` }] })
