@@ -8,6 +8,7 @@ import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
 import { MIN_DEPRECATION_DAYS } from './http/deprecation.js'
 import { ConfigSchema } from './config.js'
+import { problemExampleComponents } from './http/problem-examples.js'
 import { projectPath } from './paths.js'
 
 const { version } = JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }
@@ -181,6 +182,7 @@ export const openApiDocument: SwaggerOptions = {
     }],
     webhooks,
     components: {
+      examples: problemExampleComponents,
       securitySchemes: {
         callToken: {
           type: 'http',

@@ -14,7 +14,7 @@ export async function problemRoutes(app: App) {
       tags: ['problems'],
       summary: 'List every problem type',
       operationId: 'listProblemTypes',
-      response: { 200: Type.Array(ref(ProblemType), { description: 'Every problem type, by code.' }) },
+      response: { 200: Type.Array(ref(ProblemType), { description: 'Every problem type, by code.', examples: [(['validation-failed', 'token-expired'] as const).map(describe)] }) },
     },
   }, async () => (Object.keys(problemTypes) as ProblemCode[]).map(describe))
 

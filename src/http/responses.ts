@@ -4,6 +4,8 @@ import type { TObject, TProperties } from 'typebox'
 import { policyDescriptions } from '../auth/policy.js'
 import { declareDeprecation, deprecationHeaders } from './deprecation.js'
 import { WRITE_METHODS, withIdempotencyKey } from './idempotency.js'
+import { components } from '../../schemas/index.js'
+import { problemExamples, validationProblem, type ProblemExample } from './problem-examples.js'
 
 const problemResponse = (description: string) => ({
   description,
@@ -24,7 +26,7 @@ const rateLimit = {
   'X-RateLimit-Remaining': { type: 'integer', format: 'int32', minimum: 0, description: 'Calls left in the current minute on this instance.' },
   'X-RateLimit-Reset': { type: 'integer', format: 'int32', minimum: 0, description: 'Seconds until the minute ends.' },
 }
-const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
+const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).', examples: ['Bearer error="invalid_token", error_description="token-expired"'] } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
 
 /** What each status means in this contract; routes name the ones they add beyond the common set. */
@@ -57,6 +59,48 @@ export function problemResponses(statuses: ProblemStatus[]) {
 
 const bodyMethods = new Set(['POST', 'PUT', 'PATCH'])
 
+interface JsonSchema {
+  $ref?: string
+  anyOf?: JsonSchema[]
+  required?: string[]
+  properties?: Record<string, JsonSchema>
+  pattern?: string
+  format?: string
+  enum?: unknown[]
+  maximum?: number
+}
+const componentsById = new Map(components.map((component) => [(component as { $id?: string }).$id, component as JsonSchema]))
+const resolved = (schema: JsonSchema): JsonSchema => (schema.$ref ? componentsById.get(schema.$ref) ?? schema : schema)
+
+/** How the service refuses one parameter of a query or path, as Ajv words it. */
+function parameterError(where: 'query' | 'path', parameters: JsonSchema | undefined): NonNullable<ProblemExample['errors']>[number] | undefined {
+  const properties = Object.entries(parameters?.properties ?? {})
+  const refused = properties.find(([name]) => name === 'limit') ?? properties.find(([, p]) => p.pattern ?? p.format ?? p.enum)
+  if (!refused) return undefined
+  const [name, parameter] = refused
+  const message = name === 'limit' ? `must be <= ${String(parameter.maximum)}`
+    : parameter.enum ? `must be one of ${parameter.enum.map(String).join(', ')}`
+      : parameter.pattern ? `must match pattern "${parameter.pattern}"`
+        : `must match format "${String(parameter.format)}"`
+  return { in: where, pointer: `/${name}`, message }
+}
+
+/** The 400 of a route: a required field of its body missing, else a query or path parameter refused, else an unknown query parameter. */
+function badRequestOf(schema: Record<string, unknown>): ProblemExample {
+  const body = schema.body ? resolved(schema.body as JsonSchema) : undefined
+  if (body && (body as { format?: string }).format === 'binary') {
+    return validationProblem([{ in: 'body', pointer: '/', message: 'must be the raw bytes of the chunk, sent as application/offset+octet-stream' }])
+  }
+  if (body) {
+    const required = (body.required ?? (body.anyOf ? resolved(body.anyOf[0]!).required : undefined))?.[0]
+    return validationProblem([required
+      ? { in: 'body', pointer: `/${required}`, message: 'is required' }
+      : { in: 'body', pointer: '/comment', message: 'is not a field of this schema' }])
+  }
+  const parameter = parameterError('query', schema.querystring as JsonSchema | undefined) ?? parameterError('path', schema.params as JsonSchema | undefined)
+  return validationProblem([parameter ?? { in: 'query', pointer: '/verbose', message: 'is not a field of this schema' }])
+}
+
 /**
  * Completes every route's schema so the contract states what the service really does:
  * unknown query parameters are refused, and every status the shared machinery can answer
@@ -83,6 +127,17 @@ export function completeRouteSchema(route: RouteOptions): void {
   schema['x-ttn-policy'] = policy
   schema.response = { ...problemResponses(statuses), ...(schema.response as object ?? {}) }
   const writes = policy !== 'public' && methods.some((m) => WRITE_METHODS.has(m))
+  const named = route.config?.problems ?? {}
+  const badRequest = badRequestOf(schema)
+  for (const status of Object.keys(named)) {
+    if (!(schema.response as Record<string, unknown>)[status]) throw new Error(`${route.url} names problems for ${status}, which it does not declare`)
+  }
+  const responses = schema.response as Record<string, { content?: Record<string, object> }>
+  for (const [status, response] of Object.entries(responses)) {
+    const problem = response.content?.['application/problem+json']
+    // A copy for this route: routes may share a response object and show different problems.
+    if (problem) responses[status] = { ...response, content: { ...response.content, 'application/problem+json': { ...problem, examples: problemExamples(Number(status), policy, writes, named, badRequest) } } }
+  }
   for (const [status, response] of Object.entries(schema.response as Record<string, { headers?: object }>)) {
     const code = Number(status)
     const success = code >= 200 && code < 300

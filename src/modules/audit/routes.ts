@@ -13,6 +13,7 @@ import { problemResponses } from '../../http/responses.js'
 import { TransparencyLog, type CosignatureClaimsSeen } from './log.js'
 import { logOrigin } from './sealer.js'
 import { AuditStore, rowToEntry } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 export async function auditRoutes(app: App) {
   const { db } = app.deps.database
@@ -61,7 +62,7 @@ export async function auditRoutes(app: App) {
   }, async (request) => log.page(request.query.after ?? 0, request.query.limit ?? 100))
 
   app.get('/v2/audit/consistency', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('a checkpoint of 50000 leaves (the latest has 48214)'), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getConsistencyProof',
@@ -72,7 +73,7 @@ export async function auditRoutes(app: App) {
   }, async (request) => log.consistency(request.query.from, request.query.to))
 
   app.get('/v2/audit/entries/:leafIndex/proof', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('leaf 99999 of the audit log'), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getEntryInclusionProof',
@@ -88,7 +89,7 @@ export async function auditRoutes(app: App) {
   })
 
   app.get('/v2/receipts/:id/proof', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('receipt mV3pQ8sLr2tXc9ZbN4kWyB'), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getReceiptInclusionProof',
@@ -106,7 +107,7 @@ export async function auditRoutes(app: App) {
   })
 
   app.post('/v2/audit/cosignatures', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('a checkpoint of 50000 leaves'), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'cosignCheckpoint',

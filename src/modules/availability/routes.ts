@@ -10,6 +10,7 @@ import { problemResponses } from '../../http/responses.js'
 import { ReportsStore } from '../reports/store.js'
 import { figuresOf, nationalAvailability, provinceAvailability, resolveWindow, type Window } from './figures.js'
 import { AvailabilityStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const answers = (schema: typeof ProvinceAvailability | typeof NationalAvailability) => ({
   200: jsonOrCsv(ref(schema), 'The figures', 'The same figures as CSV, one row per item and a last row for the total; UTF-8 with a byte-order mark.'),
@@ -37,7 +38,7 @@ export async function availabilityRoutes(app: App) {
     })
 
   app.get('/v2/provinces/:code/availability', {
-    config: { policy: 'province-or-central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'province-or-central' },
     schema: {
       tags: ['status'],
       operationId: 'getProvinceAvailability',
@@ -81,7 +82,7 @@ export async function availabilityRoutes(app: App) {
   })
 
   app.get('/v2/availability', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
     schema: {
       tags: ['status'],
       operationId: 'getNationalAvailability',

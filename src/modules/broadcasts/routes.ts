@@ -8,6 +8,7 @@ import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { ContentStore } from '../content/store.js'
 import { BroadcastLogStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 export async function broadcastsRoutes(app: App) {
   const { db } = app.deps.database
@@ -57,7 +58,7 @@ export async function broadcastsRoutes(app: App) {
   })
 
   app.get('/v2/contents/:id/reach', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
     schema: {
       tags: ['broadcasts'],
       operationId: 'getContentReach',

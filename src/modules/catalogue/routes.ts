@@ -8,6 +8,7 @@ import { decodeCursor, toPage } from '../../http/pagination.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { CatalogueStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 export async function catalogueRoutes(app: App) {
   const store = new CatalogueStore(app.deps.database.db)
@@ -31,7 +32,7 @@ export async function catalogueRoutes(app: App) {
   })
 
   app.get('/v2/admin-units/:code', {
-    config: { policy: 'public' },
+    config: { problems: notFoundExample('administrative unit 99999'), policy: 'public' },
     schema: {
       tags: ['catalogue'],
       operationId: 'getAdminUnit',
@@ -81,7 +82,7 @@ export async function catalogueRoutes(app: App) {
   }, async () => ({ items: await store.versions() }))
 
   app.get('/v2/admin-units/versions/:version/changes', {
-    config: { policy: 'public' },
+    config: { problems: notFoundExample('catalogue version 7'), policy: 'public' },
     schema: {
       tags: ['catalogue'],
       operationId: 'listCatalogueChanges',

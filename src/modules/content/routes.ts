@@ -19,6 +19,7 @@ import { CAP_CONTENT_TYPE, capAlert, capDocument, capFeed, isAlert } from './cap
 import { WebhookDispatcher } from './dispatcher.js'
 import { canonicalLanguage, checkAckCommunes, checkContent, checkExerciseKept } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
 const IfMatch = Type.Object({
@@ -154,7 +155,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.put('/v2/contents/:id', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'updateContent',
@@ -181,7 +182,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.post('/v2/contents/:id/withdrawal', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'withdrawContent',
@@ -265,7 +266,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.get('/v2/contents/:id', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
     schema: {
       tags: ['content'],
       operationId: 'getContent',
@@ -287,7 +288,7 @@ export async function contentRoutes(app: App) {
   const capContent = (description: string) => ({ description, headers: { ETag: ETAG_HEADER }, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
 
   app.get('/v2/contents/:id/cap', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
     schema: {
       tags: ['content'],
       operationId: 'getContentAlert',
@@ -327,7 +328,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.post('/v2/contents/:id/acks', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
     schema: {
       tags: ['content'],
       operationId: 'acknowledgeContent',
@@ -359,7 +360,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.get('/v2/contents/:id/deliveries', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'getContentDeliveries',

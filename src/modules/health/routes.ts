@@ -5,11 +5,11 @@ import { pendingMigrations } from '../../db/migrator.js'
 import { exemptFromPressure } from '../../http/limits.js'
 import { HttpProblem } from '../../http/problem.js'
 
-const Live = Strict({ status: Type.Literal('live') }, { description: 'The process is up.' })
+const Live = Strict({ status: Type.Literal('live') }, { description: 'The process is up.', examples: [{ status: 'live' }] })
 const Ready = Strict({
   status: Type.Literal('ready'),
   database: StringEnum(['postgresql', 'embedded'], { description: 'Which database the instance uses.' }),
-}, { description: 'The database answers and its schema is current.' })
+}, { description: 'The database answers and its schema is current.', examples: [{ status: 'ready', database: 'postgresql' }] })
 
 /** Migrations found current stay so for a while: readiness is asked every few seconds and must not queue behind callers' work. */
 const MIGRATIONS_RECHECK_MS = 60_000

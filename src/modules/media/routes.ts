@@ -18,6 +18,7 @@ import { MediaRetention } from './retention.js'
 import { MediaUploads, withScratchFile, type ChunkOutcome } from './service.js'
 import { FileMediaStorage, UploadArea, mediaRoot } from './storage.js'
 import { MediaStore, toMedia, toUpload, type UploadRow } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const UploadParams = Strict({ id: Type.String({ format: 'uuid', description: 'Upload id.' }) })
 const MediaParams = Strict({ sha256: Sha256Hex() })
@@ -103,7 +104,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.get('/v2/media/uploads/:id', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'getMediaUpload',
@@ -118,7 +119,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.patch('/v2/media/uploads/:id', {
-    config: { policy: 'system', mediaChunks: true },
+    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system', mediaChunks: true },
     bodyLimit: config.MEDIA_CHUNK_BYTES,
     schema: {
       tags: ['media'],
@@ -146,7 +147,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.delete('/v2/media/uploads/:id', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'cancelMediaUpload',
@@ -188,7 +189,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.get('/v2/media/:sha256', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('stored media 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae'), policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'downloadMedia',

@@ -5,6 +5,7 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { ServiceKeyHistory, type PublishedServiceKey } from './key-history.js'
 import { ReceiptStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const JWKS_REFRESH_MS = 60_000
 
@@ -35,7 +36,7 @@ export async function receiptsRoutes(app: App) {
   })
 
   app.get('/v2/receipts/:id', {
-    config: { policy: 'system' },
+    config: { problems: notFoundExample('receipt mV3pQ8sLr2tXc9ZbN4kWyB'), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getReceipt',

@@ -16,6 +16,7 @@ import { CustomFormValidators, builtInForms, extraPeriodFormsProblem, feedbackPr
 import { deadlineFor, extensionProblem, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
 import { ReportsStore, type Period } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const PeriodParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId })
 const CustomFormParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, form: FormId })
@@ -85,7 +86,7 @@ export async function reportsRoutes(app: App) {
   })
 
   app.patch('/v2/report-periods/:periodId', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
     schema: {
       tags: ['reports'],
       operationId: 'correctReportPeriod',
@@ -104,7 +105,7 @@ export async function reportsRoutes(app: App) {
   })
 
   app.post('/v2/report-periods/:periodId/extensions', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
     schema: {
       tags: ['reports'],
       operationId: 'extendReportDeadline',
@@ -126,7 +127,7 @@ export async function reportsRoutes(app: App) {
   })
 
   app.get('/v2/report-periods/:periodId/status', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
     schema: {
       tags: ['reports'],
       operationId: 'getReportPeriodStatus',
@@ -289,7 +290,7 @@ export async function reportsRoutes(app: App) {
   }
 
   app.put(customPath, {
-    config: { policy: 'province' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'province' },
     schema: {
       tags: ['reports'],
       operationId: 'submitCustomForm',
@@ -298,6 +299,7 @@ export async function reportsRoutes(app: App) {
       params: CustomFormParams,
       body: Type.Record(Type.String(), Type.Unknown(), {
         description: 'The form, as its schema in the period\'s `customForms` describes it.', 'x-ttn-checked-against': 'the schema of the form in the period\'s customForms',
+        examples: [{ clustersDamaged: 37, notes: 'Cụm loa ở các xã ven biển bị đổ do gió giật cấp 12' }],
       }),
       response: { 201: ref(FormSubmissions.custom.SubmitResult), ...problemResponses([404, 422]) },
     },
@@ -309,7 +311,7 @@ export async function reportsRoutes(app: App) {
   })
 
   app.get(customPath, {
-    config: { policy: 'province-or-central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'province-or-central' },
     schema: {
       tags: ['reports'],
       operationId: 'getCustomFormHistory',

@@ -16,6 +16,7 @@ import { KeyedSerializer } from '../../http/concurrency.js'
 import { MonthlyPartitions } from './partitions.js'
 import { StatusIngest } from './ingest.js'
 import { StatusStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const DeviceParams = Strict({ code: ProvinceCode(), type: DeviceType, id: RecordId() })
 
@@ -105,7 +106,7 @@ export async function statusRoutes(app: App) {
   })
 
   app.get('/v2/provinces/:code/devices/:type/:id/status-history', {
-    config: { policy: 'province-or-central' },
+    config: { problems: notFoundExample('cluster loa-26740-09 of province 79'), policy: 'province-or-central' },
     schema: {
       tags: ['status'],
       operationId: 'getStatusHistory',

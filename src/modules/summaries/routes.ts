@@ -11,6 +11,7 @@ import { ReportsStore } from '../reports/store.js'
 import { summaryCsv } from './csv.js'
 import { SummariesStore } from './store.js'
 import { summarise } from './summarise.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const REGISTRY_FOLD_INTERVAL_MS = 60_000
 
@@ -52,7 +53,7 @@ export async function summariesRoutes(app: App) {
   }
 
   app.get('/v2/summaries/national', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
     schema: {
       tags: ['summaries'],
       operationId: 'getNationalSummary',
@@ -71,7 +72,7 @@ export async function summariesRoutes(app: App) {
   })
 
   app.get('/v2/summaries/provinces/:code', {
-    config: { policy: 'province-or-central' },
+    config: { problems: notFoundExample('active province 02'), policy: 'province-or-central' },
     schema: {
       tags: ['summaries'],
       operationId: 'getProvinceSummary',

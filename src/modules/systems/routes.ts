@@ -14,6 +14,7 @@ import { OutboxStore } from '../content/outbox.js'
 import { outboundPolicy } from '../../http/outbound.js'
 import { checkKeyRetirement, checkOutboundUrls, checkRecovery, checkUpdate, opensNotifications } from './service.js'
 import { registrationProblem, SystemsStore } from './store.js'
+import { notFoundExample } from '../../http/problem-examples.js'
 
 const IdParams = Strict({ id: SystemId() })
 const MAX_ACTIVE_KEYS = 10
@@ -104,7 +105,7 @@ export async function systemsRoutes(app: App) {
   })
 
   app.get('/v2/systems/:id', {
-    config: { policy: 'self-or-central' },
+    config: { problems: notFoundExample('system province-01'), policy: 'self-or-central' },
     schema: {
       tags: ['systems'],
       operationId: 'getSystem',
@@ -121,7 +122,7 @@ export async function systemsRoutes(app: App) {
   app.patch('/v2/systems/:id', { config: { policy: 'self-or-central' }, schema: updateSystemSchema }, updateSystemHandler(app))
 
   app.post('/v2/systems/:id/keys', {
-    config: { policy: 'self' },
+    config: { problems: notFoundExample('system province-01'), policy: 'self' },
     schema: {
       tags: ['systems'],
       operationId: 'addSystemKey',
@@ -151,7 +152,7 @@ export async function systemsRoutes(app: App) {
   })
 
   app.delete('/v2/systems/:id/keys/:kid', {
-    config: { policy: 'self' },
+    config: { problems: notFoundExample('key province-79-2025 of system province-79'), policy: 'self' },
     schema: {
       tags: ['systems'],
       operationId: 'retireSystemKey',
@@ -184,7 +185,7 @@ export async function systemsRoutes(app: App) {
   })
 
   app.post('/v2/systems/:id/key-recovery', {
-    config: { policy: 'central' },
+    config: { problems: notFoundExample('system province-01'), policy: 'central' },
     schema: {
       tags: ['systems'],
       operationId: 'recoverSystemKeys',
