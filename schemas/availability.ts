@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, Nullable, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CalendarDate, CommuneCode, Instant, Nullable, PageCursor, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { ReportPeriodId } from './reports.js'
 import { DeviceType } from './status.js'
@@ -61,7 +61,7 @@ export const ProvinceAvailability = Strict({
   by: AvailabilityBy,
   total: ref(AvailabilityFigures),
   items: Type.Array(ref(AvailabilityItem), { maxItems: 1000, description: 'Per commune or per device, by code; empty for `by=province`.' }),
-  nextCursor: Nullable(Type.String(), { description: 'For `by=device`: the cursor of the next page; null on the last.' }),
+  nextCursor: Nullable(PageCursor('For `by=device`: the cursor of the next page; null on the last.')),
 }, { $id: 'ProvinceAvailability', description: 'Availability of one province\'s devices over a window.' })
 
 export const NationalAvailability = Strict({

@@ -106,7 +106,7 @@ export const ResolveAdminUnitsResponse = Strict({
 export const CatalogueVersion = Strict({
   version: Type.Integer({ format: 'int64', minimum: 1, description: 'Version number, from 1 (the list shipped with the service).' }),
   source: Type.String({ maxLength: 500, description: 'The file the version was imported from.' }),
-  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of that file.' }),
+  sha256: Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description: 'SHA-256 (hex) of that file.' }),
   units: Type.Integer({ format: 'int64', minimum: 0, description: 'Active commune-level units after the import.' }),
   added: Type.Integer({ format: 'int64', minimum: 0 }),
   updated: Type.Integer({ format: 'int64', minimum: 0 }),

@@ -33,22 +33,28 @@ export const ref = <T extends TSchema>(schema: T) => {
 }
 
 export const ProvinceCode = (description = 'Two-digit province code (mã tỉnh) under QĐ 124/2004 and QĐ 19/2025.') =>
-  Type.String({ pattern: '^[0-9]{2}$', description, examples: ['79'] })
+  Type.String({ minLength: 2, maxLength: 2, pattern: '^[0-9]{2}$', description, examples: ['79'] })
 
 /** Path parameters of every route under `/v2/provinces/{code}`. */
 export const ProvinceParams = Strict({ code: ProvinceCode() })
 
 export const CommuneCode = (description = 'Five-digit commune-level unit code (mã đơn vị hành chính cấp xã).') =>
-  Type.String({ pattern: '^[0-9]{5}$', description, examples: ['26740'] })
+  Type.String({ minLength: 5, maxLength: 5, pattern: '^[0-9]{5}$', description, examples: ['26740'] })
 
 export const AdminUnitCode = (description = 'Code of a province (2 digits) or a commune-level unit (5 digits).') =>
-  Type.String({ pattern: '^([0-9]{2}|[0-9]{5})$', description, examples: ['79', '26740'] })
+  Type.String({ minLength: 2, maxLength: 5, pattern: '^([0-9]{2}|[0-9]{5})$', description, examples: ['79', '26740'] })
 
 export const Instant = (description = 'An instant in RFC 3339 form, with its offset.') =>
   Type.String({ format: 'date-time', maxLength: 40, description })
 
 export const CalendarDate = (description = 'A calendar date, YYYY-MM-DD.') =>
   Type.String({ format: 'date', maxLength: 10, description })
+
+/** Where a list goes on: what a page gives as `nextCursor` and takes back as `cursor`, so one always fits the other. */
+export const PageCursor = (description: string) => Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description })
+
+/** Where a feed goes on: its `nextCursor`, taken back as `after`. */
+export const FeedCursor = (description: string) => Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description })
 
 export const MAX_PAGE_LIMIT = 1000
 export const DEFAULT_PAGE_LIMIT = 100
@@ -59,16 +65,13 @@ export const PageQuery = {
     minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT,
     description: `Most items in one page (1 to ${MAX_PAGE_LIMIT}).`,
   })),
-  cursor: Type.Optional(Type.String({
-    minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$',
-    description: 'Opaque cursor from the `nextCursor` of the previous page.',
-  })),
+  cursor: Type.Optional(PageCursor('Opaque cursor from the `nextCursor` of the previous page.')),
 }
 
 /** One page of a list; `nextCursor` is null on the last page. */
 export const Page = <T extends TSchema>(id: string, item: T, description: string) => Strict({
   items: Type.Array(item),
-  nextCursor: Nullable(Type.String(), { description: 'Cursor of the next page, or null when this page is the last.' }),
+  nextCursor: Nullable(PageCursor('Cursor of the next page, or null when this page is the last.')),
 }, { $id: id, description })
 
 export const ProblemFieldError = Strict({

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CommuneCode, FeedCursor, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { RecordId } from './registry.js'
 import { Person } from './reports.js'
 import { MediaReference, MediaRequest } from './media.js'
@@ -141,11 +141,11 @@ export type ContentNotification = Static<typeof ContentNotification>
 
 export const ContentFeedPage = Strict({
   items: Type.Array(ref(ContentNotification), { description: 'In feed order.' }),
-  nextCursor: Type.String({ description: 'Where to continue: pass it as `after` next time, also when this page was empty.' }),
+  nextCursor: FeedCursor('Where to continue: pass it as `after` next time, also when this page was empty.'),
 }, { $id: 'ContentFeedPage', description: 'A page of the content feed. A reader that always continues from `nextCursor` sees every notification meant for it exactly once, in an order consistent with commits.' })
 
 export const ContentFeedQuery = Strict({
-  after: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page; omitted to start from the beginning.' })),
+  after: Type.Optional(FeedCursor('The `nextCursor` of the previous page; omitted to start from the beginning.')),
   limit: PageQuery.limit,
 })
 

@@ -8,7 +8,7 @@ export const MAX_MEDIA_BYTES = 10_000_000_000
 export const CHUNK_CONTENT_TYPE = 'application/offset+octet-stream'
 
 export const Sha256Hex = (description = 'SHA-256 of the file, lower-case hex (mã băm SHA-256).') =>
-  Type.String({ pattern: '^[0-9a-f]{64}$', description, examples: ['9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'] })
+  Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', description, examples: ['9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'] })
 
 const ByteCount = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_MEDIA_BYTES, format: 'int64', description })
 

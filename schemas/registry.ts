@@ -1,5 +1,5 @@
 import { Type, type Static, type TProperties, type TSchema } from 'typebox'
-import { CalendarDate, CommuneCode, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { CalendarDate, CommuneCode, FeedCursor, Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { Receipt } from './trust.js'
 
 export const MAX_REGISTRY_BATCH = 1000
@@ -229,11 +229,11 @@ export const Change = Type.Union([ref(StationChange), ref(ClusterChange), ref(Bo
 
 export const ChangePage = Strict({
   items: Type.Array(ref(Change), { description: 'Changes in feed order.' }),
-  nextCursor: Type.String({ description: 'Where to continue: pass it as `after` next time, also when this page was empty.' }),
+  nextCursor: FeedCursor('Where to continue: pass it as `after` next time, also when this page was empty.'),
 }, { $id: 'ChangePage', description: 'A page of the changes feed. A consumer that always continues from `nextCursor` sees every change exactly once, in an order consistent with commits.' })
 
 export const ChangesQuery = Strict({
-  after: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The `nextCursor` of the previous page; omitted to start from the beginning.' })),
+  after: Type.Optional(FeedCursor('The `nextCursor` of the previous page; omitted to start from the beginning.')),
   entity: Type.Optional(RegistryEntityName),
   province: Type.Optional(ProvinceCode('Only this province; a provincial system may name only its own.')),
   limit: PageQuery.limit,

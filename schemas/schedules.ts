@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Instant, Nullable, Page, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
+import { Instant, Nullable, Page, PageCursor, PageQuery, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { BroadcastLog } from './content.js'
 import { RecordId } from './registry.js'
 import { Receipt } from './trust.js'
@@ -143,7 +143,7 @@ export const BroadcastScheduleCrossCheck = Strict({
   counts: ref(CrossCheckCounts),
   stations: Type.Array(ref(StationCrossCheck), { description: 'Each station with a slot or a play in the days, by id.' }),
   mismatches: Type.Array(ref(ScheduleMismatch), { description: 'A page of the mismatches, by start, then station; planned-not-aired before aired-not-planned at the same start.' }),
-  nextCursor: Nullable(Type.String(), { description: 'Cursor of the next page of mismatches, or null when this page is the last.' }),
+  nextCursor: Nullable(PageCursor('Cursor of the next page of mismatches, or null when this page is the last.')),
 }, { $id: 'BroadcastScheduleCrossCheck', description: `The cross-check of schedules with broadcast logs (đối soát lịch phát với nhật ký phát thanh). ${MATCHING_RULE}` })
 
 export const CrossCheckQuery = Strict({

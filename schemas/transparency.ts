@@ -3,7 +3,7 @@ import { Instant, Nullable, Page, PageQuery, ref, Strict, StringEnum } from './c
 import { Receipt } from './trust.js'
 
 const text = (maxLength: number) => Type.String({ maxLength })
-const Hash = (description: string) => Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description, examples: ['47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'] })
+const Hash = (description: string) => Type.String({ minLength: 43, maxLength: 43, pattern: '^[A-Za-z0-9_-]{43}$', description, examples: ['47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'] })
 
 export const AuditEntryKind = StringEnum(['call', 'refusals', 'void'], {
   description: '`call`: one call; `refusals`: calls without a verified caller beyond the sample of a minute, counted ' +
