@@ -13,12 +13,16 @@ export interface Parameter {
 
 export interface MediaType { schema?: JsonSchema }
 
+export interface HeaderObject { required?: boolean, schema?: JsonSchema }
+
+export interface ResponseObject { content?: Record<string, MediaType>, headers?: Record<string, HeaderObject> }
+
 export interface OperationObject {
   operationId?: string
   description?: string
   parameters?: Parameter[]
   requestBody?: { required?: boolean, content: Record<string, MediaType> }
-  responses: Record<string, { content?: Record<string, MediaType> }>
+  responses: Record<string, ResponseObject>
   security?: Record<string, string[]>[]
   'x-ttn-policy'?: string
   /**

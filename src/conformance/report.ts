@@ -8,6 +8,8 @@ export interface Detail {
   request?: string
   status?: number
   seed?: number
+  /** The start of the answer: status, headers and body. */
+  response?: string
 }
 
 export interface CheckOutcome {
@@ -24,6 +26,8 @@ export class CheckLog {
   private readonly started = Date.now()
   /** How the target answered the valid requests, to see how deep they reached. */
   readonly validStatuses = new Map<number, number>()
+  /** Operations that got at least one success answer whose body matched its schema. */
+  private readonly reachedOperations = new Set<string>()
 
   private outcome(check: string, operation: string): CheckOutcome {
     const key = `${check}\u0000${operation}`
@@ -39,8 +43,16 @@ export class CheckLog {
   record(check: string, operation: string, failure: string | undefined, detail: Detail = {}): void {
     const outcome = this.outcome(check, operation)
     outcome.requests++
-    if (check.startsWith('valid-request') && detail.status) this.validStatuses.set(detail.status, (this.validStatuses.get(detail.status) ?? 0) + 1)
+    if ((check.startsWith('valid-request') || check === 'success') && detail.status) this.validStatuses.set(detail.status, (this.validStatuses.get(detail.status) ?? 0) + 1)
     if (failure) outcome.failures.push({ reason: failure, detail })
+  }
+
+  reach(operation: string): void {
+    this.reachedOperations.add(operation)
+  }
+
+  reached(operation: string): boolean {
+    return this.reachedOperations.has(operation)
   }
 
   skip(check: string, operation: string, why: string): void {
