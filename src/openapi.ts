@@ -6,6 +6,7 @@ import { MAX_REGISTRY_BATCH } from '../schemas/registry.js'
 import { MAX_CROSS_CHECK_DAYS, MAX_SCHEDULE_BATCH, MAX_SLOTS_PER_DAY, SCHEDULE_DAYS_AHEAD, SCHEDULE_DAYS_BACK } from '../schemas/schedules.js'
 import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
+import { requiredHeadersInContract } from './http/responses.js'
 import { ConfigSchema } from './config.js'
 import { projectPath } from './paths.js'
 
@@ -170,6 +171,7 @@ export const openApiDocument: SwaggerOptions = {
     buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
   },
   convertConstToEnum: false,
+  transformObject: (documents) => ('openapiObject' in documents ? requiredHeadersInContract(documents.openapiObject) : documents.swaggerObject),
 }
 
 /**

@@ -392,10 +392,10 @@ export class ApiConformance {
     this.log.record(check, operation.id, failure, full)
     const response = this.responseFor(operation, answer.status)
     this.log.record('headers', operation.id, headerProblem(this.options.contract, response, answer), full)
-    const success = answer.status < 400 && response !== undefined && this.declared(operation, answer) === undefined
-    if (!success) return
-    this.log.reach(operation.id)
-    if (answer.status < 300 && this.receipts.declaresReceipt(response.content?.[answer.mediaType]?.schema)) {
+    if (answer.status >= 400 || !response) return
+    if (this.declared(operation, answer) === undefined) this.log.reach(operation.id)
+    // Checked even when the body fails its schema, so that a missing receipt is named as such.
+    if (answer.status < 300 && this.receipts.declaresReceipt(response.content?.['application/json']?.schema)) {
       this.log.record('receipt', operation.id, await this.receipts.problem(answer, prepared, caller?.systemId), full)
     }
   }

@@ -10,20 +10,23 @@ const problemResponse = (description: string) => ({
 })
 
 const retryAfter = {
-  'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before retrying.' },
+  'Retry-After': { type: 'integer', minimum: 0, required: true, description: 'Seconds to wait before retrying.' },
 }
 
 /** A version tag: the version of a record or item (`"3"`), or the SHA-256 of a media file. */
-export const ETAG_HEADER = { type: 'string', description: 'The version the answer is of, quoted; send it back in `If-None-Match` or `If-Match`.' }
+export const ETAG_HEADER = { type: 'string', required: true, description: 'The version the answer is of, quoted; send it back in `If-None-Match` or `If-Match`.' }
 
-/** Headers the shared machinery adds to answers, by which answers carry them. */
-const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
+/**
+ * Headers the shared machinery adds to answers, by which answers carry them. `required` marks
+ * those always sent; `requiredHeadersInContract` moves it to where OpenAPI reads it.
+ */
+const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, required: true, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
 const rateLimit = {
-  'X-RateLimit-Limit': { type: 'integer', minimum: 1, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
-  'X-RateLimit-Remaining': { type: 'integer', minimum: 0, description: 'Calls left in the current minute on this instance.' },
-  'X-RateLimit-Reset': { type: 'integer', minimum: 0, description: 'Seconds until the minute ends.' },
+  'X-RateLimit-Limit': { type: 'integer', minimum: 1, required: true, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
+  'X-RateLimit-Remaining': { type: 'integer', minimum: 0, required: true, description: 'Calls left in the current minute on this instance.' },
+  'X-RateLimit-Reset': { type: 'integer', minimum: 0, required: true, description: 'Seconds until the minute ends.' },
 }
-const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
+const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', required: true, description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
 
 /** What each status means in this contract; routes name the ones they add beyond the common set. */
@@ -92,4 +95,25 @@ export function completeRouteSchema(route: RouteOptions): void {
       ...response.headers,
     }
   }
+}
+
+type Document = { paths?: Record<string, Record<string, { responses?: Record<string, { headers?: Record<string, { required?: boolean, schema?: Record<string, unknown> }> }> }>> }
+
+/**
+ * Response headers are declared on routes as schemas; the document generator copies each into
+ * the header's `schema`, where `required` means nothing. It belongs on the header object.
+ */
+export function requiredHeadersInContract<T>(document: T): T {
+  for (const item of Object.values((document as Document).paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        for (const header of Object.values(response.headers ?? {})) {
+          if (header.schema?.required !== true) continue
+          delete header.schema.required
+          header.required = true
+        }
+      }
+    }
+  }
+  return document
 }
