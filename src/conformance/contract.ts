@@ -34,6 +34,7 @@ export interface OperationObject {
 
 export interface OpenApiDocument {
   openapi: string
+  info?: { title?: string, version?: string }
   paths?: Record<string, Record<string, OperationObject>>
   webhooks?: Record<string, Record<string, OperationObject>>
   components?: { schemas?: Record<string, JsonSchema> }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs'
 import junit from 'junit-report-builder'
 import type { Builder, TestSuite } from 'junit-report-builder'
 
@@ -11,6 +12,18 @@ export interface Detail {
   /** The start of the answer: status, headers and body. */
   response?: string
 }
+
+/** What a report says the run was: where, against which contract, reproducible how. */
+export interface RunDescription {
+  title: string
+  target: string
+  contract: string
+  contractVersion: string
+  seed: number
+  startedAt: Date
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export interface CheckOutcome {
   check: string
@@ -124,5 +137,39 @@ export class CheckLog {
       } else test.standardOutput(`${outcome.requests} requests`)
     }
     report.writeTo(file)
+  }
+
+  /**
+   * A page an integrator can hand to central as evidence: the run, the counts, and per
+   * operation every check with its verdict; a failure shows its requests and what the target answered.
+   */
+  writeHtml(file: string, run: RunDescription): void {
+    const byOperation = new Map<string, CheckOutcome[]>()
+    for (const outcome of this.all()) byOperation.set(outcome.operation, [...byOperation.get(outcome.operation) ?? [], outcome])
+    const failed = this.failed().length
+    const verdict = (o: CheckOutcome) => (o.skipped ? 'skipped' : o.failures.length > 0 ? 'fail' : 'pass')
+    const sections = [...byOperation].sort(([a], [b]) => a.localeCompare(b)).map(([operation, outcomes]) => {
+      const rows = outcomes.sort((a, b) => a.check.localeCompare(b.check)).map((o) => {
+        const failures = o.failures.slice(0, 3).map((f) => `<div class="failure"><p>${escapeHtml(f.reason)}</p>` +
+          `<pre>${escapeHtml(`${f.detail.request ?? ''}${f.detail.seed !== undefined ? `  (seed ${f.detail.seed})` : ''}`)}</pre>` +
+          `${f.detail.response ? `<pre>${escapeHtml(f.detail.response)}</pre>` : ''}</div>`).join('')
+        return `<tr class="${verdict(o)}"><td>${escapeHtml(o.check)}</td><td>${verdict(o)}</td><td>${o.requests}</td><td>${escapeHtml(o.skipped ?? '')}${failures}</td></tr>`
+      }).join('\n')
+      const bad = outcomes.some((o) => o.failures.length > 0)
+      return `<details${bad ? ' open' : ''}><summary class="${bad ? 'fail' : 'pass'}">${escapeHtml(operation)}: ${bad ? 'FAIL' : 'pass'}</summary>` +
+        `<table><tr><th>check</th><th>verdict</th><th>requests</th><th>detail</th></tr>\n${rows}</table></details>`
+    })
+    const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(run.title)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}
+.fail{color:#a00}.pass{color:#060}.skipped{color:#777}pre{white-space:pre-wrap;background:#f6f6f6;padding:.4em;max-width:60em}summary{cursor:pointer;font-weight:600}</style></head>
+<body><h1>${escapeHtml(run.title)}</h1>
+<table><tr><th>target</th><td>${escapeHtml(run.target)}</td></tr><tr><th>contract</th><td>${escapeHtml(run.contract)} (version ${escapeHtml(run.contractVersion)})</td></tr>
+<tr><th>seed</th><td>${run.seed} (repeat with <code>--seed ${run.seed}</code>)</td></tr><tr><th>started</th><td>${run.startedAt.toISOString()}</td></tr>
+<tr><th>result</th><td class="${failed > 0 ? 'fail' : 'pass'}">${this.all().length - failed} checks passed, ${failed} failed; ${this.requests} requests</td></tr></table>
+${sections.join('\n')}
+</body></html>
+`
+    writeFileSync(file, html)
   }
 }

@@ -480,20 +480,18 @@ export class ApiConformance {
     const mutations = mutationsOf(this.options.contract, bodySchema, draft.bodyValue)
     const kinds: InvalidKind[] = ['wrong-type', 'missing-required', 'unknown-field', 'over-limit']
     for (const kind of kinds) {
-      const candidates = mutations.filter((m) => m.kind === kind)
+      // Those that really make the body invalid, shallowest first: the first is sent on every run whatever the seed, and one more the seed picks.
+      const candidates = mutations.filter((m) => m.kind === kind && this.options.contract.check(bodySchema, m.apply(draft.bodyValue)) !== undefined)
+        .sort((a, b) => a.pointer.split('/').length - b.pointer.split('/').length)
       if (candidates.length === 0) continue
-      const start = sampleOne(fc.nat(candidates.length - 1), deriveSeed(seed, kind))
-      for (let i = 0; i < candidates.length; i++) {
-        const mutation = candidates[(start + i) % candidates.length]!
-        const invalid = mutation.apply(draft.bodyValue)
-        if (this.options.contract.check(bodySchema, invalid) === undefined) continue
+      const picked = sampleOne(fc.nat(candidates.length - 1), deriveSeed(seed, kind))
+      for (const mutation of new Set([candidates[0]!, candidates[picked]!])) {
         const perItem = withinItem(operation.definition['x-ttn-per-item'], mutation.pointer)
         await this.expect(`invalid-body:${kind}`, draft, seed, (answer) => {
           // A batch that accepts its items one by one may take the request and name the bad item in its answer.
           const reason = perItem && answer.status >= 200 && answer.status < 300 ? this.declared(operation, answer) : refused(answer)
           return reason ? `${reason} (changed ${mutation.pointer})` : undefined
-        }, { body: JSON.stringify(invalid) })
-        break
+        }, { body: JSON.stringify(mutation.apply(draft.bodyValue)) })
       }
     }
   }

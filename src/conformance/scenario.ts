@@ -36,6 +36,8 @@ export interface Step {
   status?: number
   /** The answer depends on work the target does in the background (signing a checkpoint): asked again until it succeeds. */
   eventually?: boolean
+  /** Facts that name what this step creates (a station's id): later steps using them need it to have run. */
+  makes?: (keyof Facts)[]
 }
 
 export interface Facts {
@@ -98,19 +100,19 @@ export const SCENARIO: Step[] = [
   { operation: 'listCatalogueChanges', path: { version: take('listCatalogueVersions', '/items/0/version') } },
 
   // Systems: a spare one the run registers, so no key or status of the callers changes.
-  { operation: 'registerSystem', body: { id: fact('spareSystemId'), role: 'central', name: 'Conformance spare system', jwks: fact('spareJwks') } },
+  { operation: 'registerSystem', makes: ['spareSystemId'], body: { id: fact('spareSystemId'), role: 'central', name: 'Conformance spare system', jwks: fact('spareJwks') } },
   { operation: 'listSystems' },
   { operation: 'getSystem', as: 'central', path: { id: take('registerSystem', '/system/id') } },
-  { operation: 'addSystemKey', as: 'spare', path: { id: fact('spareSystemId') }, body: fact('newKey') },
+  { operation: 'addSystemKey', as: 'spare', makes: ['newKeyId'], path: { id: fact('spareSystemId') }, body: fact('newKey') },
   { operation: 'retireSystemKey', as: 'spare', path: { id: fact('spareSystemId'), kid: fact('newKeyId') } },
   { operation: 'updateSystem', as: 'central', path: { id: take('registerSystem', '/system/id') }, body: { status: 'suspended' } },
   { operation: 'recoverSystemKeys', path: { id: take('registerSystem', '/system/id') }, body: { jwks: fact('recoveryJwks'), reason: 'conformance run' } },
 
   // The registry of the caller's province.
-  { operation: 'pushStations', body: { items: [{ id: fact('stationId'), ...station }] } },
-  { operation: 'pushRegistry', body: { stations: [{ id: fact('otherStationId'), ...station }] } },
-  { operation: 'pushClusters', body: { items: [{ id: fact('clusterId'), stationId: fact('stationId'), kind: 'ip', status: 'operating' }] } },
-  { operation: 'pushBoards', body: { items: [{ id: fact('boardId'), communeCode: commune, placement: 'outdoor', status: 'operating' }] } },
+  { operation: 'pushStations', makes: ['stationId'], body: { items: [{ id: fact('stationId'), ...station }] } },
+  { operation: 'pushRegistry', makes: ['otherStationId'], body: { stations: [{ id: fact('otherStationId'), ...station }] } },
+  { operation: 'pushClusters', makes: ['clusterId'], body: { items: [{ id: fact('clusterId'), stationId: fact('stationId'), kind: 'ip', status: 'operating' }] } },
+  { operation: 'pushBoards', makes: ['boardId'], body: { items: [{ id: fact('boardId'), communeCode: commune, placement: 'outdoor', status: 'operating' }] } },
   { operation: 'listStations', path: { code: province } },
   { operation: 'listClusters', path: { code: province } },
   { operation: 'listBoards', path: { code: province } },
@@ -141,7 +143,7 @@ export const SCENARIO: Step[] = [
   // Media: an upload completed in one chunk, another cancelled, a file hosted elsewhere.
   { operation: 'createMediaUpload', body: { bytes: fact('mediaBytes'), sha256: fact('mediaSha256'), fileName: 'conformance.wav', mimeType: 'audio/wav' } },
   { operation: 'getMediaUpload', path: { id: take('createMediaUpload', '/upload/id') } },
-  { operation: 'sendMediaChunk', path: { id: take('createMediaUpload', '/upload/id') }, headers: { 'upload-offset': '0' }, bytes: fact('media') },
+  { operation: 'sendMediaChunk', makes: ['mediaSha256'], path: { id: take('createMediaUpload', '/upload/id') }, headers: { 'upload-offset': '0' }, bytes: fact('media') },
   { operation: 'downloadMedia', path: { sha256: fact('mediaSha256') } },
   { operation: 'downloadMedia', label: 'downloadMedia:range', path: { sha256: fact('mediaSha256') }, headers: { range: 'bytes=0-15' }, status: 206 },
   { operation: 'downloadMedia', label: 'downloadMedia:not-modified', path: { sha256: fact('mediaSha256') }, headers: { 'if-none-match': header('downloadMedia', 'etag') }, status: 304 },
@@ -151,7 +153,7 @@ export const SCENARIO: Step[] = [
 
   // Content: central publishes to the province, the province reads, acknowledges, airs and shares.
   { operation: 'listContentTopics' },
-  { operation: 'addContentTopic', body: { id: fact('topicId'), title: 'Conformance topic' } },
+  { operation: 'addContentTopic', makes: ['topicId'], body: { id: fact('topicId'), title: 'Conformance topic' } },
   // To one commune, so that the province acknowledges for a commune it was sent to.
   {
     operation: 'publishContent',
@@ -185,7 +187,7 @@ export const SCENARIO: Step[] = [
 
   // Reports: central opens a period, the province submits every form, central reviews each.
   {
-    operation: 'openReportPeriod',
+    operation: 'openReportPeriod', makes: ['periodId'],
     body: {
       id: fact('periodId'), title: 'Conformance period', dueOn: fact('today'), forms: ['indicators', 'feedback', 'appendix-02', 'appendix-03', 'conformance-form'],
       customForms: [{ name: 'conformance-form', title: 'Conformance form', schema: { type: 'object', additionalProperties: true } }],
@@ -245,32 +247,36 @@ function isSource(template: Template): template is Source {
   return typeof template === 'object' && template !== null && !Array.isArray(template) && ('take' in template || 'fact' in template || 'compute' in template)
 }
 
-/** The steps a template takes values from. */
-function takenBy(template: Template | undefined, found = new Set<string>()): Set<string> {
-  if (template === undefined || template === null || typeof template !== 'object') return found
+/** The steps a template takes values from, and the facts it uses. */
+function sourcesOf(template: Template | undefined, found: { steps: Set<string>, facts: Set<string> }): void {
+  if (template === undefined || template === null || typeof template !== 'object') return
   if (isSource(template)) {
-    if ('take' in template) found.add(template.take)
-    if ('compute' in template) found.add(template.from.take)
-    return found
+    if ('take' in template) found.steps.add(template.take)
+    if ('compute' in template) found.steps.add(template.from.take)
+    if ('fact' in template) found.facts.add(template.fact)
+    return
   }
-  for (const item of Array.isArray(template) ? template : Object.values(template)) takenBy(item, found)
-  return found
+  for (const item of Array.isArray(template) ? template : Object.values(template)) sourcesOf(item, found)
 }
 
-export function dependenciesOf(step: Step): Set<string> {
-  const found = new Set<string>()
-  for (const part of [step.path, step.query, step.headers, step.body]) takenBy(part as Template | undefined, found)
-  return found
+/** The steps a step needs before it: those it takes values from, and the earlier ones that make the facts it uses. */
+export function dependenciesOf(step: Step, table: Step[] = SCENARIO): Set<string> {
+  const found = { steps: new Set<string>(), facts: new Set<string>() }
+  for (const part of [step.path, step.query, step.headers, step.body, step.bytes]) sourcesOf(part as Template | undefined, found)
+  for (const earlier of table.slice(0, table.indexOf(step))) {
+    if (earlier.makes?.some((made) => found.facts.has(made))) found.steps.add(stepName(earlier))
+  }
+  return found.steps
 }
 
-/** The steps that reach the given operations, with every step they take from, in the table's order. */
+/** The steps that reach the given operations, with every step they need, in the table's order. */
 export function stepsFor(operations: Set<string>, table: Step[] = SCENARIO): Step[] {
   const byName = new Map(table.map((step) => [stepName(step), step]))
   const wanted = new Set<string>()
   const want = (step: Step) => {
     if (wanted.has(stepName(step))) return
     wanted.add(stepName(step))
-    for (const name of dependenciesOf(step)) {
+    for (const name of dependenciesOf(step, table)) {
       const needed = byName.get(name)
       if (!needed) throw new Error(`step ${stepName(step)} takes from ${name}, which is not in the scenario`)
       want(needed)

@@ -26,6 +26,8 @@ const rateLimit = {
   'X-RateLimit-Remaining': { type: 'integer', minimum: 0, required: true, description: 'Calls left in the current minute on this instance.' },
   'X-RateLimit-Reset': { type: 'integer', minimum: 0, required: true, description: 'Seconds until the minute ends.' },
 }
+const notRequired = (headers: Record<string, { required?: boolean }>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, { required: _required, ...header }]) => [name, header]))
 const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', required: true, description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).' } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
 
@@ -89,7 +91,8 @@ export function completeRouteSchema(route: RouteOptions): void {
     const success = code >= 200 && code < 300
     response.headers = {
       ...requestId,
-      ...(success || code === 429 ? rateLimit : {}),
+      // A 429 of the rate limit says how it stands; one of the concurrency or ingest limits does not.
+      ...(success ? rateLimit : code === 429 ? notRequired(rateLimit) : {}),
       ...(code === 401 ? wwwAuthenticate : {}),
       ...(success && writes ? idempotencyReplayed : {}),
       ...response.headers,
