@@ -24,6 +24,7 @@ interface ConformanceOptions {
   html?: string
   operation?: string[]
   mediaHost: string
+  cleanup?: boolean
 }
 
 const integer = (min: number) => (value: string) => {
@@ -56,6 +57,7 @@ export function conformanceCommand(): Command {
     .option('--junit <file>', 'also write the results as JUnit XML to this file')
     .option('--html <file>', 'also write a report to hand in as evidence: the run, and per operation each check with the failing requests and answers')
     .option('--operation <id...>', 'with --target: check only these operations (operationId); what they need is still made first')
+    .option('--cleanup', 'with --target: at the end, delete, withdraw, suspend or cancel what the run wrote, where the API has a way back')
     .option('--media-host <address>', 'with --target: the address of this machine the target fetches a media file from (registerExternalMedia)', '127.0.0.1')
     .action(async (options: ConformanceOptions) => {
       if (!options.target === !options.webhook) throw new Error('give exactly one of --target URL or --webhook URL')
@@ -78,6 +80,7 @@ export function conformanceCommand(): Command {
           runs: options.runs,
           operations: options.operation?.flatMap((list) => list.split(',')),
           mediaHost: options.mediaHost,
+          cleanup: options.cleanup,
           onProgress: reportProgress(),
         })
         try {

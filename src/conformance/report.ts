@@ -41,6 +41,8 @@ export class CheckLog {
   readonly validStatuses = new Map<number, number>()
   /** Operations that got at least one success answer whose body matched its schema. */
   private readonly reachedOperations = new Set<string>()
+  /** With `--cleanup`: how many of the things the run made it undid. */
+  cleanedUp: { undone: number, of: number } | undefined
 
   private outcome(check: string, operation: string): CheckOutcome {
     const key = `${check}\u0000${operation}`
@@ -113,6 +115,7 @@ export class CheckLog {
     }
     const statuses = [...this.validStatuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ')
     if (statuses) lines.push('', `answers to valid requests: ${statuses}`)
+    if (this.cleanedUp) lines.push(`clean-up: ${this.cleanedUp.undone} of ${this.cleanedUp.of} writes undone (deleted, withdrawn, suspended or cancelled)`)
     const failedChecks = this.failed().length
     lines.push('', `${this.all().length - failedChecks} passed, ${failedChecks} failed; ${this.requests} requests in ${((Date.now() - this.started) / 1000).toFixed(1)} s`)
     return lines.join('\n') + '\n'

@@ -4,6 +4,7 @@ import { signCall } from '../client/sign.js'
 import { SchemaArbitraries, deriveSeed, sampleOne } from './arbitrary.js'
 import { cosign, type CheckpointClaims } from '../client/transparency.js'
 import type { Contract, JsonSchema, Operation, Parameter, ResponseObject } from './contract.js'
+import { undoOf, type Undo } from './cleanup.js'
 import { runFacts, type RunFacts } from './facts.js'
 import { headerProblem } from './headers.js'
 import { send, waitOut, type Answer, type PreparedRequest } from './http.js'
@@ -39,6 +40,8 @@ export interface ApiRunOptions {
   mediaHost?: string | undefined
   /** How long a step that waits on the target's background work (a checkpoint) is asked again. */
   settleSeconds?: number | undefined
+  /** Undo what the run's writes made, where the API has a way back (delete, withdraw, suspend, cancel). */
+  cleanup?: boolean | undefined
 }
 
 export interface Progress {
@@ -116,6 +119,8 @@ export class ApiConformance {
   private readonly boundPaths = new Map<string, Record<string, string>>()
   private readonly selected: Operation[]
   private run_: RunFacts | undefined
+  /** What undoes each successful write, in the order they were made. */
+  private readonly made: Undo[] = []
   readonly log = new CheckLog()
 
   constructor(private readonly options: ApiRunOptions) {
@@ -146,6 +151,7 @@ export class ApiConformance {
         }
       }
       await Promise.all(Array.from({ length: this.options.concurrency ?? 4 }, worker))
+      if (this.options.cleanup) await this.cleanUp()
     } finally {
       await this.run_.close()
     }
@@ -153,6 +159,27 @@ export class ApiConformance {
       if (!this.log.reached(operation.id)) this.log.record('success', operation.id, 'no request got a success answer whose body matched its schema')
     }
     return this.log
+  }
+
+  /**
+   * Undoes what the run made, newest first, so clusters go before their stations. What is
+   * already gone (deleted by the scenario itself) answers 404 and counts as undone.
+   */
+  private async cleanUp(): Promise<void> {
+    const byId = new Map(this.options.contract.operations.map((o) => [o.id, o]))
+    let undone = 0
+    for (const undo of this.made.reverse()) {
+      const operation = byId.get(undo.operation)
+      const caller = undo.as === 'spare' ? this.run_!.spare : this.options[undo.as]
+      if (!operation || !caller) continue
+      const draft: Draft = {
+        operation, caller, path: undo.path, query: [], headers: { 'if-match': '*' },
+        ...(undo.body !== undefined ? { body: JSON.stringify(undo.body), bodyValue: undo.body, mediaType: 'application/json' } : {}),
+      }
+      const answer = await send(this.options.target, async () => this.signed(this.prepare(draft), caller))
+      if (answer.status < 300 || answer.status === 404 || answer.status === 409 || answer.status === 410) undone++
+    }
+    this.log.cleanedUp = { undone, of: this.made.length }
   }
 
   private progress(phase: Progress['phase'], done: number, total: number): void {
@@ -393,6 +420,7 @@ export class ApiConformance {
     const response = this.responseFor(operation, answer.status)
     this.log.record('headers', operation.id, headerProblem(this.options.contract, response, answer), full)
     if (answer.status >= 400 || !response) return
+    if (this.options.cleanup && answer.status < 300) this.made.push(...undoOf(operation.id, prepared.body, parseJson(answer), this.provinceCode))
     if (this.declared(operation, answer) === undefined) this.log.reach(operation.id)
     // Checked even when the body fails its schema, so that a missing receipt is named as such.
     if (answer.status < 300 && this.receipts.declaresReceipt(response.content?.['application/json']?.schema)) {

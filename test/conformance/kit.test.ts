@@ -5,6 +5,7 @@ import { Contract } from '../../src/conformance/contract.js'
 import { projectPath } from '../../src/paths.js'
 import { ttn } from '../helpers/cli.js'
 import { freePort } from '../helpers/service.js'
+import { signedInject } from '../helpers/systems.js'
 import { CENTRAL, PROVINCE, listen, serviceWithCallers } from '../helpers/conformance.js'
 
 t.test('the kit passes against our own service, every operation with a success answer, with over 1,000 generated requests', async (t) => {
@@ -51,4 +52,23 @@ t.test('a target that cannot be reached stops the run at once with one line', as
   t.equal(result.code, 2)
   t.equal(result.stderr, `ttn conformance: cannot reach ${url}: ECONNREFUSED\n`)
   t.equal(result.stdout, '')
+})
+
+t.test('--cleanup deletes the records and withdraws the content the run made', async (t) => {
+  const service = await serviceWithCallers(t)
+  const url = await listen(service.app)
+  const result = await ttn([
+    'conformance', '--target', url, '--system-id', PROVINCE, '--key', service.province.keyFile, '--central-system-id', CENTRAL,
+    '--central-key', service.central.keyFile, '--seed', '5', '--runs', '3', '--operation', 'pushStations,pushBoards,publishContent', '--cleanup',
+  ])
+  t.equal(result.code, 0, result.stdout + result.stderr)
+  const [, undone, of] = /clean-up: (\d+) of (\d+) writes undone/.exec(result.stdout) ?? []
+  t.ok(Number(of) > 3, `${of} writes to undo`)
+  t.equal(undone, of)
+  const province = { id: PROVINCE, key: service.province.key }
+  const central = { id: CENTRAL, key: service.central.key }
+  t.same((await signedInject(service.app, province, { method: 'GET', url: '/v2/provinces/79/stations' })).json().items, [], 'no station left')
+  t.same((await signedInject(service.app, province, { method: 'GET', url: '/v2/provinces/79/boards' })).json().items, [], 'no board left')
+  const contents = (await signedInject(service.app, central, { method: 'GET', url: '/v2/contents' })).json().items as { status: string }[]
+  t.ok(contents.length > 0 && contents.every((item) => item.status === 'withdrawn'), 'every item withdrawn')
 })
