@@ -25,6 +25,7 @@ interface ConformanceOptions {
   operation?: string[]
   mediaHost: string
   cleanup?: boolean
+  settle: number
 }
 
 const integer = (min: number) => (value: string) => {
@@ -37,7 +38,9 @@ export function conformanceCommand(): Command {
   return new Command('conformance')
     .description([
       'Test a server (--target) or a provincial webhook receiver (--webhook) against the OpenAPI contract.',
-      'Every operation of the contract gets requests generated from its schemas (reproducible with --seed): valid ones must',
+      'A scenario first makes what operations need (stations, content, uploads, report periods) and every operation must get a',
+      'success answer with its declared body, headers and a receipt that verifies. Then every operation gets requests generated',
+      'from its schemas (reproducible with --seed): valid ones must',
       'get a declared status, content type and body; invalid ones (wrong types, missing or unknown fields, values over the',
       'limits, malformed JSON) a 4xx problem document; calls without a valid token and the trust-model token attacks 401 or',
       '403; nothing a 5xx. A receiver must accept valid signed notifications and refuse forged, expired, replayed,',
@@ -57,6 +60,7 @@ export function conformanceCommand(): Command {
     .option('--junit <file>', 'also write the results as JUnit XML to this file')
     .option('--html <file>', 'also write a report to hand in as evidence: the run, and per operation each check with the failing requests and answers')
     .option('--operation <id...>', 'with --target: check only these operations (operationId); what they need is still made first')
+    .option('--settle <seconds>', 'with --target: how long to keep asking for what the target makes in the background (a checkpoint)', integer(1), 60)
     .option('--cleanup', 'with --target: at the end, delete, withdraw, suspend or cancel what the run wrote, where the API has a way back')
     .option('--media-host <address>', 'with --target: the address of this machine the target fetches a media file from (registerExternalMedia)', '127.0.0.1')
     .action(async (options: ConformanceOptions) => {
@@ -81,6 +85,7 @@ export function conformanceCommand(): Command {
           operations: options.operation?.flatMap((list) => list.split(',')),
           mediaHost: options.mediaHost,
           cleanup: options.cleanup,
+          settleSeconds: options.settle,
           onProgress: reportProgress(),
         })
         try {

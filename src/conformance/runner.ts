@@ -118,7 +118,7 @@ export class ApiConformance {
   /** Path values of each operation's first successful step: the generated requests act on what exists. */
   private readonly boundPaths = new Map<string, Record<string, string>>()
   private readonly selected: Operation[]
-  private run_: RunFacts | undefined
+  private fixtures: RunFacts | undefined
   /** What undoes each successful write, in the order they were made. */
   private readonly made: Undo[] = []
   readonly log = new CheckLog()
@@ -139,7 +139,7 @@ export class ApiConformance {
   async run(): Promise<CheckLog> {
     await this.probe()
     const tag = `${Date.now().toString(36)}-${(this.options.seed >>> 0).toString(36)}`
-    this.run_ = await runFacts(this.provinceCode, tag, this.options.mediaHost ?? '127.0.0.1')
+    this.fixtures = await runFacts(this.provinceCode, tag, this.options.mediaHost ?? '127.0.0.1')
     try {
       await this.runScenario()
       const queue = [...this.selected]
@@ -153,7 +153,7 @@ export class ApiConformance {
       await Promise.all(Array.from({ length: this.options.concurrency ?? 4 }, worker))
       if (this.options.cleanup) await this.cleanUp()
     } finally {
-      await this.run_.close()
+      await this.fixtures.close()
     }
     for (const operation of this.selected) {
       if (!this.log.reached(operation.id)) this.log.record('success', operation.id, 'no request got a success answer whose body matched its schema')
@@ -170,7 +170,7 @@ export class ApiConformance {
     let undone = 0
     for (const undo of this.made.reverse()) {
       const operation = byId.get(undo.operation)
-      const caller = undo.as === 'spare' ? this.run_!.spare : this.options[undo.as]
+      const caller = undo.as === 'spare' ? this.fixtures!.spare : this.options[undo.as]
       if (!operation || !caller) continue
       const draft: Draft = {
         operation, caller, path: undo.path, query: [], headers: { 'if-match': '*' },
@@ -210,7 +210,7 @@ export class ApiConformance {
   }
 
   private callerOf(step: Step, operation: Operation): ConformanceCaller | undefined {
-    if (step.as === 'spare') return this.run_!.spare
+    if (step.as === 'spare') return this.fixtures!.spare
     if (step.as) return this.options[step.as]
     return this.callerFor(operation, 0)
   }
@@ -231,7 +231,7 @@ export class ApiConformance {
     if (operation.secured && !caller) return this.log.skip('success', operation.id, 'no central key given (--central-key)')
     const seed = deriveSeed(this.options.seed, name, 'scenario')
     const fill = async (template: Record<string, Template> | undefined) =>
-      Object.fromEntries(Object.entries(await resolve(template ?? {}, this.run_!.facts, this.kept, this.compute) as Record<string, unknown>).map(([k, v]) => [k, asText(v) ?? '']))
+      Object.fromEntries(Object.entries(await resolve(template ?? {}, this.fixtures!.facts, this.kept, this.compute) as Record<string, unknown>).map(([k, v]) => [k, asText(v) ?? '']))
     let draft: Draft
     try {
       const base = this.draft(operation, caller, seed, true)
@@ -239,9 +239,9 @@ export class ApiConformance {
       const query = Object.entries({ ...Object.fromEntries(base.query), ...await fill(step.query) })
       const headers = { ...base.headers, ...await fill(step.headers) }
       draft = { ...base, path, query, headers }
-      if (step.bytes) draft.body = this.run_!.facts[step.bytes.fact] as Uint8Array
+      if (step.bytes) draft.body = this.fixtures!.facts[step.bytes.fact] as Uint8Array
       else if (step.body !== undefined) {
-        draft.bodyValue = await resolve(step.body, this.run_!.facts, this.kept, this.compute)
+        draft.bodyValue = await resolve(step.body, this.fixtures!.facts, this.kept, this.compute)
         draft.body = JSON.stringify(draft.bodyValue)
       }
     } catch (error) {

@@ -67,7 +67,7 @@ export interface Facts {
   externalMediaSha256: string
 }
 
-export const take = (step: string, pointer?: string): Taken => ({ take: step, ...(pointer !== undefined ? { pointer } : {}) })
+const take = (step: string, pointer?: string): Taken => ({ take: step, ...(pointer !== undefined ? { pointer } : {}) })
 const header = (step: string, name: string): Taken => ({ take: step, header: name })
 /** A version number as the entity tag the service sends for it (`"3"`). */
 const etagOf = (step: string, pointer: string): Taken => ({ take: step, pointer, quoted: true })
@@ -260,7 +260,7 @@ function sourcesOf(template: Template | undefined, found: { steps: Set<string>, 
 }
 
 /** The steps a step needs before it: those it takes values from, and the earlier ones that make the facts it uses. */
-export function dependenciesOf(step: Step, table: Step[] = SCENARIO): Set<string> {
+function dependenciesOf(step: Step, table: Step[] = SCENARIO): Set<string> {
   const found = { steps: new Set<string>(), facts: new Set<string>() }
   for (const part of [step.path, step.query, step.headers, step.body, step.bytes]) sourcesOf(part as Template | undefined, found)
   for (const earlier of table.slice(0, table.indexOf(step))) {
