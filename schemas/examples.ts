@@ -13,7 +13,7 @@ import {
   RegistryBatchResult, Station, StationBatch, StationChange, StationPage, StationWriteResult,
 } from './registry.js'
 import {
-  Appendix02Form, Appendix02Line, Appendix03Form, Appendix03Line, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, FormSubmissions, IndicatorsForm,
+  Appendix02Form, Appendix02Line, Appendix03Form, Appendix03Line, Appendix02Draft, Appendix03Draft, DeadlineExtensionRequest, FeedbackForm, FormSubmissions, IndicatorsForm,
   PeriodStatus, ReportPeriod, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult, ReviewRequest,
 } from './reports.js'
 import {
@@ -421,7 +421,8 @@ export const componentExamples = new Map<string, unknown>([
   example(Appendix03Line, appendix03Line),
   example(Appendix02Form, appendix02),
   example(Appendix03Form, appendix03),
-  example(AppendixDraft, { form: appendix02, derived: { stations: 1, clustersIp: 12, clustersReplaced: 4, villagesCovered: 6 } }),
+  example(Appendix02Draft, { form: appendix02, derived: { stations: 1, clustersIp: 12, clustersReplaced: 4, villagesCovered: 6 } }),
+  example(Appendix03Draft, { form: appendix03, derived: { communes: 1, total: { newStations: 1, clustersReplaced: 4, clustersAdded: 8, amountMillionVnd: 1850 } } }),
   ...formSubmissionExamples(),
   example(ReviewRequest, { decision: 'return', comment: reviewed.reviewComment! }),
   example(PeriodStatus, { period, provinces: [{ province: PROVINCE, forms: [

@@ -127,10 +127,16 @@ export const Appendix03Form = Strict({
   notes: Type.Optional(Type.String({ maxLength: 4000 })),
 }, { $id: 'Appendix03Form', description: 'Phụ lục 03: the commune-radio programmes by funding source, a line per commune and source.' })
 
-export const AppendixDraft = Strict({
-  form: Type.Union([ref(Appendix02Form), ref(Appendix03Form)], { description: 'The form as the registry fills it: correct it, then submit it.' }),
+/** A draft of an appendix: the form as the registry fills it, with the province totals its lines give. */
+const draftOf = (name: string, Line: TSchema, title: string) => Strict({
+  form: Strict({
+    lines: Type.Array(ref(Line), { maxItems: 5000, description: 'The lines the registry gives; none when it holds nothing this form counts (a submission needs at least one).' }),
+  }, { description: 'The form as the registry fills it: correct it, then submit it.' }),
   derived: Type.Record(Type.String(), Type.Unknown(), { description: 'The province totals those lines give.' }),
-}, { $id: 'AppendixDraft', description: 'A draft of an appendix built from the province\'s registry (bản nháp từ cơ sở dữ liệu đài, cụm loa).' })
+}, { $id: `${name}Draft`, description: `A draft of ${title} built from the province's registry (bản nháp từ cơ sở dữ liệu đài, cụm loa).` })
+
+export const Appendix02Draft = draftOf('Appendix02', Appendix02Line, 'Phụ lục 02')
+export const Appendix03Draft = draftOf('Appendix03', Appendix03Line, 'Phụ lục 03')
 
 export const ReportPeriod = Strict({
   id: ReportPeriodId,
@@ -279,4 +285,4 @@ export const PeriodStatus = Strict({
   })),
 }, { $id: 'PeriodStatus', description: 'Each province\'s report state for a period.' })
 
-export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, AppendixDraft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ...Object.values(FormSubmissions).flatMap((form) => Object.values(form)), ReviewRequest, PeriodStatus]
+export const reportsComponents = [IndicatorsForm, FeedbackForm, Appendix02Line, Appendix02Form, Appendix03Line, Appendix03Form, Appendix02Draft, Appendix03Draft, Person, ReportPeriod, ReportPeriodList, CustomForm, ReportPeriodRequest, ReportPeriodCorrection, DeadlineExtensionRequest, ReportPeriodWriteResult, CrossCheckWarning, ...Object.values(FormSubmissions).flatMap((form) => Object.values(form)), ReviewRequest, PeriodStatus]

@@ -7,6 +7,7 @@ import { MAX_CROSS_CHECK_DAYS, MAX_SCHEDULE_BATCH, MAX_SLOTS_PER_DAY, SCHEDULE_D
 import { MAX_STATUS_BATCH } from '../schemas/status.js'
 import { MAX_CALL_TOKEN_LIFETIME_SECONDS } from './client/sign.js'
 import { MIN_DEPRECATION_DAYS } from './http/deprecation.js'
+import { contractFromRoutes } from './http/responses.js'
 import { ConfigSchema } from './config.js'
 import { problemExampleComponents } from './http/problem-examples.js'
 import { projectPath } from './paths.js'
@@ -211,6 +212,7 @@ export const openApiDocument: SwaggerOptions = {
     buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
   },
   convertConstToEnum: false,
+  transformObject: (documents) => ('openapiObject' in documents ? contractFromRoutes(documents.openapiObject) : documents.swaggerObject),
 }
 
 /**

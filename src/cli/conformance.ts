@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { readSigningKey } from '../client/keys.js'
 import { Contract } from '../conformance/contract.js'
 import type { CheckLog } from '../conformance/report.js'
-import { ApiConformance } from '../conformance/runner.js'
+import { ApiConformance, Unreachable, type Progress } from '../conformance/runner.js'
 import { checkWebhookReceiver } from '../conformance/webhook.js'
 import { projectPath } from '../paths.js'
 import { print } from './common.js'
@@ -21,6 +21,11 @@ interface ConformanceOptions {
   seed: number
   runs: number
   junit?: string
+  html?: string
+  operation?: string[]
+  mediaHost: string
+  cleanup?: boolean
+  settle: number
 }
 
 const integer = (min: number) => (value: string) => {
@@ -33,7 +38,9 @@ export function conformanceCommand(): Command {
   return new Command('conformance')
     .description([
       'Test a server (--target) or a provincial webhook receiver (--webhook) against the OpenAPI contract.',
-      'Every operation of the contract gets requests generated from its schemas (reproducible with --seed): valid ones must',
+      'A scenario first makes what operations need (stations, content, uploads, report periods) and every operation must get a',
+      'success answer with its declared body, headers and a receipt that verifies. Then every operation gets requests generated',
+      'from its schemas (reproducible with --seed): valid ones must',
       'get a declared status, content type and body; invalid ones (wrong types, missing or unknown fields, values over the',
       'limits, malformed JSON) a 4xx problem document; calls without a valid token and the trust-model token attacks 401 or',
       '403; nothing a 5xx. A receiver must accept valid signed notifications and refuse forged, expired, replayed,',
@@ -51,17 +58,23 @@ export function conformanceCommand(): Command {
     .option('--seed <n>', 'seed of the generated requests; the summary prints the one used so a run can be repeated', integer(0))
     .option('--runs <n>', 'valid requests generated per operation (notifications per webhook)', integer(1), 10)
     .option('--junit <file>', 'also write the results as JUnit XML to this file')
+    .option('--html <file>', 'also write a report to hand in as evidence: the run, and per operation each check with the failing requests and answers')
+    .option('--operation <id...>', 'with --target: check only these operations (operationId); what they need is still made first')
+    .option('--settle <seconds>', 'with --target: how long to keep asking for what the target makes in the background (a checkpoint)', integer(1), 60)
+    .option('--cleanup', 'with --target: at the end, delete, withdraw, suspend or cancel what the run wrote, where the API has a way back')
+    .option('--media-host <address>', 'with --target: the address of this machine the target fetches a media file from (registerExternalMedia)', '127.0.0.1')
     .action(async (options: ConformanceOptions) => {
       if (!options.target === !options.webhook) throw new Error('give exactly one of --target URL or --webhook URL')
       if (!options.centralSystemId !== !options.centralKey) throw new Error('--central-system-id and --central-key go together')
       const contract = await Contract.read(options.contract)
       const seed = options.seed ?? randomInt(2 ** 31)
+      const startedAt = new Date()
       const key = await readSigningKey(options.key)
       let log: CheckLog
       let title: string
       if (options.target) {
         title = `conformance of ${options.target} to ${options.contract} (seed ${seed}, ${options.runs} runs)`
-        log = await new ApiConformance({
+        const kit = new ApiConformance({
           target: options.target,
           contract,
           province: { systemId: options.systemId, key },
@@ -69,7 +82,20 @@ export function conformanceCommand(): Command {
           audience: options.audience,
           seed,
           runs: options.runs,
-        }).run()
+          operations: options.operation?.flatMap((list) => list.split(',')),
+          mediaHost: options.mediaHost,
+          cleanup: options.cleanup,
+          settleSeconds: options.settle,
+          onProgress: reportProgress(),
+        })
+        try {
+          log = await kit.run()
+        } catch (error) {
+          if (!(error instanceof Unreachable)) throw error
+          process.stderr.write(`ttn conformance: ${error.message}\n`)
+          process.exitCode = 2
+          return
+        }
       } else {
         title = `conformance of webhook receiver ${options.webhook} to ${options.contract} (seed ${seed})`
         log = await checkWebhookReceiver({
@@ -81,6 +107,23 @@ export function conformanceCommand(): Command {
         log.writeJunit(options.junit, 'ttn conformance')
         print(`JUnit XML written to ${options.junit}`)
       }
+      if (options.html) {
+        log.writeHtml(options.html, {
+          title, target: options.target ?? options.webhook!, contract: options.contract, contractVersion: String(contract.document.info?.version ?? 'unknown'), seed, startedAt,
+        })
+        print(`HTML report written to ${options.html}`)
+      }
       if (!log.passed) process.exitCode = 1
     })
+}
+
+/** Progress on standard error, so the summary on standard output stays what it was: at most one line every two seconds, and each phase's end. */
+function reportProgress(): (progress: Progress) => void {
+  let last = 0
+  return (progress) => {
+    const now = Date.now()
+    if (now - last < 2000 && progress.done !== progress.total) return
+    last = now
+    process.stderr.write(`ttn conformance: ${progress.phase} ${progress.done}/${progress.total}, ${progress.requests} requests, ${progress.failing} failing checks\n`)
+  }
 }

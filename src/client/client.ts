@@ -5,7 +5,7 @@ import type {
   Station, StationListQuery,
 } from '../../schemas/registry.js'
 import type {
-  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, FormSubmissions, PeriodStatus, ReportFormName, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
+  Appendix02Draft, Appendix02Form, Appendix03Draft, Appendix03Form, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, FormSubmissions, PeriodStatus, ReportFormName, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
   ReportPeriodRequest, ReviewRequest,
 } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
@@ -226,7 +226,7 @@ export class TtnClient {
   }
 
   /** Phụ lục 02 or 03 as the province's registry fills it, with its totals: correct it, then submit it with submitReport(). */
-  appendixDraft(province: string, periodId: string, form: 'appendix-02' | 'appendix-03'): Promise<S<typeof AppendixDraft>> {
+  appendixDraft<F extends 'appendix-02' | 'appendix-03'>(province: string, periodId: string, form: F): Promise<S<F extends 'appendix-02' ? typeof Appendix02Draft : typeof Appendix03Draft>> {
     return this.http.call('GET', `/v2/provinces/${encodeURIComponent(province)}/reports/${encodeURIComponent(periodId)}/${form}/draft`)
   }
 

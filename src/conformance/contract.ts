@@ -13,12 +13,16 @@ export interface Parameter {
 
 export interface MediaType { schema?: JsonSchema }
 
+export interface HeaderObject { required?: boolean, schema?: JsonSchema }
+
+export interface ResponseObject { content?: Record<string, MediaType>, headers?: Record<string, HeaderObject> }
+
 export interface OperationObject {
   operationId?: string
   description?: string
   parameters?: Parameter[]
   requestBody?: { required?: boolean, content: Record<string, MediaType> }
-  responses: Record<string, { content?: Record<string, MediaType> }>
+  responses: Record<string, ResponseObject>
   security?: Record<string, string[]>[]
   'x-ttn-policy'?: string
   /**
@@ -30,6 +34,7 @@ export interface OperationObject {
 
 export interface OpenApiDocument {
   openapi: string
+  info?: { title?: string, version?: string }
   paths?: Record<string, Record<string, OperationObject>>
   webhooks?: Record<string, Record<string, OperationObject>>
   components?: { schemas?: Record<string, JsonSchema> }

@@ -5,13 +5,15 @@ export interface PreparedRequest {
   /** Path and query exactly as sent and signed. */
   pathAndQuery: string
   headers: Record<string, string>
-  body?: string | undefined
+  body?: string | Uint8Array | undefined
 }
 
 export interface Answer {
   status: number
   mediaType: string
   text: string
+  /** Response headers, names in lower case; a repeated header's values joined with `, `. */
+  headers: Record<string, string>
   /** Seconds a 429 or 503 asked to wait, when it said. */
   retryAfter?: number
 }
@@ -36,7 +38,8 @@ export async function send(baseUrl: string, prepare: () => Promise<PreparedReque
     })
     const text = await response.body.text()
     const retryAfter = Number(response.headers['retry-after'])
-    const answer = { status: response.statusCode, mediaType: mediaTypeOf(response.headers['content-type']), text }
+    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : value ?? '']))
+    const answer = { status: response.statusCode, mediaType: mediaTypeOf(response.headers['content-type']), text, headers }
     if (!(response.statusCode === 429 || response.statusCode === 503) || !Number.isFinite(retryAfter)) return answer
     if (attempt >= attempts) return { ...answer, retryAfter }
     await waitOut({ ...answer, retryAfter })

@@ -9,7 +9,7 @@ export interface TokenRequest {
   key: SigningKey
   method: string
   pathAndQuery: string
-  body?: string | undefined
+  body?: string | Uint8Array | undefined
 }
 
 export interface Forgery {
@@ -91,5 +91,5 @@ export const ATTACKS: Attack[] = [
   { name: 'lifetime-over-300s', expectation: 'a token valid for more than 300 seconds is refused', token: (r) => forgeToken(r, { claims: { iat: now(), exp: now() + 600 } }) },
   { name: 'wrong-method', expectation: 'a token signed for another method is refused', token: (r) => forgeToken(r, { claims: { htm: otherMethod(r.method) } }) },
   { name: 'wrong-path', expectation: 'a token signed for another path is refused', token: (r) => forgeToken(r, { claims: { htu: `${r.pathAndQuery.split('?')[0]}/other` } }) },
-  { name: 'wrong-body-hash', expectation: 'a token signed over other body bytes is refused', token: (r) => forgeToken(r, { claims: { bsh: bodyHash(`${r.body ?? ''} `) } }) },
+  { name: 'wrong-body-hash', expectation: 'a token signed over other body bytes is refused', token: (r) => forgeToken(r, { claims: { bsh: bodyHash(Buffer.concat([Buffer.from(r.body ?? ''), Buffer.from(' ')])) } }) },
 ]

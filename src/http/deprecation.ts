@@ -29,8 +29,8 @@ const midnightUtc = (date: string) => {
 }
 
 export const deprecationHeaders = {
-  Deprecation: { type: 'string', pattern: '^@\\d+$', description: 'On a deprecated operation: since when (RFC 9745), as `@` and Unix seconds.' },
-  Sunset: { type: 'string', description: 'On a deprecated operation: the HTTP-date after which it may be removed (RFC 8594).' },
+  Deprecation: { type: 'string', pattern: '^@\\d+$', required: true, description: 'On a deprecated operation: since when (RFC 9745), as `@` and Unix seconds.' },
+  Sunset: { type: 'string', required: true, description: 'On a deprecated operation: the HTTP-date after which it may be removed (RFC 8594).' },
   Link: { type: 'string', description: 'On a deprecated operation with a successor: `<path>; rel="successor-version"`.' },
 }
 

@@ -13,20 +13,25 @@ const problemResponse = (description: string) => ({
 })
 
 const retryAfter = {
-  'Retry-After': { type: 'integer', format: 'int32', minimum: 0, description: 'Seconds to wait before retrying.' },
+  'Retry-After': { type: 'integer', format: 'int32', minimum: 0, required: true, description: 'Seconds to wait before retrying.' },
 }
 
 /** A version tag: the version of a record or item (`"3"`), or the SHA-256 of a media file. */
-export const ETAG_HEADER = { type: 'string', description: 'The version the answer is of, quoted; send it back in `If-None-Match` or `If-Match`.' }
+export const ETAG_HEADER = { type: 'string', required: true, description: 'The version the answer is of, quoted; send it back in `If-None-Match` or `If-Match`.' }
 
-/** Headers the shared machinery adds to answers, by which answers carry them. */
-const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
+/**
+ * Headers the shared machinery adds to answers, by which answers carry them. `required` marks
+ * those always sent; `contractFromRoutes` moves it to where OpenAPI reads it.
+ */
+const requestId = { 'X-Request-Id': { type: 'string', maxLength: 128, required: true, description: 'The request id: the caller\'s own when it sent a safe one (1 to 128 of `A-Za-z0-9._:-`), else one the service made; problem documents repeat it as `instance`.' } }
 const rateLimit = {
-  'X-RateLimit-Limit': { type: 'integer', format: 'int32', minimum: 1, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
-  'X-RateLimit-Remaining': { type: 'integer', format: 'int32', minimum: 0, description: 'Calls left in the current minute on this instance.' },
-  'X-RateLimit-Reset': { type: 'integer', format: 'int32', minimum: 0, description: 'Seconds until the minute ends.' },
+  'X-RateLimit-Limit': { type: 'integer', format: 'int32', minimum: 1, required: true, description: 'Calls the caller may make per minute on this instance (RATE_LIMIT_PER_MINUTE).' },
+  'X-RateLimit-Remaining': { type: 'integer', format: 'int32', minimum: 0, required: true, description: 'Calls left in the current minute on this instance.' },
+  'X-RateLimit-Reset': { type: 'integer', format: 'int32', minimum: 0, required: true, description: 'Seconds until the minute ends.' },
 }
-const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).', examples: ['Bearer error="invalid_token", error_description="token-expired"'] } }
+const notRequired = (headers: Record<string, { required?: boolean }>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, { required: _required, ...header }]) => [name, header]))
+const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', required: true, description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).', examples: ['Bearer error="invalid_token", error_description="token-expired"'] } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
 
 /** What each status means in this contract; routes name the ones they add beyond the common set. */
@@ -143,11 +148,38 @@ export function completeRouteSchema(route: RouteOptions): void {
     const success = code >= 200 && code < 300
     response.headers = {
       ...requestId,
-      ...(success || code === 429 ? rateLimit : {}),
+      // A 429 of the rate limit says how it stands; one of the concurrency or ingest limits does not.
+      ...(success ? rateLimit : code === 429 ? notRequired(rateLimit) : {}),
       ...(code === 401 ? wwwAuthenticate : {}),
       ...(success && writes ? idempotencyReplayed : {}),
       ...(schema.deprecated ? deprecationHeaders : {}),
       ...response.headers,
     }
   }
+}
+
+type Document = { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown, headers?: Record<string, { required?: boolean, schema?: Record<string, unknown> }> }> }>> }
+
+/** Statuses that never carry a body (RFC 9110). */
+const BODILESS = new Set(['204', '304'])
+
+/**
+ * Puts in the contract what the document generator cannot read off a route's schemas: it copies a
+ * response header's schema into the header's `schema`, where `required` means nothing (it belongs
+ * on the header object), and gives a response declared by its description alone a JSON body.
+ */
+export function contractFromRoutes<T>(document: T): T {
+  for (const item of Object.values((document as Document).paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (BODILESS.has(status)) delete response.content
+        for (const header of Object.values(response.headers ?? {})) {
+          if (header.schema?.required !== true) continue
+          delete header.schema.required
+          header.required = true
+        }
+      }
+    }
+  }
+  return document
 }

@@ -258,6 +258,20 @@ t.test('citizen feedback per commune, by channel and topic; its rules named; the
   ])
 })
 
+t.test('a draft of Phụ lục 03 for a province whose registry holds no funded programme has no lines, and says so in its schema', async (t) => {
+  const { app, hcm } = await setup(t)
+  await signedInject(app, hcm, {
+    method: 'PUT', url: '/v2/provinces/79/registry',
+    body: { stations: [{ id: 'd1', communeCode: '26740', name: 'Đài Sài Gòn', kind: 'ip', status: 'operating' }] },
+  })
+  const draft = await signedInject(app, hcm, { method: 'GET', url: '/v2/provinces/79/reports/2033-RADIO/appendix-03/draft' })
+  t.equal(draft.statusCode, 200, draft.body)
+  t.same(draft.json().form, { lines: [] })
+  t.match(draft.json().derived, { communes: 0, bySource: [], total: { newStations: 0, clustersReplaced: 0, clustersAdded: 0, amountMillionVnd: 0 } })
+  const submitted = await signedInject(app, hcm, { method: 'PUT', url: '/v2/provinces/79/reports/2033-RADIO/appendix-03', body: draft.json().form })
+  t.equal(submitted.statusCode, 400, 'a submission needs at least one line')
+})
+
 t.test('Phụ lục 02 and 03: a draft built from the registry, lines per commune, totals derived, each line checked against the registry', async (t) => {
   const { app, hcm, central } = await setup(t)
   await signedInject(app, hcm, {

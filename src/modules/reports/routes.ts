@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type, type Static, type TSchema } from 'typebox'
 import { ProvinceCode, Strict, ref } from '../../../schemas/common.js'
 import {
-  Appendix02Form, Appendix03Form, AppendixDraft, DeadlineExtensionRequest, FormId, FormSubmissions, PeriodStatus, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
+  Appendix02Draft, Appendix02Form, Appendix03Draft, Appendix03Form, DeadlineExtensionRequest, FormId, FormSubmissions, PeriodStatus, ReportPeriodCorrection, ReportPeriodId, ReportPeriodList,
   ReportPeriodRequest, ReportPeriodWriteResult, ReviewRequest,
 } from '../../../schemas/reports.js'
 import type { App } from '../../app-type.js'
@@ -268,7 +268,7 @@ export async function reportsRoutes(app: App) {
         description: 'The form as the province\'s registry fills it (a line per commune and station, or commune and funding source, from the stations and clusters in ' +
           'service, their programmes and funding sources), with the totals it gives: the province corrects what the registry does not know (the money spent, for one) and submits it.',
         params: PeriodParams,
-        response: { 200: ref(AppendixDraft), ...problemResponses([404, 422]) },
+        response: { 200: ref(form === 'appendix-02' ? Appendix02Draft : Appendix03Draft), ...problemResponses([404, 422]) },
       },
     }, async (request) => {
       const { code, periodId } = request.params
