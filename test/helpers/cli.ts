@@ -5,6 +5,9 @@ import { childEnv } from './child-env.js'
 
 const run = promisify(execFile)
 
+/** A command may take nearly as long as its test file may (tap's TAP_TIMEOUT): a busy machine slows both alike. */
+const COMMAND_TIMEOUT_MS = Math.max(60, Number(process.env.TAP_TIMEOUT ?? 180) - 10) * 1000
+
 export interface CliResult { code: number, stdout: string, stderr: string }
 
 /** Runs the real `ttn` command from the sources in a child process. */
@@ -13,7 +16,7 @@ export async function ttn(args: string[], env: Record<string, string | undefined
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', projectPath('src/cli/ttn.ts'), ...args], {
       env: childEnv({ DATABASE_URL: undefined, LOG_LEVEL: 'silent', ...env }),
       cwd: projectPath(),
-      timeout: 60_000,
+      timeout: COMMAND_TIMEOUT_MS,
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
