@@ -166,7 +166,8 @@ const BODILESS = new Set(['204', '304'])
 /**
  * Puts in the contract what the document generator cannot read off a route's schemas: it copies a
  * response header's schema into the header's `schema`, where `required` means nothing (it belongs
- * on the header object), and gives a response declared by its description alone a JSON body.
+ * on the header object), and gives a response declared by its description alone a JSON body, which
+ * a 204 or 304 never has.
  */
 export function contractFromRoutes<T>(document: T): T {
   for (const item of Object.values((document as Document).paths ?? {})) {

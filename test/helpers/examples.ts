@@ -109,3 +109,31 @@ export async function checkLiveCall(t: Test, command: string, args: string[], op
   const claims = await verifyReceipt(again.json().jws, jwks, config.SERVICE_ID)
   t.match(claims, { sub: systemId, req: { htm: 'PUT', htu: `/v2/provinces/${options.province}/stations` }, res: { status: 200, records: [{ entity: 'station', created: [stationId] }] } })
 }
+
+export interface Example {
+  /** How the tests name it: `the ${title} example`. */
+  title: string
+  /** The `language` the live call records. */
+  language: string
+  command: string
+  /** The arguments that run the example before its own command line. */
+  args: string[]
+  /** A command line that succeeds only where everything the example needs is installed. */
+  probe: string[]
+  debianPackage: string
+}
+
+/** The checks every example passes: the vectors, its keys read by the service, and a first signed call with each algorithm. */
+export async function checkExample(t: Test, example: Example): Promise<void> {
+  const { command, args, language } = example
+  await t.test(`the ${example.title} example`, async (t) => {
+    if (!await requireInterpreter(t, command, example.probe, example.debianPackage)) return
+    await t.test('agrees with every published vector', (t) => checkVectors(t, command, args))
+    await t.test('generates ES256 and EdDSA keys the service reads', async (t) => {
+      await checkKeygen(t, command, args, 'ES256')
+      await checkKeygen(t, command, args, 'EdDSA')
+    })
+    await t.test('makes a first signed call with ES256 and verifies its receipt', (t) => checkLiveCall(t, command, args, { alg: 'ES256', province: '79', language }))
+    await t.test('and with EdDSA', (t) => checkLiveCall(t, command, args, { alg: 'EdDSA', province: '01', language }))
+  })
+}
