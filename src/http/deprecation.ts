@@ -34,7 +34,7 @@ export const deprecationHeaders = {
   Link: { type: 'string', description: 'On a deprecated operation with a successor: `<path>; rel="successor-version"`.' },
 }
 
-/** The answer headers of a deprecated route, computed once when the route is registered. */
+/** The answer headers of a deprecated route; checked when the route is registered, so never throws when answering. */
 function headersOf(deprecation: Deprecation): Record<string, string> {
   const since = midnightUtc(deprecation.since)
   const sunset = midnightUtc(deprecation.sunset)
@@ -61,12 +61,8 @@ export function declareDeprecation(route: RouteOptions, schema: Record<string, u
 
 /** Sends the deprecation headers on every answer of a deprecated route, errors included. */
 export function registerDeprecation(app: FastifyInstance): void {
-  const byRoute = new WeakMap<Deprecation, Record<string, string>>()
   app.addHook('onSend', async (request, reply) => {
     const deprecation = request.routeOptions.config.deprecation
-    if (!deprecation) return
-    let headers = byRoute.get(deprecation)
-    if (!headers) byRoute.set(deprecation, headers = headersOf(deprecation))
-    reply.headers(headers)
+    if (deprecation) reply.headers(headersOf(deprecation))
   })
 }
