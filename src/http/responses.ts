@@ -142,7 +142,7 @@ export function completeRouteSchema(route: RouteOptions): void {
   for (const status of Object.keys(named)) {
     if (!(schema.response as Record<string, unknown>)[status]) throw new Error(`${route.url} names problems for ${status}, which it does not declare`)
   }
-  const traits = { policy, writes, takesBody: methods.some((m) => bodyMethods.has(m)), takesCursor: Boolean(resolved(schema.querystring as JsonSchema).properties?.cursor) }
+  const traits = { policy, writes, takesBody: methods.some((m) => bodyMethods.has(m)), takesCursor: ['cursor', 'after'].some((name) => resolved(schema.querystring as JsonSchema).properties?.[name]) }
   const problemCodes: Partial<Record<number, ProblemCode[]>> = {}
   const responses = schema.response as Record<string, { description: string, content?: Record<string, object> }>
   for (const [status, response] of Object.entries(responses)) {
