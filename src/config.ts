@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { StringEnum } from '../schemas/common.js'
@@ -89,4 +91,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${key}: expected ${property?.description ?? first.message} (got ${JSON.stringify(raw[key] ?? null)})`)
   }
   return candidate as Config
+}
+
+/** Where `ttn init` writes the settings of a local setup, relative to the working folder (the project's, under `npm start`). */
+export const LOCAL_ENV_FILE = 'local/ttn.env'
+
+/**
+ * Adds the settings of an env file (NAME=value lines) to `env`, which keeps every variable it
+ * already sets: the file named by ENV_FILE, which must exist; else LOCAL_ENV_FILE when it exists;
+ * none when ENV_FILE is set empty. Returns the file read.
+ */
+export function readEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = env.ENV_FILE
+  if (named === '' || (named === undefined && !existsSync(LOCAL_ENV_FILE))) return undefined
+  const file = named ?? LOCAL_ENV_FILE
+  let settings: NodeJS.Dict<string>
+  try {
+    settings = parseEnv(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`ENV_FILE: cannot read ${file}: ${(error as Error).message}`)
+  }
+  for (const [name, value] of Object.entries(settings)) if (env[name] === undefined) env[name] = value
+  return file
 }

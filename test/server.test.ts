@@ -3,25 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
-import { serverUrl, testDatabase } from './helpers/database.js'
-import { freePort, startService } from './helpers/service.js'
+import { freePort, serviceDatabaseEnv, startService } from './helpers/service.js'
 import { childEnv } from './helpers/child-env.js'
 
-async function databaseEnv(t: Test): Promise<Record<string, string>> {
-  if (serverUrl) {
-    const database = await testDatabase(t)
-    return { DATABASE_URL: database.url! }
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'ttn-server-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  return { DATA_DIR: dir }
-}
-
 t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
-  const env = await databaseEnv(t)
+  const env = await serviceDatabaseEnv(t)
   const dir = await mkdtemp(join(tmpdir(), 'ttn-systems-file-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const { publicJwk } = await generateKey()
@@ -53,7 +42,7 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
 })
 
 t.test('SIGTERM lets a request in flight finish', async (t) => {
-  const service = await startService(t, await databaseEnv(t))
+  const service = await startService(t, await serviceDatabaseEnv(t))
   const { port } = new URL(service.url)
   const body = JSON.stringify({ codes: ['77', '79'] })
   const socket = net.connect(Number(port), '127.0.0.1')
