@@ -19,7 +19,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'longest time one SQL statement may run' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder for the embedded database and generated keys' }),
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
-  LOG_PRETTY: Type.Boolean({ default: false, description: 'true for human-readable logs instead of JSON lines' }),
+  LOG_PRETTY: Type.Optional(Type.Boolean({ description: 'true for human-readable logs, false for JSON lines; unset, human-readable when standard output is a terminal and JSON lines otherwise' })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest request body accepted, in bytes' }),
   SERVICE_ID: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', maxLength: 64, default: 'ttn-central', description: 'identity of this service: the aud of call tokens, the iss of receipts and webhook calls' }),
   CENTRAL_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file holding the private JWK (or a JWK set, newest first) the service signs with; generated into DATA_DIR when unset' })),

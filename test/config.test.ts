@@ -3,8 +3,10 @@ import { ConfigError, loadConfig } from '../src/config.js'
 
 t.test('defaults', async (t) => {
   const config = loadConfig({})
-  t.match(config, { PORT: 8080, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', LOG_PRETTY: false })
+  t.match(config, { PORT: 8080, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info' })
   t.equal(config.DATABASE_URL, undefined)
+  t.equal(config.LOG_PRETTY, undefined, 'unset: whether standard output is a terminal decides')
+  t.equal(loadConfig({ LOG_PRETTY: 'false' }).LOG_PRETTY, false)
 })
 
 t.test('values are converted to their types', async (t) => {
