@@ -99,6 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swagger, openApiDocument)
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  // A person who opens the service's address lands on its documentation.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302))
 
   await app.register(healthRoutes)
   await app.register(problemRoutes)

@@ -19,6 +19,7 @@ import { DIRECT, print, withDatabase } from './common.js'
 import { contentCommands } from './content.js'
 import { conformanceCommand } from './conformance.js'
 import { flowCommands } from './flows.js'
+import { initCommand } from './init.js'
 import { keysCommand } from './keys.js'
 import { statusCommand } from './status.js'
 import { systemsCommand } from './systems.js'
@@ -27,6 +28,8 @@ export function buildProgram(): Command {
   const program = new Command('ttn')
     .description('Operate ttn-interop, the interoperability API between the central and provincial source-information systems.')
     .showHelpAfterError()
+
+  program.addCommand(initCommand())
 
   program.command('migrate')
     .description(`Apply pending database migrations. ${DIRECT}`)

@@ -188,17 +188,21 @@ async function main() {
 
   say('\nthe national summary, as central reads it:\n')
   process.stdout.write(summaryTable(await central.nationalSummary()))
-  say(`\nlook in ${url}/docs: "summaries" (GET /v2/summaries/national, also as CSV with ?format=csv), "content", "status", "registry".`)
-  say(`every /v2 call needs a signed call token; the demo's keys are in ${keysDir}, for example:`)
-  say(`  npm run --silent ttn -- summary --url ${url} --system-id central-portal --key ${join(keysDir, 'central-portal', 'private.jwk.json')} --csv`)
-
   const stop = async () => {
     await app.close()
     receiver.close()
     await database.close()
     await rm(dataDir, { recursive: true, force: true })
   }
-  if (!keepRunning) return stop()
+  // The demo's keys go with its data: a command using them is offered only while they and the service are there.
+  if (!keepRunning) {
+    say('\nthe demo stopped and removed its data and keys; `npm run demo` without --exit keeps the service running to call it, ' +
+      'and `npx ttn init` writes a setup of your own to call `npm start` with.')
+    return stop()
+  }
+  say(`\nlook in ${url}/docs: "summaries" (GET /v2/summaries/national, also as CSV with ?format=csv), "content", "status", "registry".`)
+  say(`every /v2 call needs a signed call token; the demo's keys are in ${keysDir}, for example:`)
+  say(`  npm run --silent ttn -- summary --url ${url} --system-id central-portal --key ${join(keysDir, 'central-portal', 'private.jwk.json')} --csv`)
   say('\nthe service keeps running; Ctrl+C stops it and removes the demo data.')
   const onSignal = () => void stop().then(() => process.exit(0))
   process.once('SIGINT', onSignal)
