@@ -123,10 +123,10 @@ t.test('the keyboard reaches the tiles with Tab, and Enter opens a province', as
   let focused: string | null = null
   for (let presses = 0; presses < 40 && !focused; presses++) {
     await page.keyboard.press('Tab')
-    focused = await page.evaluate(() => document.activeElement?.getAttribute('data-province') ?? null)
+    focused = await page.locator(':focus').getAttribute('data-province')
   }
   t.equal(focused, '12', 'the first tile, north-west, is reached by Tab')
-  const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)
+  const outline = await page.locator(':focus').evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).outlineStyle)
   t.equal(outline, 'solid', 'the focused tile shows a focus ring')
   await page.keyboard.press('Enter')
   await page.waitForURL(/\/provinces\/12$/)
