@@ -35,7 +35,9 @@ export function dailyChart(series: DailySeries): Html {
   const slot = PLOT.width / Math.max(n, 1)
   const marks = series.kind === 'bars'
     ? series.values.map((v, i) => v ? html`<rect x="${(MARGIN.left + i * slot + slot * 0.1).toFixed(1)}" y="${y(v).toFixed(1)}" width="${(slot * 0.8).toFixed(1)}" height="${(MARGIN.top + PLOT.height - y(v)).toFixed(1)}"/>` : '')
-    : html`<path d="${series.values.map((v, i) => v === null ? '' : `${i === 0 || series.values[i - 1] === null ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`
+    // A day between days without data has no line to draw: its dot shows it.
+    : html`<path d="${series.values.map((v, i) => v === null ? '' : `${i === 0 || series.values[i - 1] === null ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>${
+      series.values.map((v, i) => v === null ? '' : html`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3"/>`)}`
   const ticks = [0, top / 2, top].map((v) => html`<line class="grid" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(v)}" y2="${y(v)}"/><text class="tick" x="${MARGIN.left - 6}" y="${y(v) + 4}" text-anchor="end">${series.format(v)}</text>`)
   const first = series.days[0] ?? ''
   const last = series.days[n - 1] ?? ''

@@ -5,7 +5,7 @@
 import type { Static } from 'typebox'
 import type { ContentItem, DeliveryReport, Reach } from '../../schemas/content.js'
 import type { Cluster, Station } from '../../schemas/registry.js'
-import type { ReportPeriod, ReportStatus, FormSubmissions } from '../../schemas/reports.js'
+import type { FormSubmissions, ReportFormName, ReportPeriod, ReportStatus } from '../../schemas/reports.js'
 import type { DeviceCurrentState } from '../../schemas/status.js'
 import type { NationalSummary, ProvinceFigures } from '../../schemas/summaries.js'
 import type { Trends } from '../../schemas/trends.js'
@@ -20,6 +20,8 @@ export interface Caller { systemId: string, role: 'central' | 'province', provin
 export interface PageContext {
   lang: Lang
   caller: Caller
+  /** The 34 provinces' names by code, from the reference list. */
+  provinceNames: ReadonlyMap<string, string>
   /** The page's path and query, for the link to the other language. */
   url: URL
 }
@@ -32,10 +34,10 @@ const otherLanguageHref = (url: URL, lang: Lang) => {
   return target.pathname + target.search
 }
 
-function layout(context: PageContext, current: 'map' | 'province' | 'trends' | 'emergencies', title: string, main: Part): Html {
+function layout(context: PageContext, current: 'map' | 'province' | 'trends' | 'emergencies' | null, title: string, main: Part): Html {
   const { lang, caller } = context
   const t = (key: LabelKey) => label(lang, key)
-  const item = (name: typeof current, href: string, text: string) =>
+  const item = (name: NonNullable<typeof current>, href: string, text: string) =>
     html`<li><a href="${href}"${current === name ? html` aria-current="page"` : ''}>${text}</a></li>`
   const menu = caller.role === 'central'
     ? [item('map', '/', t('navMap')), item('trends', '/trends', t('navTrends')), item('emergencies', '/emergencies', t('navEmergencies'))]
@@ -67,7 +69,7 @@ ${main}
 
 export function errorPage(context: PageContext, status: number, detail: string): Html {
   const t = (key: LabelKey) => label(context.lang, key)
-  return layout(context, 'map', t('errorTitle'), html`<p class="problem">${status}: ${detail}</p><p><a href="/">${t('errorBack')}</a></p>`)
+  return layout(context, null, t('errorTitle'), html`<p class="problem">${status}: ${detail}</p><p><a href="/">${t('errorBack')}</a></p>`)
 }
 
 // The national map
@@ -150,7 +152,7 @@ export function mapPage(context: PageContext, colour: Static<typeof ConsoleColou
   const tiles = html`<ol class="tiles" aria-label="${t('mapTitle')}">${TILES.map((tile) => {
     const figures = byCode.get(tile.code)
     const measure = measureOf(colour, lang, figures, emergency)
-    return html`<li class="tile-${tile.code}"><a class="tile band-${measure.band}" href="/provinces/${tile.code}" data-province="${tile.code}"><span class="tile-name">${figures?.name ?? tile.code}</span><span class="tile-value">${measure.text}</span></a></li>`
+    return html`<li class="tile-${tile.code}"><a class="tile band-${measure.band}" href="/provinces/${tile.code}" data-province="${tile.code}"><span class="tile-name">${figures?.name ?? context.provinceNames.get(tile.code) ?? tile.code}</span><span class="tile-value">${measure.text}</span></a></li>`
   })}</ol>`
   const rows = summary.provinces.map((p) => html`<tr><td>${p.province}</td><th scope="row"><a href="/provinces/${p.province}">${p.name}</a></th>
     <td>${measureOf('online', lang, p, emergency).text}</td><td>${measureOf('reports', lang, p, emergency).text}</td><td>${measureOf('emergency', lang, p, emergency).text}</td></tr>`)
@@ -167,7 +169,7 @@ export interface ProvinceData {
   figures: Static<typeof ProvinceFigures>
   generatedAt: string
   period: Static<typeof ReportPeriod> | null
-  reports: { form: string, history: Static<typeof FormSubmissions.custom.History> }[]
+  reports: { form: ReportFormName, history: Static<typeof FormSubmissions.custom.History> }[]
   stations: Static<typeof Station.Record>[]
   clusters: Static<typeof Cluster.Record>[]
   devicesDown: Static<typeof DeviceCurrentState>[]
@@ -197,7 +199,7 @@ ${figureTable(t('content'), [[t('contentItems'), p.content.items], [t('contentDe
 <p>${t('period')}: <strong>${data.period.title}</strong> (${data.period.id}), ${t('deadline')} ${f.instant(data.period.deadline)}</p>
 ${data.reports.map(({ form, history }) => {
     const state = (p.reports as Record<string, Static<typeof ReportStatus> | undefined>)[form]
-    return html`<h3>${t('form')} ${form}: ${state ? t(state) : t('noData')}</h3>${history.versions.length === 0 ? html`<p>${t('noVersions')}</p>` : html`<table>
+    return html`<h3>${t('form')} ${t(form)}: ${state ? t(state) : t('noData')}</h3>${history.versions.length === 0 ? html`<p>${t('noVersions')}</p>` : html`<table>
 <thead><tr><th scope="col">${t('version')}</th><th scope="col">${t('submittedAt')}</th><th scope="col">${t('onTime')}</th><th scope="col">${t('state')}</th><th scope="col">${t('warnings')}</th></tr></thead>
 <tbody>${history.versions.map((v) => html`<tr><th scope="row">${v.version}</th><td>${f.instant(v.submittedAt)}</td><td>${v.onTime ? t('yes') : t('no')}</td><td>${v.state === 'submitted' ? t('awaitingReview') : t(v.state)}</td><td>${v.warnings.length ? v.warnings.map((w) => w.message).join('; ') : '—'}</td></tr>`)}</tbody></table>`}`
   })}`}</section>`
@@ -257,7 +259,7 @@ ${item.summary ? html`<p>${item.summary}</p>` : ''}
 <table><thead><tr><th scope="col">${t('province')}</th><th scope="col">${t('webhook')}</th><th scope="col">${t('acknowledgedAt')}</th><th scope="col">${t('secondsToAck')}</th></tr></thead>
 <tbody>${provinces.map((p) => {
       const s = seconds.get(p.province)
-      return html`<tr class="${p.acknowledgedAt ? 'acknowledged' : 'waiting'}"><th scope="row"><a href="/provinces/${p.province}">${p.province}</a></th><td>${webhookText[p.webhook]}</td>
+      return html`<tr class="${p.acknowledgedAt ? 'acknowledged' : 'waiting'}"><th scope="row"><a href="/provinces/${p.province}">${context.provinceNames.get(p.province) ?? p.province}</a> (${p.province})</th><td>${webhookText[p.webhook]}</td>
 <td>${p.acknowledgedAt ? f.instant(p.acknowledgedAt) : t('notAcknowledged')}</td><td>${s === null || s === undefined ? '—' : `${f.number(s)} ${t('seconds')}`}</td></tr>`
     })}</tbody></table></section>`
   })

@@ -2,13 +2,16 @@
  * `ttn console`: a web console for officials on 127.0.0.1, signing every call to the service
  * with the operator's key. It only reads, and only for its own pages: see signer.ts.
  */
+import { readFile } from 'node:fs/promises'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { parse } from 'csv-parse/sync'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Static } from 'typebox'
 import { ProvinceParams } from '../../schemas/common.js'
 import { ConsoleMapQuery, ConsolePageQuery, ConsoleTrendsQuery, type ConsoleLanguage } from '../../schemas/console.js'
 import type { ContentPage, DeliveryReport, Reach } from '../../schemas/content.js'
 import type { DeviceStatusPage } from '../../schemas/status.js'
+import { ReportFormName } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type { System } from '../../schemas/systems.js'
 import type { Trends } from '../../schemas/trends.js'
@@ -16,6 +19,7 @@ import type { TtnClient } from '../client/client.js'
 import { TtnApiError } from '../client/http.js'
 import { path, query } from '../client/paging.js'
 import { createValidatorCompiler } from '../http/validation.js'
+import { projectPath } from '../paths.js'
 import type { Html } from './html.js'
 import type { Lang } from './labels.js'
 import {
@@ -37,7 +41,6 @@ export interface RunningConsole {
   close: () => Promise<void>
 }
 
-const BUILT_IN_FORMS = ['indicators', 'feedback', 'appendix-02', 'appendix-03']
 const LANGUAGE_COOKIE = 'ttn-console-lang'
 /** The emergencies the board shows at most, newest first. */
 const BOARD_SIZE = 10
@@ -87,7 +90,7 @@ async function provinceData(reader: ServiceReader, code: string): Promise<Provin
   ])
   const down = new Map([...offline.items, ...fault.items, ...stale.items].map((d) => [`${d.deviceType}/${d.deviceId}`, d]))
   const period = summary.period
-  const forms = period ? period.forms.filter((form) => BUILT_IN_FORMS.includes(form)) : []
+  const forms = period ? ReportFormName.enum.filter((form) => period.forms.includes(form)) : []
   const reports = await Promise.all(forms.map(async (form) => ({
     form,
     history: await reader.get<ProvinceData['reports'][number]['history']>(path`/v2/provinces/${code}/reports/${period!.id}/${form}`),
@@ -98,8 +101,15 @@ async function provinceData(reader: ServiceReader, code: string): Promise<Provin
   }
 }
 
+/** The provinces of 2025 by code, from the reference list the service's catalogue starts from. */
+async function provinceNames(): Promise<Map<string, string>> {
+  const rows = parse(await readFile(projectPath('reference', 'provinces-2025.csv')), { columns: true }) as { code: string, name: string }[]
+  return new Map(rows.map((row) => [row.code, row.name]))
+}
+
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
   const reader = new ServiceReader(options.client)
+  const names = await provinceNames()
   const system = await reader.get<Static<typeof System>>(path`/v2/systems/${reader.systemId}`)
   const caller: Caller = { systemId: system.id, role: system.role === 'central' ? 'central' : 'province', provinceCode: system.provinceCode ?? null }
 
@@ -112,7 +122,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   app.addHook('onSend', async (_request, reply) => { reply.headers(SECURITY_HEADERS) })
 
   const context = (request: FastifyRequest, reply: FastifyReply, lang: Static<typeof ConsoleLanguage> | undefined): PageContext =>
-    ({ lang: languageOf(request, reply, lang), caller, url: new URL(request.url, `http://${ownHost}`) })
+    ({ lang: languageOf(request, reply, lang), caller, provinceNames: names, url: new URL(request.url, `http://${ownHost}`) })
   const sendPage = (reply: FastifyReply, page: Html) => reply.type('text/html; charset=utf-8').send(page.text)
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {

@@ -43,13 +43,14 @@ caption { text-align: left; font-weight: 700; padding: .25rem 0; }
 .legend ul { list-style: none; margin: 0; padding: 0; }
 .legend li { display: flex; gap: .5rem; align-items: center; margin: .25rem 0; }
 .swatch { display: inline-block; width: 1.5rem; height: 1rem; border: 1px solid #4d4d4d; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(28rem, 1fr)); gap: 1rem; }
 .chart { margin: 0; }
 .chart figcaption { font-weight: 700; }
 .chart svg { width: 100%; height: auto; }
 .chart .grid { stroke: #b0b0b0; stroke-width: 1; }
-.chart .tick { font-size: 12px; fill: #1a1a1a; }
+.chart .tick { font-size: 15px; fill: #1a1a1a; }
 .chart-line .marks path { fill: none; stroke: #0b4f9c; stroke-width: 2.5; }
+.chart-line .marks circle { fill: #0b4f9c; }
 .chart-bars .marks rect { fill: #0b4f9c; }
 .problem { font-weight: 700; }
 .generated { color: #4d4d4d; font-size: .9rem; }
