@@ -172,7 +172,8 @@ export interface ProvinceData {
   reports: { form: ReportFormName, history: Static<typeof FormSubmissions.custom.History> }[]
   stations: Static<typeof Station.Record>[]
   clusters: Static<typeof Cluster.Record>[]
-  devicesDown: Static<typeof DeviceCurrentState>[]
+  /** Each device down, with since when (null beyond the devices the console looked up). */
+  devicesDown: { device: Static<typeof DeviceCurrentState>, since: string | null }[]
 }
 
 const figureTable = (caption: string, rows: [string, string | number][], lang: Lang) => html`<table class="figures"><caption>${caption}</caption>
@@ -193,8 +194,8 @@ ${figureTable(t('content'), [[t('contentItems'), p.content.items], [t('contentDe
 </div></section>`
   const stateName = (d: Static<typeof DeviceCurrentState>) => d.stale ? t('stateStale') : d.state === 'fault' ? t('stateFault') : t('stateOffline')
   const down = html`<section aria-labelledby="down-title"><h2 id="down-title">${t('devicesDown')}</h2>${data.devicesDown.length === 0 ? html`<p>${t('noDevicesDown')}</p>` : html`<table>
-<thead><tr><th scope="col">${t('deviceType')}</th><th scope="col">${t('deviceId')}</th><th scope="col">${t('state')}</th><th scope="col">${t('lastReport')}</th></tr></thead>
-<tbody>${data.devicesDown.map((d) => html`<tr><td>${t(d.deviceType)}</td><th scope="row">${d.deviceId}</th><td>${stateName(d)}${d.faultMessage ? html` (${d.faultMessage})` : ''}</td><td>${f.instant(d.observedAt)}</td></tr>`)}</tbody></table>`}</section>`
+<thead><tr><th scope="col">${t('deviceType')}</th><th scope="col">${t('deviceId')}</th><th scope="col">${t('state')}</th><th scope="col">${t('since')}</th><th scope="col">${t('lastReport')}</th></tr></thead>
+<tbody>${data.devicesDown.map(({ device: d, since }) => html`<tr><td>${t(d.deviceType)}</td><th scope="row">${d.deviceId}</th><td>${stateName(d)}${d.faultMessage ? html` (${d.faultMessage})` : ''}</td><td>${since ? f.instant(since) : '—'}</td><td>${f.instant(d.observedAt)}</td></tr>`)}</tbody></table>`}</section>`
   const reports = html`<section aria-labelledby="reports-title"><h2 id="reports-title">${t('reports')}</h2>${!data.period ? html`<p>${t('noPeriod')}</p>` : html`
 <p>${t('period')}: <strong>${data.period.title}</strong> (${data.period.id}), ${t('deadline')} ${f.instant(data.period.deadline)}</p>
 ${data.reports.map(({ form, history }) => {

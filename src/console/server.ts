@@ -10,7 +10,7 @@ import type { Static } from 'typebox'
 import { ProvinceParams } from '../../schemas/common.js'
 import { ConsoleMapQuery, ConsolePageQuery, ConsoleTrendsQuery, type ConsoleLanguage } from '../../schemas/console.js'
 import type { ContentPage, DeliveryReport, Reach } from '../../schemas/content.js'
-import type { DeviceStatusPage } from '../../schemas/status.js'
+import type { DeviceCurrentState, DeviceStatusPage, StatusHistoryPage } from '../../schemas/status.js'
 import { ReportFormName } from '../../schemas/reports.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type { System } from '../../schemas/systems.js'
@@ -78,6 +78,25 @@ async function activeEmergencies(reader: ServiceReader, limit: number): Promise<
   }))
 }
 
+/** Devices down whose start of trouble the page looks up, one history read each; the rest show their last report only. */
+const SINCE_LOOKUPS = 100
+
+/**
+ * Since when a device is down: a silent one since its last report; one that reports offline or
+ * in fault since the start of its newest run of periods in that state (a period ends at each
+ * Vietnam midnight, so a run may span several).
+ */
+async function downSince(reader: ServiceReader, code: string, device: Static<typeof DeviceCurrentState>): Promise<string> {
+  if (device.stale) return device.observedAt
+  const history = await reader.get<Static<typeof StatusHistoryPage>>(path`/v2/provinces/${code}/devices/${device.deviceType}/${device.deviceId}/status-history` + query({ limit: 100 }))
+  let since = device.observedAt
+  for (const period of history.items) {
+    if (period.state !== device.state) break
+    since = period.observedAt
+  }
+  return since
+}
+
 async function provinceData(reader: ServiceReader, code: string): Promise<ProvinceData> {
   const everything = query({ limit: 1000 })
   const [summary, stations, clusters, offline, fault, stale] = await Promise.all([
@@ -88,17 +107,16 @@ async function provinceData(reader: ServiceReader, code: string): Promise<Provin
     reader.get<Static<typeof DeviceStatusPage>>(path`/v2/provinces/${code}/status` + query({ state: 'fault', limit: 1000 })),
     reader.get<Static<typeof DeviceStatusPage>>(path`/v2/provinces/${code}/status` + query({ stale: true, limit: 1000 })),
   ])
-  const down = new Map([...offline.items, ...fault.items, ...stale.items].map((d) => [`${d.deviceType}/${d.deviceId}`, d]))
+  const down = [...new Map([...offline.items, ...fault.items, ...stale.items].map((d) => [`${d.deviceType}/${d.deviceId}`, d])).values()]
+    .sort((a, b) => a.observedAt.localeCompare(b.observedAt))
   const period = summary.period
   const forms = period ? ReportFormName.enum.filter((form) => period.forms.includes(form)) : []
   const reports = await Promise.all(forms.map(async (form) => ({
     form,
     history: await reader.get<ProvinceData['reports'][number]['history']>(path`/v2/provinces/${code}/reports/${period!.id}/${form}`),
   })))
-  return {
-    figures: summary.province, generatedAt: summary.generatedAt, period, reports, stations: stations.items, clusters: clusters.items,
-    devicesDown: [...down.values()].sort((a, b) => a.observedAt.localeCompare(b.observedAt)),
-  }
+  const devicesDown = await Promise.all(down.map(async (device, n) => ({ device, since: n < SINCE_LOOKUPS ? await downSince(reader, code, device) : null })))
+  return { figures: summary.province, generatedAt: summary.generatedAt, period, reports, stations: stations.items, clusters: clusters.items, devicesDown }
 }
 
 /** The provinces of 2025 by code, from the reference list the service's catalogue starts from. */

@@ -20,6 +20,7 @@ const FORWARDED = [
   '/v2/trends',
   `/v2/provinces/${SEGMENT}/trends`,
   `/v2/provinces/${SEGMENT}/(?:stations|clusters|boards|status)`,
+  `/v2/provinces/${SEGMENT}/devices/(?:station|cluster|board)/${SEGMENT}/status-history`,
   `/v2/provinces/${SEGMENT}/reports/${SEGMENT}/${FORM}`,
   '/v2/report-periods',
   `/v2/report-periods/${SEGMENT}/status`,

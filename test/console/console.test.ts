@@ -141,6 +141,8 @@ t.test('a province page: stations and clusters, devices down and since when, the
   const down = await page.locator('section[aria-labelledby="down-title"] tbody tr').count()
   t.ok(down > 0, `devices down are listed (${down})`)
   t.match(await page.textContent('section[aria-labelledby="down-title"]'), /Mất kết nối|Sự cố|Mất liên lạc/)
+  const since = await page.locator('section[aria-labelledby="down-title"] tbody td:nth-child(4)').allTextContents()
+  t.ok(since.length === down && since.every((cell) => /\d{2}:\d{2}/.test(cell)), 'each says since when it is down')
   t.match(await page.textContent('section[aria-labelledby="reports-title"]'), /Biểu mẫu Số liệu chỉ tiêu: Đã gửi đúng hạn/, 'the report the demo submitted')
   t.match(await page.textContent('section[aria-labelledby="overview-title"]'), /Đã xác nhận\s*1/, 'the bulletin acknowledged')
   t.same(await seriousViolations(), [])

@@ -6,10 +6,11 @@ t.test('the signer forwards the reads its pages need, and no other path', async 
     '/v2/summaries/national', '/v2/summaries/national?format=csv', '/v2/summaries/provinces/79', '/v2/trends?days=90', '/v2/provinces/79/trends',
     '/v2/provinces/79/stations?limit=1000', '/v2/provinces/79/status?state=offline', '/v2/provinces/79/reports/2026-Y/indicators',
     '/v2/report-periods', '/v2/contents?origin=central', '/v2/contents/3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35/reach', '/v2/systems/central-portal',
+    '/v2/provinces/79/devices/cluster/dai-79-3-loa-1/status-history?limit=100',
   ]) t.ok(isForwarded(path), path)
   for (const path of [
     '/v2/audit', '/v2/systems', '/v2/receipts/abc', '/v2/changes', '/v2/contents/feed/../../audit', '/v2/provinces/../audit/trends',
-    '/v2/provinces/%2e%2e/trends', '/v2/provinces/79/reports/2026-Y/indicators/versions/1/review', '/v2/provinces/79/stations/dai-1',
+    '/v2/provinces/%2e%2e/trends', '/v2/provinces/79/reports/2026-Y/indicators/versions/1/review', '/v2/provinces/79/stations/dai-1', '/v2/provinces/79/devices/radio/x/status-history',
     '/v2/summaries/national/', '/health/ready', '//attacker.example/v2/trends', 'http://attacker.example/v2/trends',
   ]) t.notOk(isForwarded(path), path)
 })
