@@ -145,7 +145,7 @@ export function mapPage(context: PageContext, colour: Static<typeof ConsoleColou
   const context_ = colour === 'reports' && summary.period
     ? html`<p>${t('period')}: <strong>${summary.period.title}</strong> (${summary.period.id}), ${t('deadline')} ${f.instant(summary.period.deadline)}</p>`
     : colour === 'emergency'
-      ? html`<p>${t('latestEmergency')}: ${emergency ? html`<strong>${emergency.item.title}</strong> (${f.instant(emergency.item.publishedAt)})` : t('noEmergency')}</p>`
+      ? html`<p>${t('latestEmergency')}: ${emergency ? html`<strong lang="${emergency.item.language}">${emergency.item.title}</strong> (${f.instant(emergency.item.publishedAt)})` : t('noEmergency')}</p>`
       : ''
   const legend = html`<section aria-labelledby="legend-title" class="legend"><h2 id="legend-title">${t('legend')}</h2><ul>${legendOf(colour, lang).map((entry) =>
     html`<li><span class="swatch band-${entry.band}" aria-hidden="true"></span>${entry.text}</li>`)}</ul></section>`
@@ -254,8 +254,8 @@ export function emergenciesPage(context: PageContext, emergencies: Emergency[]):
     const provinces = [...deliveries.provinces].sort((a, b) =>
       (seconds.get(a.province) ?? Infinity) - (seconds.get(b.province) ?? Infinity) || a.province.localeCompare(b.province))
     return html`<section aria-labelledby="emergency-${n}" class="emergency">
-<h2 id="emergency-${n}">${item.title}</h2>
-${item.summary ? html`<p>${item.summary}</p>` : ''}
+<h2 id="emergency-${n}" lang="${item.language}">${item.title}</h2>
+${item.summary ? html`<p lang="${item.language}">${item.summary}</p>` : ''}
 <p>${t('publishedAt')} ${f.instant(item.publishedAt)}. ${t('provincesAcknowledged')}: <strong>${reach.provincesAcknowledged}/${reach.provincesTargeted}</strong></p>
 <table><thead><tr><th scope="col">${t('province')}</th><th scope="col">${t('webhook')}</th><th scope="col">${t('acknowledgedAt')}</th><th scope="col">${t('secondsToAck')}</th></tr></thead>
 <tbody>${provinces.map((p) => {

@@ -64,9 +64,12 @@ function languageOf(request: FastifyRequest, reply: FastifyReply, chosen: Static
   return remembered === 'en' ? 'en' : 'vi'
 }
 
-/** Central's active emergencies that are not exercises, newest first, each with its deliveries and reach. */
+/**
+ * Central's active emergencies that are not exercises, newest first, each with its deliveries and reach. An emergency
+ * in force is among central's newest items, so the newest 100 active ones are searched, not the whole library.
+ */
 async function activeEmergencies(reader: ServiceReader, limit: number): Promise<Emergency[]> {
-  const page = await reader.get<Static<typeof ContentPage>>('/v2/contents' + query({ origin: 'central', status: 'active', limit: 1000 }))
+  const page = await reader.get<Static<typeof ContentPage>>('/v2/contents' + query({ origin: 'central', status: 'active', limit: 100 }))
   const now = Date.now()
   const items = page.items.filter((item) => item.priority === 'emergency' && !item.test && (item.validUntil === null || Date.parse(item.validUntil) > now)).slice(0, limit)
   return Promise.all(items.map(async (item) => {
