@@ -60,7 +60,7 @@ function languageOf(request: FastifyRequest, reply: FastifyReply, chosen: Static
     reply.header('set-cookie', `${LANGUAGE_COOKIE}=${chosen}; Path=/; Max-Age=31536000; SameSite=Strict; HttpOnly`)
     return chosen
   }
-  const remembered = /(?:^|;\s*)ttn-console-lang=(vi|en)(?:;|$)/.exec(request.headers.cookie ?? '')?.[1]
+  const remembered = new RegExp(`(?:^|;\\s*)${LANGUAGE_COOKIE}=(vi|en)(?:;|$)`).exec(request.headers.cookie ?? '')?.[1]
   return remembered === 'en' ? 'en' : 'vi'
 }
 
@@ -122,6 +122,9 @@ async function provinceData(reader: ServiceReader, code: string): Promise<Provin
   return { figures: summary.province, generatedAt: summary.generatedAt, period, reports, stations: stations.items, clusters: clusters.items, devicesDown }
 }
 
+/** A failure to reach the service at all (refused, reset, timed out), as Node and undici name them. */
+const unreachable = (error: Error) => [error, error.cause].some((e) => /^(?:E[A-Z]+|UND_ERR_\w+)$/.test(String((e as { code?: unknown } | undefined)?.code ?? '')))
+
 /** The provinces of 2025 by code, from the reference list the service's catalogue starts from. */
 async function provinceNames(): Promise<Map<string, string>> {
   const rows = parse(await readFile(projectPath('reference', 'provinces-2025.csv')), { columns: true }) as { code: string, name: string }[]
@@ -153,7 +156,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
     }
     const problem = error instanceof ConsoleProblem ? error
       : error.validation ? new ConsoleProblem('validation-failed', error.message)
-        : new ConsoleProblem('service-unreachable', `the service at ${options.client.http.options.baseUrl} did not answer: ${error.message}`)
+        : unreachable(error) ? new ConsoleProblem('service-unreachable', `the service at ${options.client.http.options.baseUrl} did not answer: ${error.message}`)
+          : new ConsoleProblem('console-failed', error.message)
     return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem.toDocument())
   })
   app.setNotFoundHandler(async (request, reply) => {
@@ -177,11 +181,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
 
   app.get('/trends', { schema: { querystring: ConsoleTrendsQuery } }, async (request, reply) => {
     const province = request.query.province ?? (caller.role === 'central' ? undefined : caller.provinceCode ?? undefined)
-    const [trends, name] = await Promise.all([
-      reader.get<Static<typeof Trends>>((province ? path`/v2/provinces/${province}/trends` : '/v2/trends') + query({ days: 90 })),
-      province ? reader.get<Static<typeof ProvinceSummary>>(path`/v2/summaries/provinces/${province}`).then((s) => s.province.name) : null,
-    ])
-    return sendPage(reply, trendsPage(context(request, reply, request.query.lang), trends, name))
+    const trends = await reader.get<Static<typeof Trends>>((province ? path`/v2/provinces/${province}/trends` : '/v2/trends') + query({ days: 90 }))
+    return sendPage(reply, trendsPage(context(request, reply, request.query.lang), trends, province ? names.get(province) ?? province : null))
   })
 
   app.get('/emergencies', { schema: { querystring: ConsolePageQuery } }, async (request, reply) => {

@@ -43,6 +43,7 @@ const refusals = {
   'validation-failed': { status: 400, title: 'The request does not match what the console takes' },
   'not-found': { status: 404, title: 'No page at this path' },
   'service-unreachable': { status: 502, title: 'The service could not be reached' },
+  'console-failed': { status: 500, title: 'The console failed while making the page' },
 }
 export type RefusalCode = keyof typeof refusals
 

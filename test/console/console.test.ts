@@ -14,6 +14,7 @@ import type { PublicJwk } from '../../schemas/trust.js'
 import { buildTestApp } from '../helpers/app.js'
 import { childEnv } from '../helpers/child-env.js'
 import { registerSystem } from '../helpers/systems.js'
+import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 /** Each wait of the browser may take a sixth of what the whole file may (TAP_TIMEOUT): a busy machine slows both alike. */
 const WAIT_MS = Math.max(10, Number(process.env.TAP_TIMEOUT ?? 180) / 6) * 1000
@@ -225,4 +226,16 @@ t.test('the local signer refuses other hosts, other sites, writes and operations
   const csv = await rawGet(central.url, '/api/v2/summaries/national?format=csv')
   t.match(csv, { status: 200, type: /text\/csv/, body: /Toàn quốc/ })
   t.match(await rawGet(provinceUrl, '/api/v2/summaries/national'), { status: 403, body: /role-forbidden/ }, 'the service still decides what the key may read')
+})
+
+t.test('a service out of reach is a 502 problem, not a failed console', async (t) => {
+  const { port } = new URL(serviceUrl)
+  const proxy = await new TcpProxy('127.0.0.1', Number(port)).start()
+  t.teardown(() => proxy.stop())
+  const proxied = await startConsole({
+    client: new TtnClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, systemId: 'central-portal', key: keys.get('central-portal')!, retry: { attempts: 1 } }), port: 0,
+  })
+  t.teardown(() => proxied.close())
+  await proxy.cut()
+  t.match(await rawGet(proxied.url, '/'), { status: 502, type: /problem\+json/, body: /service-unreachable/ })
 })
