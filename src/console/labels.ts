@@ -110,6 +110,7 @@ const labels = {
   degraded: { vi: 'Hoạt động kém', en: 'Operating poorly' },
   out_of_service: { vi: 'Hỏng, ngừng hoạt động', en: 'Out of service' },
   decommissioned: { vi: 'Đã thanh lý', en: 'Decommissioned' },
+  listedFirst: { vi: 'Danh sách dưới đây gồm {n} mục đầu tiên.', en: 'The list below holds the first {n}.' },
   seeTrends: { vi: 'Xem xu hướng 90 ngày của tỉnh', en: 'See the province\'s 90-day trends' },
 
   trendsNational: { vi: 'Xu hướng 90 ngày — toàn quốc', en: '90-day trends — the nation' },

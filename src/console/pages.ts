@@ -142,7 +142,7 @@ export function mapPage(context: PageContext, colour: Static<typeof ConsoleColou
   const byCode = new Map(summary.provinces.map((p) => [p.province, p]))
   const switcher = html`<nav aria-label="${t('colourBy')}" class="colour-switch"><p>${t('colourBy')}:</p><ul>${COLOURS.map((c) =>
     html`<li><a href="/?colour=${c.colour}"${c.colour === colour ? html` aria-current="true"` : ''}>${t(c.key)}</a></li>`)}</ul></nav>`
-  const context_ = colour === 'reports' && summary.period
+  const colouredFor = colour === 'reports' && summary.period
     ? html`<p>${t('period')}: <strong>${summary.period.title}</strong> (${summary.period.id}), ${t('deadline')} ${f.instant(summary.period.deadline)}</p>`
     : colour === 'emergency'
       ? html`<p>${t('latestEmergency')}: ${emergency ? html`<strong lang="${emergency.item.language}">${emergency.item.title}</strong> (${f.instant(emergency.item.publishedAt)})` : t('noEmergency')}</p>`
@@ -159,7 +159,7 @@ export function mapPage(context: PageContext, colour: Static<typeof ConsoleColou
   const table = html`<section aria-labelledby="map-table-title"><h2 id="map-table-title">${t('mapTable')}</h2>
 <table><thead><tr><th scope="col">${t('code')}</th><th scope="col">${t('province')}</th><th scope="col">${t('devicesOnlineOf')}</th><th scope="col">${t('reportState')}</th><th scope="col">${t('emergencyAck')}</th></tr></thead>
 <tbody>${rows}</tbody></table></section>`
-  return layout(context, 'map', t('mapTitle'), html`${switcher}${context_}<div class="map">${tiles}${legend}</div>${table}
+  return layout(context, 'map', t('mapTitle'), html`${switcher}${colouredFor}<div class="map">${tiles}${legend}</div>${table}
 <p class="generated">${t('generatedAt')} ${f.instant(summary.generatedAt)}</p>`)
 }
 
@@ -204,10 +204,12 @@ ${data.reports.map(({ form, history }) => {
 <thead><tr><th scope="col">${t('version')}</th><th scope="col">${t('submittedAt')}</th><th scope="col">${t('onTime')}</th><th scope="col">${t('state')}</th><th scope="col">${t('warnings')}</th></tr></thead>
 <tbody>${history.versions.map((v) => html`<tr><th scope="row">${v.version}</th><td>${f.instant(v.submittedAt)}</td><td>${v.onTime ? t('yes') : t('no')}</td><td>${v.state === 'submitted' ? t('awaitingReview') : t(v.state)}</td><td>${v.warnings.length ? v.warnings.map((w) => w.message).join('; ') : '—'}</td></tr>`)}</tbody></table>`}`
   })}`}</section>`
-  const stations = html`<section aria-labelledby="stations-title"><h2 id="stations-title">${t('stations')} (${data.stations.length})</h2><table>
+  // The lists are the service's first page; the counts are the summary's.
+  const listed = (shown: number, total: number) => shown < total ? html`<p>${t('listedFirst').replace('{n}', f.number(shown))}</p>` : ''
+  const stations = html`<section aria-labelledby="stations-title"><h2 id="stations-title">${t('stations')} (${f.number(p.stations.total)})</h2>${listed(data.stations.length, p.stations.total)}<table>
 <thead><tr><th scope="col">${t('deviceId')}</th><th scope="col">${t('name')}</th><th scope="col">${t('commune')}</th><th scope="col">${t('kind')}</th><th scope="col">${t('status')}</th></tr></thead>
 <tbody>${data.stations.map((s) => html`<tr><th scope="row">${s.id}</th><td>${s.name}</td><td>${s.communeCode}</td><td>${t(s.kind)}</td><td>${t(s.status)}</td></tr>`)}</tbody></table></section>`
-  const clusters = html`<section aria-labelledby="clusters-title"><h2 id="clusters-title">${t('clusters')} (${data.clusters.length})</h2><table>
+  const clusters = html`<section aria-labelledby="clusters-title"><h2 id="clusters-title">${t('clusters')} (${f.number(p.clusters.total)})</h2>${listed(data.clusters.length, p.clusters.total)}<table>
 <thead><tr><th scope="col">${t('deviceId')}</th><th scope="col">${t('station')}</th><th scope="col">${t('village')}</th><th scope="col">${t('kind')}</th><th scope="col">${t('status')}</th></tr></thead>
 <tbody>${data.clusters.map((c) => html`<tr><th scope="row">${c.id}</th><td>${c.stationId}</td><td>${c.village ?? '—'}</td><td>${t(c.kind)}</td><td>${t(c.status)}</td></tr>`)}</tbody></table></section>`
   return layout(context, 'province', `${p.name} (${p.province})`, html`${overview}

@@ -51,7 +51,7 @@ export class ConsoleProblem extends Error {
   constructor(readonly code: RefusalCode, detail: string) { super(detail) }
   get status(): number { return refusals[this.code].status }
   toDocument(): Problem {
-    return { type: `about:blank#${this.code}`, title: refusals[this.code].title, status: this.status, detail: this.message, code: this.code }
+    return { type: `urn:ttn-console:problem:${this.code}`, title: refusals[this.code].title, status: this.status, detail: this.message, code: this.code }
   }
 }
 
