@@ -14,6 +14,7 @@ import { FileMediaStorage, UploadArea, mediaRoot } from '../modules/media/storag
 import { MediaStore } from '../modules/media/store.js'
 import { createLogger } from '../logger.js'
 import { generateOpenApi } from '../openapi.js'
+import { consoleCommand } from '../console/command.js'
 import { auditCommand } from './audit.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { contentCommands } from './content.js'
@@ -125,6 +126,7 @@ export function buildProgram(): Command {
     })
 
   program.addCommand(conformanceCommand())
+  program.addCommand(consoleCommand())
 
   return program
 }

@@ -16,7 +16,7 @@ const { app } = await buildTestApp(t, {
   },
 })
 
-const contract = app.swagger() as { paths: Record<string, Record<string, Operation>> }
+const contract = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }
 const operations = Object.values(contract.paths).flatMap((item) => Object.values(item))
 const operation = (id: string) => operations.find((o) => o.operationId === id)!
 const codesOf = (id: string, status: number) => operation(id).responses[String(status)]?.content?.['application/problem+json']?.[PROBLEM_CODES] as ProblemCode[] | undefined

@@ -35,7 +35,7 @@ const entities: EntityRoutes[] = [
 ]
 
 /** The id of each entity's example record, for the examples of its 404s. */
-const exampleIds = Object.fromEntries([Station, Cluster, Board].map((schemas, i) => [entities[i]!.name, (schemas.Input.examples as { id: string }[])[0]!.id]))
+const exampleIds = Object.fromEntries([Station, Cluster, Board].map((schemas, i) => [entities[i]!.name, ((schemas.Input as { examples?: { id: string }[] }).examples)![0]!.id]))
 
 const RecordParams = Strict({ code: ProvinceCode(), id: RecordId() })
 const IfMatch = Type.Object({
