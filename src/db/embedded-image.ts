@@ -16,7 +16,8 @@ import type { Tables } from './tables.js'
  * A fresh DATA_DIR starts from it instead of running initdb and the migrations in the
  * process that then serves: initdb alone took seconds and left hundreds of megabytes of
  * memory behind. The image is used only when its manifest names exactly the migrations this
- * code holds, each with the same checksum, and the same PGlite; then the migrator runs as on
+ * code holds, each with the same checksum, made from the same reference catalogues and the
+ * same PGlite; then the migrator runs as on
  * any folder and finds nothing to do.
  */
 export const EMBEDDED_IMAGE = projectPath('dist', 'embedded', 'migrated')
@@ -24,6 +25,8 @@ export const EMBEDDED_IMAGE = projectPath('dist', 'embedded', 'migrated')
 export interface ImageManifest {
   pglite: string
   migrations: { name: string, sha256: string }[]
+  /** SHA-256 over reference/, the catalogues the migrations load. */
+  reference: string
   /** SHA-256 over the image's files, so a truncated or altered image is refused too. */
   image: string
 }
@@ -59,7 +62,7 @@ function pgliteVersion(): string {
 }
 
 /** Why an image's manifest does not fit this code, or undefined when it does (the image's own hash is checked apart). */
-export function manifestMismatch(manifest: ImageManifest): string | undefined {
+export async function manifestMismatch(manifest: ImageManifest): Promise<string | undefined> {
   if (manifest.pglite !== pgliteVersion()) return `it was made with PGlite ${manifest.pglite}, not ${pgliteVersion()}`
   const expected = migrationChecksums()
   const found = new Map(manifest.migrations.map((m) => [m.name, m.sha256]))
@@ -68,7 +71,9 @@ export function manifestMismatch(manifest: ImageManifest): string | undefined {
     if (found.get(name) !== checksum) return `its migration ${name} has another checksum`
   }
   const unknown = manifest.migrations.find((m) => !expected.some((e) => e.name === m.name))
-  return unknown ? `it holds migration ${unknown.name}, which this code does not know` : undefined
+  if (unknown) return `it holds migration ${unknown.name}, which this code does not know`
+  if (manifest.reference !== await folderHash(projectPath('reference'))) return 'it was made from other reference catalogues'
+  return undefined
 }
 
 export type ImageOutcome = { folder: string } | { refused: string }
@@ -77,7 +82,7 @@ export type ImageOutcome = { folder: string } | { refused: string }
 export async function readEmbeddedImage(folder = EMBEDDED_IMAGE): Promise<ImageOutcome> {
   const manifest = await readFile(manifestFile(folder), 'utf8').then((text) => JSON.parse(text) as ImageManifest, () => undefined)
   if (!manifest) return { refused: `there is no image at ${folder}` }
-  const mismatch = manifestMismatch(manifest)
+  const mismatch = await manifestMismatch(manifest)
   if (mismatch) return { refused: mismatch }
   if (await folderHash(folder) !== manifest.image) return { refused: `${folder} is not the image its manifest describes` }
   return { folder }
@@ -98,7 +103,9 @@ export async function ensureEmbeddedImage(folder = EMBEDDED_IMAGE): Promise<bool
   await rm(manifestFile(folder), { force: true })
   await rm(folder, { recursive: true, force: true })
   await rename(partial, folder)
-  const made: ImageManifest = { pglite: pgliteVersion(), migrations: migrationChecksums(), image: (await folderHash(folder))! }
+  const made: ImageManifest = {
+    pglite: pgliteVersion(), migrations: migrationChecksums(), reference: (await folderHash(projectPath('reference')))!, image: (await folderHash(folder))!,
+  }
   await writeFile(manifestFile(folder), JSON.stringify(made, null, 2) + '\n')
   return true
 }

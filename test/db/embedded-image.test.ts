@@ -52,6 +52,7 @@ t.test('an image is refused when its manifest does not fit the code or its files
   t.match(await refusal({ ...manifest, migrations: rest }), `lacks migration ${first!.name}`)
   t.match(await refusal({ ...manifest, migrations: [...manifest.migrations, { name: '9999-later', sha256: '0'.repeat(64) }] }), 'holds migration 9999-later')
   t.match(await refusal({ ...manifest, pglite: '0.0.1' }), 'made with PGlite 0.0.1')
+  t.match(await refusal({ ...manifest, reference: '0'.repeat(64) }), 'made from other reference catalogues')
   t.match(await refusal({ ...manifest, image: '0'.repeat(64) }), 'is not the image its manifest describes')
   t.equal(await refusal(manifest), 'accepted')
 
