@@ -17,8 +17,7 @@ import type { Tables } from './tables.js'
  * process that then serves: initdb alone took seconds and left hundreds of megabytes of
  * memory behind. The image is used only when its manifest names exactly the migrations this
  * code holds, each with the same checksum, made from the same reference catalogues and the
- * same PGlite; then the migrator runs as on
- * any folder and finds nothing to do.
+ * same PGlite; then the migrator runs as on any folder and finds nothing to do.
  */
 export const EMBEDDED_IMAGE = projectPath('dist', 'embedded', 'migrated')
 
@@ -47,7 +46,11 @@ async function folderHash(folder: string): Promise<string | undefined> {
   return hash.digest('hex')
 }
 
-/** Each migration by name with a checksum of its code: editing a released migration changes it. */
+/**
+ * Each migration by name with a checksum of its code as it runs: editing a released migration
+ * changes it, and so does running the sources through another compiler than the build's
+ * (tests through tsx make images of their own).
+ */
 export function migrationChecksums(): ImageManifest['migrations'] {
   return Object.entries(migrations).map(([name, migration]) => ({
     name,
