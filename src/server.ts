@@ -2,7 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { DataDirInUseError, openConfigured, openPostgres } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
-import { readEmbeddedImage } from './db/embedded-image.js'
+import { usableImage } from './db/embedded-image.js'
 import { createLogger } from './logger.js'
 import { serveMetrics } from './observability/metrics.js'
 import { loadServiceKeys } from './auth/service-keys.js'
@@ -24,12 +24,7 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config)
-  const freshImage = async () => {
-    const outcome = await readEmbeddedImage()
-    if ('folder' in outcome) return outcome.folder
-    logger.info(`the embedded database is made and migrated here, not copied from the migrated image: ${outcome.refused}`)
-    return undefined
-  }
+  const freshImage = () => usableImage((reason) => logger.info(`the embedded database is made and migrated here, not copied from the migrated image: ${reason}`))
   const database = await openConfigured(config, { freshImage }).catch((error: unknown) => {
     if (error instanceof DataDirInUseError) {
       logger.fatal(error.message)

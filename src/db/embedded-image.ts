@@ -91,6 +91,14 @@ export async function readEmbeddedImage(folder = EMBEDDED_IMAGE): Promise<ImageO
   return { folder }
 }
 
+/** The image's folder when it can be used, for `openEmbedded`'s `freshImage`; else undefined, after telling why. */
+export async function usableImage(onRefused: (reason: string) => void = () => {}): Promise<string | undefined> {
+  const outcome = await readEmbeddedImage()
+  if ('folder' in outcome) return outcome.folder
+  onRefused(outcome.refused)
+  return undefined
+}
+
 /** Makes the image unless the one in place already fits this code; answers whether it made one. */
 export async function ensureEmbeddedImage(folder = EMBEDDED_IMAGE): Promise<boolean> {
   if ('folder' in await readEmbeddedImage(folder)) return false
