@@ -4,6 +4,8 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY schemas schemas
 COPY migrations migrations
+# The build migrates an embedded database image, and migrations load the reference catalogues.
+COPY reference reference
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

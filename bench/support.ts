@@ -98,7 +98,7 @@ export async function startService(entry: string, env: Record<string, string>): 
   const program = entry.startsWith('src/')
     ? [projectPath('dist', entry.replace(/\.ts$/, '.js'))]
     : ['--import', 'tsx', projectPath(entry)]
-  if (entry.startsWith('src/')) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: projectPath(), stdio: 'inherit' })
+  if (entry.startsWith('src/')) execFileSync('npm', ['run', '--silent', 'build'], { cwd: projectPath(), stdio: 'inherit' })
   const child = spawn(process.execPath, [...profile, ...program], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

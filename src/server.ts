@@ -2,6 +2,8 @@ import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { DataDirInUseError, openConfigured, openPostgres } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
+import { usableImage } from './db/embedded-image.js'
+import { keepBaselineWasmCode } from './db/embedded-params.js'
 import { createLogger } from './logger.js'
 import { serveMetrics } from './observability/metrics.js'
 import { loadServiceKeys } from './auth/service-keys.js'
@@ -26,7 +28,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config)
   if (envFile) logger.info({ envFile }, `settings read from ${envFile}; the environment overrides them`)
-  const database = await openConfigured(config).catch((error: unknown) => {
+  // A long-running service on the embedded database keeps its memory small; tests and tools keep V8's optimised code and its speed.
+  if (!config.DATABASE_URL) keepBaselineWasmCode()
+  const freshImage = () => usableImage((reason) => logger.info(`the embedded database is made and migrated here, not copied from the migrated image: ${reason}`))
+  const database = await openConfigured(config, { freshImage }).catch((error: unknown) => {
     if (error instanceof DataDirInUseError) {
       logger.fatal(error.message)
       process.exit(1)

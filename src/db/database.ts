@@ -1,9 +1,11 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { PGlite } from '@electric-sql/pglite'
 import { PGliteDialect } from 'kysely-pglite-dialect'
+import { EMBEDDED_START_PARAMS } from './embedded-params.js'
 import { PreparingClient } from './prepared.js'
 import type { Tables } from './tables.js'
 
@@ -87,6 +89,8 @@ export interface EmbeddedOptions {
   dataDir?: string
   /** A dump of a data folder to start from (tests clone a migrated database this way). */
   loadFrom?: Blob
+  /** A data folder to copy when `dataDir` holds no database yet; undefined to initialise an empty one. */
+  freshImage?: () => Promise<string | undefined>
 }
 
 /**
@@ -96,9 +100,16 @@ export interface EmbeddedOptions {
 export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Database> {
   const release = options.dataDir ? await lockDataDir(options.dataDir) : async () => {}
   try {
+    const dataDir = options.dataDir ? join(resolve(options.dataDir), 'pglite') : undefined
+    const image = dataDir && !options.loadFrom && !existsSync(join(dataDir, 'PG_VERSION')) ? await options.freshImage?.() : undefined
+    if (dataDir && image) {
+      await rm(dataDir, { recursive: true, force: true })
+      await cp(image, dataDir, { recursive: true })
+    }
     const pglite = await PGlite.create({
-      ...(options.dataDir ? { dataDir: join(resolve(options.dataDir), 'pglite') } : {}),
+      ...(dataDir ? { dataDir } : {}),
       ...(options.loadFrom ? { loadDataDir: options.loadFrom } : {}),
+      startParams: EMBEDDED_START_PARAMS,
       parsers: { [INT8]: parseInt8, [NUMERIC]: parseInt8, [DATE]: keepText, [BYTEA]: parseHexBytes },
     })
     const db = new Kysely<Tables>({ dialect: new PGliteDialect(pglite) })
@@ -179,7 +190,7 @@ export interface DatabaseSettings {
 }
 
 /** The database the configuration names: PostgreSQL when `DATABASE_URL` is set, else the embedded one. */
-export function openConfigured(settings: DatabaseSettings): Promise<Database> {
+export function openConfigured(settings: DatabaseSettings, embedded: Pick<EmbeddedOptions, 'freshImage'> = {}): Promise<Database> {
   if (settings.DATABASE_URL) {
     return Promise.resolve(openPostgres({
       url: settings.DATABASE_URL,
@@ -188,5 +199,5 @@ export function openConfigured(settings: DatabaseSettings): Promise<Database> {
       preparedStatements: settings.DATABASE_PREPARED_STATEMENTS,
     }))
   }
-  return openEmbedded({ dataDir: settings.DATA_DIR })
+  return openEmbedded({ dataDir: settings.DATA_DIR, ...embedded })
 }

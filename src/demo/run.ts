@@ -19,6 +19,7 @@ import { generateKey, importSigningKey } from '../client/keys.js'
 import { verifyServiceCall } from '../client/service-call.js'
 import { loadConfig } from '../config.js'
 import { openEmbedded } from '../db/database.js'
+import { usableImage } from '../db/embedded-image.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { SystemsStore } from '../modules/systems/store.js'
 import { DEMO_PROVINCES, playDemoDay } from './day.js'
@@ -34,7 +35,7 @@ async function main() {
     OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' })
 
   say('ttn-interop demo: the service on an embedded database in ' + dataDir)
-  const database = await openEmbedded({ dataDir: join(dataDir, 'db') })
+  const database = await openEmbedded({ dataDir: join(dataDir, 'db'), freshImage: () => usableImage() })
   await migrateToLatest(database.db)
   const serviceKeys = await ephemeralServiceKeys()
 

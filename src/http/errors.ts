@@ -95,7 +95,9 @@ export async function sendProblem(request: FastifyRequest, reply: FastifyReply, 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const problem = toProblem(error, request)
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    // A 503 the service decides on (overloaded, not ready) is an answer, not a failure: no stack.
+    if (problem.status >= 500 && !(error instanceof HttpProblem)) request.log.error({ err: error }, 'request failed')
+    else if (problem.status >= 500) request.log.warn({ code: problem.code, detail: problem.message }, 'request refused')
     else request.log.info({ code: problem.code, detail: problem.message }, 'request refused')
     return sendProblem(request, reply, problem)
   })

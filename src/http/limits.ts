@@ -9,6 +9,7 @@ import { CallerBulkhead } from './concurrency.js'
 import { HttpProblem } from './problem.js'
 
 const OVERLOAD_RETRY_SECONDS = 5
+const PRESSURE_SAMPLE_MS = 1000
 const MAX_COUNTED_CALLERS = 10_000
 const RATE_WINDOW_MS = 60_000
 
@@ -188,11 +189,20 @@ export async function registerLimits(app: App, shares: CallerShares): Promise<vo
       { headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) } }),
   })
 
+  // The event-loop delay is a mean over each sample interval. The intervals until the app is
+  // ready measure the start's own work (loading modules, registering routes), not callers'
+  // load: a probe answered 503 for it would take a healthy instance out as it comes up.
+  let delayMeasuresServing = false
+  app.addHook('onReady', async () => {
+    setTimeout(() => { delayMeasuresServing = true }, 2 * PRESSURE_SAMPLE_MS).unref()
+  })
   await app.register(underPressure, {
     maxEventLoopDelay: config.OVERLOAD_EVENT_LOOP_DELAY_MS,
     maxHeapUsedBytes: config.OVERLOAD_HEAP_BYTES,
+    sampleInterval: PRESSURE_SAMPLE_MS,
     retryAfter: OVERLOAD_RETRY_SECONDS,
     pressureHandler: async (_request, _reply, type, value) => {
+      if (type === 'eventLoopDelay' && !delayMeasuresServing) return
       throw new HttpProblem('overloaded', `the instance is overloaded (${type}: ${String(value)}); retry shortly`,
         { headers: { 'retry-after': String(OVERLOAD_RETRY_SECONDS) } })
     },

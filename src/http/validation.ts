@@ -42,9 +42,12 @@ function nonFinite(value: unknown, pointer = ''): string | undefined {
 /**
  * Ajv lets Infinity through `integer` and `maximum`, so every validator also refuses
  * numbers that are not finite, before any of them reaches a query or the database.
+ * It calls `compile` for the validator on the first value it checks.
  */
-function finiteOnly(validate: ValidateFunction): ValidateFunction {
+function finiteOnly(compile: () => ValidateFunction): ValidateFunction {
+  let validate: ValidateFunction | undefined
   const wrapped = ((data: unknown) => {
+    validate ??= compile()
     if (!validate(data)) {
       wrapped.errors = validate.errors
       return false
@@ -64,19 +67,24 @@ const bytesOnly = ((data: unknown) => {
   return ok
 }) as ValidateFunction
 
+/**
+ * Route validators are compiled on each route's first request: compiling all of them before
+ * listening held a start (and a restart after a crash) for seconds of blocked event loop.
+ */
 export function createValidatorCompiler(): FastifySchemaCompiler<TSchema> {
   return ({ schema, httpPart }) => {
     if (httpPart === 'body' && BINARY(schema)) return bytesOnly
     const ajv = httpPart === 'body' ? forBody : forText
     const id = (schema as { $id?: string }).$id
-    return finiteOnly((id && ajv.getSchema(id)) || ajv.compile(schema))
+    return finiteOnly(() => (id && ajv.getSchema(id)) || ajv.compile(schema))
   }
 }
 
 /** The same validation as request bodies, for JSON read from elsewhere (files, fetched documents). */
 export function compileValidator(schema: TSchema): ValidateFunction {
   const id = (schema as { $id?: string }).$id
-  return finiteOnly((id && forBody.getSchema(id)) || forBody.compile(schema))
+  const validate = (id && forBody.getSchema(id)) || forBody.compile(schema)
+  return finiteOnly(() => validate)
 }
 
 /**
@@ -91,5 +99,6 @@ export function compileEnvelopeValidator(schema: TSchema): ValidateFunction {
 export function compileCallerSchema(schema: object): ValidateFunction {
   const ajv = new Ajv({ ...base, useDefaults: false, coerceTypes: false })
   addFormats.default(ajv)
-  return finiteOnly(ajv.compile(schema))
+  const validate = ajv.compile(schema)
+  return finiteOnly(() => validate)
 }
