@@ -143,6 +143,12 @@ const XLSX_FORM = 'One worksheet: a title, the metadata (period, generation time
 /** A 200 answered as JSON, CSV or a workbook, for an operation's responses; the CSV example is made from the JSON one. */
 export const sheetAnswer = (schema: object, what: string, csvDescription: string, csvExample: string) => ({
   description: `${what}, as JSON, as CSV or as an xlsx workbook.`,
+  headers: {
+    'Content-Disposition': {
+      type: 'string', maxLength: 200,
+      description: 'With CSV and xlsx: `attachment; filename="…"`, a name that says what and which period or window, e.g. `national-summary-2026-H1-2026-03-14.xlsx`.',
+    },
+  },
   content: {
     'application/json': { schema },
     [CSV_MEDIA_TYPE]: { schema: { type: 'string', description: `${csvDescription} ${CSV_FORM}` }, example: csvExample },
