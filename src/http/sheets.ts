@@ -117,13 +117,13 @@ export async function sheetXlsx(sheet: Sheet): Promise<Buffer> {
   worksheet.addRow([])
   worksheet.addRow(sheet.columns.map(({ label }) => label)).font = { bold: true }
   worksheet.addRow(sheet.columns.map(({ key }) => key)).font = { italic: true, color: { argb: 'FF808080' } }
-  for (const cells of sheet.rows) {
-    const row = worksheet.addRow(cells.map((cell) => cell ?? null))
-    sheet.columns.forEach(({ kind }, index) => { row.getCell(index + 1).numFmt = NUMBER_FORMATS[kind] })
-  }
-  sheet.columns.forEach(({ label, key }, index) => {
-    worksheet.getColumn(index + 1).width = Math.min(MAX_COLUMN_WIDTH, Math.max(12, label.length, key.length) + 2)
+  // A format per column, not per cell: one style for the workbook to hold instead of one per cell.
+  sheet.columns.forEach(({ label, key, kind }, index) => {
+    const column = worksheet.getColumn(index + 1)
+    column.width = Math.min(MAX_COLUMN_WIDTH, Math.max(12, label.length, key.length) + 2)
+    column.numFmt = NUMBER_FORMATS[kind]
   })
+  worksheet.addRows(sheet.rows.map((cells) => cells.map((cell) => cell ?? null)))
   return Buffer.from(await workbook.xlsx.writeBuffer())
 }
 
