@@ -71,14 +71,17 @@ export function flowCommands(): Command[] {
     })
 
   const summary = withCallerOptions(new Command('summary'))
-    .description('Print the national summary (central), or one province\'s: a table by default, JSON with --json, CSV with --csv.')
+    .description('Print the national summary (central), or one province\'s: a table by default, JSON with --json, CSV with --csv; or write it as an xlsx workbook with --xlsx --out FILE.')
     .option('--province <code>', 'one province\'s summary')
     .option('--period <id>', 'the report period for report states (default: the current one)')
     .addOption(new Option('--csv', 'CSV as the service sends it (UTF-8 with a byte-order mark)').conflicts('json'))
     .option('--json', 'the summary as JSON')
+    .addOption(new Option('--xlsx', 'an xlsx workbook as the service sends it; needs --out').conflicts(['json', 'csv']))
     .option('--out <file>', 'write to this file instead of standard output')
-    .action(async (options: CallerOptions & { province?: string, period?: string, csv?: boolean, json?: boolean, out?: string }) => {
+    .action(async (options: CallerOptions & { province?: string, period?: string, csv?: boolean, json?: boolean, xlsx?: boolean, out?: string }) => {
+      if (options.xlsx && !options.out) throw new Error('--xlsx writes a workbook: name its file with --out')
       const client = await clientFrom(options)
+      if (options.xlsx) return writeFile(options.out!, await client.summaryWorkbook({ province: options.province, periodId: options.period }))
       const text = options.csv
         ? await client.summaryCsv({ province: options.province, periodId: options.period })
         : await (async () => {

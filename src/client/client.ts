@@ -8,6 +8,7 @@ import type {
   Appendix02Draft, Appendix02Form, Appendix03Draft, Appendix03Form, DeadlineExtensionRequest, FeedbackForm, IndicatorsForm, FormSubmissions, PeriodStatus, ReportFormName, ReportPeriodCorrection, ReportPeriodList, ReportPeriodWriteResult,
   ReportPeriodRequest, ReviewRequest,
 } from '../../schemas/reports.js'
+import { CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE } from '../../schemas/sheets.js'
 import type { NationalSummary, ProvinceSummary } from '../../schemas/summaries.js'
 import type {
   AckRequest, AckResult, BroadcastLog, BroadcastLogEntry, BroadcastLogPage, BroadcastLogQuery, BroadcastLogRejection, BroadcastLogResult,
@@ -33,6 +34,9 @@ interface EntityTypes {
 }
 
 type FormData = { indicators: S<typeof IndicatorsForm>, feedback: S<typeof FeedbackForm>, 'appendix-02': S<typeof Appendix02Form>, 'appendix-03': S<typeof Appendix03Form> }
+
+const summaryTarget = ({ province, periodId }: { province?: string | undefined, periodId?: string | undefined }) =>
+  (province ? path`/v2/summaries/provinces/${province}` : '/v2/summaries/national') + query({ periodId })
 
 /**
  * A typed client of the ttn-interop API, for provincial systems and for central. Every call
@@ -246,8 +250,12 @@ export class TtnClient {
 
   /** The national summary, or one province's, as CSV (UTF-8 with a byte-order mark). */
   summaryCsv(options: { province?: string, periodId?: string } = {}): Promise<string> {
-    const target = options.province ? path`/v2/summaries/provinces/${options.province}` : '/v2/summaries/national'
-    return this.http.call('GET', target + query({ periodId: options.periodId }), undefined, { text: 'text/csv' })
+    return this.http.call('GET', summaryTarget(options), undefined, { text: CSV_MEDIA_TYPE })
+  }
+
+  /** The national summary, or one province's, as an xlsx workbook. */
+  summaryWorkbook(options: { province?: string, periodId?: string } = {}): Promise<Buffer> {
+    return this.http.call('GET', summaryTarget(options), undefined, { bytes: XLSX_MEDIA_TYPE })
   }
 
   // Essential content

@@ -51,6 +51,8 @@ export interface CallOptions {
   retry?: boolean
   /** Ask for this media type and hand back the body as text (CSV, for example) instead of parsed JSON. */
   text?: string
+  /** Ask for this media type and hand back the body as bytes (an xlsx workbook, for example). */
+  bytes?: string
   /** The official this call is made for: who approved it and, nested, who drafted what it carries. */
   actor?: Actor
 }
@@ -101,7 +103,7 @@ export class SignedHttp {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once<T>(method, pathAndQuery, payload, headers, options.text, options.actor ?? this.options.actor)
+        return await this.once<T>(method, pathAndQuery, payload, headers, options, options.actor ?? this.options.actor)
       } catch (error) {
         const retryable = error instanceof TtnApiError ? error.retryable : isNetworkError(error)
         if (!(options.retry ?? idempotent) || !retryable || attempt >= this.retry.attempts) throw error
@@ -112,7 +114,7 @@ export class SignedHttp {
     }
   }
 
-  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, text?: string, actor?: Actor): Promise<Answer<T>> {
+  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, { text, bytes }: Pick<CallOptions, 'text' | 'bytes'>, actor?: Actor): Promise<Answer<T>> {
     const token = await signCall({
       issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload, ...(actor ? { actor } : {}),
     })
@@ -120,7 +122,7 @@ export class SignedHttp {
       method: method as Dispatcher.HttpMethod,
       headers: {
         authorization: `Bearer ${token}`,
-        accept: text ?? 'application/json',
+        accept: bytes ?? text ?? 'application/json',
         ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
         ...headers,
       },
@@ -130,7 +132,9 @@ export class SignedHttp {
       bodyTimeout: this.options.timeoutMs ?? 30_000,
     })
     // Decoded by hand: text() would drop a byte-order mark, which a CSV for spreadsheets needs to keep.
-    const raw = Buffer.from(await response.body.arrayBuffer()).toString('utf8')
+    const received = Buffer.from(await response.body.arrayBuffer())
+    if (bytes && response.statusCode < 400) return { status: response.statusCode, body: received as T, headers: response.headers }
+    const raw = received.toString('utf8')
     if (text && response.statusCode < 400) return { status: response.statusCode, body: raw as T, headers: response.headers }
     let parsed: unknown
     try {

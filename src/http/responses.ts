@@ -81,6 +81,9 @@ interface JsonSchema {
 }
 const componentsById = new Map(components.map((component) => [(component as { $id?: string }).$id, component as JsonSchema]))
 const resolved = (schema: JsonSchema): JsonSchema => (schema.$ref ? componentsById.get(schema.$ref) ?? schema : schema)
+/** A page takes its cursor back as `cursor`, a feed as `after`: either can be one the service never issued. */
+/** A list's `cursor` or a feed's `after`: either may be one the service never issued. */
+const takesCursor = (query: JsonSchema) => Boolean(query.properties?.cursor ?? query.properties?.after)
 
 /** How the service refuses one parameter of a query or path, as Ajv words it. */
 function parameterError(where: 'query' | 'path', parameters: JsonSchema | undefined): NonNullable<ProblemExample['errors']>[number] | undefined {
@@ -142,7 +145,7 @@ export function completeRouteSchema(route: RouteOptions): void {
   for (const status of Object.keys(named)) {
     if (!(schema.response as Record<string, unknown>)[status]) throw new Error(`${route.url} names problems for ${status}, which it does not declare`)
   }
-  const traits = { policy, writes, takesBody: methods.some((m) => bodyMethods.has(m)), takesCursor: ['cursor', 'after'].some((name) => resolved(schema.querystring as JsonSchema).properties?.[name]) }
+  const traits = { policy, writes, takesBody: methods.some((m) => bodyMethods.has(m)), takesCursor: takesCursor(resolved(schema.querystring as JsonSchema)) }
   const problemCodes: Partial<Record<number, ProblemCode[]>> = {}
   const responses = schema.response as Record<string, { description: string, content?: Record<string, object> }>
   for (const [status, response] of Object.entries(responses)) {

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import ExcelJS from 'exceljs'
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
@@ -100,10 +101,24 @@ t.test('ttn summary prints the national summary as a table, JSON or CSV, and one
   const csvFile = join(dir, 'summary.csv')
   t.equal((await ttn(['summary', '--csv', '--province', '79', '--out', csvFile], env)).code, 0)
   const csv = await readFile(csvFile, 'utf8')
-  t.ok(csv.startsWith('\uFEFFprovince,name,stations.total'), 'the CSV as the service sent it')
-  t.match(csv, /\r\n79,Hồ Chí Minh,/)
+  t.ok(csv.startsWith('\uFEFF"period","generatedAt","province","name","stations.total"'), 'the CSV as the service sent it')
+  t.match(csv, /\r\n"[^"]*","[^"]+","79","Hồ Chí Minh",/)
 
   const both = await ttn(['summary', '--csv', '--json'], env)
   t.equal(both.code, 1)
   t.match(both.stderr, /cannot be used with/)
+
+  const xlsxFile = join(dir, 'summary.xlsx')
+  const xlsx = await ttn(['summary', '--xlsx', '--period', '2030-Y', '--out', xlsxFile], env)
+  t.equal(xlsx.code, 0, xlsx.stderr)
+  const workbook = new ExcelJS.Workbook()
+  await workbook.xlsx.readFile(xlsxFile)
+  const sheet = workbook.worksheets[0]!
+  t.equal(sheet.name, 'Tổng hợp toàn quốc', 'the workbook as the service sent it')
+  const codes: unknown[] = []
+  sheet.eachRow((row) => { codes.push(row.getCell(1).value) })
+  t.ok(codes.includes('01') && codes.includes('79'), 'province codes as text')
+  const unnamed = await ttn(['summary', '--xlsx'], env)
+  t.equal(unnamed.code, 1)
+  t.match(unnamed.stderr, /--out/, 'a workbook is not for the terminal')
 })

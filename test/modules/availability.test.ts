@@ -77,9 +77,9 @@ t.test('availability over a window: time by state, silence after the stale limit
   const csv = await get(`/v2/provinces/79/availability?from=${yesterday}&to=${yesterday}&by=commune&format=csv`)
   t.equal(csv.headers['content-type'], 'text/csv; charset=utf-8')
   const lines = csv.body.replace(/^\uFEFF/, '').trim().split('\r\n')
-  t.equal(lines[0], '"from","to","province","communeCode","onlineMs","playingMs","idleMs","offlineMs","faultMs","silentMs","accountedMs","upShare","faults","lastSeenAt"')
+  t.equal(lines[0], '"from","to","generatedAt","province","communeCode","onlineMs","playingMs","idleMs","offlineMs","faultMs","silentMs","accountedMs","upShare","faults","lastSeenAt"')
   t.equal(lines.length, 4, 'a header, two communes and the total')
-  t.match(lines[1], new RegExp(`^"${yesterday}","${yesterday}","79","26737",${cl1.onlineMs},0,0,0,${cl1.faultMs},`), 'codes stay text')
+  t.match(lines[1], new RegExp(`^"${yesterday}","${yesterday}","[^"]+\\+07:00","79","26737",${cl1.onlineMs},0,0,0,${cl1.faultMs},`), 'codes stay text')
 
   const national = await get(`/v2/availability?from=${yesterday}&to=${yesterday}`, central)
   t.equal(national.statusCode, 200, national.body)

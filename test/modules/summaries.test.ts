@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { parse } from 'csv-parse/sync'
-import { summaryCsvColumns } from '../../src/modules/summaries/csv.js'
+import { summaryColumns } from '../../src/modules/summaries/sheets.js'
 import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
@@ -73,22 +73,24 @@ t.test('the CSV form reads back to the same figures as the JSON, with a byte-ord
   ] as const) {
     t.equal(response.statusCode, 200, how)
     t.match(response.headers['content-type'], /^text\/csv; charset=utf-8/)
-    t.match(response.headers['content-disposition'], /^attachment; filename="national-summary-\d{4}-\d{2}-\d{2}\.csv"$/)
+    t.match(response.headers['content-disposition'], /^attachment; filename="national-summary-2030-Y-\d{4}-\d{2}-\d{2}\.csv"$/)
     t.ok(response.body.startsWith('\uFEFF'), 'starts with a byte-order mark')
     const rows: Record<string, string>[] = parse(response.body, { bom: true, columns: true })
-    t.same(Object.keys(rows[0]!), summaryCsvColumns)
+    t.same(Object.keys(rows[0]!), ['period', 'generatedAt', ...summaryColumns.map(({ key }) => key)])
+    t.ok(rows.every((row) => row.period === '2030-Y' && row.generatedAt!.endsWith('+07:00')), 'every row says its period and when it was made, in Vietnam time')
     t.equal(rows.length, 35, 'one row per province and one for the whole country')
     const expected = [...json.provinces, { province: '', name: 'Toàn quốc', ...json.total }]
     rows.forEach((row, i) => {
       const want = expected[i]
       t.equal(row.province, want.province)
       t.equal(row.name, want.name)
-      for (const column of summaryCsvColumns.filter((c) => !['province', 'name'].includes(c) && !c.startsWith('reports.'))) {
+      for (const column of summaryColumns.map(({ key }) => key).filter((c) => !['province', 'name'].includes(c) && !c.startsWith('reports.'))) {
         const [section, field] = column.split('.') as [string, string]
         if (Number(row[column]) !== want[section][field]) t.fail(`${want.province || 'total'} ${column}: ${row[column]} in CSV, ${want[section][field]} in JSON`)
       }
-      for (const form of ['indicators', 'appendix-02', 'appendix-03']) t.equal(row[`reports.${form}`], want.reports?.[form] ?? '')
+      if (want.reports) for (const form of ['indicators', 'appendix-02', 'appendix-03']) t.equal(row[`reports.${form}`], want.reports[form] ?? '')
     })
+    t.match(rows.at(-1), { 'reports.indicators': '0/34', 'reports.feedback': '0/34', 'reports.appendix-02': '' }, 'the nation counts the provinces that sent each form the period asks')
   }
   t.equal(rows79(await get(hcm, '/v2/summaries/provinces/79?format=csv')).name, 'Hồ Chí Minh', 'Vietnamese text survives')
 })

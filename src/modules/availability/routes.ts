@@ -1,30 +1,32 @@
-import { stringify } from 'csv-stringify/sync'
-import {
-  AvailabilityQuery, NationalAvailability, NationalAvailabilityQuery, ProvinceAvailability, type AvailabilityFigures,
-} from '../../../schemas/availability.js'
+import { AvailabilityQuery, NationalAvailability, NationalAvailabilityQuery, ProvinceAvailability } from '../../../schemas/availability.js'
 import { ProvinceParams, ref } from '../../../schemas/common.js'
 import type { App } from '../../app-type.js'
-import { CSV_BOM, jsonOrCsv, sendCsv, wantsCsv } from '../../http/csv.js'
+import { XLSX_MEDIA_TYPE } from '../../../schemas/sheets.js'
+import { answerFormat, componentExample, sendSheet, sheetAnswer, sheetCsv } from '../../http/sheets.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { problemResponses } from '../../http/responses.js'
 import { ReportsStore } from '../reports/store.js'
-import { figuresOf, nationalAvailability, provinceAvailability, resolveWindow, type Window } from './figures.js'
+import { figuresOf, nationalAvailability, provinceAvailability, resolveWindow } from './figures.js'
+import { nationalAvailabilitySheet, provinceAvailabilitySheet } from './sheets.js'
 import { AvailabilityStore } from './store.js'
 import { notFoundExample } from '../../http/problem-examples.js'
 
-const answers = (schema: typeof ProvinceAvailability | typeof NationalAvailability) => ({
-  200: jsonOrCsv(ref(schema), 'The figures', 'The same figures as CSV, one row per item and a last row for the total; UTF-8 with a byte-order mark.'),
-  ...problemResponses([400, 404]),
-})
-
-const FIGURE_COLUMNS = ['onlineMs', 'playingMs', 'idleMs', 'offlineMs', 'faultMs', 'silentMs', 'accountedMs', 'upShare', 'faults', 'lastSeenAt'] as const
-
-/** Every value quoted, so that a spreadsheet keeps codes such as `01` as text. */
-function figuresCsv(window: Window, keyColumns: string[], rows: { key: string[], figures: AvailabilityFigures }[]): string {
-  const header = ['from', 'to', ...keyColumns, ...FIGURE_COLUMNS]
-  const records = rows.map((row) => [window.from, window.to, ...row.key, ...FIGURE_COLUMNS.map((column) => row.figures[column] ?? '')])
-  return CSV_BOM + stringify([header, ...records], { record_delimiter: 'windows', quoted_string: true })
+const answers = {
+  province: {
+    200: sheetAnswer(ref(ProvinceAvailability), 'The figures',
+      'The same figures as a table: `province`, then `communeCode` (for `by=commune`) or `communeCode`, `deviceType` and `deviceId` (for `by=device`, every device, not paged), ' +
+      'then the figures; one row per item and a last row for the province\'s total.',
+      sheetCsv(provinceAvailabilitySheet(componentExample(ProvinceAvailability)))),
+    ...problemResponses([400, 404]),
+  },
+  national: {
+    200: sheetAnswer(ref(NationalAvailability), 'The figures',
+      'The same figures as a table: `province` and the figures; one row per province and a last row for the nation, its province code empty.',
+      sheetCsv(nationalAvailabilitySheet(componentExample(NationalAvailability)))),
+    ...problemResponses([400, 404]),
+  },
 }
+const FORMATS = 'JSON by default; CSV with `Accept: text/csv` or `format=csv`, an xlsx workbook with `Accept: ' + XLSX_MEDIA_TYPE + '` or `format=xlsx`.'
 
 export async function availabilityRoutes(app: App) {
   const { config, database, readDatabase } = app.deps
@@ -46,10 +48,10 @@ export async function availabilityRoutes(app: App) {
       description: 'Time online, playing, idle, offline, in fault and silent, the up share and the faults of the province\'s devices over a ' +
         'window of days (Vietnam time): `from` and `to`, a `month`, or a report period (`periodId`); by default the current month. ' +
         'Totalled for the province, or per commune or per device (`by`). Closed periods are summed from daily counts kept as reports ' +
-        'arrive; each device\'s open period is added up to now. JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
+        `arrive; each device's open period is added up to now. ${FORMATS}`,
       params: ProvinceParams,
       querystring: AvailabilityQuery,
-      response: answers(ProvinceAvailability),
+      response: answers.province,
     },
   }, async (request, reply) => {
     const province = request.params.code
@@ -64,15 +66,9 @@ export async function availabilityRoutes(app: App) {
       figures: figuresOf(item.sums),
     })
     const header = { province, from: window.from, to: window.to, generatedAt: request.receivedAt.toISOString(), staleAfterSeconds: config.STALE_AFTER_SECONDS, by }
-    if (wantsCsv(request, query.format)) {
-      const keyColumns = by === 'device' ? ['province', 'communeCode', 'deviceType', 'deviceId'] : ['province', 'communeCode']
-      const rows = items.map((item) => {
-        const { communeCode = '', deviceType = '', deviceId = '', figures } = toItem(item)
-        return { key: by === 'device' ? [province, communeCode, deviceType, deviceId] : [province, communeCode], figures }
-      })
-      rows.push({ key: keyColumns.map((column) => column === 'province' ? province : ''), figures: figuresOf(total) })
-      return sendCsv(reply, `availability-${province}-${window.from}-${window.to}`, figuresCsv(window, keyColumns, rows))
-    }
+    const format = answerFormat(request, query.format)
+    // A sheet holds every item: at most one province's devices, which a page would split across files.
+    if (format !== 'json') return sendSheet(reply, format, provinceAvailabilitySheet({ ...header, total: figuresOf(total), items: items.map(toItem), nextCursor: null }), query)
     if (by !== 'device') return { ...header, total: figuresOf(total), items: items.map(toItem), nextCursor: null }
     const limit = query.limit ?? 100
     const after = decodeCursor(query.cursor, ['string', 'string'] as const)
@@ -88,19 +84,17 @@ export async function availabilityRoutes(app: App) {
       operationId: 'getNationalAvailability',
       summary: 'Availability of every province\'s devices over a window',
       description: 'The figures of `getProvinceAvailability` for every province and for the nation (toàn quốc), over the same kinds of window. ' +
-        'JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
+        FORMATS,
       querystring: NationalAvailabilityQuery,
-      response: answers(NationalAvailability),
+      response: answers.national,
     },
   }, async (request, reply) => {
     const now = request.receivedAt.getTime()
     const window = await windowFor(request.query, now)
     const { total, provinces } = await nationalAvailability(store, window, now, staleAfterMs)
     const rows = provinces.map(([province, sums]) => ({ province, figures: figuresOf(sums) }))
-    if (wantsCsv(request, request.query.format)) {
-      return sendCsv(reply, `availability-national-${window.from}-${window.to}`,
-        figuresCsv(window, ['province'], [...rows.map((row) => ({ key: [row.province], figures: row.figures })), { key: [''], figures: figuresOf(total) }]))
-    }
-    return { from: window.from, to: window.to, generatedAt: request.receivedAt.toISOString(), staleAfterSeconds: config.STALE_AFTER_SECONDS, total: figuresOf(total), provinces: rows }
+    const answer = { from: window.from, to: window.to, generatedAt: request.receivedAt.toISOString(), staleAfterSeconds: config.STALE_AFTER_SECONDS, total: figuresOf(total), provinces: rows }
+    const format = answerFormat(request, request.query.format)
+    return format === 'json' ? answer : sendSheet(reply, format, nationalAvailabilitySheet(answer), request.query)
   })
 }

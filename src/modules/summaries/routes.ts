@@ -1,24 +1,37 @@
 import { ProvinceParams, ref } from '../../../schemas/common.js'
+import { XLSX_MEDIA_TYPE } from '../../../schemas/sheets.js'
 import { NationalSummary, ProvinceSummary, SummaryQuery } from '../../../schemas/summaries.js'
 import type { App } from '../../app-type.js'
 import { every } from '../../jobs.js'
-import { jsonOrCsv, sendCsv, wantsCsv } from '../../http/csv.js'
+import { answerFormat, componentExample, sendSheet, sheetAnswer, sheetCsv } from '../../http/sheets.js'
 import { notFound } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
 import { currentPeriod } from '../reports/status.js'
 import { AvailabilityStore } from '../availability/store.js'
 import { ReportsStore } from '../reports/store.js'
-import { summaryCsv } from './csv.js'
+import { nationalSummarySheet, provinceSummarySheet } from './sheets.js'
 import { SummariesStore } from './store.js'
 import { summarise } from './summarise.js'
 import { notFoundExample } from '../../http/problem-examples.js'
 
 const REGISTRY_FOLD_INTERVAL_MS = 60_000
 
-const answers = (summary: typeof NationalSummary | typeof ProvinceSummary) => ({
-  200: jsonOrCsv(ref(summary), 'The summary', 'The same figures as CSV: a header row of `section.field` names, one row per province (and, nationally, a last row for the whole country with an empty province code). UTF-8 with a byte-order mark.'),
-  ...problemResponses([404]),
-})
+const TABLE = 'The same figures as a table: columns `province`, `name`, every figure as `section.field` and the report states as `reports.form`; one row per province'
+
+const answers = {
+  national: {
+    200: sheetAnswer(ref(NationalSummary), 'The summary',
+      `${TABLE}, then a row for the whole country (Toàn quốc) with an empty province code, whose report cells count the provinces that sent each form out of those asked (\`submitted\`, \`late\` or \`accepted\`), as \`sent/asked\`.`,
+      sheetCsv(nationalSummarySheet(componentExample(NationalSummary)))),
+    ...problemResponses([404]),
+  },
+  province: {
+    200: sheetAnswer(ref(ProvinceSummary), 'The summary', `${TABLE}.`,
+      sheetCsv(provinceSummarySheet(componentExample(ProvinceSummary)))),
+    ...problemResponses([404]),
+  },
+}
+const FORMATS = 'JSON by default; CSV with `Accept: text/csv` or `format=csv`, an xlsx workbook with `Accept: ' + XLSX_MEDIA_TYPE + '` or `format=xlsx`.'
 
 export async function summariesRoutes(app: App) {
   const { config, database, readDatabase } = app.deps
@@ -60,15 +73,16 @@ export async function summariesRoutes(app: App) {
       summary: 'National summary',
       description: 'Stations by kind and condition, the IT–telecom share, devices online, offline and stale now, their availability and airtime over the last 7 and 30 days, ' +
         'reach of essential content, and each province\'s report state for the current period (or `periodId`). ' +
-        'JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
+        FORMATS,
       querystring: SummaryQuery,
-      response: answers(NationalSummary),
+      response: answers.national,
     },
   }, async (request, reply) => {
-    const summary = await compute(undefined, request.query.periodId)
-    if (!wantsCsv(request, request.query.format)) return summary
-    return sendCsv(reply, `national-summary-${summary.generatedAt.slice(0, 10)}`,
-      summaryCsv([...summary.provinces, { province: '', name: 'Toàn quốc', ...summary.total }]))
+    const { query } = request
+    const summary = await compute(undefined, query.periodId)
+    const format = answerFormat(request, query.format)
+    if (format === 'json') return summary
+    return sendSheet(reply, format, nationalSummarySheet(summary), query)
   })
 
   app.get('/v2/summaries/provinces/:code', {
@@ -77,17 +91,19 @@ export async function summariesRoutes(app: App) {
       tags: ['summaries'],
       operationId: 'getProvinceSummary',
       summary: 'One province\'s summary',
-      description: 'The figures of the national summary for one province. JSON by default; CSV with `Accept: text/csv` or `format=csv`.',
+      description: `The figures of the national summary for one province. ${FORMATS}`,
       params: ProvinceParams,
       querystring: SummaryQuery,
-      response: answers(ProvinceSummary),
+      response: answers.province,
     },
   }, async (request, reply) => {
-    const { code } = request.params
-    const { provinces, ...header } = await compute(code, request.query.periodId)
+    const { params: { code }, query } = request
+    const { provinces, ...header } = await compute(code, query.periodId)
     const province = provinces[0]
     if (!province) throw notFound(`active province ${code}`)
-    if (!wantsCsv(request, request.query.format)) return { generatedAt: header.generatedAt, staleAfterSeconds: header.staleAfterSeconds, period: header.period, province }
-    return sendCsv(reply, `summary-${code}-${header.generatedAt.slice(0, 10)}`, summaryCsv([province]))
+    const summary = { generatedAt: header.generatedAt, staleAfterSeconds: header.staleAfterSeconds, period: header.period, province }
+    const format = answerFormat(request, query.format)
+    if (format === 'json') return summary
+    return sendSheet(reply, format, provinceSummarySheet(summary), query)
   })
 }
