@@ -16,6 +16,24 @@ function lineAndColumn(text: string, offset: number): { line: number, column: nu
   return { line: before.length, column: before.at(-1)!.length + 1 }
 }
 
+/** V8 shows this many characters before the token it stopped at, after a leading `...`. */
+const V8_CONTEXT_BEFORE = 10
+
+/**
+ * Where JSON.parse stopped: the position its message gives, or else the place of the
+ * excerpt V8 quotes around an unexpected token; the end for a text cut short.
+ */
+function failurePosition(text: string, message: string): number {
+  const position = /at position (\d+)/.exec(message)?.[1]
+  if (position !== undefined) return Number(position)
+  const excerpt = /^Unexpected token '(.)', (\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON$/.exec(message)
+  if (!excerpt) return text.length
+  const [, token, cut, context] = excerpt
+  if (!cut) return Math.max(0, context!.indexOf(token!))
+  const start = text.indexOf(context!)
+  return start < 0 ? text.length : start + V8_CONTEXT_BEFORE
+}
+
 /**
  * Reads a JSON file; a file that is not JSON is named with the line and column where it
  * stops being JSON, and with `schema`, each field that does not fit it with what it must be.
@@ -27,9 +45,9 @@ export async function readJsonFile<T>(file: string, schema?: TSchema): Promise<T
     value = JSON.parse(text)
   } catch (error) {
     const message = (error as Error).message
-    const position = /at position (\d+)/.exec(message)?.[1]
-    const at = position === undefined ? lineAndColumn(text, text.length) : lineAndColumn(text, Number(position))
-    throw new Error(`${file}: line ${at.line}, column ${at.column}: not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`)
+    const at = lineAndColumn(text, failurePosition(text, message))
+    const reason = message.replace(/ (in JSON )?at position \d+.*$/, '').replace(/^(Unexpected token '.'), [\s\S]*$/, '$1')
+    throw new Error(`${file}: line ${at.line}, column ${at.column}: not valid JSON: ${reason}`)
   }
   if (schema) {
     const validate = compileValidator(schema)
