@@ -149,6 +149,9 @@ export class SignedHttp {
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       headersTimeout: this.options.timeoutMs ?? 30_000,
       bodyTimeout: this.options.timeoutMs ?? 30_000,
+    }).catch((error: Error & { code?: string }) => {
+      // Named by the call that failed, keeping the code that tells a network failure worth retrying.
+      throw Object.assign(new Error(`${method} ${url}: ${error.message}`, { cause: error }), { code: error.code })
     })
     // Decoded by hand: text() would drop a byte-order mark, which a CSV for spreadsheets needs to keep.
     const raw = Buffer.from(await response.body.arrayBuffer()).toString('utf8')

@@ -112,6 +112,9 @@ t.test('a content file that is not JSON or does not fit the schema is named, wit
   t.match(invalid.stderr, `ttn: ${file}: /priority must be one of normal, priority, emergency; /targets must be all; /targets must be array`)
   t.same(await contents(), before, 'nothing was sent')
 
+  const badKey = await ttn(['content', 'publish', file], { ...central.env, TTN_KEY_FILE: file })
+  t.match(badKey.stderr, `ttn: ${file}: a signing key must be a private JWK`, 'a key file that holds no key is named')
+
   const missing = await ttn(['content', 'publish', join(dir, 'nowhere.json')], central.env)
   t.equal(missing.code, 1)
   t.match(missing.stderr, /ttn: ENOENT: no such file or directory, open '.*nowhere\.json'/)
@@ -122,6 +125,10 @@ t.test('a refused call names the method, the URL, the status, the problem code a
   const notFound = await ttn(['content', 'get', id], central.env)
   t.equal(notFound.code, 1)
   t.equal(notFound.stderr, `ttn: GET ${address}/v2/contents/${id}: 404 not-found: content ${id} does not exist\n`)
+
+  const unreachable = await ttn(['period', 'list', '--url', 'http://127.0.0.1:1'], central.env)
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, /^ttn: GET http:\/\/127\.0\.0\.1:1\/v2\/report-periods: connect ECONNREFUSED/, 'an unreachable service is named by the URL called')
 
   const invalid = await ttn(['registry', 'stations', '--commune', 'x1', '--province', '79'], central.env)
   t.equal(invalid.code, 1)
