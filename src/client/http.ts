@@ -132,7 +132,7 @@ export class SignedHttp {
 
   private async once<T>(method: string, pathAndQuery: string, payload: string | Buffer | undefined, contentType: string, headers: Record<string, string>,
     text?: string, actor?: Actor): Promise<Answer<T>> {
-    // Signed as sent: a gateway that strips the base path forwards the rest, and the service checks the token against both.
+    // Signed as sent, base path included: a gateway strips it, and the service (PUBLIC_BASE_PATH) checks the token against it put back.
     const token = await signCall({
       issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery: this.basePath + pathAndQuery, body: payload, ...(actor ? { actor } : {}),
     })

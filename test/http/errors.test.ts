@@ -1,7 +1,6 @@
 import t, { type Test } from 'tap'
 import { sql } from 'kysely'
 import { buildTestApp } from '../helpers/app.js'
-import { registerSystem, signedInject } from '../helpers/systems.js'
 
 const { app, database } = await buildTestApp(t, { env: { BODY_LIMIT_BYTES: '2048' } })
 
@@ -147,7 +146,8 @@ t.test('a validation problem names the allowed values of an enum or a constant, 
   t.match(body.detail, 'query /level: must be one of province, commune')
   t.same(body.errors, [{ in: 'query', pointer: '/level', message: 'must be one of province, commune' }])
 
-  const central = await registerSystem(database, 'central-errors')
+  const { registerSystem, signedInject } = await import('../helpers/systems.js')
+  const central = await registerSystem(database, 'central-enums')
   const content = { title: 'Tin', topic: 'disasters-fire-epidemics', priority: 'urgent', targets: 'everyone' }
   const refused = isProblem(t, await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: content }), 400, 'validation-failed')
   t.match(refused.detail, 'body /priority: must be one of normal, priority, emergency; body /targets: must be all')
