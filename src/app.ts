@@ -15,6 +15,7 @@ import { problemRoutes } from './http/problem-routes.js'
 import { redactTokenInQuery } from './http/token-in-query.js'
 import { registerDeprecation } from './http/deprecation.js'
 import { completeRouteSchema } from './http/responses.js'
+import { registerProblemCodeCheck } from './http/problem-codes.js'
 import { sharedSerializers } from './http/serialization.js'
 import { createValidatorCompiler } from './http/validation.js'
 import { registerAudit } from './modules/audit/plugin.js'
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   })
   registerDeprecation(app)
   registerErrorHandling(app)
+  registerProblemCodeCheck(app)
   app.addHook('onRequest', async (request) => {
     if (request.url.includes('%00')) throw new HttpProblem('bad-request', 'the path or query holds a NUL character (%00), which no parameter accepts')
   })
@@ -97,6 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swagger, openApiDocument(deps.config.PUBLIC_BASE_PATH))
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  // A person who opens the service's address lands on its documentation.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302))
 
   await app.register(healthRoutes)
   await app.register(problemRoutes)

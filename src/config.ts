@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { parseEnv } from 'node:util'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { StringEnum } from '../schemas/common.js'
@@ -18,7 +20,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'longest time one SQL statement may run' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'folder for the embedded database and generated keys' }),
   LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }),
-  LOG_PRETTY: Type.Boolean({ default: false, description: 'true for human-readable logs instead of JSON lines' }),
+  LOG_PRETTY: Type.Optional(Type.Boolean({ description: 'true for human-readable logs, false for JSON lines; unset, human-readable when standard output is a terminal and JSON lines otherwise' })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'largest request body accepted, in bytes' }),
   SERVICE_ID: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*[a-z0-9]$', maxLength: 64, default: 'ttn-central', description: 'identity of this service: the aud of call tokens, the iss of receipts and webhook calls' }),
   CENTRAL_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'file holding the private JWK (or a JWK set, newest first) the service signs with; generated into DATA_DIR when unset' })),
@@ -90,4 +92,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`${key}: expected ${property?.description ?? first.message} (got ${JSON.stringify(raw[key] ?? null)})`)
   }
   return candidate as Config
+}
+
+/** Where `ttn init` writes the settings of a local setup, relative to the working folder (the project's, under `npm start`). */
+export const LOCAL_ENV_FILE = 'local/ttn.env'
+
+/**
+ * Adds the settings of an env file (NAME=value lines) to `env`, which keeps every variable it
+ * already sets: the file named by ENV_FILE, which must exist; else LOCAL_ENV_FILE when it exists;
+ * none when ENV_FILE is set empty. Returns the file read.
+ */
+export function readEnvFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const named = env.ENV_FILE
+  if (named === '' || (named === undefined && !existsSync(LOCAL_ENV_FILE))) return undefined
+  const file = named ?? LOCAL_ENV_FILE
+  let settings: NodeJS.Dict<string>
+  try {
+    settings = parseEnv(readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`ENV_FILE: cannot read ${file}: ${(error as Error).message}`)
+  }
+  for (const [name, value] of Object.entries(settings)) if (env[name] === undefined) env[name] = value
+  return file
 }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js'
 import { buildApp } from './app.js'
 import { DataDirInUseError, openConfigured, openPostgres } from './db/database.js'
 import { migrateToLatest } from './db/migrator.js'
@@ -13,7 +13,9 @@ import { ServiceKeyHistory } from './modules/receipts/key-history.js'
 /** Process entry: configuration, database, migrations, app, listen; drains on SIGTERM and SIGINT. */
 async function main(): Promise<void> {
   let config: Config
+  let envFile: string | undefined
   try {
+    envFile = readEnvFile()
     config = loadConfig()
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config)
+  if (envFile) logger.info({ envFile }, `settings read from ${envFile}; the environment overrides them`)
   const database = await openConfigured(config).catch((error: unknown) => {
     if (error instanceof DataDirInUseError) {
       logger.fatal(error.message)

@@ -3,8 +3,10 @@ import { ConfigError, loadConfig } from '../src/config.js'
 
 t.test('defaults', async (t) => {
   const config = loadConfig({})
-  t.match(config, { PORT: 8080, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info', LOG_PRETTY: false })
+  t.match(config, { PORT: 8080, HOST: '127.0.0.1', DATA_DIR: './data', LOG_LEVEL: 'info' })
   t.equal(config.DATABASE_URL, undefined)
+  t.equal(config.LOG_PRETTY, undefined, 'unset: whether standard output is a terminal decides')
+  t.equal(loadConfig({ LOG_PRETTY: 'false' }).LOG_PRETTY, false)
 })
 
 t.test('values are converted to their types', async (t) => {
@@ -35,4 +37,21 @@ t.test('the README documents every setting', async (t) => {
   const { projectPath } = await import('../src/paths.js')
   const readme = await readFile(projectPath('README.md'), 'utf8')
   for (const key of Object.keys(ConfigSchema.properties)) t.match(readme, `| \`${key}\` |`, `${key} is in the configuration table`)
+})
+
+t.test('an env file adds its settings; the environment keeps the ones it sets', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { readEnvFile } = await import('../src/config.js')
+  const dir = await mkdtemp(join(tmpdir(), 'ttn-env-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'ttn.env')
+  await writeFile(file, "# a comment\nSYSTEMS_FILE='/srv/ttn setup/systems.json'\nPORT=9000\n")
+  const env: NodeJS.ProcessEnv = { ENV_FILE: file, PORT: '7000' }
+  t.equal(readEnvFile(env), file, 'names the file it read')
+  t.same(env, { ENV_FILE: file, PORT: '7000', SYSTEMS_FILE: '/srv/ttn setup/systems.json' })
+  t.equal(loadConfig(env).PORT, 7000)
+  t.equal(readEnvFile({ ENV_FILE: '' }), undefined, 'ENV_FILE empty reads none')
+  t.throws(() => readEnvFile({ ENV_FILE: join(dir, 'missing.env') }), { name: 'Error', message: /^ENV_FILE: cannot read .*missing\.env/ })
 })

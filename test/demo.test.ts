@@ -17,5 +17,6 @@ t.test('the demo plays a day of three provinces and an emergency bulletin, then 
   t.match(stdout, /reach of the bulletin: 1 of 34 provinces by webhook, 3 acknowledged, played on 7 stations/)
   t.match(stdout, /^79 Hồ Chí Minh\s+6\s+50\.0\s+30\s/m)
   t.match(stdout, /^Toàn quốc\s+15\s+46\.7\s+62\s/m)
-  t.match(stdout, /docs: "summaries"/)
+  t.notMatch(stdout, /--key /, 'no command with the keys it removed at the end')
+  t.match(stdout, /removed its data and keys; .*npx ttn init/)
 })

@@ -3,25 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
-import { serverUrl, testDatabase } from './helpers/database.js'
-import { freePort, startService } from './helpers/service.js'
+import { freePort, serviceDatabaseEnv, startService } from './helpers/service.js'
 import { childEnv } from './helpers/child-env.js'
 
-async function databaseEnv(t: Test): Promise<Record<string, string>> {
-  if (serverUrl) {
-    const database = await testDatabase(t)
-    return { DATABASE_URL: database.url! }
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'ttn-server-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  return { DATA_DIR: dir }
-}
-
 t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
-  const env = await databaseEnv(t)
+  const env = await serviceDatabaseEnv(t)
   const dir = await mkdtemp(join(tmpdir(), 'ttn-systems-file-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const { publicJwk } = await generateKey()
@@ -40,6 +29,9 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
   t.match(service.output(), /SYSTEMS_FILE: [^"]+\/1 \(province-80\) not applied: a provincial system's id is province-79/, 'the bad one named')
   const docs = await fetch(`${service.url}/docs/`)
   t.equal(docs.status, 200, 'the docs page is served')
+  const root = await fetch(`${service.url}/`, { redirect: 'manual' })
+  t.equal(root.status, 302, 'the service\'s address leads to its docs')
+  t.equal(root.headers.get('location'), '/docs')
   t.match(await (await fetch(`${service.url}/v2/admin-units/26740`)).json(), { name: 'Phường Sài Gòn', provinceCode: '79' }, 'the communes of 2025 from the first start')
   const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
   t.match(await metrics.text(), /ttn_http_requests_total/, 'metrics on their own listener')
@@ -53,7 +45,7 @@ t.test('the service starts, is ready within 30 seconds, and stops cleanly on SIG
 })
 
 t.test('SIGTERM lets a request in flight finish', async (t) => {
-  const service = await startService(t, await databaseEnv(t))
+  const service = await startService(t, await serviceDatabaseEnv(t))
   const { port } = new URL(service.url)
   const body = JSON.stringify({ codes: ['77', '79'] })
   const socket = net.connect(Number(port), '127.0.0.1')

@@ -70,6 +70,18 @@ async function writeKeyFile(file: string, content: KeyFile, exclusive = false): 
 }
 
 /**
+ * A key file holding one new signing key, readable by its owner only. An existing file is
+ * replaced only when `replace` says so; otherwise it fails with EEXIST, so two instances
+ * starting at once cannot each write a key of their own.
+ */
+export async function createServiceKeyFile(file: string, options: { replace?: boolean, alg?: SigningAlg } = {}): Promise<JWK> {
+  const { privateJwk } = await generateKey(options.alg ?? 'ES256')
+  await mkdir(dirname(file), { recursive: true })
+  await writeKeyFile(file, { keys: [privateJwk] }, options.replace !== true)
+  return publicPart(privateJwk)
+}
+
+/**
  * The service's keys from CENTRAL_KEY_FILE, or from DATA_DIR where one is generated on first
  * start (several instances must share CENTRAL_KEY_FILE instead, or their receipts differ).
  */
@@ -80,10 +92,8 @@ export async function loadServiceKeys(
   if (settings.CENTRAL_KEY_FILE) return readServiceKeys(settings.CENTRAL_KEY_FILE)
   const file = generatedKeyFile(settings.DATA_DIR)
   if (!existsSync(file)) {
-    const { privateJwk } = await generateKey('ES256')
-    await mkdir(dirname(file), { recursive: true })
     try {
-      await writeKeyFile(file, { keys: [privateJwk] }, true)
+      await createServiceKeyFile(file)
       warn(`CENTRAL_KEY_FILE is not set: generated a service signing key in ${file}; ` +
         'in production set CENTRAL_KEY_FILE, the same file for every instance')
     } catch (error) {

@@ -1,11 +1,30 @@
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
+import type { JWK } from 'jose'
 import { generatedKeyFile, rotateServiceKeyFile } from '../auth/service-keys.js'
 import { generateKey, type SigningAlg } from '../client/keys.js'
 import { loadConfig } from '../config.js'
 import { print } from './common.js'
+
+export const keyPairFiles = (dir: string) => ({ privateFile: join(dir, 'private.jwk.json'), publicFile: join(dir, 'public.jwks.json') })
+
+/**
+ * Writes a new key pair into `dir`: the private JWK readable by its owner only, the public JWKS to
+ * register. Existing files are replaced only when `replace` says so.
+ */
+export async function writeKeyPair(dir: string, alg: SigningAlg = 'ES256', replace = false): Promise<{ publicJwk: JWK, privateFile: string, publicFile: string }> {
+  const { privateFile, publicFile } = keyPairFiles(dir)
+  const { privateJwk, publicJwk } = await generateKey(alg)
+  const flag = replace ? 'w' : 'wx'
+  await mkdir(dir, { recursive: true })
+  await writeFile(privateFile, JSON.stringify(privateJwk, null, 2) + '\n', { mode: 0o600, flag })
+  // The mode of a file applies when it is created: a replaced one is made owner-only again.
+  await chmod(privateFile, 0o600)
+  await writeFile(publicFile, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n', { flag })
+  return { publicJwk, privateFile, publicFile }
+}
 
 const algOption = () => new Option('--alg <alg>', 'signature algorithm').choices(['ES256', 'EdDSA']).default('ES256')
 
@@ -17,15 +36,10 @@ export function keysCommand(): Command {
     .addOption(algOption())
     .requiredOption('--out <dir>', 'folder to write the two files to')
     .action(async (options: { alg: SigningAlg, out: string }) => {
-      const privateFile = join(options.out, 'private.jwk.json')
-      const publicFile = join(options.out, 'public.jwks.json')
-      for (const file of [privateFile, publicFile]) {
+      for (const file of Object.values(keyPairFiles(options.out))) {
         if (existsSync(file)) throw new Error(`${file} exists; choose another folder rather than overwrite a key`)
       }
-      const { privateJwk, publicJwk } = await generateKey(options.alg)
-      await mkdir(options.out, { recursive: true })
-      await writeFile(privateFile, JSON.stringify(privateJwk, null, 2) + '\n', { mode: 0o600 })
-      await writeFile(publicFile, JSON.stringify({ keys: [publicJwk] }, null, 2) + '\n')
+      const { publicJwk, privateFile, publicFile } = await writeKeyPair(options.out, options.alg)
       print(`kid ${publicJwk.kid}: private key in ${privateFile}, public JWKS in ${publicFile}`)
     })
 

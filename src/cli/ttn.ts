@@ -14,6 +14,7 @@ import { FileMediaStorage, UploadArea, mediaRoot } from '../modules/media/storag
 import { MediaStore } from '../modules/media/store.js'
 import { createLogger } from '../logger.js'
 import { generateOpenApi } from '../openapi.js'
+import { consoleCommand } from '../console/command.js'
 import { auditCommand } from './audit.js'
 import { addCentralCommands } from './central.js'
 import { DIRECT, print, withDatabase } from './common.js'
@@ -21,6 +22,7 @@ import { contentCommands } from './content.js'
 import { conformanceCommand } from './conformance.js'
 import { describeFailure, packageVersion } from './failure.js'
 import { flowCommands } from './flows.js'
+import { initCommand } from './init.js'
 import { keysCommand } from './keys.js'
 import { statusCommand } from './status.js'
 import { systemsCommand } from './systems.js'
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
     .description('Operate ttn-interop, the interoperability API between the central and provincial source-information systems.')
     .version(packageVersion())
     .showHelpAfterError()
+
+  program.addCommand(initCommand())
 
   program.command('migrate')
     .description(`Apply pending database migrations. ${DIRECT}`)
@@ -125,6 +129,7 @@ export function buildProgram(): Command {
     })
 
   program.addCommand(conformanceCommand())
+  program.addCommand(consoleCommand())
   addCentralCommands(program)
 
   return program

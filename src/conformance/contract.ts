@@ -11,7 +11,11 @@ export interface Parameter {
   schema: JsonSchema
 }
 
-export interface MediaType { schema?: JsonSchema }
+export interface MediaType {
+  schema?: JsonSchema
+  /** On a problem response: every `code` the operation may answer at that status. */
+  'x-problem-codes'?: string[]
+}
 
 export interface HeaderObject { required?: boolean, schema?: JsonSchema }
 

@@ -456,7 +456,11 @@ export class ApiConformance {
       return `status ${answer.status} body is not JSON`
     }
     const reason = this.options.contract.check(media.schema, body)
-    return reason ? `status ${answer.status} body does not match the declared schema: ${reason}` : undefined
+    if (reason) return `status ${answer.status} body does not match the declared schema: ${reason}`
+    const codes = media['x-problem-codes']
+    const code = (body as { code?: unknown }).code
+    if (codes && !codes.includes(String(code))) return `problem code ${String(code)} is not one the operation declares for ${answer.status} (${codes.join(', ')})`
+    return undefined
   }
 
   /**

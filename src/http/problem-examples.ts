@@ -130,3 +130,21 @@ export function problemExamples(status: number, policy: Policy, writes: boolean,
 
 /** The 404 of a route, worded as `notFound()` words it. */
 export const notFoundExample = (what: string): RouteProblems => ({ 404: [{ code: 'not-found', detail: `${what} does not exist` }] })
+
+/** One route's own problems from several parts (its 404, its rules), in the order given. */
+export function routeProblems(...parts: RouteProblems[]): RouteProblems {
+  const merged: RouteProblems = {}
+  for (const part of parts) {
+    for (const [status, problems] of Object.entries(part)) merged[Number(status)] = [...merged[Number(status)] ?? [], ...problems ?? []]
+  }
+  return merged
+}
+
+/** The refusals of a URL the service would call (`jwksUri`, `webhookUrl`, an external media file). */
+export const outboundUrlProblems: RouteProblems = {
+  422: [
+    { code: 'outbound-url-insecure', detail: 'http://province-79.example.vn is not https; plain http only reaches hosts the operator lists in OUTBOUND_ALLOWED_HOSTS' },
+    { code: 'outbound-address-forbidden', detail: '10.0.0.7 is not a public internet address' },
+    { code: 'outbound-url-invalid', detail: 'a URL the service calls carries no credentials' },
+  ],
+}

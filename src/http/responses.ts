@@ -5,7 +5,9 @@ import { policyDescriptions } from '../auth/policy.js'
 import { declareDeprecation, deprecationHeaders } from './deprecation.js'
 import { WRITE_METHODS, withIdempotencyKey } from './idempotency.js'
 import { components } from '../../schemas/index.js'
+import type { ProblemCode } from './problem.js'
 import { problemExamples, validationProblem, type ProblemExample } from './problem-examples.js'
+import { operationProblemCodes } from './problem-codes.js'
 
 const problemResponse = (description: string) => ({
   description,
@@ -33,6 +35,9 @@ const notRequired = (headers: Record<string, { required?: boolean }>) =>
   Object.fromEntries(Object.entries(headers).map(([name, { required: _required, ...header }]) => [name, header]))
 const wwwAuthenticate = { 'WWW-Authenticate': { type: 'string', required: true, description: '`Bearer error="invalid_token", error_description="<problem code>"` (RFC 6750).', examples: ['Bearer error="invalid_token", error_description="token-expired"'] } }
 const idempotencyReplayed = { 'Idempotency-Replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored answer to an earlier request with the same `Idempotency-Key`: the write was not applied again.' } }
+
+/** The extension of a problem response's media type that lists, machine-readably, every `code` the operation can answer at that status. */
+export const PROBLEM_CODES = 'x-problem-codes'
 
 /** What each status means in this contract; routes name the ones they add beyond the common set. */
 export const problemDescriptions = {
@@ -137,12 +142,21 @@ export function completeRouteSchema(route: RouteOptions): void {
   for (const status of Object.keys(named)) {
     if (!(schema.response as Record<string, unknown>)[status]) throw new Error(`${route.url} names problems for ${status}, which it does not declare`)
   }
-  const responses = schema.response as Record<string, { content?: Record<string, object> }>
+  const traits = { policy, writes, takesBody: methods.some((m) => bodyMethods.has(m)), takesCursor: ['cursor', 'after'].some((name) => resolved(schema.querystring as JsonSchema).properties?.[name]) }
+  const problemCodes: Partial<Record<number, ProblemCode[]>> = {}
+  const responses = schema.response as Record<string, { description: string, content?: Record<string, object> }>
   for (const [status, response] of Object.entries(responses)) {
     const problem = response.content?.['application/problem+json']
+    if (!problem) continue
+    const codes = problemCodes[Number(status)] = operationProblemCodes(Number(status), traits, named)
     // A copy for this route: routes may share a response object and show different problems.
-    if (problem) responses[status] = { ...response, content: { ...response.content, 'application/problem+json': { ...problem, examples: problemExamples(Number(status), policy, writes, named, badRequest) } } }
+    responses[status] = {
+      ...response,
+      description: `${response.description} Codes: ${codes.map((code) => `\`${code}\``).join(', ')}.`,
+      content: { ...response.content, 'application/problem+json': { ...problem, examples: problemExamples(Number(status), policy, writes, named, badRequest), [PROBLEM_CODES]: codes } },
+    }
   }
+  route.config!.problemCodes = problemCodes
   for (const [status, response] of Object.entries(schema.response as Record<string, { headers?: object }>)) {
     const code = Number(status)
     const success = code >= 200 && code < 300

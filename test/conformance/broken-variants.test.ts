@@ -67,6 +67,13 @@ const variants: { name: string, operations: string[], broken: (app: App) => void
     failure: /FAIL invalid-body:unknown-field pushStations: expected a 4xx problem document, got 500/,
   },
   {
+    name: 'a problem code the operation does not declare',
+    operations: ['getStation'],
+    broken: answering('GET', '/v2/provinces/:code/stations/:id', (_request, reply, payload) =>
+      reply.statusCode === 401 && typeof payload === 'string' ? payload.replace(/"code":"[a-z-]+"/, '"code":"upload-not-open"') : payload),
+    failure: /FAIL token:[a-z-]+ getStation: .*problem code upload-not-open is not one the operation declares for 401/,
+  },
+  {
     name: 'a wrong status code on success',
     operations: ['publishContent'],
     broken: answering('POST', '/v2/contents', (_request, reply, payload) => { if (reply.statusCode === 201) reply.code(200); return payload }),

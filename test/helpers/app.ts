@@ -35,7 +35,11 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', MEDIA_DIR: mediaDir, ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
-  t.teardown(() => app.close())
+  t.teardown(async () => {
+    await app.close()
+    // Every problem a test provoked must be one the contract declares for its operation.
+    if (app.undeclaredProblems.size > 0) throw new Error(`problems answered that the contract does not declare: ${[...app.undeclaredProblems].join('; ')}`)
+  })
   options.beforeReady?.(app)
   await app.ready()
   return { app, database, config, serviceKeys }

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { projectPath } from '../../src/paths.js'
-import type { Teardown } from './database.js'
+import { serverUrl, testDatabase, type Teardown } from './database.js'
 import { childEnv } from './child-env.js'
 
 export interface ServiceProcess {
@@ -19,10 +22,22 @@ export const freePort = () => new Promise<number>((resolve) => {
   })
 })
 
+/** The settings that give a service process a clean database of its own: on the test server, else embedded in a temporary folder. */
+export async function serviceDatabaseEnv(t: Teardown): Promise<Record<string, string>> {
+  if (serverUrl) {
+    const database = await testDatabase(t)
+    return { DATABASE_URL: database.url! }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ttn-server-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return { DATA_DIR: dir }
+}
+
 /** Starts the real service process from the sources and waits for the line that says where it listens. */
 export async function startService(t: Teardown, env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
-    env: childEnv({ DATABASE_URL: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env }),
+    // ENV_FILE empty: a local setup `ttn init` wrote in the project folder stays out of the tests.
+    env: childEnv({ DATABASE_URL: '', ENV_FILE: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env }),
     cwd: projectPath(),
   })
   let output = ''

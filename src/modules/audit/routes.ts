@@ -13,7 +13,11 @@ import { problemResponses } from '../../http/responses.js'
 import { TransparencyLog, type CosignatureClaimsSeen } from './log.js'
 import { logOrigin } from './sealer.js'
 import { AuditStore, rowToEntry } from './store.js'
-import { notFoundExample } from '../../http/problem-examples.js'
+import { notFoundExample, routeProblems, type RouteProblems } from '../../http/problem-examples.js'
+
+
+/** An entry or a log not yet covered by a signed checkpoint. */
+const pending: RouteProblems = { 409: [{ code: 'log-entry-pending', detail: 'entry 48215 is not in a signed checkpoint yet; retry after the next one' }] }
 
 export async function auditRoutes(app: App) {
   const { db } = app.deps.database
@@ -38,7 +42,7 @@ export async function auditRoutes(app: App) {
   })
 
   app.get('/v2/audit/checkpoint', {
-    config: { policy: 'system' },
+    config: { problems: { 409: [{ code: 'log-entry-pending', detail: 'the log has no checkpoint yet; the first is signed once the first calls are sealed' }] }, policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getLatestCheckpoint',
@@ -62,7 +66,7 @@ export async function auditRoutes(app: App) {
   }, async (request) => log.page(request.query.after ?? 0, request.query.limit ?? 100))
 
   app.get('/v2/audit/consistency', {
-    config: { problems: notFoundExample('a checkpoint of 50000 leaves (the latest has 48214)'), policy: 'system' },
+    config: { problems: routeProblems(notFoundExample('a checkpoint of 50000 leaves (the latest has 48214)'), { 422: [{ code: 'rule-violated', detail: 'from (48214) must not exceed to (40000)' }] }), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getConsistencyProof',
@@ -73,7 +77,7 @@ export async function auditRoutes(app: App) {
   }, async (request) => log.consistency(request.query.from, request.query.to))
 
   app.get('/v2/audit/entries/:leafIndex/proof', {
-    config: { problems: notFoundExample('leaf 99999 of the audit log'), policy: 'system' },
+    config: { problems: routeProblems(notFoundExample('leaf 99999 of the audit log'), pending), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getEntryInclusionProof',
@@ -89,7 +93,7 @@ export async function auditRoutes(app: App) {
   })
 
   app.get('/v2/receipts/:id/proof', {
-    config: { problems: notFoundExample('receipt mV3pQ8sLr2tXc9ZbN4kWyB'), policy: 'system' },
+    config: { problems: routeProblems(notFoundExample('receipt mV3pQ8sLr2tXc9ZbN4kWyB'), pending), policy: 'system' },
     schema: {
       tags: ['trust'],
       operationId: 'getReceiptInclusionProof',
@@ -107,7 +111,16 @@ export async function auditRoutes(app: App) {
   })
 
   app.post('/v2/audit/cosignatures', {
-    config: { problems: notFoundExample('a checkpoint of 50000 leaves'), policy: 'system' },
+    config: {
+      problems: routeProblems(notFoundExample('a checkpoint of 50000 leaves'), {
+        409: [{ code: 'checkpoint-mismatch', detail: 'witness-vnnic cosigned a root for 48214 leaves that is not the one this service signed: the witness saw another history of the log' }],
+        422: [{
+          code: 'cosignature-invalid', detail: 'the cosignature\'s signature does not verify with the caller\'s key',
+          errors: [{ in: 'body', pointer: '/cosignature', message: 'does not verify' }],
+        }],
+      }),
+      policy: 'system',
+    },
     schema: {
       tags: ['trust'],
       operationId: 'cosignCheckpoint',

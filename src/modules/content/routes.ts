@@ -19,7 +19,7 @@ import { CAP_CONTENT_TYPE, capAlert, capDocument, capFeed, isAlert } from './cap
 import { WebhookDispatcher } from './dispatcher.js'
 import { canonicalLanguage, checkAckCommunes, checkContent, checkExerciseKept } from './service.js'
 import { ContentStore, audienceOf, widen, type Audience, type EventType, type Item } from './store.js'
-import { notFoundExample } from '../../http/problem-examples.js'
+import { notFoundExample, routeProblems, type RouteProblems } from '../../http/problem-examples.js'
 
 const ContentParams = Strict({ id: Type.String({ format: 'uuid', description: 'Content id.' }) })
 const IfMatch = Type.Object({
@@ -30,6 +30,23 @@ const etag = (version: number) => `"${version}"`
 const MAX_ALERTS = 200
 
 type SharedRequest = Static<typeof SharedContentRequest>
+
+
+const CONTENT_ID = '3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'
+/** What a content item's own rules refuse, beyond its schema: an unknown topic, a window the wrong way round, media the service does not hold. */
+const contentRuleProblems: RouteProblems = {
+  422: [
+    { code: 'rule-violated', detail: 'no topic canh-bao-thien-tai; GET /v2/content-topics lists them' },
+    { code: 'media-not-stored', detail: 'no stored or verified media file with SHA-256 9f2b6c1d4e8a7f3b0c5d2e9a6b1f4c8d7e3a0b5c2d9f6e1a4b7c0d3e8f5a2b6c: upload it with POST /v2/media/uploads, or register an https copy with POST /v2/media/external, before publishing' },
+  ],
+}
+/** What a new version or a withdrawal meets on an item that takes none. */
+const notVersionableProblems: RouteProblems = {
+  409: [
+    { code: 'conflict', detail: `content ${CONTENT_ID} is withdrawn` },
+    { code: 'conflict', detail: `content ${CONTENT_ID} was shared by province 79; only central's own content is versioned` },
+  ],
+}
 
 export async function contentRoutes(app: App) {
   const { db } = app.deps.database
@@ -109,7 +126,7 @@ export async function contentRoutes(app: App) {
   }, async () => ({ items: await store.topics() }))
 
   app.post('/v2/content-topics', {
-    config: { policy: 'central' },
+    config: { problems: { 409: [{ code: 'conflict', detail: 'topic canh-bao-thien-tai exists' }] }, policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'addContentTopic',
@@ -128,7 +145,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.post('/v2/contents', {
-    config: { policy: 'central' },
+    config: { problems: contentRuleProblems, policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'publishContent',
@@ -155,7 +172,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.put('/v2/contents/:id', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
+    config: { problems: routeProblems(notFoundExample(`content ${CONTENT_ID}`), notVersionableProblems, contentRuleProblems), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'updateContent',
@@ -182,7 +199,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.post('/v2/contents/:id/withdrawal', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
+    config: { problems: routeProblems(notFoundExample(`content ${CONTENT_ID}`), notVersionableProblems), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'withdrawContent',
@@ -201,7 +218,7 @@ export async function contentRoutes(app: App) {
   }))
 
   app.post('/v2/provinces/:code/contents', {
-    config: { policy: 'province' },
+    config: { problems: contentRuleProblems, policy: 'province' },
     schema: {
       tags: ['content'],
       operationId: 'shareContent',
@@ -250,7 +267,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.get('/v2/contents', {
-    config: { policy: 'central' },
+    config: { problems: { 422: [{ code: 'rule-violated', detail: 'language vi-x-x-x is not a well-formed BCP 47 language tag' }] }, policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'listContents',
@@ -266,7 +283,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.get('/v2/contents/:id', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
+    config: { problems: notFoundExample(`content ${CONTENT_ID}`), policy: 'system' },
     schema: {
       tags: ['content'],
       operationId: 'getContent',
@@ -288,7 +305,7 @@ export async function contentRoutes(app: App) {
   const capContent = (description: string) => ({ description, headers: { ETag: ETAG_HEADER }, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
 
   app.get('/v2/contents/:id/cap', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
+    config: { problems: notFoundExample(`content ${CONTENT_ID}`), policy: 'system' },
     schema: {
       tags: ['content'],
       operationId: 'getContentAlert',
@@ -328,7 +345,13 @@ export async function contentRoutes(app: App) {
   })
 
   app.post('/v2/contents/:id/acks', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'system' },
+    config: {
+      problems: routeProblems(notFoundExample(`content ${CONTENT_ID} for province 79`), {
+        403: [{ code: 'role-forbidden', detail: 'central-portal (central) may not acknowledge content: provincial systems do' }],
+        422: [{ code: 'rule-violated', detail: `not target communes of content ${CONTENT_ID} in province 79: 26743` }],
+      }),
+      policy: 'system',
+    },
     schema: {
       tags: ['content'],
       operationId: 'acknowledgeContent',
@@ -360,7 +383,7 @@ export async function contentRoutes(app: App) {
   })
 
   app.get('/v2/contents/:id/deliveries', {
-    config: { problems: notFoundExample('content 3b8e4c2a-6f1d-4a9e-b7c5-2d0f8e6a1b35'), policy: 'central' },
+    config: { problems: notFoundExample(`content ${CONTENT_ID}`), policy: 'central' },
     schema: {
       tags: ['content'],
       operationId: 'getContentDeliveries',

@@ -24,7 +24,7 @@ export async function healthRoutes(app: App) {
   }, async () => ({ status: 'live' as const }))
 
   app.get('/health/ready', {
-    config: { policy: 'public' },
+    config: { policy: 'public', problems: { 503: [{ code: 'not-ready', detail: 'migrations pending: 0031-availability-rollups' }] } },
     schema: {
       tags: ['health'],
       operationId: 'ready',

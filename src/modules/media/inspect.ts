@@ -15,7 +15,7 @@ const ACCEPTED: Record<string, MediaKind> = {
   'image/jpeg': 'image', 'image/png': 'image', 'image/webp': 'image',
 }
 
-const ACCEPTED_TYPES = Object.keys(ACCEPTED)
+export const ACCEPTED_TYPES = Object.keys(ACCEPTED)
 
 export interface Inspection {
   kind: MediaKind

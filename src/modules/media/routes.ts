@@ -13,12 +13,12 @@ import { HttpProblem, notFound } from '../../http/problem.js'
 import { byteRange, noneMatch, rangeStillValid } from '../../http/range.js'
 import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
 import { ContentStore } from '../content/store.js'
-import { fileDigests, inspectFile } from './inspect.js'
+import { ACCEPTED_TYPES, fileDigests, inspectFile } from './inspect.js'
 import { MediaRetention } from './retention.js'
 import { MediaUploads, withScratchFile, type ChunkOutcome } from './service.js'
 import { FileMediaStorage, UploadArea, mediaRoot } from './storage.js'
 import { MediaStore, toMedia, toUpload, type UploadRow } from './store.js'
-import { notFoundExample } from '../../http/problem-examples.js'
+import { notFoundExample, outboundUrlProblems, routeProblems, type RouteProblems } from '../../http/problem-examples.js'
 
 const UploadParams = Strict({ id: Type.String({ format: 'uuid', description: 'Upload id.' }) })
 const MediaParams = Strict({ sha256: Sha256Hex() })
@@ -34,6 +34,19 @@ const downloadHeaders = {
   'Accept-Ranges': { type: 'string', enum: ['bytes'] },
   'Content-Length': { type: 'integer', format: 'int64' },
 }
+
+
+const UPLOAD_ID = '5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'
+const SHA256 = '2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae'
+const tooLarge: RouteProblems = { 413: [{ code: 'media-too-large', detail: 'the file is 21474836480 bytes; this service accepts media of at most 10737418240 bytes (MEDIA_MAX_BYTES)' }] }
+/** What the service finds when it reads a whole file (or the start of one). */
+const refusedFile: RouteProblems = {
+  422: [
+    { code: 'media-type-refused', detail: `the file's bytes are of type application/x-elf; accepted: ${ACCEPTED_TYPES.join(', ')}` },
+    { code: 'media-hash-mismatch', detail: `the 1843200 bytes received have SHA-256 ${SHA256}, not the 9f2b6c1d4e8a7f3b0c5d2e9a6b1f4c8d7e3a0b5c2d9f6e1a4b7c0d3e8f5a2b6c declared; start a new upload` },
+  ],
+}
+const notOpen: RouteProblems = { 409: [{ code: 'upload-not-open', detail: `upload ${UPLOAD_ID} is complete; it takes no more bytes` }] }
 
 export async function mediaRoutes(app: App) {
   const { config, database } = app.deps
@@ -82,7 +95,7 @@ export async function mediaRoutes(app: App) {
   }
 
   app.post('/v2/media/uploads', {
-    config: { policy: 'system' },
+    config: { problems: tooLarge, policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'createMediaUpload',
@@ -104,7 +117,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.get('/v2/media/uploads/:id', {
-    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system' },
+    config: { problems: notFoundExample(`upload ${UPLOAD_ID}`), policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'getMediaUpload',
@@ -119,7 +132,14 @@ export async function mediaRoutes(app: App) {
   })
 
   app.patch('/v2/media/uploads/:id', {
-    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system', mediaChunks: true },
+    config: {
+      problems: routeProblems(notFoundExample(`upload ${UPLOAD_ID}`), {
+        409: [{ code: 'upload-offset-mismatch', detail: `upload ${UPLOAD_ID} has 1048576 bytes; send the chunk from Upload-Offset 1048576, not 0` }],
+        413: [{ code: 'body-too-large', detail: `the chunk ends at byte 1900000, past the 1843200 bytes declared for upload ${UPLOAD_ID}` }],
+      }, notOpen, refusedFile),
+      policy: 'system',
+      mediaChunks: true,
+    },
     bodyLimit: config.MEDIA_CHUNK_BYTES,
     schema: {
       tags: ['media'],
@@ -147,7 +167,7 @@ export async function mediaRoutes(app: App) {
   })
 
   app.delete('/v2/media/uploads/:id', {
-    config: { problems: notFoundExample('upload 5e0a7c3f-9b2d-4f18-a6e4-1c8d3b9f2a71'), policy: 'system' },
+    config: { problems: routeProblems(notFoundExample(`upload ${UPLOAD_ID}`), notOpen), policy: 'system' },
     schema: {
       tags: ['media'],
       operationId: 'cancelMediaUpload',
@@ -159,7 +179,12 @@ export async function mediaRoutes(app: App) {
   }, async (request) => recordUpload(request, 200, async (trx) => uploads.cancel(trx, await uploadOrFail(request, trx, true))))
 
   app.post('/v2/media/external', {
-    config: { policy: 'system' },
+    config: {
+      problems: routeProblems(tooLarge, refusedFile, {
+        422: [{ code: 'media-fetch-failed', detail: 'https://media.example.vn/ban-tin-sang.mp3 answered 404, not 200 (redirects are not followed)' }],
+      }, outboundUrlProblems),
+      policy: 'system',
+    },
     schema: {
       tags: ['media'],
       operationId: 'registerExternalMedia',

@@ -10,6 +10,7 @@ import type { App } from '../../app-type.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem, notFound } from '../../http/problem.js'
 import { ETAG_HEADER, problemResponses } from '../../http/responses.js'
+import { notFoundExample, routeProblems, type RouteProblems } from '../../http/problem-examples.js'
 import type { EntityName } from './entities.js'
 import { RegistryStore, type BatchOutcome, type ListFilter, type Outcome, type RegistryBatch as Batch } from './store.js'
 
@@ -32,6 +33,9 @@ const entities: EntityRoutes[] = [
   { name: 'cluster', plural: 'clusters', title: 'loudspeaker clusters', vietnamese: 'cụm loa', Replacement: Cluster.Replacement, Record: Cluster.Record, Batch: ClusterBatch, Page: ClusterPage, WriteResult: ClusterWriteResult, ListQuery: ClusterListQuery, NationalQuery: ClusterNationalQuery },
   { name: 'board', plural: 'boards', title: 'bulletin boards', vietnamese: 'bảng tin điện tử công cộng', Replacement: Board.Replacement, Record: Board.Record, Batch: BoardBatch, Page: BoardPage, WriteResult: BoardWriteResult, ListQuery: BoardListQuery, NationalQuery: BoardNationalQuery },
 ]
+
+/** The id of each entity's example record, for the examples of its 404s. */
+const exampleIds = Object.fromEntries([Station, Cluster, Board].map((schemas, i) => [entities[i]!.name, ((schemas.Input as { examples?: { id: string }[] }).examples)![0]!.id]))
 
 const RecordParams = Strict({ code: ProvinceCode(), id: RecordId() })
 const IfMatch = Type.Object({
@@ -85,6 +89,19 @@ function listFilter(query: Record<string, unknown>, province?: string): ListFilt
 const pageOf = (rows: Record<string, unknown>[], limit: number) =>
   toPage(rows, limit, (r) => [r.province as string, r.id as string], (r) => r)
 
+
+/** A batch the registry's rules refuse whole: a commune of another province, a cluster of a station that does not exist. */
+const batchProblems: RouteProblems = {
+  422: [{
+    code: 'rule-violated', detail: 'nothing was written: /clusters/3/stationId: station dai-26740-02 does not exist in province 79',
+    errors: [{ in: 'body', pointer: '/clusters/3/stationId', message: 'station dai-26740-02 does not exist in province 79' }],
+  }],
+}
+/** A station deleted while clusters still hang on it. */
+const stationInUseProblems: RouteProblems = {
+  422: [{ code: 'rule-violated', detail: 'station dai-26740 still has clusters (loa-26740-01); delete or move them first' }],
+}
+
 export async function registryRoutes(app: App) {
   const { db } = app.deps.database
   const store = new RegistryStore(db)
@@ -98,7 +115,7 @@ export async function registryRoutes(app: App) {
     })
 
   app.put('/v2/provinces/:code/registry', {
-    config: { policy: 'province' },
+    config: { problems: batchProblems, policy: 'province' },
     schema: {
       tags: ['registry'],
       operationId: 'pushRegistry',
@@ -129,9 +146,10 @@ export async function registryRoutes(app: App) {
     const collection = `/v2/provinces/:code/${entity.plural}`
     const one = `${collection}/:id`
     const label = `${entity.title} (${entity.vietnamese})`
+    const missing = notFoundExample(`${entity.name} ${exampleIds[entity.name]} of province 79`)
 
     app.put(collection, {
-      config: { policy: 'province' },
+      config: { problems: batchProblems, policy: 'province' },
       schema: {
         tags: ['registry'],
         operationId: `push${entity.plural[0]!.toUpperCase()}${entity.plural.slice(1)}`,
@@ -179,7 +197,7 @@ export async function registryRoutes(app: App) {
     })
 
     app.get(one, {
-      config: { policy: 'province-or-central' },
+      config: { problems: missing, policy: 'province-or-central' },
       schema: {
         tags: ['registry'],
         operationId: `get${entity.name[0]!.toUpperCase()}${entity.name.slice(1)}`,
@@ -221,7 +239,7 @@ export async function registryRoutes(app: App) {
     }
 
     app.put(one, {
-      config: { policy: 'province' },
+      config: { problems: routeProblems(missing, batchProblems), policy: 'province' },
       schema: {
         tags: ['registry'],
         operationId: `replace${entity.name[0]!.toUpperCase()}${entity.name.slice(1)}`,
@@ -240,7 +258,7 @@ export async function registryRoutes(app: App) {
     }, true))
 
     app.delete(one, {
-      config: { policy: 'province' },
+      config: { problems: routeProblems(missing, entity.name === 'station' ? stationInUseProblems : {}), policy: 'province' },
       schema: {
         tags: ['registry'],
         operationId: `delete${entity.name[0]!.toUpperCase()}${entity.name.slice(1)}`,

@@ -16,12 +16,30 @@ import { CustomFormValidators, builtInForms, extraPeriodFormsProblem, feedbackPr
 import { deadlineFor, extensionProblem, vietnamYear } from './periods.js'
 import { reportStatus } from './status.js'
 import { ReportsStore, type Period } from './store.js'
-import { notFoundExample } from '../../http/problem-examples.js'
+import { notFoundExample, routeProblems, type RouteProblems } from '../../http/problem-examples.js'
 
 const PeriodParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId })
 const CustomFormParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, form: FormId })
 const VersionParams = Strict({ code: ProvinceCode(), periodId: ReportPeriodId, version: Type.Integer({ format: 'int32', minimum: 1, maximum: 1_000_000 }) })
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())
+
+
+/** A period that does not exist, or does not take the form asked for. */
+const periodProblems = routeProblems(notFoundExample('report period 2025-H3'), {
+  422: [{ code: 'rule-violated', detail: 'period 2026-H1 takes indicators, feedback, not appendix-02' }],
+})
+/** What a submission's own rules refuse beyond its schema (a form's checks, a custom form the period does not define). */
+const submissionProblems: RouteProblems = {
+  422: [{
+    code: 'rule-violated', detail: 'nothing was stored: /lines/0/communeCode: commune 01001 is not a commune of the province',
+    errors: [{ in: 'body', pointer: '/lines/0/communeCode', message: 'commune 01001 is not a commune of the province' }],
+  }],
+}
+/** A decision on a version that is not the latest, or a return without a reason. */
+const reviewProblems = routeProblems(notFoundExample('version 4 of indicators for 2026-H1 of province 79'), {
+  409: [{ code: 'conflict', detail: 'version 2 is not the latest (3); decide on the latest' }],
+  422: [{ code: 'rule-violated', detail: 'a returned report needs a comment saying why' }],
+}, periodProblems)
 
 export async function reportsRoutes(app: App) {
   const oneAtATime = new KeyedSerializer()
@@ -63,7 +81,13 @@ export async function reportsRoutes(app: App) {
   })
 
   app.post('/v2/report-periods', {
-    config: { policy: 'central' },
+    config: {
+      problems: {
+        409: [{ code: 'conflict', detail: 'period 2026-X1 exists' }],
+        422: [{ code: 'rule-violated', detail: 'form damage-survey is neither built in nor in customForms' }],
+      },
+      policy: 'central',
+    },
     schema: {
       tags: ['reports'],
       operationId: 'openReportPeriod',
@@ -105,7 +129,10 @@ export async function reportsRoutes(app: App) {
   })
 
   app.post('/v2/report-periods/:periodId/extensions', {
-    config: { problems: notFoundExample('report period 2025-H3'), policy: 'central' },
+    config: {
+      problems: routeProblems(notFoundExample('report period 2025-H3'), { 422: [{ code: 'rule-violated', detail: 'an extension is later than the period\'s due date 2026-06-15' }] }),
+      policy: 'central',
+    },
     schema: {
       tags: ['reports'],
       operationId: 'extendReportDeadline',
@@ -217,7 +244,7 @@ export async function reportsRoutes(app: App) {
     const answers: Record<'SubmitResult' | 'History' | 'ReviewResult', TSchema> = FormSubmissions[form.name]
 
     app.put(path, {
-      config: { policy: 'province' },
+      config: { problems: routeProblems(periodProblems, submissionProblems), policy: 'province' },
       schema: {
         tags: ['reports'],
         operationId: `submit${pascal(form.name)}`,
@@ -233,7 +260,7 @@ export async function reportsRoutes(app: App) {
     })
 
     app.get(path, {
-      config: { policy: 'province-or-central' },
+      config: { problems: periodProblems, policy: 'province-or-central' },
       schema: {
         tags: ['reports'],
         operationId: `get${pascal(form.name)}History`,
@@ -245,7 +272,7 @@ export async function reportsRoutes(app: App) {
     }, async (request) => history(request.params.code, request.params.periodId, form.name))
 
     app.post(`${path}/versions/:version/review`, {
-      config: { policy: 'central' },
+      config: { problems: reviewProblems, policy: 'central' },
       schema: {
         tags: ['reports'],
         operationId: `review${pascal(form.name)}`,
@@ -260,7 +287,7 @@ export async function reportsRoutes(app: App) {
 
   for (const form of ['appendix-02', 'appendix-03'] as const) {
     app.get(`/v2/provinces/:code/reports/:periodId/${form}/draft`, {
-      config: { policy: 'province-or-central' },
+      config: { problems: periodProblems, policy: 'province-or-central' },
       schema: {
         tags: ['reports'],
         operationId: `draft${pascal(form)}`,
@@ -290,7 +317,7 @@ export async function reportsRoutes(app: App) {
   }
 
   app.put(customPath, {
-    config: { problems: notFoundExample('report period 2025-H3'), policy: 'province' },
+    config: { problems: routeProblems(periodProblems, submissionProblems), policy: 'province' },
     schema: {
       tags: ['reports'],
       operationId: 'submitCustomForm',
@@ -311,7 +338,7 @@ export async function reportsRoutes(app: App) {
   })
 
   app.get(customPath, {
-    config: { problems: notFoundExample('report period 2025-H3'), policy: 'province-or-central' },
+    config: { problems: periodProblems, policy: 'province-or-central' },
     schema: {
       tags: ['reports'],
       operationId: 'getCustomFormHistory',
@@ -322,7 +349,7 @@ export async function reportsRoutes(app: App) {
   }, async (request) => history(request.params.code, request.params.periodId, request.params.form))
 
   app.post(`${customPath}/versions/:version/review`, {
-    config: { policy: 'central' },
+    config: { problems: reviewProblems, policy: 'central' },
     schema: {
       tags: ['reports'],
       operationId: 'reviewCustomForm',

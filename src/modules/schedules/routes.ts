@@ -8,6 +8,7 @@ import { KeyedSerializer } from '../../http/concurrency.js'
 import { decodeCursor, toPage } from '../../http/pagination.js'
 import { HttpProblem } from '../../http/problem.js'
 import { problemResponses } from '../../http/responses.js'
+import type { RouteProblems } from '../../http/problem-examples.js'
 import { ContentStore } from '../content/store.js'
 import { dateDay, dayDate } from '../status/periods.js'
 import { crossCheckDays, ScheduleService } from './service.js'
@@ -25,6 +26,15 @@ function checked<K>(key: K | undefined, valid: (key: K) => boolean): K | undefin
 const EARLIEST_CHECK = Date.UTC(2000, 0, 1)
 const isInstant = (text: string) => INSTANT.test(text) && new Date(text).toISOString() === text
 
+
+const pushProblems: RouteProblems = {
+  422: [{
+    code: 'rule-violated', detail: 'nothing was written: /schedules/0/stationId: province 79 has no station dai-26740-02',
+    errors: [{ in: 'body', pointer: '/schedules/0/stationId', message: 'province 79 has no station dai-26740-02' }],
+  }],
+}
+const crossCheckProblems: RouteProblems = { 422: [{ code: 'rule-violated', detail: 'to (2026-11-01) comes before from (2026-11-30)' }] }
+
 export async function schedulesRoutes(app: App) {
   const { db } = app.deps.database
   const store = new ScheduleStore(db)
@@ -32,7 +42,7 @@ export async function schedulesRoutes(app: App) {
   const oneAtATime = new KeyedSerializer()
 
   app.put('/v2/provinces/:code/broadcast-schedules', {
-    config: { policy: 'province' },
+    config: { problems: pushProblems, policy: 'province' },
     schema: {
       tags: ['broadcasts'],
       operationId: 'pushBroadcastSchedules',
@@ -77,7 +87,7 @@ export async function schedulesRoutes(app: App) {
   })
 
   app.get('/v2/provinces/:code/broadcast-schedules/cross-check', {
-    config: { policy: 'province-or-central' },
+    config: { problems: crossCheckProblems, policy: 'province-or-central' },
     schema: {
       tags: ['broadcasts'],
       operationId: 'crossCheckBroadcastSchedules',

@@ -14,7 +14,7 @@ import { OutboxStore } from '../content/outbox.js'
 import { outboundPolicy } from '../../http/outbound.js'
 import { checkKeyRetirement, checkOutboundUrls, checkRecovery, checkUpdate, opensNotifications } from './service.js'
 import { registrationProblem, SystemsStore } from './store.js'
-import { notFoundExample } from '../../http/problem-examples.js'
+import { notFoundExample, outboundUrlProblems, routeProblems } from '../../http/problem-examples.js'
 
 const IdParams = Strict({ id: SystemId() })
 const MAX_ACTIVE_KEYS = 10
@@ -29,6 +29,12 @@ export const updateSystemSchema = {
   body: ref(SystemUpdate),
   response: { 200: ref(SystemWriteResult), ...problemResponses([404, 422]) },
 }
+
+/** The refusals of PATCH /v2/systems/:id beyond the common ones. */
+export const updateSystemProblems = routeProblems(notFoundExample('system province-01'), {
+  403: [{ code: 'scope-forbidden', detail: 'only the central system changes a system\'s status' }],
+  422: [{ code: 'rule-violated', detail: 'removing jwksUri would leave the system without an active key' }],
+}, outboundUrlProblems)
 
 type UpdateSystemRequest = FastifyRequest<{ Params: { id: string }, Body: Static<typeof SystemUpdate> }>
 
@@ -61,7 +67,13 @@ export async function systemsRoutes(app: App) {
   const { receipts, keyDirectory } = app
 
   app.post('/v2/systems', {
-    config: { policy: 'central' },
+    config: {
+      problems: routeProblems({
+        409: [{ code: 'conflict', detail: 'system province-79 is already registered' }],
+        422: [{ code: 'rule-violated', detail: '02 is not a province since 1 July 2025' }],
+      }, outboundUrlProblems),
+      policy: 'central',
+    },
     schema: {
       tags: ['systems'],
       operationId: 'registerSystem',
@@ -119,10 +131,16 @@ export async function systemsRoutes(app: App) {
     return system
   })
 
-  app.patch('/v2/systems/:id', { config: { policy: 'self-or-central' }, schema: updateSystemSchema }, updateSystemHandler(app))
+  app.patch('/v2/systems/:id', { config: { problems: updateSystemProblems, policy: 'self-or-central' }, schema: updateSystemSchema }, updateSystemHandler(app))
 
   app.post('/v2/systems/:id/keys', {
-    config: { problems: notFoundExample('system province-01'), policy: 'self' },
+    config: {
+      problems: routeProblems(notFoundExample('system province-01'), {
+        409: [{ code: 'conflict', detail: 'system province-79 already has a key province-79-2026' }],
+        422: [{ code: 'rule-violated', detail: `province-79 has ${MAX_ACTIVE_KEYS} active keys; retire one before adding another` }],
+      }),
+      policy: 'self',
+    },
     schema: {
       tags: ['systems'],
       operationId: 'addSystemKey',
@@ -152,7 +170,12 @@ export async function systemsRoutes(app: App) {
   })
 
   app.delete('/v2/systems/:id/keys/:kid', {
-    config: { problems: notFoundExample('key province-79-2025 of system province-79'), policy: 'self' },
+    config: {
+      problems: routeProblems(notFoundExample('key province-79-2025 of system province-79'), {
+        422: [{ code: 'rule-violated', detail: 'province-79-2026 is the last active key of province-79; add its successor first' }],
+      }),
+      policy: 'self',
+    },
     schema: {
       tags: ['systems'],
       operationId: 'retireSystemKey',
@@ -185,7 +208,14 @@ export async function systemsRoutes(app: App) {
   })
 
   app.post('/v2/systems/:id/key-recovery', {
-    config: { problems: notFoundExample('system province-01'), policy: 'central' },
+    config: {
+      problems: routeProblems(notFoundExample('system province-01'), {
+        403: [{ code: 'role-forbidden', detail: 'central-portal may not recover keys: the operator grants it to a central system in SYSTEMS_FILE (keyRecovery)' }],
+        409: [{ code: 'conflict', detail: 'key province-79-2024 of province-79 was retired; a recovery brings new keys' }],
+        422: [{ code: 'rule-violated', detail: 'two keys have the same kid' }],
+      }),
+      policy: 'central',
+    },
     schema: {
       tags: ['systems'],
       operationId: 'recoverSystemKeys',
