@@ -29,7 +29,7 @@ app.patch('/v2/bench-unsigned/systems/:id', {
     const systemId = (request.params as { id: string }).id
     const provinceCode = systemId.slice('province-'.length)
     request.caller = { systemId, role: 'province', provinceCode, actor: null }
-    request.signedCall = { issuer: { id: systemId, role: 'province', provinceCode, status: 'active', jwksUri: null, keys: [] }, kid: 'unsigned', jti: randomUUID(), bsh: request.bodySha256, iat: 0, exp: 0, token: '', actor: null }
+    request.signedCall = { issuer: { id: systemId, role: 'province', provinceCode, status: 'active', jwksUri: null, keys: [] }, kid: 'unsigned', jti: randomUUID(), bsh: request.bodySha256, htu: request.url, iat: 0, exp: 0, token: '', actor: null }
   },
 }, updateSystemHandler(app))
 

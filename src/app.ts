@@ -96,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAudit(app)
   await registerLimits(app, shares)
 
-  await app.register(swagger, openApiDocument)
+  await app.register(swagger, openApiDocument(deps.config.PUBLIC_BASE_PATH))
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   // A person who opens the service's address lands on its documentation.

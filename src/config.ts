@@ -12,6 +12,7 @@ export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port the HTTP server listens on' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to bind; 0.0.0.0 to accept connections from other machines' }),
   PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'base URL callers use to reach the service, shown in logs' })),
+  PUBLIC_BASE_PATH: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$', maxLength: 200, description: 'path prefix a gateway puts before the service\'s paths and strips again, e.g. /ttn: call tokens are checked against the path as the caller sent it, prefix included, and the contract\'s servers carry it' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string; without it the embedded database in DATA_DIR is used' })),
   DATABASE_READ_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL connection string of a read replica that summaries are computed on; without it they read the primary' })),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 20, description: 'largest number of PostgreSQL connections per instance' }),

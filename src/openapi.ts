@@ -165,7 +165,17 @@ const webhooks = {
   },
 }
 
-export const openApiDocument: SwaggerOptions = {
+/** Where callers reach the service: behind a gateway that strips PUBLIC_BASE_PATH, every path starts with it. */
+export function contractServers(basePath = '') {
+  return [{ url: basePath || '/', description: 'The instance that serves this document (`GET /openapi.json`).' }, {
+    url: `{origin}${basePath}`,
+    description: 'An instance of the service: its `PUBLIC_URL`. Central gives each vendor the address of a test instance and of production.',
+    variables: { origin: { default: 'http://127.0.0.1:8080', description: 'Scheme, host and port of the instance (the default is a local one started with `npm start`).' } },
+  }]
+}
+
+/** The document @fastify/swagger builds the contract from; `basePath` is PUBLIC_BASE_PATH. */
+export const openApiDocument = (basePath?: string): SwaggerOptions => ({
   openapi: {
     openapi: '3.1.0',
     info: {
@@ -176,11 +186,7 @@ export const openApiDocument: SwaggerOptions = {
       // The contract itself, so that vendors may copy it into their code, clients and documentation.
       license: { name: 'Creative Commons Attribution 4.0', identifier: 'CC-BY-4.0' },
     },
-    servers: [{ url: '/', description: 'The instance that serves this document (`GET /openapi.json`).' }, {
-      url: '{origin}',
-      description: 'An instance of the service: its `PUBLIC_URL`. Central gives each vendor the address of a test instance and of production.',
-      variables: { origin: { default: 'http://127.0.0.1:8080', description: 'Scheme, host and port of the instance (the default is a local one started with `npm start`).' } },
-    }],
+    servers: contractServers(basePath),
     webhooks,
     components: {
       examples: problemExampleComponents,
@@ -213,7 +219,7 @@ export const openApiDocument: SwaggerOptions = {
   },
   convertConstToEnum: false,
   transformObject: (documents) => ('openapiObject' in documents ? contractFromRoutes(documents.openapiObject) : documents.swaggerObject),
-}
+})
 
 /**
  * The contract as the code declares it. Building it needs the routes, not data, so the app

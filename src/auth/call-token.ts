@@ -31,6 +31,8 @@ export interface SignedCall {
   kid: string
   jti: string
   bsh: string
+  /** The path and query the caller signed: the request's, under PUBLIC_BASE_PATH when a gateway strips one. */
+  htu: string
   iat: number
   exp: number
   /** The compact token itself, kept with the audit entry of an accepted write as proof of origin. */
@@ -72,6 +74,8 @@ export interface CallTokenVerifierOptions {
   skewSeconds: number
   keys: KeyDirectory
   replays: ReplayStore
+  /** The prefix a gateway strips before the service sees the path: callers sign the path as they send it, prefix included. */
+  basePath?: string
   now?: () => number
 }
 
@@ -142,13 +146,14 @@ export class CallTokenVerifier {
     if (exp + skew < now) throw refuse('token-expired', `the token expired ${now - exp} seconds ago`)
 
     if (claims.htm !== method) throw refuse('method-mismatch', `htm must be ${method}`)
-    if (claims.htu !== pathAndQuery) throw refuse('path-mismatch', 'htu must be the path and query of this request, as sent')
+    const htu = (this.options.basePath ?? '') + pathAndQuery
+    if (claims.htu !== htu) throw refuse('path-mismatch', `htu must be the path and query of this request, as sent: ${htu}`)
     if (!isString(claims.bsh, 64)) throw refuse('token-malformed', 'the token has no bsh')
     if (!isString(claims.jti, 128)) throw refuse('token-malformed', 'the token has no jti (at most 128 characters)')
     const actor = actorOf(claims.act)
     if (actor === 'malformed') throw refuse('token-malformed', 'act must be {"sub": staff id (at most 64), "name"?: display name (at most 200), "act"?: the drafter, likewise}')
 
-    return { issuer, kid: header.kid, jti: claims.jti, bsh: claims.bsh, iat, exp, token, actor }
+    return { issuer, kid: header.kid, jti: claims.jti, bsh: claims.bsh, htu, iat, exp, token, actor }
   }
 
   /** The body hash must match before the body is parsed. */

@@ -36,7 +36,7 @@ export function registerTrust(app: App, idempotency: IdempotencyRecorder): void 
     outbound,
   })
   const replays = new ReplayStore(database.db)
-  const verifier = new CallTokenVerifier({ serviceId: config.SERVICE_ID, skewSeconds: config.CLOCK_SKEW_SECONDS, keys: keyDirectory, replays })
+  const verifier = new CallTokenVerifier({ serviceId: config.SERVICE_ID, skewSeconds: config.CLOCK_SKEW_SECONDS, keys: keyDirectory, replays, basePath: config.PUBLIC_BASE_PATH })
 
   app.decorate('keyDirectory', keyDirectory)
   app.decorate('receipts', new ReceiptIssuer(serviceKeys, config.SERVICE_ID, new ReceiptStore(database.db), new AuditStore(database.db), idempotency))

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { ReportFormName } from '../../schemas/reports.js'
 import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, type CallerOptions, type FeedCommandOptions } from './common.js'
 import { batchPushes, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption } from './pushes.js'
 import { readRecords, type Entity } from './records.js'
+import { readJsonFile } from './failure.js'
 import { summaryTable } from './summary-table.js'
 
 const BATCH = 1000
@@ -40,7 +41,7 @@ export function flowCommands(): Command[] {
     .addOption(waitOption())
     .action(async (period: string, form: string, file: string, options: CallerOptions & { outbox?: string, wait: number }) => {
       if (!['indicators', 'appendix-02', 'appendix-03'].includes(form)) throw new Error(`${form}: the forms are indicators, appendix-02 and appendix-03`)
-      const data = JSON.parse(await readFile(file, 'utf8')) as never
+      const data = await readJsonFile<never>(file)
       const client = await clientFrom(options)
       const province = provinceOf(options.systemId)
       if (options.outbox) return sendThroughOutbox(client, options.outbox, [{ method: 'PUT', path: `/v2/provinces/${province}/reports/${period}/${form}`, body: data }], options.wait)

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises'
 import { Command } from 'commander'
 import type { Static } from 'typebox'
 import type { SystemRegistration, SystemUpdate } from '../../schemas/systems.js'
 import type { Jwks, PublicJwk } from '../../schemas/trust.js'
 import { clientFrom, printJson, withCallerOptions, type CallerOptions } from './common.js'
+import { readJsonFile } from './failure.js'
 
-const readJson = async <T>(file: string) => JSON.parse(await readFile(file, 'utf8')) as T
 
 /** `ttn systems ...`: the system registry over HTTP, signed with a central-role key (or the system's own). */
 export function systemsCommand(): Command {
@@ -28,7 +27,7 @@ export function systemsCommand(): Command {
 
   sub('register', 'Register a system from a JSON file holding a SystemRegistration (central).').argument('<file>')
     .action(async (file: string, options: CallerOptions) =>
-      printJson(await (await clientFrom(options)).registerSystem(await readJson<Static<typeof SystemRegistration>>(file))))
+      printJson(await (await clientFrom(options)).registerSystem(await readJsonFile<Static<typeof SystemRegistration>>(file))))
 
   sub('update', 'Change a system: name, webhook URL, JWKS URL.').argument('<id>')
     .option('--name <name>').option('--webhook-url <url>').option('--jwks-uri <url>')
@@ -48,7 +47,7 @@ export function systemsCommand(): Command {
 
   sub('add-key', 'Add a public key from a JWK or JWKS file (the first key of a set).').argument('<id>').argument('<file>')
     .action(async (id: string, file: string, options: CallerOptions) => {
-      const parsed = await readJson<Static<typeof PublicJwk> | Static<typeof Jwks>>(file)
+      const parsed = await readJsonFile<Static<typeof PublicJwk> | Static<typeof Jwks>>(file)
       const jwk = 'keys' in parsed ? parsed.keys[0]! : parsed
       printJson(await (await clientFrom(options)).addSystemKey(id, jwk))
     })

@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import { Command, Option } from 'commander'
 import { readSigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
-import { ConfigError, loadConfig } from '../config.js'
+import { loadConfig } from '../config.js'
 import { parseCommuneCsv } from '../modules/catalogue/csv.js'
 import { CatalogueStore } from '../modules/catalogue/store.js'
 import { MonthlyPartitions } from '../modules/status/partitions.js'
@@ -16,9 +16,11 @@ import { createLogger } from '../logger.js'
 import { generateOpenApi } from '../openapi.js'
 import { consoleCommand } from '../console/command.js'
 import { auditCommand } from './audit.js'
+import { addCentralCommands } from './central.js'
 import { DIRECT, print, withDatabase } from './common.js'
 import { contentCommands } from './content.js'
 import { conformanceCommand } from './conformance.js'
+import { describeFailure, packageVersion } from './failure.js'
 import { flowCommands } from './flows.js'
 import { initCommand } from './init.js'
 import { keysCommand } from './keys.js'
@@ -28,6 +30,7 @@ import { systemsCommand } from './systems.js'
 export function buildProgram(): Command {
   const program = new Command('ttn')
     .description('Operate ttn-interop, the interoperability API between the central and provincial source-information systems.')
+    .version(packageVersion())
     .showHelpAfterError()
 
   program.addCommand(initCommand())
@@ -127,12 +130,12 @@ export function buildProgram(): Command {
 
   program.addCommand(conformanceCommand())
   program.addCommand(consoleCommand())
+  addCentralCommands(program)
 
   return program
 }
 
 buildProgram().parseAsync().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? `invalid configuration: ${error.message}` : (error as Error).message
-  process.stderr.write(`ttn: ${message}\n`)
+  process.stderr.write(`ttn: ${describeFailure(error)}\n`)
   process.exit(1)
 })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Static, TSchema } from 'typebox'
 import type { AdminUnitDetail, AdminUnitListQuery, AdminUnitPage, ResolveAdminUnitsResponse } from '../../schemas/catalogue.js'
 import type {
@@ -16,6 +17,7 @@ import type {
   DeliveryReport, Reach, SharedContentRequest, TopicList, TopicRequest, TopicWriteResult,
 } from '../../schemas/content.js'
 import { MAX_BROADCAST_LOG_BATCH } from '../../schemas/content.js'
+import { CHUNK_CONTENT_TYPE, type Upload, type UploadRequest, type UploadWriteResult } from '../../schemas/media.js'
 import type { System, SystemListQuery, SystemPage, SystemRegistration, SystemUpdate, SystemWriteResult } from '../../schemas/systems.js'
 import type {
   AuditPage, AuditQuery, Checkpoint, CheckpointPage, ConsistencyProof, CosignatureWriteResult, InclusionProof,
@@ -256,6 +258,25 @@ export class TtnClient {
   /** The national summary, or one province's, as an xlsx workbook. */
   summaryWorkbook(options: { province?: string, periodId?: string } = {}): Promise<Buffer> {
     return this.http.call('GET', summaryTarget(options), undefined, { bytes: XLSX_MEDIA_TYPE })
+  }
+
+  // Media
+
+  /**
+   * Uploads a media file through the resumable upload, each chunk as large as the service
+   * allows, and answers the upload once the service has stored and verified the file.
+   */
+  async uploadMedia(file: Uint8Array, details: Omit<S<typeof UploadRequest>, 'bytes' | 'sha256'> = {}): Promise<S<typeof Upload>> {
+    const sha256 = createHash('sha256').update(file).digest('hex')
+    let { upload } = await this.http.call<S<typeof UploadWriteResult>>('POST', '/v2/media/uploads', { bytes: file.length, sha256, ...details })
+    while (upload.state === 'open') {
+      const chunk = Buffer.from(file.subarray(upload.offset, upload.offset + upload.chunkMaxBytes))
+      ;({ upload } = await this.http.call<S<typeof UploadWriteResult>>('PATCH', path`/v2/media/uploads/${upload.id}`, chunk, {
+        contentType: CHUNK_CONTENT_TYPE, headers: { 'upload-offset': String(upload.offset) },
+      }))
+    }
+    if (upload.state !== 'complete') throw new Error(`upload ${upload.id} is ${upload.state}${upload.failure ? `: ${upload.failure}` : ''}`)
+    return upload
   }
 
   // Essential content

@@ -14,7 +14,10 @@ export interface RetryPolicy {
 }
 
 export interface ClientOptions {
-  /** Where the service is, e.g. `https://ttn.example.gov.vn`. */
+  /**
+   * Where the service is, e.g. `https://ttn.example.gov.vn`, or under a gateway's path
+   * `https://gw.example.gov.vn/ttn`: calls go under that path and their tokens sign it.
+   */
   baseUrl: string
   /** The caller's system id, the `iss` of its call tokens. */
   systemId: string
@@ -28,10 +31,11 @@ export interface ClientOptions {
   actor?: Actor
 }
 
-/** A problem document answered by the service. */
+/** A problem document answered by the service, or an answer without one. */
 export class TtnApiError extends Error {
-  constructor(readonly status: number, readonly problem: Problem | undefined, readonly headers: Record<string, string | string[] | undefined>) {
-    super(problem ? `${status} ${problem.code}: ${problem.detail}` : `HTTP ${status}`)
+  constructor(readonly status: number, readonly problem: Problem | undefined, readonly headers: Record<string, string | string[] | undefined>,
+    readonly request?: { method: string, url: string }) {
+    super(`${request ? `${request.method} ${request.url}: ` : ''}${status} ${problem ? `${problem.code}: ${problem.detail}` : 'without a problem document'}`)
   }
 
   /** Worth sending again: the service was unavailable or asked the caller to slow down. */
@@ -49,6 +53,8 @@ export interface CallOptions {
   idempotent?: boolean
   /** Whether to retry here; a caller with its own retry loop (the outbox) turns it off. Default: when idempotent. */
   retry?: boolean
+  /** Send the body, a Buffer, as these bytes of this media type instead of as JSON. */
+  contentType?: string
   /** Ask for this media type and hand back the body as text (CSV, for example) instead of parsed JSON. */
   text?: string
   /** Ask for this media type and hand back the body as bytes (an xlsx workbook, for example). */
@@ -86,10 +92,21 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 export class SignedHttp {
   readonly audience: string
   private readonly retry: RetryPolicy
+  private readonly origin: string
+  /** The base URL's path without its trailing slash: what a gateway in front of the service strips. */
+  private readonly basePath: string
 
   constructor(readonly options: ClientOptions) {
     this.audience = options.audience ?? 'ttn-central'
     this.retry = { ...DEFAULT_RETRY, ...options.retry }
+    const base = new URL(options.baseUrl)
+    this.origin = base.origin
+    this.basePath = base.pathname.replace(/\/+$/, '')
+  }
+
+  /** The URL a path and query of the API is called at. */
+  url(pathAndQuery: string): string {
+    return this.origin + this.basePath + pathAndQuery
   }
 
   async call<T>(method: string, pathAndQuery: string, body?: unknown, options: CallOptions = {}): Promise<T> {
@@ -100,10 +117,11 @@ export class SignedHttp {
     const idempotent = options.idempotent ?? true
     const headers = { ...options.headers }
     if (method === 'POST' && idempotent && !headers['idempotency-key']) headers['idempotency-key'] = randomUUID()
-    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const payload = body === undefined ? undefined : options.contentType ? body as Buffer : JSON.stringify(body)
+    const contentType = options.contentType ?? 'application/json'
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.once<T>(method, pathAndQuery, payload, headers, options, options.actor ?? this.options.actor)
+        return await this.once<T>(method, pathAndQuery, payload, contentType, headers, options, options.actor ?? this.options.actor)
       } catch (error) {
         const retryable = error instanceof TtnApiError ? error.retryable : isNetworkError(error)
         if (!(options.retry ?? idempotent) || !retryable || attempt >= this.retry.attempts) throw error
@@ -114,22 +132,28 @@ export class SignedHttp {
     }
   }
 
-  private async once<T>(method: string, pathAndQuery: string, payload: string | undefined, headers: Record<string, string>, { text, bytes }: Pick<CallOptions, 'text' | 'bytes'>, actor?: Actor): Promise<Answer<T>> {
+  private async once<T>(method: string, pathAndQuery: string, payload: string | Buffer | undefined, contentType: string, headers: Record<string, string>,
+    { text, bytes }: Pick<CallOptions, 'text' | 'bytes'>, actor?: Actor): Promise<Answer<T>> {
+    // Signed as sent, base path included: a gateway strips it, and the service (PUBLIC_BASE_PATH) checks the token against it put back.
     const token = await signCall({
-      issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery, body: payload, ...(actor ? { actor } : {}),
+      issuer: this.options.systemId, audience: this.audience, key: this.options.key, method, pathAndQuery: this.basePath + pathAndQuery, body: payload, ...(actor ? { actor } : {}),
     })
-    const response = await request(new URL(pathAndQuery, this.options.baseUrl), {
+    const url = this.url(pathAndQuery)
+    const response = await request(url, {
       method: method as Dispatcher.HttpMethod,
       headers: {
         authorization: `Bearer ${token}`,
         accept: bytes ?? text ?? 'application/json',
-        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(payload !== undefined ? { 'content-type': contentType } : {}),
         ...headers,
       },
       ...(payload !== undefined ? { body: payload } : {}),
       ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
       headersTimeout: this.options.timeoutMs ?? 30_000,
       bodyTimeout: this.options.timeoutMs ?? 30_000,
+    }).catch((error: Error & { code?: string }) => {
+      // Named by the call that failed, keeping the code that tells a network failure worth retrying.
+      throw Object.assign(new Error(`${method} ${url}: ${error.message}`, { cause: error }), { code: error.code })
     })
     // Decoded by hand: text() would drop a byte-order mark, which a CSV for spreadsheets needs to keep.
     const received = Buffer.from(await response.body.arrayBuffer())
@@ -142,7 +166,7 @@ export class SignedHttp {
     } catch {
       parsed = undefined
     }
-    if (response.statusCode >= 400) throw new TtnApiError(response.statusCode, parsed as Problem | undefined, response.headers)
+    if (response.statusCode >= 400) throw new TtnApiError(response.statusCode, parsed as Problem | undefined, response.headers, { method, url })
     return { status: response.statusCode, body: parsed as T, headers: response.headers }
   }
 }

@@ -43,10 +43,14 @@ export async function importSigningKey(jwk: JWK): Promise<SigningKey> {
 
 /** Reads the private JWK files `ttn keys generate` writes: one JWK, or a set whose first key signs. */
 export async function readSigningKeys(file: string): Promise<SigningKey[]> {
-  const parsed = JSON.parse(await readFile(file, 'utf8')) as JWK | { keys: JWK[] }
-  const jwks = 'keys' in parsed ? parsed.keys : [parsed]
-  if (jwks.length === 0) throw new Error(`${file} holds no keys`)
-  return Promise.all(jwks.map(importSigningKey))
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as JWK | { keys: JWK[] }
+    const jwks = 'keys' in parsed ? parsed.keys : [parsed]
+    if (jwks.length === 0) throw new Error('holds no keys')
+    return await Promise.all(jwks.map(importSigningKey))
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`, { cause: error })
+  }
 }
 
 export async function readSigningKey(file: string): Promise<SigningKey> {

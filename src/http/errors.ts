@@ -28,6 +28,8 @@ export function fieldErrors(context: string | undefined, validation: AjvError[])
       message = 'is not a field of this schema'
     } else if (error.keyword === 'enum') {
       message = `must be one of ${(error.params.allowedValues as unknown[]).map(String).join(', ')}`
+    } else if (error.keyword === 'const') {
+      message = `must be ${String(error.params.allowedValue)}`
     }
     const key = `${pointer} ${message}`
     if (seen.has(key)) continue

@@ -139,3 +139,16 @@ t.test('the problem catalogue describes every code', async (t) => {
   t.match(one.json(), { code: 'body-too-large', status: 413, type: '/problems/body-too-large' })
   isProblem(t, await app.inject({ method: 'GET', url: '/problems/none-such' }), 404, 'not-found')
 })
+
+t.test('a validation problem names the allowed values of an enum or a constant, in its detail and its field errors', async (t) => {
+  const query = await app.inject({ method: 'GET', url: '/v2/admin-units?level=district' })
+  const body = isProblem(t, query, 400, 'validation-failed')
+  t.match(body.detail, 'query /level: must be one of province, commune')
+  t.same(body.errors, [{ in: 'query', pointer: '/level', message: 'must be one of province, commune' }])
+
+  const { registerSystem, signedInject } = await import('../helpers/systems.js')
+  const central = await registerSystem(database, 'central-enums')
+  const content = { title: 'Tin', topic: 'disasters-fire-epidemics', priority: 'urgent', targets: 'everyone' }
+  const refused = isProblem(t, await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: content }), 400, 'validation-failed')
+  t.match(refused.detail, 'body /priority: must be one of normal, priority, emergency; body /targets: must be all')
+})

@@ -78,7 +78,7 @@ export class ReceiptIssuer {
       id,
       issuedAt: request.receivedAt,
       req: {
-        jti: call.jti, htm: request.method, htu: request.url, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid,
+        jti: call.jti, htm: request.method, htu: call.htu, bsh: request.bodySha256, receivedAt: request.receivedAt.toISOString(), kid: call.kid,
         ...(call.actor ? { act: call.actor } : {}),
       },
       res: result,

@@ -1,0 +1,22 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { PublicJwk } from '../../schemas/trust.js'
+import { generateKey, importSigningKey } from '../../src/client/keys.js'
+import type { Database } from '../../src/db/database.js'
+import { SystemsStore } from '../../src/modules/systems/store.js'
+import type { TestSystem } from './systems.js'
+
+/**
+ * Registers a system with a fresh key and writes its private key to `dir`, as `ttn` reads it:
+ * `env` calls the service at `url` as that system.
+ */
+export async function cliCaller(database: Database, dir: string, url: string, id: string): Promise<TestSystem & { env: Record<string, string> }> {
+  const { privateJwk, publicJwk } = await generateKey()
+  const province = /^province-(\d{2})$/.exec(id)?.[1]
+  await new SystemsStore(database.db).register({
+    id, role: province ? 'province' : 'central', ...(province ? { provinceCode: province } : {}), name: `HTTTN ${id}`, jwks: { keys: [publicJwk as PublicJwk] },
+  }, database.db)
+  const keyFile = join(dir, `${id}.jwk.json`)
+  await writeFile(keyFile, JSON.stringify(privateJwk))
+  return { id, key: await importSigningKey(privateJwk), env: { TTN_URL: url, TTN_SYSTEM_ID: id, TTN_KEY_FILE: keyFile } }
+}
