@@ -6,16 +6,8 @@ import { summaryColumns } from '../../src/modules/summaries/sheets.js'
 import { dayDate, vietnamDay, vietnamDayStart } from '../../src/modules/status/periods.js'
 import { buildTestApp } from '../helpers/app.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
+import { smallProvinceIndicators as indicators } from '../helpers/reports.js'
 
-const indicators = {
-  stations: { wired: 1, fm: 0, wiredFm: 0, ip: 1 },
-  clusters: { ip: 2, fm: 0, wired: 0 },
-  investment: { newStations: 0, clustersReplaced: 0, clustersAddedToVillages: 0 },
-  bulletinBoards: 1,
-  informationWorkers: { total: 10, trained: 5 },
-  bulletins: { produced: 10, aired: 10, airtimeHours: 12 },
-  fundingMillionVnd: { newRuralDevelopment: 0, sustainablePovertyReduction: 0, localBudget: 10, other: 0 },
-}
 
 async function setup(t: Test) {
   const built = await buildTestApp(t, { env: { SUMMARY_CACHE_SECONDS: '0' } })

@@ -4,18 +4,10 @@ import { summaryColumns } from '../../src/modules/summaries/sheets.js'
 import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
 import { testDatabase } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
+import { smallProvinceIndicators as indicators } from '../helpers/reports.js'
 
 const station = (id: string, kind: string, status = 'operating') => ({ id, communeCode: '26740', name: `Đài ${id}`, kind, status })
 const cluster = (id: string, stationId: string, kind = 'ip') => ({ id, stationId, kind, status: 'operating', village: 'Ấp 1' })
-const indicators = {
-  stations: { wired: 1, fm: 0, wiredFm: 0, ip: 1 },
-  clusters: { ip: 2, fm: 0, wired: 0 },
-  investment: { newStations: 0, clustersReplaced: 0, clustersAddedToVillages: 0 },
-  bulletinBoards: 1,
-  informationWorkers: { total: 10, trained: 5 },
-  bulletins: { produced: 10, aired: 10, airtimeHours: 12 },
-  fundingMillionVnd: { newRuralDevelopment: 0, sustainablePovertyReduction: 0, localBudget: 10, other: 0 },
-}
 
 async function setup(t: Test, env: Record<string, string> = { SUMMARY_CACHE_SECONDS: '0' }, options: Omit<TestAppOptions, 'env'> = {}) {
   const built = await buildTestApp(t, { env, ...options })
