@@ -81,14 +81,14 @@ export const ProblemFieldError = Strict({
 }, { $id: 'ProblemFieldError', description: 'One failing field of a request.' })
 
 export const Problem = Type.Object({
-  type: Type.String({ description: 'URI reference naming the problem type; `/problems/{code}` on this service describes it.' }),
-  title: Type.String({ description: 'Short summary of the problem type.' }),
-  status: Type.Integer({ format: 'int64', description: 'The HTTP status code.' }),
+  type: Type.String({ maxLength: 200, description: 'URI reference naming the problem type; `/problems/{code}` on this service describes it.' }),
+  title: Type.String({ maxLength: 300, description: 'Short summary of the problem type.' }),
+  status: Type.Integer({ format: 'int32', minimum: 400, maximum: 599, description: 'The HTTP status code.' }),
   detail: Type.String({ description: 'What went wrong with this request.' }),
-  code: Type.String({ description: 'Stable machine-readable problem code; the same as the last segment of `type`.' }),
-  instance: Type.Optional(Type.String({ description: 'Request id of the call, as in the `x-request-id` header.' })),
+  code: Type.String({ maxLength: 64, description: 'Stable machine-readable problem code; the same as the last segment of `type`. A string, not an enum: new codes come within `/v2`.' }),
+  instance: Type.Optional(Type.String({ maxLength: 128, description: 'Request id of the call, as in the `x-request-id` header.' })),
   errors: Type.Optional(Type.Array(ref(ProblemFieldError), { description: 'Every failing field, for validation problems.' })),
-  receiptId: Type.Optional(Type.String({ description: 'For `idempotency-answer-lost` and `idempotency-key-in-flight`: the receipt of the write that was applied; for `write-outcome-unknown`: the receipt the write has if it was applied.' })),
+  receiptId: Type.Optional(Type.String({ maxLength: 64, description: 'For `idempotency-answer-lost` and `idempotency-key-in-flight`: the receipt of the write that was applied; for `write-outcome-unknown`: the receipt the write has if it was applied.' })),
 }, {
   $id: 'Problem',
   additionalProperties: false,
@@ -106,8 +106,8 @@ export const Problem = Type.Object({
 export type Problem = Static<typeof Problem>
 
 export const ProblemType = Strict({
-  type: Type.String({ description: 'The problem type URI, as in problem documents.' }),
-  code: Type.String({ description: 'The stable problem code.' }),
-  status: Type.Integer({ format: 'int64', description: 'The HTTP status answered with this problem.' }),
-  title: Type.String({ description: 'What the problem means.' }),
+  type: Type.String({ maxLength: 200, description: 'The problem type URI, as in problem documents.' }),
+  code: Type.String({ maxLength: 64, description: 'The stable problem code.' }),
+  status: Type.Integer({ format: 'int32', minimum: 400, maximum: 599, description: 'The HTTP status answered with this problem.' }),
+  title: Type.String({ maxLength: 300, description: 'What the problem means.' }),
 }, { $id: 'ProblemType', description: 'One problem type this service can answer with.' })

@@ -19,9 +19,9 @@ export const TopicKind = StringEnum(['essential_category', 'propaganda_task', 'c
 
 export const Topic = Strict({
   id: TopicId,
-  title: Type.String({ description: 'Title in Vietnamese (tên chủ đề).' }),
+  title: Type.String({ maxLength: 300, description: 'Title in Vietnamese (tên chủ đề).' }),
   kind: TopicKind,
-  basis: Nullable(Type.String(), { description: 'The text the topic comes from (căn cứ), when there is one.' }),
+  basis: Nullable(Type.String({ maxLength: 500 }), { description: 'The text the topic comes from (căn cứ), when there is one.' }),
   createdAt: Instant(),
 }, { $id: 'Topic', description: 'A topic (chủ đề) content items are filed under.' })
 
@@ -99,9 +99,9 @@ export const ContentItem = Strict({
   status: ContentStatus,
   origin: StringEnum(['central', 'province'], { description: '`central` (published by central), `province` (shared by a province).' }),
   province: Nullable(ProvinceCode(), { description: 'For shared content, the province that shared it.' }),
-  title: Type.String(),
-  summary: Nullable(Type.String()),
-  body: Nullable(Type.String()),
+  title: Type.String({ maxLength: 300 }),
+  summary: Nullable(Type.String({ maxLength: 2000 })),
+  body: Nullable(Type.String({ maxLength: 100_000 })),
   media: Type.Array(ref(MediaReference)),
   topic: TopicId,
   priority: ContentPriority,
@@ -115,13 +115,13 @@ export const ContentItem = Strict({
   communes: Type.Array(Strict({ code: CommuneCode(), province: ProvinceCode('The province of the commune, which the item reaches it through.') }), {
     maxItems: COMMUNES_NATIONWIDE, description: 'The target communes, in code order; empty when the item targets whole provinces only.',
   }),
-  publishedBy: Type.String({ description: 'The system that published or shared it.' }),
+  publishedBy: Type.String({ maxLength: 64, description: 'The system that published or shared it.' }),
   draftedBy: Type.Optional(Nullable(ref(Person), { description: 'The official who drafted this version (the nested `act` of the call that made it).' })),
   approvedBy: Type.Optional(Nullable(ref(Person), { description: 'The official who approved and sent this version (the `act` of the call that made it).' })),
   publishedAt: Instant('When the first version was published.'),
   updatedAt: Instant('When this version was made.'),
   withdrawnAt: Nullable(Instant()),
-  withdrawalReason: Nullable(Type.String()),
+  withdrawalReason: Nullable(Type.String({ maxLength: 2000 })),
 }, { $id: 'ContentItem', description: 'One version of a content item (tin, bài) as provinces receive it.' })
 
 export const ContentEventType = StringEnum(['content.published', 'content.updated', 'content.withdrawn'], {
@@ -215,7 +215,7 @@ export const Delivery = Strict({
 
 export const ProvinceDeliveries = Strict({
   province: ProvinceCode(),
-  systemId: Nullable(Type.String(), { description: 'The provincial system notified; null when the province has no webhook.' }),
+  systemId: Nullable(Type.String({ maxLength: 64 }), { description: 'The provincial system notified; null when the province has no webhook.' }),
   webhook: StringEnum(['none', 'pending', 'delivered'], { description: '`none` (no webhook URL: the province pulls the feed), `pending` (a notification still awaits delivery), `delivered` (every notification delivered).' }),
   communes: Type.Array(CommuneCode(), { description: 'The current version\'s target communes in the province, in code order; empty when it targets the whole province, or no longer targets it.' }),
   notifications: Type.Array(ref(Delivery)),

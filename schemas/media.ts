@@ -39,7 +39,7 @@ export const MediaReference = Strict(mediaFileFields, {
 export const Media = Strict({
   ...mediaFileFields,
   container: Nullable(Type.String({ maxLength: 100 }), { description: 'Container format read from the file, e.g. `MPEG`, `Ogg`, `WAVE`.' }),
-  createdBy: Type.String({ description: 'The system that uploaded or registered it.' }),
+  createdBy: Type.String({ maxLength: 64, description: 'The system that uploaded or registered it.' }),
   createdAt: Instant(),
   removedAt: Nullable(Instant(), { description: 'When the retention job removed the file; null while it is held.' }),
 }, { $id: 'Media', description: 'A media file the service holds or has verified.' })
@@ -67,8 +67,8 @@ export const Upload = Strict({
   bytes: ByteCount('Size of the whole file.'),
   offset: ByteCount('Bytes received so far: the next chunk starts here.'),
   sha256: Sha256Hex('The hash the file must have.'),
-  fileName: Nullable(Type.String()),
-  declaredType: Nullable(Type.String(), { description: 'The type the uploader declared.' }),
+  fileName: Nullable(Type.String({ maxLength: 255 })),
+  declaredType: Nullable(Type.String({ maxLength: 100 }), { description: 'The type the uploader declared.' }),
   chunkMaxBytes: Type.Integer({ format: 'int64', minimum: 1, description: 'Largest chunk one PATCH may carry on this deployment (MEDIA_CHUNK_BYTES).' }),
   createdAt: Instant(),
   expiresAt: Instant('An upload not complete by then is dropped, with its bytes.'),

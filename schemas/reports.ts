@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { CalendarDate, CommuneCode, Instant, Nullable, ProvinceCode, ref, Strict, StringEnum } from './common.js'
 import { DeviceStatus, FundingSource, Programme, RecordId, StationKind } from './registry.js'
-import { Receipt } from './trust.js'
+import { Receipt, ReceiptId } from './trust.js'
 
 const count = (description: string) => Type.Integer({ format: 'int32', minimum: 0, maximum: 100_000_000, description })
 const amount = (description: string) => Type.Number({ minimum: 0, maximum: 1e12, description })
@@ -144,7 +144,7 @@ export const ReportPeriod = Strict({
     description: '`six_month` (6 tháng), `annual` (cả năm), `radio_appendices` (Phụ lục 02 và 03), `extra` (opened by central).',
   }),
   year: Type.Integer({ format: 'int64' }),
-  title: Type.String(),
+  title: Type.String({ maxLength: 300 }),
   asOf: Nullable(CalendarDate('The date the figures are as of (số liệu tính đến ngày).')),
   dueOn: CalendarDate('Last day to submit on time (hạn gửi), Vietnam time (UTC+7).'),
   deadline: Instant('The first instant that counts as late: the end of dueOn in Vietnam time.'),
@@ -227,9 +227,9 @@ const submissionOf = <D extends TSchema>(name: string, data: D) => Strict({
   submittedAt: Instant('When the service received it; this is what the deadline is measured against.'),
   onTime: Type.Boolean(),
   state: ReviewState,
-  reviewComment: Nullable(Type.String()),
+  reviewComment: Nullable(Type.String({ maxLength: 4000 })),
   reviewedAt: Nullable(Instant()),
-  receiptId: Type.String(),
+  receiptId: ReceiptId,
   warnings: Type.Array(ref(CrossCheckWarning)),
   derived: Nullable(Type.Record(Type.String(), Type.Unknown()), { description: 'What the service derives from the form: the province totals of an appendix; null for other forms.' }),
   draftedBy: Nullable(ref(Person), { description: 'The official who drafted it (the nested `act` of the call token).' }),

@@ -15,7 +15,7 @@ const Name = Type.String({ minLength: 1, maxLength: 200, description: 'Human-rea
 const HttpsUrl = (description: string) => Type.String({ maxLength: 2000, pattern: '^https?://[^\\s]+$', description })
 
 export const KeyInfo = Strict({
-  kid: Type.String(),
+  kid: Type.String({ maxLength: 128 }),
   alg: StringEnum(['ES256', 'EdDSA']),
   status: StringEnum(['active', 'retired'], { description: 'A retired key verifies nothing.' }),
   addedAt: Instant(),
@@ -28,8 +28,8 @@ export const System = Strict({
   role: SystemRole,
   provinceCode: Nullable(ProvinceCode(), { description: 'The province a provincial system acts for; null for central.' }),
   name: Name,
-  jwksUri: Nullable(Type.String(), { description: 'Where the system publishes its public keys, when not registered inline.' }),
-  webhookUrl: Nullable(Type.String(), { description: 'Where the service sends signed notifications.' }),
+  jwksUri: Nullable(Type.String({ maxLength: 2000 }), { description: 'Where the system publishes its public keys, when not registered inline.' }),
+  webhookUrl: Nullable(Type.String({ maxLength: 2000 }), { description: 'Where the service sends signed notifications.' }),
   status: SystemStatus,
   keyRecovery: Type.Boolean({ description: 'Whether this central system may recover another system\'s keys (`POST /v2/systems/{id}/key-recovery`); granted only by the operator in SYSTEMS_FILE.' }),
   keys: Type.Array(ref(KeyInfo), { description: 'Keys registered inline, active and retired.' }),
