@@ -53,7 +53,7 @@ export const ServiceJwks = Strict({
 
 /** What an accepted write answers with, so the caller can later prove what it sent and when. */
 export const Receipt = Strict({
-  id: Type.String({ description: 'Receipt id; `GET /v2/receipts/{id}` returns the receipt again.' }),
+  id: Type.String({ maxLength: 64, description: 'Receipt id; `GET /v2/receipts/{id}` returns the receipt again.' }),
   jws: Type.String({ description: 'Compact JWS (`typ` `ttn-receipt+jwt`) signed by the service over the request and its result; verify it with `/.well-known/jwks.json`.' }),
 }, {
   $id: 'Receipt',
@@ -65,9 +65,9 @@ export const Receipt = Strict({
 export type Receipt = Static<typeof Receipt>
 
 export const ReceiptRecord = Strict({
-  id: Type.String({ description: 'Receipt id.' }),
+  id: Type.String({ maxLength: 64, description: 'Receipt id.' }),
   issuedAt: Instant('When the request was received.'),
-  caller: Type.String({ description: 'System id of the caller.' }),
+  caller: Type.String({ maxLength: 64, description: 'System id of the caller.' }),
   jws: Type.String({ description: 'The signed receipt.' }),
 }, { $id: 'ReceiptRecord', description: 'A stored receipt.' })
 
