@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadConfig } from '../config.js'
 import { openConfigured, type Database } from '../db/database.js'
+import { usableImage } from '../db/embedded-image.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { TtnClient } from '../client/client.js'
 import { readSigningKey } from '../client/keys.js'
@@ -12,9 +13,9 @@ export const DIRECT = 'Opens the database directly (DATABASE_URL, or the embedde
 export const print = (line: string): void => { process.stdout.write(line + '\n') }
 export const printJson = (value: unknown): void => print(JSON.stringify(value, null, 2))
 
-/** Opens the configured database, brings its schema up to date, runs `work`, and closes it. */
+/** Opens the configured database (a fresh embedded folder from the migrated image, as the service does), brings its schema up to date, runs `work`, and closes it. */
 export async function withDatabase<T>(work: (database: Database, migrationsApplied: number) => Promise<T>): Promise<T> {
-  const database = await openConfigured(loadConfig())
+  const database = await openConfigured(loadConfig(), { freshImage: () => usableImage() })
   try {
     const applied = await migrateToLatest(database.db)
     return await work(database, applied.length)
