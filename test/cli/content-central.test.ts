@@ -1,22 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
-import { cliCaller } from '../helpers/cli-caller.js'
+import { cliTestbed } from '../helpers/cli-caller.js'
 import { bulletin } from '../helpers/content.js'
 import { sha256Hex, wav } from '../helpers/media.js'
 import { signedInject } from '../helpers/systems.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'ttn-cli-content-central-'))
-t.teardown(() => rm(dir, { recursive: true, force: true }))
-
-const { app, database } = await buildTestApp(t)
-const address = await app.listen({ port: 0, host: '127.0.0.1' })
-
-const central = await cliCaller(database, dir, address, 'central-portal')
-const hcm = await cliCaller(database, dir, address, 'province-79')
+const { dir, app, central, hcm } = await cliTestbed(t, 'content-central')
 
 t.test('ttn content publishes with media uploaded first, then reads, lists, versions, follows deliveries and withdraws', async (t) => {
   const file = join(dir, 'bulletin.json')

@@ -1,20 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { projectPath } from '../../src/paths.js'
-import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
-import { cliCaller } from '../helpers/cli-caller.js'
+import { cliTestbed } from '../helpers/cli-caller.js'
 import { bulletin } from '../helpers/content.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'ttn-cli-failures-'))
-t.teardown(() => rm(dir, { recursive: true, force: true }))
-
-const { app, database } = await buildTestApp(t)
-const address = await app.listen({ port: 0, host: '127.0.0.1' })
-
-const central = await cliCaller(database, dir, address, 'central-portal')
+const { dir, database, address, central } = await cliTestbed(t, 'failures')
 
 t.test('ttn --version prints the version of package.json', async (t) => {
   const { version } = JSON.parse(await readFile(projectPath('package.json'), 'utf8')) as { version: string }

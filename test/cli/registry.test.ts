@@ -1,24 +1,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { projectPath } from '../../src/paths.js'
-import { buildTestApp } from '../helpers/app.js'
 import { childEnv } from '../helpers/child-env.js'
 import { ttn } from '../helpers/cli.js'
-import { cliCaller } from '../helpers/cli-caller.js'
+import { cliTestbed } from '../helpers/cli-caller.js'
 import { signedInject } from '../helpers/systems.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'ttn-cli-registry-'))
-t.teardown(() => rm(dir, { recursive: true, force: true }))
-
-const { app, database } = await buildTestApp(t)
-const address = await app.listen({ port: 0, host: '127.0.0.1' })
-
-const central = await cliCaller(database, dir, address, 'central-portal')
-const hcm = await cliCaller(database, dir, address, 'province-79')
+const { dir, app, central, hcm } = await cliTestbed(t, 'registry')
 
 t.test('ttn registry lists and gets records, and its output redirected to a file is the data alone', async (t) => {
   const pushed = await signedInject(app, hcm, {

@@ -1,30 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
-import { cliCaller } from '../helpers/cli-caller.js'
+import { cliTestbed } from '../helpers/cli-caller.js'
+import { hcmIndicators } from '../helpers/reports.js'
 import { signedInject } from '../helpers/systems.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'ttn-cli-reports-'))
-t.teardown(() => rm(dir, { recursive: true, force: true }))
+const { app, central, hcm } = await cliTestbed(t, 'reports')
 
-const { app, database } = await buildTestApp(t)
-const address = await app.listen({ port: 0, host: '127.0.0.1' })
-
-const central = await cliCaller(database, dir, address, 'central-portal')
-const hcm = await cliCaller(database, dir, address, 'province-79')
-
-const indicators = {
-  stations: { wired: 0, fm: 0, wiredFm: 0, ip: 2 },
-  clusters: { ip: 3, fm: 0, wired: 0 },
-  investment: { newStations: 1, clustersReplaced: 0, clustersAddedToVillages: 2 },
-  bulletinBoards: 1,
-  informationWorkers: { total: 120, trained: 40 },
-  bulletins: { produced: 300, aired: 320, airtimeHours: 410.5 },
-  fundingMillionVnd: { newRuralDevelopment: 1200, sustainablePovertyReduction: 300, localBudget: 450.5, other: 0 },
-}
+const indicators = hcmIndicators()
 
 t.test('ttn period list and status, and ttn report review accepting or returning the latest version', async (t) => {
   const opened = await signedInject(app, central, { method: 'POST', url: '/v2/report-periods', body: { id: '2030-Q1', title: 'Số liệu quý I', dueOn: '2030-04-10', forms: ['indicators'] } })

@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PublicJwk } from '../../schemas/trust.js'
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
 import type { Database } from '../../src/db/database.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
+import { buildTestApp } from './app.js'
+import type { Teardown } from './database.js'
 import type { TestSystem } from './systems.js'
 
 /**
@@ -19,4 +22,15 @@ export async function cliCaller(database: Database, dir: string, url: string, id
   const keyFile = join(dir, `${id}.jwk.json`)
   await writeFile(keyFile, JSON.stringify(privateJwk))
   return { id, key: await importSigningKey(privateJwk), env: { TTN_URL: url, TTN_SYSTEM_ID: id, TTN_KEY_FILE: keyFile } }
+}
+
+/** The real service on a socket of its own, with central and province 79 as `ttn` callers whose keys are in `dir`. */
+export async function cliTestbed(t: Teardown, name: string) {
+  const dir = await mkdtemp(join(tmpdir(), `ttn-cli-${name}-`))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const { app, database } = await buildTestApp(t)
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  const central = await cliCaller(database, dir, address, 'central-portal')
+  const hcm = await cliCaller(database, dir, address, 'province-79')
+  return { dir, app, database, address, central, hcm }
 }

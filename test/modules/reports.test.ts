@@ -2,18 +2,9 @@ import t, { type Test } from 'tap'
 import { verifyReceipt } from '../../src/client/verify.js'
 import { calendarPeriods, deadlineOf } from '../../src/modules/reports/periods.js'
 import { buildTestApp } from '../helpers/app.js'
+import { hcmIndicators as indicators } from '../helpers/reports.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
-const indicators = (overrides: Record<string, unknown> = {}) => ({
-  stations: { wired: 0, fm: 0, wiredFm: 0, ip: 2 },
-  clusters: { ip: 3, fm: 0, wired: 0 },
-  investment: { newStations: 1, clustersReplaced: 0, clustersAddedToVillages: 2 },
-  bulletinBoards: 1,
-  informationWorkers: { total: 120, trained: 40 },
-  bulletins: { produced: 300, aired: 320, airtimeHours: 410.5 },
-  fundingMillionVnd: { newRuralDevelopment: 1200, sustainablePovertyReduction: 300, localBudget: 450.5, other: 0 },
-  ...overrides,
-})
 
 /** A date `days` from today, in Vietnam time. */
 const vietnamDate = (days: number) => new Date(Date.now() + 7 * 3600_000 + days * 86_400_000).toISOString().slice(0, 10)
