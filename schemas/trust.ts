@@ -51,9 +51,11 @@ export const ServiceJwks = Strict({
   keys: Type.Array(ref(ServiceKey), { maxItems: 1000, description: 'The active key first, then every retired key, newest first.' }),
 }, { $id: 'ServiceJwks', description: 'The JSON Web Key Set of the service: every key it ever signed with.' })
 
+export const ReceiptId = base64url('Receipt id.', 64)
+
 /** What an accepted write answers with, so the caller can later prove what it sent and when. */
 export const Receipt = Strict({
-  id: Type.String({ maxLength: 64, description: 'Receipt id; `GET /v2/receipts/{id}` returns the receipt again.' }),
+  id: base64url('Receipt id; `GET /v2/receipts/{id}` returns the receipt again.', 64),
   jws: Type.String({ description: 'Compact JWS (`typ` `ttn-receipt+jwt`) signed by the service over the request and its result; verify it with `/.well-known/jwks.json`.' }),
 }, {
   $id: 'Receipt',
@@ -65,7 +67,7 @@ export const Receipt = Strict({
 export type Receipt = Static<typeof Receipt>
 
 export const ReceiptRecord = Strict({
-  id: Type.String({ maxLength: 64, description: 'Receipt id.' }),
+  id: ReceiptId,
   issuedAt: Instant('When the request was received.'),
   caller: Type.String({ maxLength: 64, description: 'System id of the caller.' }),
   jws: Type.String({ description: 'The signed receipt.' }),
@@ -73,4 +75,3 @@ export const ReceiptRecord = Strict({
 
 export const trustComponents = [PublicJwk, Jwks, ServiceKey, ServiceJwks, Receipt, ReceiptRecord]
 
-export const ReceiptId = base64url('Receipt id.', 64)
