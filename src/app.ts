@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { App, AppDeps } from './app-type.js'
+import { publicPath } from './config.js'
 import { components } from '../schemas/index.js'
 import { registerTrust } from './auth/plugin.js'
 import { registerErrorHandling, sendProblem } from './http/errors.js'
@@ -100,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
   // A person who opens the service's address lands on its documentation.
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302))
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect(publicPath(deps.config, '/docs'), 302))
 
   await app.register(healthRoutes)
   await app.register(problemRoutes)

@@ -73,6 +73,9 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>
 
+/** A path of the service as callers reach it: behind a gateway, under PUBLIC_BASE_PATH. For links the service writes (Location, redirects, Atom). */
+export const publicPath = (config: Pick<Config, 'PUBLIC_BASE_PATH'>, path: string) => `${config.PUBLIC_BASE_PATH ?? ''}${path}`
+
 export class ConfigError extends Error {}
 
 const keys = Object.keys(ConfigSchema.properties) as (keyof Config)[]

@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose'
 import { verifyReceipt } from '../client/verify.js'
 import type { Contract, JsonSchema } from './contract.js'
-import { send, type Answer, type PreparedRequest } from './http.js'
+import { basePathOf, send, type Answer, type PreparedRequest } from './http.js'
 
 /**
  * Checks the receipt a write answers with: signed by a key of the target's
@@ -42,7 +42,7 @@ export class ReceiptCheck {
   }
 
   private serviceKeys(): Promise<JSONWebKeySet> {
-    this.jwks ??= send(this.target, async () => ({ method: 'GET', pathAndQuery: '/.well-known/jwks.json', headers: {} }))
+    this.jwks ??= send(this.target, async () => ({ method: 'GET', pathAndQuery: `${basePathOf(this.target)}/.well-known/jwks.json`, headers: {} }))
       .then((answer) => JSON.parse(answer.text) as JSONWebKeySet)
     return this.jwks
   }

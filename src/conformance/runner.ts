@@ -7,7 +7,7 @@ import type { Contract, JsonSchema, Operation, Parameter, ResponseObject } from 
 import { undoOf, type Undo } from './cleanup.js'
 import { runFacts, type RunFacts } from './facts.js'
 import { headerProblem } from './headers.js'
-import { send, waitOut, type Answer, type PreparedRequest } from './http.js'
+import { basePathOf, send, waitOut, type Answer, type PreparedRequest } from './http.js'
 import { mutationsOf, type InvalidKind } from './mutations.js'
 import { ReceiptCheck } from './receipts.js'
 import { CheckLog, type Detail } from './report.js'
@@ -122,6 +122,7 @@ export class ApiConformance {
   /** What undoes each successful write, in the order they were made. */
   private readonly made: Undo[] = []
   readonly log = new CheckLog()
+  private readonly basePath: string
 
   constructor(private readonly options: ApiRunOptions) {
     this.arbitraries = new SchemaArbitraries(options.contract)
@@ -129,6 +130,7 @@ export class ApiConformance {
     if (!code) throw new Error(`the provincial caller must be a system id like province-79, not ${options.province.systemId}`)
     this.provinceCode = code
     this.receipts = new ReceiptCheck(options.contract, options.target, options.audience)
+    this.basePath = basePathOf(options.target)
     const known = new Set(options.contract.operations.map((o) => o.id))
     const unknown = (options.operations ?? []).filter((id) => !known.has(id))
     if (unknown.length > 0) throw new Error(`the contract has no operation ${unknown.join(', ')}`)
@@ -190,7 +192,7 @@ export class ApiConformance {
   /** One request before anything else, so that a target that is down stops the run with one line. */
   private async probe(): Promise<void> {
     try {
-      await send(this.options.target, async () => ({ method: 'GET', pathAndQuery: '/.well-known/jwks.json', headers: {} }), 1)
+      await send(this.options.target, async () => ({ method: 'GET', pathAndQuery: `${this.basePath}/.well-known/jwks.json`, headers: {} }), 1)
     } catch (error) {
       throw new Unreachable(this.options.target, connectionFailure(error) ?? (error as Error).message)
     }
@@ -364,7 +366,7 @@ export class ApiConformance {
     const body = 'body' in changes ? changes.body : draft.body
     return {
       method: draft.operation.method,
-      pathAndQuery: search ? `${path}?${search}` : path,
+      pathAndQuery: this.basePath + (search ? `${path}?${search}` : path),
       headers: { ...draft.headers, ...(body !== undefined ? { 'content-type': draft.mediaType ?? 'application/json' } : {}) },
       body,
     }

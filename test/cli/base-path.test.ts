@@ -1,5 +1,3 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +10,7 @@ import { signCall } from '../../src/client/sign.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import { buildTestApp } from '../helpers/app.js'
 import { ttn } from '../helpers/cli.js'
+import { prefixGateway } from '../helpers/gateway.js'
 import { sha256Hex, wav } from '../helpers/media.js'
 
 const PREFIX = '/ttn'
@@ -19,21 +18,7 @@ const dir = await mkdtemp(join(tmpdir(), 'ttn-cli-base-path-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
 
 const { app, database } = await buildTestApp(t, { env: { PUBLIC_BASE_PATH: PREFIX } })
-const service = new URL(await app.listen({ port: 0, host: '127.0.0.1' }))
-
-/** A gateway in front of the service: it answers under PREFIX only and forwards the rest of the path, headers and body as they came. */
-const gateway = http.createServer((request, reply) => {
-  if (!request.url!.startsWith(`${PREFIX}/`)) return void reply.writeHead(404).end()
-  const forward = http.request({ host: service.hostname, port: service.port, method: request.method, path: request.url!.slice(PREFIX.length), headers: request.headers }, (answer) => {
-    reply.writeHead(answer.statusCode!, answer.headers)
-    answer.pipe(reply)
-  })
-  forward.on('error', () => reply.destroy())
-  request.pipe(forward)
-})
-await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve))
-t.teardown(() => new Promise((resolve) => gateway.close(resolve)))
-const gatewayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}${PREFIX}`
+const gatewayUrl = await prefixGateway(t, await app.listen({ port: 0, host: '127.0.0.1' }), PREFIX)
 
 const { privateJwk, publicJwk } = await generateKey()
 await new SystemsStore(database.db).register({ id: 'central-portal', role: 'central', name: 'Cổng trung ương', jwks: { keys: [publicJwk as PublicJwk] } }, database.db)
@@ -75,4 +60,29 @@ t.test('a token signed for another path than the one sent through the gateway is
 t.test('the contract names the base path in its servers', async (t) => {
   const contract = await (await fetch(`${gatewayUrl}/openapi.json`)).json() as { servers: { url: string }[] }
   t.same(contract.servers.map((server) => server.url), [PREFIX, `{origin}${PREFIX}`])
+})
+
+t.test('the links the service writes lead back through the gateway', async (t) => {
+  const signedFetch = async (method: string, path: string, body?: unknown) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    const token = await signCall({ issuer: 'central-portal', audience: 'ttn-central', key, method, pathAndQuery: `${PREFIX}${path}`, body: payload })
+    return fetch(`${gatewayUrl}${path}`, { method, body: payload, redirect: 'manual', headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) } })
+  }
+  const front = await fetch(`${gatewayUrl}/`, { redirect: 'manual' })
+  t.equal(front.headers.get('location'), `${PREFIX}/docs`, '/ leads to the docs under the prefix')
+  t.equal((await fetch(new URL(front.headers.get('location')!, gatewayUrl))).status, 200, 'and the gateway serves them there')
+
+  const audio = wav(0.2)
+  const opened = await signedFetch('POST', '/v2/media/uploads', { bytes: audio.length, sha256: sha256Hex(audio) })
+  t.equal(opened.status, 201)
+  const { upload } = await opened.json() as { upload: { id: string } }
+  t.equal(opened.headers.get('location'), `${PREFIX}/v2/media/uploads/${upload.id}`, 'an upload\'s Location')
+
+  const client = new TtnClient({ baseUrl: `${gatewayUrl}/`, systemId: 'central-portal', key })
+  const stored = await client.uploadMedia(audio, { fileName: 'canh-bao.wav' })
+  const { content } = await client.publishContent({ title: 'Cảnh báo lũ', topic: 'disasters-fire-epidemics', priority: 'emergency', targets: ['79'], media: [{ sha256: stored.sha256 }] })
+  const feed = await (await signedFetch('GET', '/v2/cap/alerts')).text()
+  t.match(feed, `<link rel="self" href="${PREFIX}/v2/cap/alerts"/>`, 'the feed\'s own link')
+  t.match(feed, `href="${PREFIX}/v2/contents/${content.id}/cap"`, 'each entry\'s link to its alert')
+  t.match(feed, `<uri>${PREFIX}/v2/media/${stored.sha256}</uri>`, 'a stored file of an alert')
 })

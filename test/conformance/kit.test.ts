@@ -4,6 +4,7 @@ import t from 'tap'
 import { Contract } from '../../src/conformance/contract.js'
 import { projectPath } from '../../src/paths.js'
 import { ttn } from '../helpers/cli.js'
+import { prefixGateway } from '../helpers/gateway.js'
 import { freePort } from '../helpers/service.js'
 import { signedInject } from '../helpers/systems.js'
 import { CENTRAL, PROVINCE, listen, serviceWithCallers } from '../helpers/conformance.js'
@@ -43,6 +44,20 @@ t.test('the kit passes against our own service, every operation with a success a
   t.match(html, new RegExp(`version ${contract.document.info!.version}`))
   t.match(html, /<summary class="pass">publishContent: pass<\/summary>/)
   t.match(html, /<tr class="pass"><td>receipt<\/td><td>pass<\/td>/)
+})
+
+t.test('a --target with a path, a gateway prefix: every path is sent and signed under it', async (t) => {
+  const service = await serviceWithCallers(t, { env: { PUBLIC_BASE_PATH: '/ttn' } })
+  const url = await prefixGateway(t, await listen(service.app), '/ttn')
+  const result = await ttn([
+    'conformance', '--target', `${url}/`, '--system-id', PROVINCE, '--key', service.province.keyFile, '--central-system-id', CENTRAL,
+    '--central-key', service.central.keyFile, '--seed', '7', '--runs', '1', '--operation', 'getSystem,pushStations,publishContent',
+  ])
+  t.equal(result.code, 0, result.stdout + result.stderr)
+  t.match(result.stdout, /pass success: \d+ operations passed/)
+  t.match(result.stdout, / 0 failed; /)
+  t.match(result.stdout, /pass receipt: \d+ operations passed/, 'receipts attest the prefixed path the kit signed')
+  t.match(result.stdout, /pass token:wrong-path: 3 operations passed/)
 })
 
 t.test('a target that cannot be reached stops the run at once with one line', async (t) => {

@@ -20,8 +20,8 @@ const env = { RATE_LIMIT_PER_MINUTE: '1000000', UNVERIFIED_RATE_PER_MINUTE: '100
  * an integrator has them; central may recover keys, as the kit's scenario needs. `broken` changes
  * the app before it is ready, to build a variant that breaks the contract on purpose.
  */
-export async function serviceWithCallers(t: Teardown, options: { broken?: (app: App) => void } = {}) {
-  const service = await buildTestApp(t, { env, ...options.broken ? { beforeReady: options.broken } : {} })
+export async function serviceWithCallers(t: Teardown, options: { broken?: (app: App) => void, env?: Record<string, string> } = {}) {
+  const service = await buildTestApp(t, { env: { ...env, ...options.env }, ...options.broken ? { beforeReady: options.broken } : {} })
   const folder = await mkdtemp(join(tmpdir(), 'ttn-conformance-'))
   const callers = await Promise.all([PROVINCE, CENTRAL].map(async (id) => {
     const { privateJwk, publicJwk } = await generateKey()

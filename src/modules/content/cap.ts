@@ -43,7 +43,12 @@ export interface AlertContext {
   sha1: Map<string, string>
   /** Base URL that makes a stored file's path absolute; the path alone without it. */
   publicUrl: string | undefined
+  /** PUBLIC_BASE_PATH, or '' when no gateway puts a prefix before the service's paths. */
+  basePath: string
 }
+
+/** A stored file's path as callers reach it (under a gateway's base path), absolute when PUBLIC_URL is known. */
+const storedFileUri = (path: string, context: AlertContext) => context.publicUrl ? new URL(context.basePath + path, context.publicUrl).href : context.basePath + path
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&apos;' })[c]!)
   // XML 1.0 cannot carry most control characters, even escaped.
@@ -74,7 +79,7 @@ export function capAlert(item: Item, context: AlertContext): string {
   const resources = item.media.map((m) => `${i2}<resource>\n` +
     element('resourceDesc', `${m.kind} ${m.mimeType}${m.durationSeconds === null ? '' : `, ${m.durationSeconds} s`}`, i3) +
     element('mimeType', m.mimeType, i3) + element('size', m.bytes, i3) +
-    element('uri', m.source === 'stored' && context.publicUrl ? new URL(m.url, context.publicUrl).href : m.url, i3) +
+    element('uri', m.source === 'stored' ? storedFileUri(m.url, context) : m.url, i3) +
     element('digest', context.sha1.get(m.sha256), i3) + `${i2}</resource>\n`).join('')
   const geocode = (valueName: string, value: string) => `${i3}<geocode>\n${element('valueName', valueName, `${i3}  `)}${element('value', value, `${i3}  `)}${i3}</geocode>\n`
   const areas = context.areas === 'nation'
@@ -112,17 +117,17 @@ export function capAlert(item: Item, context: AlertContext): string {
 export const capDocument = (alert: string) => `<?xml version="1.0" encoding="UTF-8"?>\n${alert}`
 
 /** An Atom feed of alerts, each entry carrying its CAP document, newest first. */
-export function capFeed(feed: { id: string, updated: string, selfUrl: string }, entries: { item: Item, alert: string }[]): string {
+export function capFeed(feed: { id: string, updated: string, basePath: string }, entries: { item: Item, alert: string }[]): string {
   const body = entries.map(({ item, alert }) => '  <entry>\n' +
     element('id', `urn:uuid:${item.id}:v${item.version}`, '    ') +
     element('title', item.title, '    ') +
     element('updated', new Date(item.updatedAt).toISOString(), '    ') +
-    `    <link rel="alternate" type="${CAP_CONTENT_TYPE}" href="${escape(`/v2/contents/${item.id}/cap`)}"/>\n` +
+    `    <link rel="alternate" type="${CAP_CONTENT_TYPE}" href="${escape(`${feed.basePath}/v2/contents/${item.id}/cap`)}"/>\n` +
     // Embedded as it is: indenting it would change the text of its elements.
     `    <content type="${CAP_CONTENT_TYPE}">\n${alert}    </content>\n` +
     '  </entry>\n').join('')
   return '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n' +
     element('id', feed.id, '  ') + element('title', 'Thông tin khẩn cấp và ưu tiên (CAP 1.2)', '  ') + element('updated', feed.updated, '  ') +
-    `  <link rel="self" href="${escape(feed.selfUrl)}"/>\n  <author>\n${element('name', 'Hệ thống thông tin nguồn trung ương', '    ')}  </author>\n` +
+    `  <link rel="self" href="${escape(`${feed.basePath}/v2/cap/alerts`)}"/>\n  <author>\n${element('name', 'Hệ thống thông tin nguồn trung ương', '    ')}  </author>\n` +
     body + '</feed>\n'
 }

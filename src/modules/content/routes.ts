@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { Histogram } from 'prom-client'
 import { Type, type Static } from 'typebox'
+import { publicPath } from '../../config.js'
 import { ProvinceParams, Strict, ref } from '../../../schemas/common.js'
 import {
   AckRequest, AckResult, ContentFeedPage, ContentFeedQuery, ContentItem, ContentListQuery, ContentPage, ContentRequest, ContentWriteResult,
@@ -300,7 +301,7 @@ export async function contentRoutes(app: App) {
 
   const alertOf = async (item: Item) => {
     const facts = await store.alertFacts(item)
-    return capAlert(item, { sender: app.deps.config.SERVICE_ID, publicUrl: app.deps.config.PUBLIC_URL, ...facts })
+    return capAlert(item, { sender: app.deps.config.SERVICE_ID, publicUrl: app.deps.config.PUBLIC_URL, basePath: publicPath(app.deps.config, ''), ...facts })
   }
   const capContent = (description: string) => ({ description, headers: { ETag: ETAG_HEADER }, content: { [CAP_CONTENT_TYPE]: { schema: { type: 'string', description: 'An OASIS CAP 1.2 `alert` document.' } } } })
 
@@ -341,7 +342,7 @@ export async function contentRoutes(app: App) {
     for (const item of items) entries.push({ item, alert: await alertOf(item) })
     const updated = items[0]?.updatedAt ?? request.receivedAt.toISOString()
     return reply.type('application/atom+xml; charset=utf-8')
-      .send(capFeed({ id: `urn:${app.deps.config.SERVICE_ID}:alerts`, updated: new Date(updated).toISOString(), selfUrl: '/v2/cap/alerts' }, entries))
+      .send(capFeed({ id: `urn:${app.deps.config.SERVICE_ID}:alerts`, updated: new Date(updated).toISOString(), basePath: publicPath(app.deps.config, '') }, entries))
   })
 
   app.post('/v2/contents/:id/acks', {

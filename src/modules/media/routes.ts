@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
+import { publicPath } from '../../config.js'
 import { Strict, ref } from '../../../schemas/common.js'
 import { CHUNK_CONTENT_TYPE, ExternalMediaRequest, MediaWriteResult, Sha256Hex, UploadRequest, Upload, UploadWriteResult } from '../../../schemas/media.js'
 import type { App } from '../../app-type.js'
@@ -103,7 +104,7 @@ export async function mediaRoutes(app: App) {
       description: 'Declares a file (size and SHA-256) to upload in chunks with `PATCH /v2/media/uploads/{id}`, as in the tus protocol. ' +
         `The size is checked at once against MEDIA_MAX_BYTES (413). An upload not complete within MEDIA_UPLOAD_HOURS is dropped.`,
       body: ref(UploadRequest),
-      response: { 201: { ...ref(UploadWriteResult), headers: { Location: { type: 'string', description: 'The upload.' }, ...uploadHeaders } } },
+      response: { 201: { ...ref(UploadWriteResult), headers: { Location: { type: 'string', description: 'The upload, `/v2/media/uploads/{id}` under the server URL (with a gateway\'s PUBLIC_BASE_PATH).' }, ...uploadHeaders } } },
     },
   }, async (request, reply) => {
     const { bytes, sha256, fileName, mimeType } = request.body
@@ -113,7 +114,7 @@ export async function mediaRoutes(app: App) {
         id: randomUUID(), createdBy: request.caller!.systemId, bytes, sha256, fileName: fileName ?? null, declaredType: mimeType ?? null, expiresAt: uploads.expiry(request.receivedAt),
       }),
     }))
-    return reply.code(201).header('location', `/v2/media/uploads/${result.upload.id}`).header('upload-offset', '0').header('upload-length', String(bytes)).send(result)
+    return reply.code(201).header('location', publicPath(app.deps.config, `/v2/media/uploads/${result.upload.id}`)).header('upload-offset', '0').header('upload-length', String(bytes)).send(result)
   })
 
   app.get('/v2/media/uploads/:id', {
