@@ -4,13 +4,13 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { parse } from 'csv-parse/sync'
 import { projectPath } from '../src/paths.js'
-import { childEnv } from './helpers/child-env.js'
+import { childEnv, compiledEntry } from './helpers/child-env.js'
 
 const run = promisify(execFile)
 const COMMAND_TIMEOUT_MS = Math.max(60, Number(process.env.TAP_TIMEOUT ?? 180) - 10) * 1000
 
 t.test('kept running, the demo prints a command that calls it with its keys; Ctrl+C stops it and removes its data', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/demo/run.ts')], { cwd: projectPath(), env: childEnv({ PORT: '0' }) })
+  const child = spawn(process.execPath, [compiledEntry('src/demo/run.ts')], { cwd: projectPath(), env: childEnv({ PORT: '0' }) })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   let stdout = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })

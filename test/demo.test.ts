@@ -2,12 +2,12 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { projectPath } from '../src/paths.js'
-import { childEnv } from './helpers/child-env.js'
+import { childEnv, compiledEntry } from './helpers/child-env.js'
 
 const run = promisify(execFile)
 
 t.test('the demo plays a day of three provinces and an emergency bulletin, then prints the national summary', async (t) => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', projectPath('src/demo/run.ts'), '--exit'], {
+  const { stdout } = await run(process.execPath, [compiledEntry('src/demo/run.ts'), '--exit'], {
     cwd: projectPath(), env: childEnv({ PORT: '0' }), timeout: 150_000,
   })
   t.match(stdout, /province-79's receiver: verified content\.published "Cảnh báo bão số 5" \(emergency\)/, 'the webhook arrived and verified')

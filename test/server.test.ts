@@ -7,7 +7,7 @@ import t from 'tap'
 import { generateKey } from '../src/client/keys.js'
 import { projectPath } from '../src/paths.js'
 import { freePort, serviceDatabaseEnv, startService } from './helpers/service.js'
-import { childEnv } from './helpers/child-env.js'
+import { childEnv, compiledEntry } from './helpers/child-env.js'
 
 t.test('the service starts, becomes ready, and stops cleanly on SIGTERM; a bad SYSTEMS_FILE entry is one line, not a failed start', async (t) => {
   const env = await serviceDatabaseEnv(t)
@@ -64,7 +64,7 @@ t.test('SIGTERM lets a request in flight finish', async (t) => {
 })
 
 t.test('a bad setting stops the process with one line naming it', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
+  const child = spawn(process.execPath, [compiledEntry('src/server.ts')], {
     env: childEnv({ PORT: 'eighty' }),
     cwd: projectPath(),
   })

@@ -6,7 +6,7 @@ import { setTimeout as pause } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { projectPath } from '../src/paths.js'
-import { childEnv } from './helpers/child-env.js'
+import { childEnv, compiledEntry } from './helpers/child-env.js'
 import { serverUrl, testDatabase } from './helpers/database.js'
 import { freePort } from './helpers/service.js'
 
@@ -23,7 +23,7 @@ t.test('a readiness probe polling from the moment the process starts sees no 503
   // On PostgreSQL (TEST_DATABASE_URL) a migrated database, as a restart finds it; else a fresh embedded folder.
   const database = serverUrl ? await testDatabase(t) : undefined
   // The overload protection keeps its defaults here: it is what answered 503 while the service came up.
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
+  const child = spawn(process.execPath, [compiledEntry('src/server.ts')], {
     env: childEnv({ DATABASE_URL: database?.url ?? '', DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: undefined }),
     cwd: projectPath(),
   })

@@ -4,7 +4,7 @@ import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { projectPath } from '../../src/paths.js'
-import { childEnv } from '../helpers/child-env.js'
+import { childEnv, compiledEntry } from '../helpers/child-env.js'
 import { ttn } from '../helpers/cli.js'
 import { cliTestbed } from '../helpers/cli-caller.js'
 import { signedInject } from '../helpers/systems.js'
@@ -40,7 +40,7 @@ t.test('ttn registry lists and gets records, and its output redirected to a file
   // As a shell redirect does: the command's standard output is the file itself.
   const out = join(dir, 'stations.json')
   const handle = await open(out, 'w')
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/cli/ttn.ts'), 'registry', 'stations', '--json'], {
+  const child = spawn(process.execPath, [compiledEntry('src/cli/ttn.ts'), 'registry', 'stations', '--json'], {
     env: childEnv({ DATABASE_URL: undefined, LOG_LEVEL: 'silent', ...central.env }), cwd: projectPath(), stdio: ['ignore', handle.fd, 'ignore'],
   })
   const [code] = await once(child, 'exit') as [number]

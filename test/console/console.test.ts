@@ -12,7 +12,7 @@ import { DEMO_PROVINCES, playDemoDay } from '../../src/demo/day.js'
 import { projectPath } from '../../src/paths.js'
 import type { PublicJwk } from '../../schemas/trust.js'
 import { buildTestApp } from '../helpers/app.js'
-import { childEnv } from '../helpers/child-env.js'
+import { childEnv, compiledEntry } from '../helpers/child-env.js'
 import { registerSystem } from '../helpers/systems.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
@@ -41,7 +41,7 @@ t.teardown(() => central.close())
 
 /** The province's console through the real `ttn console` command, as an official of province 79 starts it. */
 async function startProvinceConsole(): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/cli/ttn.ts'), 'console', '--port', '0',
+  const child = spawn(process.execPath, [compiledEntry('src/cli/ttn.ts'), 'console', '--port', '0',
     '--url', serviceUrl, '--system-id', 'province-79', '--key', join(provinceKeyDir, 'private.jwk.json')], { env: childEnv(), cwd: projectPath() })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGTERM') })
   let output = ''

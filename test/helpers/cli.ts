@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { projectPath } from '../../src/paths.js'
-import { childEnv } from './child-env.js'
+import { childEnv, compiledEntry } from './child-env.js'
 
 const run = promisify(execFile)
 
@@ -13,7 +13,7 @@ export interface CliResult { code: number, stdout: string, stderr: string }
 /** Runs the real `ttn` command from the sources in a child process. */
 export async function ttn(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', projectPath('src/cli/ttn.ts'), ...args], {
+    const { stdout, stderr } = await run(process.execPath, [compiledEntry('src/cli/ttn.ts'), ...args], {
       env: childEnv({ DATABASE_URL: undefined, LOG_LEVEL: 'silent', ...env }),
       cwd: projectPath(),
       timeout: COMMAND_TIMEOUT_MS,

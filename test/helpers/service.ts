@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { projectPath } from '../../src/paths.js'
 import { serverUrl, testDatabase, type Teardown } from './database.js'
-import { childEnv } from './child-env.js'
+import { childEnv, compiledEntry } from './child-env.js'
 
 export interface ServiceProcess {
   child: ChildProcess
@@ -35,7 +35,7 @@ export async function serviceDatabaseEnv(t: Teardown): Promise<Record<string, st
 
 /** Starts the real service process from the sources and waits for the line that says where it listens. */
 export async function startService(t: Teardown, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', projectPath('src/server.ts')], {
+  const child = spawn(process.execPath, [compiledEntry('src/server.ts')], {
     // ENV_FILE empty: a local setup `ttn init` wrote in the project folder stays out of the tests.
     env: childEnv({ DATABASE_URL: '', ENV_FILE: '', PORT: '0', LOG_LEVEL: 'info', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', METRICS_PORT: '0', ...env }),
     cwd: projectPath(),
