@@ -34,8 +34,13 @@ export class BodyBudget {
     return headers['transfer-encoding'] ? this.largestBody : 0
   }
 
-  /** Takes `bytes` from the caller's budget, or throws 429 with the seconds until it will hold them. */
+  /**
+   * Takes `bytes` from the caller's budget, or throws 429 with the seconds until it will hold them.
+   * A request without a body takes nothing and is never refused here, even while the caller pays
+   * back a large body: a read costs no body work, and its 429 would be a code its operation lacks.
+   */
   take(caller: string, bytes: number): void {
+    if (bytes === 0) return
     const bucket = this.filled(caller)
     if (bucket.bytes < this.needed(bytes)) throw this.spent(caller, bytes, bucket.bytes)
     bucket.bytes -= bytes

@@ -26,6 +26,13 @@ export interface TestAppOptions {
 
 /** The real app on a clean database of its own, closed when the test ends. */
 export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
+  let built: App | undefined
+  // Every problem a test provoked must be one the contract declares for its operation. Teardowns
+  // run last first and stop at the first that throws: registered first, this one runs after every
+  // close, so a failure leaves no database open to hold the test process alive.
+  t.teardown(() => {
+    if (built && built.undeclaredProblems.size > 0) throw new Error(`problems answered that the contract does not declare: ${[...built.undeclaredProblems].join('; ')}`)
+  })
   const database = options.database ?? await testDatabase(t)
   // The suite runs many processes on few cores: event-loop delay says nothing about the service here.
   // Receivers and JWKS servers of the tests listen on 127.0.0.1: the operator's test network, as OUTBOUND_ALLOWED_HOSTS names it.
@@ -35,11 +42,8 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   const config = loadConfig({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.1', MEDIA_DIR: mediaDir, ...options.env })
   const serviceKeys = options.serviceKeys ?? await ephemeralServiceKeys()
   const app = await buildApp({ config, database, readDatabase: options.readDatabase, serviceKeys })
-  t.teardown(async () => {
-    await app.close()
-    // Every problem a test provoked must be one the contract declares for its operation.
-    if (app.undeclaredProblems.size > 0) throw new Error(`problems answered that the contract does not declare: ${[...app.undeclaredProblems].join('; ')}`)
-  })
+  built = app
+  t.teardown(() => app.close())
   options.beforeReady?.(app)
   await app.ready()
   return { app, database, config, serviceKeys }

@@ -49,6 +49,8 @@ t.test('a body larger than the burst is let in on a full bucket and leaves the c
   const budget = budgetAt(clock)
   t.equal(tryTake(budget, 'province-79', 30_000), undefined)
   t.equal(tryTake(budget, 'province-79', 100), 21, 'the debt of 20,000 bytes is paid back first, then the 100, at 1,000 a second')
+  t.equal(tryTake(budget, 'province-79', 0), undefined, 'a call without a body is let in meanwhile: it costs no body work')
+  t.equal(tryTake(budget, 'province-79', 100), 21, 'and takes nothing from the debt')
   clock.now += 29_999
   t.equal(tryTake(budget, 'province-79', 30_000), 1, 'a large body needs the bucket full again')
   clock.now += 1
