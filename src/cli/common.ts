@@ -1,9 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import { loadConfig } from '../config.js'
-import { openConfigured, type Database } from '../db/database.js'
-import { usableImage } from '../db/embedded-image.js'
-import { migrateToLatest } from '../db/migrator.js'
+import type { Database } from '../db/database.js'
 import { TtnClient } from '../client/client.js'
 import { readSigningKey } from '../client/keys.js'
 import type { FeedOptions } from '../client/paging.js'
@@ -15,6 +13,9 @@ export const printJson = (value: unknown): void => print(JSON.stringify(value, n
 
 /** Opens the configured database (a fresh embedded folder from the migrated image, as the service does), brings its schema up to date, runs `work`, and closes it. */
 export async function withDatabase<T>(work: (database: Database, migrationsApplied: number) => Promise<T>): Promise<T> {
+  const [{ openConfigured }, { usableImage }, { migrateToLatest }] = await Promise.all([
+    import('../db/database.js'), import('../db/embedded-image.js'), import('../db/migrator.js'),
+  ])
   const database = await openConfigured(loadConfig(), { freshImage: () => usableImage() })
   try {
     const applied = await migrateToLatest(database.db)

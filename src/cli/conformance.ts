@@ -1,10 +1,8 @@
 import { randomInt } from 'node:crypto'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { readSigningKey } from '../client/keys.js'
-import { Contract } from '../conformance/contract.js'
 import type { CheckLog } from '../conformance/report.js'
-import { ApiConformance, Unreachable, type Progress } from '../conformance/runner.js'
-import { checkWebhookReceiver } from '../conformance/webhook.js'
+import type { Progress } from '../conformance/runner.js'
 import { projectPath } from '../paths.js'
 import { print } from './common.js'
 
@@ -66,6 +64,9 @@ export function conformanceCommand(): Command {
     .action(async (options: ConformanceOptions) => {
       if (!options.target === !options.webhook) throw new Error('give exactly one of --target URL or --webhook URL')
       if (!options.centralSystemId !== !options.centralKey) throw new Error('--central-system-id and --central-key go together')
+      const [{ Contract }, { ApiConformance, Unreachable }, { checkWebhookReceiver }] = await Promise.all([
+        import('../conformance/contract.js'), import('../conformance/runner.js'), import('../conformance/webhook.js'),
+      ])
       const contract = await Contract.read(options.contract)
       const seed = options.seed ?? randomInt(2 ** 31)
       const startedAt = new Date()

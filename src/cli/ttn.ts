@@ -6,14 +6,6 @@ import { Command, Option } from 'commander'
 import { readSigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
 import { loadConfig } from '../config.js'
-import { parseCommuneCsv } from '../modules/catalogue/csv.js'
-import { CatalogueStore } from '../modules/catalogue/store.js'
-import { MonthlyPartitions } from '../modules/status/partitions.js'
-import { MediaRetention } from '../modules/media/retention.js'
-import { FileMediaStorage, UploadArea, mediaRoot } from '../modules/media/storage.js'
-import { MediaStore } from '../modules/media/store.js'
-import { createLogger } from '../logger.js'
-import { generateOpenApi } from '../openapi.js'
 import { consoleCommand } from '../console/command.js'
 import { auditCommand } from './audit.js'
 import { addCentralCommands } from './central.js'
@@ -49,6 +41,7 @@ export function buildProgram(): Command {
     }importing the same list again changes nothing. ${DIRECT}`)
     .option('--dry-run', 'show what the import would change, and change nothing')
     .action(async (file: string, options: { dryRun?: boolean }) => {
+      const [{ parseCommuneCsv }, { CatalogueStore }] = await Promise.all([import('../modules/catalogue/csv.js'), import('../modules/catalogue/store.js')])
       const bytes = await readFile(file)
       const rows = parseCommuneCsv(bytes)
       const source = { name: basename(file), sha256: createHash('sha256').update(bytes).digest('hex') }
@@ -69,6 +62,10 @@ export function buildProgram(): Command {
     .option('--days <days>', 'keep this many days of history instead of STATUS_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
     .option('--availability-days <days>', 'keep this many days of daily availability instead of AVAILABILITY_RETENTION_DAYS', (v) => Number.parseInt(v, 10))
     .action(async (options: { days?: number, availabilityDays?: number }) => {
+      const [{ MonthlyPartitions }, { MediaRetention }, { FileMediaStorage, UploadArea, mediaRoot }, { MediaStore }, { createLogger }] = await Promise.all([
+        import('../modules/status/partitions.js'), import('../modules/media/retention.js'), import('../modules/media/storage.js'),
+        import('../modules/media/store.js'), import('../logger.js'),
+      ])
       const config = loadConfig()
       const kinds = [
         { what: 'status history', days: options.days ?? config.STATUS_RETENTION_DAYS, partitions: MonthlyPartitions.history, option: '--days' },
@@ -123,6 +120,7 @@ export function buildProgram(): Command {
     .description('Print the OpenAPI contract the code declares, or write it to a file.')
     .option('--out <file>', 'write to this file instead of standard output')
     .action(async (options: { out?: string }) => {
+      const { generateOpenApi } = await import('../openapi.js')
       const document = await generateOpenApi()
       if (options.out) await writeFile(options.out, document)
       else process.stdout.write(document)

@@ -1,6 +1,5 @@
 import { Command } from 'commander'
 import { clientFrom, print, withCallerOptions, type CallerOptions } from '../cli/common.js'
-import { startConsole } from './server.js'
 
 export function consoleCommand(): Command {
   return withCallerOptions(new Command('console')
@@ -10,6 +9,7 @@ export function consoleCommand(): Command {
     .option('--port <port>', 'port on 127.0.0.1 (0 takes any free port)', (v) => Number.parseInt(v, 10), 8090))
     .action(async (options: CallerOptions & { port: number }) => {
       if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error('--port must be a port number, 0 to 65535')
+      const { startConsole } = await import('./server.js')
       const running = await startConsole({ client: await clientFrom(options), port: options.port })
       print(`console for ${running.caller.systemId} (${running.caller.role}${running.caller.provinceCode ? ` ${running.caller.provinceCode}` : ''}) listening on ${running.url}`)
       const stop = () => void running.close().then(() => process.exit(0))

@@ -1,5 +1,4 @@
 import { stringify } from 'csv-stringify/sync'
-import ExcelJS from 'exceljs'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Static, TObject, TSchema } from 'typebox'
 import { componentExamples } from '../../schemas/examples.js'
@@ -104,6 +103,8 @@ const MAX_COLUMN_WIDTH = 40
  * Vietnamese labels, the English keys, then the rows; codes are text cells, figures numbers.
  */
 export async function sheetXlsx(sheet: Sheet): Promise<Buffer> {
+  // Loaded on the first spreadsheet asked for, not at every start and every `ttn` command.
+  const { default: ExcelJS } = await import('exceljs')
   const workbook = new ExcelJS.Workbook()
   const headerRows = 1 + sheet.metadata.length + 1 + 2
   const worksheet = workbook.addWorksheet(sheet.sheetName, { views: [{ state: 'frozen', ySplit: headerRows }] })

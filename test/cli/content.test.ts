@@ -6,6 +6,7 @@ import type { PublicJwk } from '../../schemas/trust.js'
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import { buildTestApp } from '../helpers/app.js'
+import { feedsSettled } from '../helpers/database.js'
 import { ttn } from '../helpers/cli.js'
 import { bulletin } from '../helpers/content.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
@@ -26,6 +27,7 @@ t.test('ttn feed pull prints the feed as JSON lines, resumes from its cursor fil
   const first = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ title: 'Tin 1' }) })).json().content
   await signedInject(app, central, { method: 'POST', url: `/v2/contents/${first.id}/withdrawal`, body: { reason: 'Hết hiệu lực' } })
   const cursorFile = join(dir, 'feed.cursor')
+  await feedsSettled(database.db)
   const pulled = await ttn(['feed', 'pull', '--cursor-file', cursorFile, '--ack'], env)
   t.equal(pulled.code, 0, pulled.stderr)
   const lines = pulled.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string, content: { title: string, version: number } })
@@ -36,6 +38,7 @@ t.test('ttn feed pull prints the feed as JSON lines, resumes from its cursor fil
   t.same(acks, [{ content_id: first.id, province_code: '79' }], 'the publication was acknowledged')
 
   await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ title: 'Tin 2' }) })
+  await feedsSettled(database.db)
   const resumed = await ttn(['feed', 'pull', '--cursor-file', cursorFile], env)
   t.same(resumed.stdout.trim().split('\n').map((line) => JSON.parse(line).content.title), ['Tin 2'], 'only what came since')
 })
@@ -84,6 +87,7 @@ t.test('ttn changes pull prints registry changes as JSON lines and resumes from 
   const push = (items: unknown[]) => signedInject(app, asProvince, { method: 'PUT', url: '/v2/provinces/79/boards', body: { items } })
   await push([{ id: 'b1', communeCode: '26740', placement: 'outdoor', status: 'operating' }, { id: 'b2', communeCode: '26740', placement: 'indoor', status: 'operating' }])
   const cursorFile = join(dir, 'changes.cursor')
+  await feedsSettled(database.db)
   const pulled = await ttn(['changes', 'pull', '--cursor-file', cursorFile, '--province', '79'], env)
   t.equal(pulled.code, 0, pulled.stderr)
   const boards = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { entity: string, id: string })
@@ -92,6 +96,7 @@ t.test('ttn changes pull prints registry changes as JSON lines and resumes from 
   t.match(pulled.stderr, /\d+ changes/)
 
   await push([{ id: 'b3', communeCode: '26740', placement: 'outdoor', status: 'operating' }])
+  await feedsSettled(database.db)
   const resumed = await ttn(['changes', 'pull', '--cursor-file', cursorFile], env)
   t.same(boards(resumed.stdout), ['b3'], 'only what changed since the saved cursor')
   const fromStart = await ttn(['changes', 'pull', '--after', '0'], env)

@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import t from 'tap'
 import { TtnClient } from '../../src/client/index.js'
 import { buildTestApp } from '../helpers/app.js'
+import { feedsSettled } from '../helpers/database.js'
 import { newKey, typedClients } from '../helpers/systems.js'
 
 t.test('the typed client: pushes, paged lists, ETags and the changes feed as iterators', async (t) => {
@@ -28,11 +29,13 @@ t.test('the typed client: pushes, paged lists, ETags and the changes feed as ite
 
   const cursors: string[] = []
   const changes = []
+  await feedsSettled(database.db)
   for await (const change of asCentral.changes({ onCursor: (c) => cursors.push(c) })) changes.push(`${change.entity}/${change.id}@${change.version}`)
   t.equal(changes.length, 27, '25 stations, a cluster, a replacement')
   t.ok(cursors.length > 0)
   await asProvince.push('stations', '79', [{ ...stations[0]!, status: 'degraded' }])
   const resumed = []
+  await feedsSettled(database.db)
   for await (const change of asCentral.changes({ after: cursors.at(-1) })) resumed.push(`${change.entity}/${change.id}@${change.version}`)
   t.same(resumed, ['station/st-00@2'], 'resuming from the saved cursor gives only what came since')
 

@@ -2,6 +2,7 @@ import t from 'tap'
 import { verifyServiceCall } from '../../src/client/index.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
+import { feedsSettled } from '../helpers/database.js'
 import { Receiver, until } from '../helpers/receiver.js'
 import { typedClients } from '../helpers/systems.js'
 
@@ -28,10 +29,12 @@ t.test('the typed client: publish, version, withdraw, share, the feed as an iter
 
   const cursors: string[] = []
   const types = []
+  await feedsSettled(database.db)
   for await (const notification of asProvince.feed({ onCursor: (c) => cursors.push(c) })) types.push(`${notification.type}@${notification.content.version}`)
   t.same(types, ['content.published@1', 'content.updated@2', 'content.withdrawn@3'])
   const { content: third } = await asCentral.publishContent(bulletin({ title: 'Tin mới', priority: 'emergency' }) as never)
   const resumed = []
+  await feedsSettled(database.db)
   for await (const notification of asProvince.feed({ after: cursors.at(-1) })) resumed.push(notification.content.id)
   t.same(resumed, [third.id], 'resuming from the saved cursor gives only what came since')
 

@@ -7,7 +7,7 @@ import { RegistryStore } from '../../src/modules/registry/store.js'
 import type { StationInput } from '../../schemas/registry.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
-import { burnTransactionIds, nextTransactionId, serverUrl } from '../helpers/database.js'
+import { burnTransactionIds, feedsSettled, nextTransactionId, serverUrl } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
 const station = (id: string): StationInput => ({ id, communeCode: '26740', name: `Đài ${id}`, kind: 'ip', status: 'operating' } as StationInput)
@@ -185,6 +185,7 @@ t.test('property: the pages a reader gets equal the committed changes, each once
       writer.release(true)
       await writer.done
     }
+    await feedsSettled(db)
     while (await read(3) > 0) { /* drain */ }
 
     const committed = (await sql<{ key: string }>`select record_id || '@' || version as key from registry_changes order by xid, seq`.execute(db)).rows.map((r) => r.key)

@@ -71,3 +71,24 @@ export async function testDatabase(t: Teardown, options: { poolMax?: number } = 
   t.teardown(() => database.close())
   return database
 }
+
+/** How long a test waits for the server to settle, with the time-outs of the test files (TAP_TIMEOUT). */
+const SETTLE_PATIENCE_MS = Number(process.env.TAP_TIMEOUT ?? 180) * 500
+
+/**
+ * Waits until every transaction begun before the call has ended, on the whole server. Feeds serve
+ * only rows older than the oldest transaction still running, and on the suite's shared server that
+ * can be another test file's, in another database: a test that reads a feed right after writing
+ * waits for this first, as a real reader would poll again. At once on the embedded database.
+ */
+export async function feedsSettled(db: Kysely<any>): Promise<void> {
+  if (!serverUrl) return
+  const { rows: [begun] } = await sql<{ xmax: string }>`select pg_snapshot_xmax(pg_current_snapshot())::text as xmax`.execute(db)
+  const deadline = Date.now() + SETTLE_PATIENCE_MS
+  for (;;) {
+    const { rows: [now] } = await sql<{ settled: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) >= ${begun!.xmax}::xid8 as settled`.execute(db)
+    if (now!.settled) return
+    if (Date.now() > deadline) throw new Error(`a transaction older than ${begun!.xmax} is still open on the test server after ${SETTLE_PATIENCE_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

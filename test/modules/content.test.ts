@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { verifyReceipt } from '../../src/client/verify.js'
 import { ContentStore, type Item } from '../../src/modules/content/store.js'
 import { buildTestApp } from '../helpers/app.js'
-import { serverUrl } from '../helpers/database.js'
+import { feedsSettled, serverUrl } from '../helpers/database.js'
 import { bulletin } from '../helpers/content.js'
 import { registerSystem, signedInject } from '../helpers/systems.js'
 
@@ -59,6 +59,7 @@ t.test('publish, update and withdraw reach the target provinces\' feeds, in orde
 
   const other = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: 'all', priority: 'emergency' }) })).json().content
 
+  await feedsSettled(app.deps.database.db)
   const feedOf = async (system: typeof hcm) => {
     const page = (await signedInject(app, system, { method: 'GET', url: '/v2/contents/feed' })).json()
     return page.items.map((n: { type: string, content: Item }) => `${n.type}:${n.content.id === item.id ? 'first' : 'second'}@${n.content.version}`)
@@ -113,6 +114,7 @@ t.test('provinces share their own content into central\'s library, not into othe
   t.same(library.items.map((i: Item) => i.id), [item.id])
   t.equal((await signedInject(app, hcm, { method: 'GET', url: `/v2/contents/${item.id}` })).statusCode, 200)
   t.equal((await signedInject(app, hanoi, { method: 'GET', url: `/v2/contents/${item.id}` })).statusCode, 404)
+  await feedsSettled(app.deps.database.db)
   t.same((await signedInject(app, hanoi, { method: 'GET', url: '/v2/contents/feed' })).json().items, [])
   t.equal((await signedInject(app, central, { method: 'PUT', url: `/v2/contents/${item.id}`, body: bulletin() })).statusCode, 409, 'central does not version a province\'s content')
 })
@@ -184,6 +186,7 @@ t.test('a reader paging the feed while publishers commit out of order reads exac
   }))
   writing = false
   await reader
+  await feedsSettled(database.db)
   while (await page() > 0) { /* drain */ }
 
   t.equal(read.length, publishedForHcm.length, `read ${read.length} of ${publishedForHcm.length} published for HCMC`)
@@ -224,6 +227,7 @@ t.test('a publication committed while an earlier one is still open is held back 
   t.same(whileOpen.titles, [], 'the later publication is not served while the earlier transaction is open')
   releaseEarly()
   await early
+  await feedsSettled(database.db)
   t.same((await read(whileOpen.cursor)).titles, ['early', 'late'], 'both are served, the earlier first, none skipped')
 })
 
@@ -244,11 +248,14 @@ t.test('commune targets are checked: refused with the codes named and nothing wr
   const { app, database, central } = await setup(t)
   // One commune of Hà Nội merged away, as a catalogue import retires it.
   await database.db.updateTable('admin_units').set({ status: 'retired' }).where('code', '=', '00008').execute()
-  const written = async () => ({
-    feed: (await signedInject(app, central, { method: 'GET', url: '/v2/contents/feed' })).json().items.length,
-    outbox: Number((await database.db.selectFrom('webhook_outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
-    contents: Number((await database.db.selectFrom('contents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
-  })
+  const written = async () => {
+    await feedsSettled(database.db)
+    return {
+      feed: (await signedInject(app, central, { method: 'GET', url: '/v2/contents/feed' })).json().items.length,
+      outbox: Number((await database.db.selectFrom('webhook_outbox').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+      contents: Number((await database.db.selectFrom('contents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n),
+    }
+  }
   await registerSystem(database, 'province-92', { extra: { webhookUrl: 'http://127.0.0.1:9/hooks' } })
   const item = (await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ targets: ['79'], communes: ['31507'] }) })).json().content
   const before = await written()

@@ -11,6 +11,7 @@ import { MediaStore } from '../../src/modules/media/store.js'
 import type { App } from '../../src/app-type.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
+import { feedsSettled } from '../helpers/database.js'
 import { CHUNK, begin, chunk, elf, mp3, mp3Seconds, sha256Hex, upload, wav } from '../helpers/media.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
@@ -214,6 +215,7 @@ t.test('an item is published only with media the service holds; provinces downlo
   const published = await signedInject(app, central, { method: 'POST', url: '/v2/contents', body: bulletin({ media: [{ sha256: sha }], targets: ['79'] }) })
   t.equal(published.statusCode, 201, published.body)
   t.match(published.json().content.media, [{ sha256: sha, source: 'stored', url: `/v2/media/${sha}`, kind: 'audio', mimeType: 'audio/wav', bytes: file.length, durationSeconds: 2, codec: 'PCM' }])
+  await feedsSettled(app.deps.database.db)
   const feed = (await signedInject(app, hcm, { method: 'GET', url: '/v2/contents/feed' })).json()
   t.match(feed.items[0].content.media, [{ sha256: sha, durationSeconds: 2 }], 'the feed carries what the service read from the file')
   t.same((await download(app, hcm, sha)).rawPayload, file, 'the target province downloads it')

@@ -6,7 +6,7 @@ import { parseCommuneCsv } from '../../src/modules/catalogue/csv.js'
 import { RegistryStore } from '../../src/modules/registry/store.js'
 import type { StationInput } from '../../schemas/registry.js'
 import { buildTestApp } from '../helpers/app.js'
-import { serverUrl } from '../helpers/database.js'
+import { feedsSettled, serverUrl } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
 const station = (id: string, extra: Record<string, unknown> = {}) => ({ id, communeCode: '26740', name: `Đài ${id}`, kind: 'ip', status: 'operating', ...extra })
@@ -162,6 +162,7 @@ t.test('a soft delete leaves the lists and reaches the changes feed', async (t) 
   const withDeleted = await signedInject(app, central, { method: 'GET', url: '/v2/provinces/79/stations?includeDeleted=true' })
   t.same(withDeleted.json().items.map((s: { id: string }) => s.id), ['st-1', 'st-2'])
 
+  await feedsSettled(app.deps.database.db)
   const feed = await signedInject(app, central, { method: 'GET', url: '/v2/changes?entity=station' })
   const last = feed.json().items.at(-1)
   t.match(last, { entity: 'station', id: 'st-2', operation: 'delete', version: 2, record: { deletedAt: String } })
@@ -200,6 +201,7 @@ t.test('a province cannot reach another province\'s registry through the path, t
   const viaQuery = await signedInject(app, hcm, { method: 'GET', url: '/v2/changes?province=01' })
   t.equal(viaQuery.statusCode, 403)
   t.equal(viaQuery.json().code, 'scope-forbidden')
+  await feedsSettled(app.deps.database.db)
   const own = await signedInject(app, hcm, { method: 'GET', url: '/v2/changes' })
   t.same(own.json().items, [], 'a province\'s feed holds only its own province')
   const central = await signedInject(app, hanoi, { method: 'GET', url: '/v2/changes' })
@@ -245,6 +247,7 @@ t.test('a reader paging concurrently with writers that commit out of order never
   }))
   writing = false
   await reader
+  await feedsSettled(database.db)
   while (await read() > 0) { /* drain */ }
 
   const written = await database.db.selectFrom('registry_changes').select(['province_code', 'entity', 'record_id', 'version']).execute()
@@ -279,6 +282,7 @@ t.test('a change committed while an earlier one is still open is held back until
   t.same(whileOpen.ids, [], 'the later change is not served while the earlier transaction is open')
   releaseEarly()
   await early
+  await feedsSettled(database.db)
   const afterCommit = await read(whileOpen.cursor)
   t.same(afterCommit.ids, ['early', 'late'], 'both are served, the earlier first, none skipped')
 })

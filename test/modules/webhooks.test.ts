@@ -14,6 +14,7 @@ import type { ServiceKeys } from '../../src/auth/service-keys.js'
 import type { Database } from '../../src/db/database.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
+import { feedsSettled } from '../helpers/database.js'
 import { Receiver, until } from '../helpers/receiver.js'
 import { freePort } from '../helpers/service.js'
 import { newKey, registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
@@ -333,7 +334,10 @@ t.test('an item for communes reaches their provinces alone, by feed and webhook,
   const hooks = Object.fromEntries(await Promise.all(['79', '01', '92'].map(async (code) => [code, await new Receiver(trustOf(app, `province-${code}`), () => 200).start(t)] as const)))
   const [hcm, hanoi, canTho] = await Promise.all(['79', '01', '92'].map((code) => province(database, code, hooks[code]!.url)))
   const contentOf = (receiver: Receiver) => receiver.calls.filter((c) => c.verified).map((c) => JSON.parse(c.body.toString()) as { type: string, content: { id: string, version: number, communes: unknown } })
-  const feedOf = async (system: TestSystem) => (await signedInject(app, system, { method: 'GET', url: '/v2/contents/feed' })).json().items as { type: string, content: { id: string, version: number, communes: unknown } }[]
+  const feedOf = async (system: TestSystem) => {
+    await feedsSettled(database.db)
+    return (await signedInject(app, system, { method: 'GET', url: '/v2/contents/feed' })).json().items as { type: string, content: { id: string, version: number, communes: unknown } }[]
+  }
 
   const item = await publish(app, central, { title: 'Cho hai phường của Thành phố Hồ Chí Minh', targets: [], communes: ['26743', '26740'] })
   // A lane sends oldest first: once Hà Nội has the item published after, it would have had the first had it been queued for it.

@@ -7,7 +7,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
 import { signCall } from '../../src/client/sign.js'
-import { serverUrl, testDatabase } from '../helpers/database.js'
+import { feedsSettled, serverUrl, testDatabase } from '../helpers/database.js'
 import { Receiver, until } from '../helpers/receiver.js'
 import { startService } from '../helpers/service.js'
 
@@ -73,6 +73,7 @@ t.test('two instances on one PostgreSQL behave as one service', { skip: serverUr
       if (page.body.items.length === 0) return ids
     }
   }
+  await feedsSettled(database.db)
   const [throughA, throughB] = [await feed(0), await feed(1)]
   t.same(throughA, throughB, 'the changes feed is the same through either instance')
   t.same([...throughA].sort(), [...acknowledged].sort())
