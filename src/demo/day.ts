@@ -20,6 +20,20 @@ export const DEMO_PROVINCES: DemoProvince[] = [
   { code: '48', name: 'Đà Nẵng', commune: '20194', stations: 4, clustersPerStation: 3 },
 ]
 
+const FEED_PATIENCE_MS = 10_000
+
+/**
+ * Reads a province's feed until the item shows up, as a real reader polls: a feed serves an item
+ * once the transactions older than it have ended, on the whole database server.
+ */
+async function untilInFeed(province: TtnClient, contentId: string) {
+  for (const deadline = Date.now() + FEED_PATIENCE_MS; ;) {
+    for await (const note of province.feed()) if (note.content.id === contentId) return note
+    if (Date.now() > deadline) return undefined
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 /** A province's registry: stations of every kind, clusters in villages, two bulletin boards. */
 function registryOf(p: DemoProvince) {
   const kinds = ['ip', 'ip', 'wired_fm', 'fm', 'wired'] as const
@@ -113,7 +127,8 @@ export async function playDemoDay({ client, centralId, say }: DemoDayOptions): P
 
     // Provinces without a webhook read the bulletin from their feed; each acknowledges it and plays it on its IP stations.
     if (p.code !== '79') {
-      for await (const note of province.feed()) if (note.content.id === bulletinId) say(`  province-${p.code} read "${note.content.title}" from its feed`)
+      const note = await untilInFeed(province, bulletinId)
+      say(note ? `  province-${p.code} read "${note.content.title}" from its feed` : `  province-${p.code} did not find the bulletin in its feed within ${FEED_PATIENCE_MS / 1000} s`)
     }
     await province.ackContent(bulletinId, { receivedAt: new Date().toISOString(), stations: stations.length })
     const playedAt = Date.now()

@@ -7,7 +7,7 @@ import { RegistryStore } from '../../src/modules/registry/store.js'
 import type { StationInput } from '../../schemas/registry.js'
 import { buildTestApp } from '../helpers/app.js'
 import { bulletin } from '../helpers/content.js'
-import { burnTransactionIds, feedsSettled, nextTransactionId, serverUrl } from '../helpers/database.js'
+import { burnTransactionIds, feedsSettled, nextTransactionId, serverUrl, testDatabase } from '../helpers/database.js'
 import { registerSystem, signedInject, type TestSystem } from '../helpers/systems.js'
 
 const station = (id: string): StationInput => ({ id, communeCode: '26740', name: `Đài ${id}`, kind: 'ip', status: 'operating' } as StationInput)
@@ -86,6 +86,28 @@ t.test('a walk from the start with small pages reads every change once, across t
       t.same(keys, expected, `${feed} with limit=${limit}: every row once, in order`)
     }
   }
+})
+
+t.test('a transaction open in another database of the server holds the feed back, and nothing is skipped once it ends', { skip: serverUrl ? false : 'needs a PostgreSQL server with a second database' }, async (t) => {
+  const { app, database, central } = await setup(t)
+  const other = await testDatabase(t)
+  let end!: () => void
+  const ended = new Promise<void>((resolve) => { end = resolve })
+  let began!: () => void
+  const holding = new Promise<void>((resolve) => { began = resolve })
+  const elsewhere = other.db.transaction().execute(async (trx) => {
+    await sql`select pg_current_xact_id()`.execute(trx)
+    began()
+    await ended
+  })
+  await holding
+  await database.db.transaction().execute((trx) => new RegistryStore(database.db).applyBatch(trx, '79', { stations: [station('held')] }, {}))
+  const ids = async () => (await signedInject(app, central, { method: 'GET', url: '/v2/changes' })).json().items.map((item: { id: string }) => item.id)
+  t.same(await ids(), [], 'not served while the older transaction in the other database is open')
+  end()
+  await elsewhere
+  await feedsSettled(database.db)
+  t.same(await ids(), ['held'], 'served once it ends')
 })
 
 t.test('a forged feed cursor is a 400, never a 500', async (t) => {
