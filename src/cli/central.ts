@@ -6,19 +6,14 @@ import { ContentRequest, ContentStatus } from '../../schemas/content.js'
 import { ReportFormName } from '../../schemas/reports.js'
 import type { TtnClient } from '../client/client.js'
 import { path } from '../client/paging.js'
+import { provinceOfSystem } from '../client/system-id.js'
 import { clientFrom, print, printJson, withCallerOptions, type CallerOptions } from './common.js'
 import { readJsonFile } from './failure.js'
+import { table } from './tables.js'
 
 type Entity = 'stations' | 'clusters' | 'boards'
 const ENTITIES: Entity[] = ['stations', 'clusters', 'boards']
 const BUILT_IN_FORMS: readonly string[] = ReportFormName.enum
-
-/** Fixed-width columns, for a terminal. */
-function table(header: string[], rows: unknown[][]): string {
-  const cells = [header, ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))))]
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)))
-  return cells.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n'
-}
 
 /** The command `name` of `parent`, made when no other module made it yet. */
 function subcommand(parent: Command, name: string, description: string): Command {
@@ -160,7 +155,7 @@ function registryCommand(): Command {
       .action(async (options: CallerOptions & { province?: string, commune?: string, json?: boolean }) => {
         const client = await clientFrom(options)
         const filter = { ...(options.commune ? { commune: options.commune } : {}), limit: 1000 }
-        const own = /^province-(\d{2})$/.exec(options.systemId)?.[1]
+        const own = provinceOfSystem(options.systemId)
         const records = own
           ? client.records(entity, options.province ?? own, filter)
           : client.nationalRecords(entity, { ...filter, ...(options.province ? { province: options.province } : {}) })
@@ -179,7 +174,7 @@ function registryCommand(): Command {
     .action(async (kind: string, id: string, options: CallerOptions & { province?: string }) => {
       const entity = `${kind}s` as Entity
       if (!ENTITIES.includes(entity)) throw new Error(`${kind}: the kinds are station, cluster and board`)
-      const province = options.province ?? /^province-(\d{2})$/.exec(options.systemId)?.[1]
+      const province = options.province ?? provinceOfSystem(options.systemId)
       if (!province) throw new Error(`name the province with --province: ${options.systemId} is not a provincial system`)
       printJson((await (await clientFrom(options)).getRecord(entity, province, id)).record)
     })

@@ -5,7 +5,7 @@ import { clientFrom, feedOptions, print, withCallerOptions, withFeedOptions, typ
 import { batchPushes, outboxOption, progress, provinceOf, sendThroughOutbox, waitOption } from './pushes.js'
 import { readRecords, type Entity } from './records.js'
 import { readJsonFile } from './failure.js'
-import { summaryTable } from './summary-table.js'
+import { summaryTable } from './tables.js'
 
 const BATCH = 1000
 

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander'
 import type { TtnClient } from '../client/client.js'
 import { Outbox } from '../client/outbox.js'
+import { provinceOfSystem } from '../client/system-id.js'
 import { print } from './common.js'
 
 export interface Push { method: 'PUT' | 'POST', path: string, body: unknown }
@@ -9,7 +10,7 @@ export const progress = (line: string) => process.stderr.write(`\r${line}`)
 
 /** The province of a provincial system id (`province-79` is 79): the province its pushes are for. */
 export const provinceOf = (systemId: string) => {
-  const code = /^province-(\d{2})$/.exec(systemId)?.[1]
+  const code = provinceOfSystem(systemId)
   if (!code) throw new Error(`${systemId} is not a provincial system id (province-<code>)`)
   return code
 }

@@ -3,6 +3,7 @@ export { bodyHash, signCall, CALL_TOKEN_TYPE, MAX_CALL_TOKEN_LIFETIME_SECONDS, t
 export { verifyReceipt, ReceiptError, type ReceiptClaims } from './verify.js'
 export { SignedHttp, TtnApiError, type ClientOptions, type RetryPolicy } from './http.js'
 export { TtnClient } from './client.js'
+export { provinceOfSystem } from './system-id.js'
 export { cursorFeed, pages, type FeedOptions } from './paging.js'
 export { Outbox, type OutboxEntry, type DrainReport } from './outbox.js'
 export { StatusApi, type StatusSendSummary } from './status.js'

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import type { SigningKey } from '../client/keys.js'
 import { signCall } from '../client/sign.js'
+import { provinceOfSystem } from '../client/system-id.js'
 import { SchemaArbitraries, deriveSeed, sampleOne } from './arbitrary.js'
 import { cosign, type CheckpointClaims } from '../client/transparency.js'
 import type { Contract, JsonSchema, Operation, Parameter, ResponseObject } from './contract.js'
@@ -101,7 +102,6 @@ function requestMedia(operation: Operation): { mediaType: string, schema?: JsonS
   return mediaType ? { mediaType, schema: content[mediaType]?.schema } : undefined
 }
 
-const provinceOf = (systemId: string) => /^province-(\d{2})$/.exec(systemId)?.[1]
 
 /**
  * Tests a service against the contract, operation by operation, with requests generated from
@@ -126,7 +126,7 @@ export class ApiConformance {
 
   constructor(private readonly options: ApiRunOptions) {
     this.arbitraries = new SchemaArbitraries(options.contract)
-    const code = provinceOf(options.province.systemId)
+    const code = provinceOfSystem(options.province.systemId)
     if (!code) throw new Error(`the provincial caller must be a system id like province-79, not ${options.province.systemId}`)
     this.provinceCode = code
     this.receipts = new ReceiptCheck(options.contract, options.target, options.audience)
