@@ -166,7 +166,7 @@ const webhooks = {
 }
 
 /** Where callers reach the service: behind a gateway that strips PUBLIC_BASE_PATH, every path starts with it. */
-export function contractServers(basePath = '') {
+function contractServers(basePath = '') {
   return [{ url: basePath || '/', description: 'The instance that serves this document (`GET /openapi.json`).' }, {
     url: `{origin}${basePath}`,
     description: 'An instance of the service: its `PUBLIC_URL`. Central gives each vendor the address of a test instance and of production.',

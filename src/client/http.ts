@@ -89,6 +89,9 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
  * body bytes. Idempotent calls are retried on network failures, 429 and 503, waiting as the
  * service's Retry-After says, else with exponential backoff and jitter.
  */
+/** The path a base URL carries (a gateway's prefix, without a trailing slash): every path called and signed goes under it. */
+export const basePathOf = (baseUrl: string) => new URL(baseUrl).pathname.replace(/\/+$/, '')
+
 export class SignedHttp {
   readonly audience: string
   private readonly retry: RetryPolicy
@@ -99,9 +102,8 @@ export class SignedHttp {
   constructor(readonly options: ClientOptions) {
     this.audience = options.audience ?? 'ttn-central'
     this.retry = { ...DEFAULT_RETRY, ...options.retry }
-    const base = new URL(options.baseUrl)
-    this.origin = base.origin
-    this.basePath = base.pathname.replace(/\/+$/, '')
+    this.origin = new URL(options.baseUrl).origin
+    this.basePath = basePathOf(options.baseUrl)
   }
 
   /** The URL a path and query of the API is called at. */

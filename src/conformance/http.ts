@@ -20,9 +20,6 @@ export interface Answer {
 
 const MAX_RETRY_AFTER_SECONDS = 60
 
-/** The path a target's URL carries (a gateway's prefix), put before every path the kit sends and signs. */
-export const basePathOf = (target: string) => new URL(target).pathname.replace(/\/+$/, '')
-
 /** The media type of a Content-Type header, without parameters. */
 export const mediaTypeOf = (contentType: string | string[] | undefined) =>
   ((Array.isArray(contentType) ? contentType[0] : contentType) ?? '').split(';')[0]!.trim().toLowerCase()

@@ -1,7 +1,8 @@
 import type { JSONWebKeySet } from 'jose'
+import { basePathOf } from '../client/http.js'
 import { verifyReceipt } from '../client/verify.js'
 import type { Contract, JsonSchema } from './contract.js'
-import { basePathOf, send, type Answer, type PreparedRequest } from './http.js'
+import { send, type Answer, type PreparedRequest } from './http.js'
 
 /**
  * Checks the receipt a write answers with: signed by a key of the target's
