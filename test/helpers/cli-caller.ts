@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PublicJwk } from '../../schemas/trust.js'
 import { generateKey, importSigningKey } from '../../src/client/keys.js'
+import { provinceOfSystem } from '../../src/client/system-id.js'
 import type { Database } from '../../src/db/database.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import { buildTestApp } from './app.js'
@@ -15,7 +16,7 @@ import type { TestSystem } from './systems.js'
  */
 export async function cliCaller(database: Database, dir: string, url: string, id: string): Promise<TestSystem & { env: Record<string, string> }> {
   const { privateJwk, publicJwk } = await generateKey()
-  const province = /^province-(\d{2})$/.exec(id)?.[1]
+  const province = provinceOfSystem(id)
   await new SystemsStore(database.db).register({
     id, role: province ? 'province' : 'central', ...(province ? { provinceCode: province } : {}), name: `HTTTN ${id}`, jwks: { keys: [publicJwk as PublicJwk] },
   }, database.db)

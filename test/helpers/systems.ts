@@ -3,6 +3,7 @@ import type { App } from '../../src/app-type.js'
 import { TtnClient } from '../../src/client/client.js'
 import { generateKey, importSigningKey, type SigningAlg, type SigningKey } from '../../src/client/keys.js'
 import { signCall, type CallToSign } from '../../src/client/sign.js'
+import { provinceOfSystem } from '../../src/client/system-id.js'
 import type { Database } from '../../src/db/database.js'
 import { SystemsStore } from '../../src/modules/systems/store.js'
 import type { SystemRegistration } from '../../schemas/systems.js'
@@ -24,7 +25,7 @@ export async function registerSystem(
   options: { alg?: SigningAlg, status?: 'active' | 'suspended', extra?: Partial<SystemRegistration> } = {},
 ): Promise<TestSystem> {
   const key = await newKey(options.alg)
-  const province = /^province-(\d{2})$/.exec(id)?.[1]
+  const province = provinceOfSystem(id)
   await new SystemsStore(database.db).register({
     id,
     role: province ? 'province' : 'central',
