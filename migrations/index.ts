@@ -26,6 +26,7 @@ import * as media from './0026-media.js'
 import * as broadcastSchedules from './0027-broadcast-schedules.js'
 import * as contentAlerts from './0028-content-alerts.js'
 import * as contentLatency from './0029-content-latency.js'
+import * as deviceStateTotals from './0030-device-state-totals.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -56,4 +57,5 @@ export const migrations: Record<string, Migration> = {
   '0027-broadcast-schedules': broadcastSchedules,
   '0028-content-alerts': contentAlerts,
   '0029-content-latency': contentLatency,
+  '0030-device-state-totals': deviceStateTotals,
 }

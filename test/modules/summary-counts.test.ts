@@ -127,6 +127,13 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
       group by 1, 2, 3, 4 order by s.province_code collate "C", 2, s.state collate "C", 4`.execute(db)).rows
     t.same((await sql`select count(*)::int as n from device_state_seconds where devices = 0`.execute(db)).rows, [{ n: 0 }], 'no empty bucket kept')
     t.same(secondsCounted, secondsRows, 'devices by place, state and second of their newest report, with the sums of their starts and reports')
+    const totalled = (await sql`
+      select province_code, in_place, state, devices, started_ms::text, seen_ms::text from device_state_totals
+      where devices <> 0 or started_ms <> 0 or seen_ms <> 0 order by 1, 2, 3`.execute(db)).rows
+    const bucketSums = (await sql`
+      select province_code, in_place, state, sum(devices)::int as devices, sum(started_ms)::bigint::text as started_ms, sum(seen_ms)::bigint::text as seen_ms
+      from device_state_seconds group by 1, 2, 3 having sum(devices) <> 0 or sum(started_ms) <> 0 or sum(seen_ms) <> 0 order by 1, 2, 3`.execute(db)).rows
+    t.same(totalled, bucketSums, 'the totals of each province, place and state are the sums of its buckets')
 
     // Clocks whose stale limit falls on a stored report's second, one second either side, and mid-second.
     const seconds = (await sql<{ s: string }>`select distinct floor(extract(epoch from observed_at))::bigint::text as s from device_status`.execute(db)).rows.map((r) => Number(r.s))
@@ -135,6 +142,11 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
       const { reported } = await runPart(db, availability.current([], Math.floor(now / 1000) * 1000, STALE_SECONDS * 1000))
       const counted = Object.fromEntries([...reported].sort(([a], [b]) => a.localeCompare(b)))
       t.same(counted, await fromRows(now), `device figures at ${new Date(now).toISOString()}`)
+      // Windows from well before every report, from between reports, and from after the stale limit (the highest limit then).
+      const at = Math.floor(now / 1000) * 1000
+      const windows = [at - 3 * 3_600_000, at - 1_800_000, at - 120_000].map((start) => ({ start, end: at + 1 }))
+      const { openTime } = await runPart(db, availability.current(windows, at, STALE_SECONDS * 1000))
+      t.same(openTime.map(plain), await openTimeFromRows(windows.map((w) => w.start), at), `open periods' time in windows at ${new Date(now).toISOString()}`)
     }
     await summaries.compactRegistryCounts()
     const folded = (await sql<{ province_code: string }>`select province_code from registry_counts group by province_code, device_type, kind, status, programme
@@ -142,6 +154,48 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
     t.same(folded, [], 'folded: one row per count, none of zero')
     return true
   }), { numRuns: 30 })
+
+  /** Sums by province as plain objects, states of no time left out. */
+  function plain(sums: Map<string, { ms: Record<string, number> }>) {
+    return Object.fromEntries([...sums].sort(([a], [b]) => a.localeCompare(b))
+      .map(([code, { ms }]) => [code, Object.fromEntries(Object.entries(ms).filter(([, value]) => value !== 0))]))
+  }
+
+  /**
+   * The open periods' time in each window by the rule the buckets sum (see AvailabilityStore.current), applied device by
+   * device to the current states: a bucket is the devices of one second, and the totals are the buckets, so reading some
+   * buckets one by one and the rest as totals must give what every device gives on its own, at any clock.
+   */
+  async function openTimeFromRows(starts: number[], now: number) {
+    const stale = STALE_SECONDS * 1000
+    const fresh = now - stale
+    const windows = []
+    for (const start of starts) {
+      const { rows } = await sql<{ province_code: string, state: string, ms: string, silent: string }>`
+        select province_code, state,
+          sum(case
+            when seen >= ${fresh}::bigint then case when seen >= ${start}::bigint then ${now}::bigint - started else ${now - start}::bigint end
+            when seen >= ${start}::bigint then observed + ${stale}::bigint - started
+            when seen >= ${start - stale}::bigint then observed + ${stale - start}::bigint
+            else 0 end)::text as ms,
+          sum(case
+            when seen >= ${fresh}::bigint then 0
+            when seen >= ${start - stale}::bigint then ${now - stale}::bigint - observed
+            else ${now - start}::bigint end)::text as silent
+        from device_status, lateral (select round(date_part('epoch', run_started_at) * 1000)::bigint as started,
+          round(date_part('epoch', observed_at) * 1000)::bigint as observed, floor(extract(epoch from observed_at))::bigint * 1000 as seen) t
+        group by 1, 2`.execute(db)
+      const sums: Record<string, Record<string, number>> = {}
+      for (const row of rows) {
+        const province = (sums[row.province_code] ??= {})
+        province[row.state] = (province[row.state] ?? 0) + Number(row.ms)
+        province.silent = (province.silent ?? 0) + Number(row.silent)
+      }
+      windows.push(Object.fromEntries(Object.entries(sums).sort(([a], [b]) => a.localeCompare(b))
+        .map(([code, ms]) => [code, Object.fromEntries(Object.entries(ms).filter(([, value]) => value !== 0))])))
+    }
+    return windows
+  }
 
   /** The device figures counted from the rows themselves, with the stale limit at the whole second of `now`. */
   async function fromRows(now: number) {

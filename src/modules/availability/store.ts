@@ -131,7 +131,7 @@ export class AvailabilityStore {
 
   /**
    * What the devices' newest reports say now, from the devices counted per second of their
-   * newest report (a few thousand buckets, not a row per device), in one read:
+   * newest report, in one read:
    *
    * - `reported`: the devices in place that reported, by freshness at `now` (a whole second, so
    *   every bucket is wholly fresh or wholly stale);
@@ -142,38 +142,52 @@ export class AvailabilityStore {
    *   window's start, its state until the stale limit, then silence. Every bucket is wholly on one
    *   side of each limit: the limits are whole seconds. Devices no longer in place count, as in
    *   `openSums`.
+   *
+   * Only the buckets below the highest limit are read one by one: every device heard since is
+   * fresh and inside every window, its open period's time its state's since it started, so they
+   * count together, as the totals of their province, place and state (`device_state_totals`)
+   * less the buckets below. On a national day most devices were heard within the last minute.
    */
   current(windows: { start: number, end: number }[], now: number, staleAfterMs: number, only?: string): Part<{ openTime: Map<string, SummedDays>[], reported: Map<string, ReportedDevices> }> {
     if (now % 1000 !== 0 || staleAfterMs % 1000 !== 0 || windows.some((w) => w.start % 1000 !== 0 || w.start > now || w.end <= now)) {
       throw new Error('the current state is read for windows that hold now, at whole seconds')
     }
+    const fresh = (now - staleAfterMs) / 1000
+    const split = Math.max(fresh, ...windows.map((w) => w.start / 1000))
     // The limits are named once (each a parameter used many times), in milliseconds and, divided exactly, seconds.
     const limits = sql.join([
-      sql`${(now - staleAfterMs) / 1000}::bigint as fresh`, sql`${now}::bigint as now_ms`, sql`${staleAfterMs}::bigint as stale_ms`,
+      sql`${fresh}::bigint as fresh`, sql`${now}::bigint as now_ms`, sql`${staleAfterMs}::bigint as stale_ms`,
       ...windows.map(({ start }, i) => sql`${start}::bigint as ${sql.ref(`start_${i}`)}`),
     ])
     // Each bucket's share is reckoned in bigint and is small (a few devices' milliseconds), so summed in float8, far cheaper than
     // bigint's numeric sums, it stays exact while the sums stay below 2^53 ms (about three million devices over 30 days).
+    // A bucket below counts as its own share less what the totals counted for it: fresh devices' time since they started.
     const columns = windows.map((_, i) => {
       const start = sql.ref(`start_${i}`)
       const from = sql`${start} / 1000`
       const silentFrom = sql`(${start} - stale_ms) / 1000`
       return sql`,
-        sum(case
+        sum(case when totals then devices * now_ms - started_ms else case
           when seen_second >= fresh then case when seen_second >= ${from} then devices * now_ms - started_ms else devices * (now_ms - ${start}) end
           when seen_second >= ${from} then seen_ms + devices * stale_ms - started_ms
           when seen_second >= ${silentFrom} then seen_ms + devices * (stale_ms - ${start})
-          else 0 end::float8) as ${sql.ref(`state_${i}`)},
-        sum(case
-          when seen_second >= fresh then 0
+          else 0 end - (devices * now_ms - started_ms) end::float8) as ${sql.ref(`state_${i}`)},
+        sum(case when totals or seen_second >= fresh then 0
           when seen_second >= ${silentFrom} then devices * (now_ms - stale_ms) - seen_ms
           else devices * (now_ms - ${start}) end::float8) as ${sql.ref(`silent_${i}`)}`
     })
+    const province = only ? sql`and province_code = ${only}` : sql``
     return part(sql`
-      select province_code, state, coalesce(sum(devices) filter (where in_place), 0)::int as placed,
-        coalesce(sum(devices) filter (where in_place and seen_second >= fresh), 0)::int as placed_fresh ${sql.join(columns, sql``)}
-      from device_state_seconds, lateral (select ${limits}) l
-      ${only ? sql`where province_code = ${only}` : sql``} group by province_code, state`, (rows) => {
+      select province_code, state, coalesce(sum(devices) filter (where in_place and totals), 0)::int as placed,
+        coalesce(sum(case when totals then devices when seen_second < fresh then -devices else 0 end) filter (where in_place), 0)::int as placed_fresh
+        ${sql.join(columns, sql``)}
+      from (
+        select province_code, in_place, state, devices, started_ms, seen_ms, null::bigint as seen_second, true as totals from device_state_totals where true ${province}
+        union all
+        select province_code, in_place, state, devices, started_ms, seen_ms, seen_second, false from device_state_seconds
+        where seen_second < ${split} ${province}
+      ) buckets, lateral (select ${limits}) l
+      group by province_code, state`, (rows) => {
       const reported = new Map<string, ReportedDevices>()
       for (const row of rows) {
         if (row.placed === 0) continue
