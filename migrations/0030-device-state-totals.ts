@@ -26,6 +26,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (province_code, in_place, state)
     )`.execute(db)
   await sql`create index device_state_seconds_second on device_state_seconds (seen_second)`.execute(db)
+  // A few thousand rows read whole by every summary, under churn: never worth starting parallel workers for, however their
+  // dead rows make them look before a vacuum.
+  for (const table of ['device_state_seconds', 'device_state_totals']) await sql`alter table ${sql.table(table)} set (parallel_workers = 0)`.execute(db)
   await statementTriggers(db, 'device_state_seconds', 'device_state_total', (rows) => `
     insert into device_state_totals as t
     select province_code, in_place, state, sum(n * devices)::int, sum(n * started_ms)::bigint, sum(n * seen_ms)::bigint

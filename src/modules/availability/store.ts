@@ -162,32 +162,41 @@ export class AvailabilityStore {
     // Each bucket's share is reckoned in bigint and is small (a few devices' milliseconds), so summed in float8, far cheaper than
     // bigint's numeric sums, it stays exact while the sums stay below 2^53 ms (about three million devices over 30 days).
     // A bucket below counts as its own share less what the totals counted for it: fresh devices' time since they started.
-    const columns = windows.map((_, i) => {
+    const sinceStarted = sql`devices * now_ms - started_ms`
+    const below = windows.map((_, i) => {
       const start = sql.ref(`start_${i}`)
       const from = sql`${start} / 1000`
       const silentFrom = sql`(${start} - stale_ms) / 1000`
       return sql`,
-        sum(case when totals then devices * now_ms - started_ms else case
-          when seen_second >= fresh then case when seen_second >= ${from} then devices * now_ms - started_ms else devices * (now_ms - ${start}) end
+        sum((case
+          when seen_second >= fresh then case when seen_second >= ${from} then ${sinceStarted} else devices * (now_ms - ${start}) end
           when seen_second >= ${from} then seen_ms + devices * stale_ms - started_ms
           when seen_second >= ${silentFrom} then seen_ms + devices * (stale_ms - ${start})
-          else 0 end - (devices * now_ms - started_ms) end::float8) as ${sql.ref(`state_${i}`)},
-        sum(case when totals or seen_second >= fresh then 0
+          else 0 end - (${sinceStarted}))::float8) as ${sql.ref(`state_${i}`)},
+        sum(case
+          when seen_second >= fresh then 0
           when seen_second >= ${silentFrom} then devices * (now_ms - stale_ms) - seen_ms
           else devices * (now_ms - ${start}) end::float8) as ${sql.ref(`silent_${i}`)}`
     })
+    const above = windows.map((_, i) => sql`, sum((${sinceStarted})::float8) as ${sql.ref(`state_${i}`)}`)
+    const both = windows.map((_, i) => {
+      const [state, silent] = [sql.ref(`state_${i}`), sql.ref(`silent_${i}`)]
+      return sql`, coalesce(t.${state}, 0) + coalesce(b.${state}, 0) as ${state}, coalesce(b.${silent}, 0) as ${silent}`
+    })
     const province = only ? sql`and province_code = ${only}` : sql``
+    // A group's totals are the sums over its devices, so a group of none is all zeros and left out, as its buckets are deleted.
+    // Two aggregates joined, not one over a union: PostgreSQL would run a union's branches in parallel workers, whose start
+    // costs more than these few thousand rows.
     return part(sql`
-      select province_code, state, coalesce(sum(devices) filter (where in_place and totals), 0)::int as placed,
-        coalesce(sum(case when totals then devices when seen_second < fresh then -devices else 0 end) filter (where in_place), 0)::int as placed_fresh
-        ${sql.join(columns, sql``)}
+      select coalesce(t.province_code, b.province_code) as province_code, coalesce(t.state, b.state) as state,
+        coalesce(t.placed, 0) as placed, coalesce(t.placed, 0) - coalesce(b.stale, 0) as placed_fresh ${sql.join(both, sql``)}
       from (
-        select province_code, in_place, state, devices, started_ms, seen_ms, null::bigint as seen_second, true as totals from device_state_totals where true ${province}
-        union all
-        select province_code, in_place, state, devices, started_ms, seen_ms, seen_second, false from device_state_seconds
-        where seen_second < ${split} ${province}
-      ) buckets, lateral (select ${limits}) l
-      group by province_code, state`, (rows) => {
+        select province_code, state, coalesce(sum(devices) filter (where in_place), 0)::int as placed ${sql.join(above, sql``)}
+        from device_state_totals, lateral (select ${limits}) l where devices <> 0 ${province} group by province_code, state
+      ) t full join (
+        select province_code, state, coalesce(sum(devices) filter (where in_place and seen_second < fresh), 0)::int as stale ${sql.join(below, sql``)}
+        from device_state_seconds, lateral (select ${limits}) l where seen_second < ${split} ${province} group by province_code, state
+      ) b on b.province_code = t.province_code and b.state = t.state`, (rows) => {
       const reported = new Map<string, ReportedDevices>()
       for (const row of rows) {
         if (row.placed === 0) continue
