@@ -27,6 +27,7 @@ import * as broadcastSchedules from './0027-broadcast-schedules.js'
 import * as contentAlerts from './0028-content-alerts.js'
 import * as contentLatency from './0029-content-latency.js'
 import * as deviceStateTotals from './0030-device-state-totals.js'
+import * as provinceDaysByDay from './0031-province-days-by-day.js'
 
 /** Every migration in order; names are permanent once released. */
 export const migrations: Record<string, Migration> = {
@@ -58,4 +59,5 @@ export const migrations: Record<string, Migration> = {
   '0028-content-alerts': contentAlerts,
   '0029-content-latency': contentLatency,
   '0030-device-state-totals': deviceStateTotals,
+  '0031-province-days-by-day': provinceDaysByDay,
 }
