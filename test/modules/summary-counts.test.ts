@@ -185,14 +185,13 @@ t.test('maintained counts equal the counts of the rows, and the summary\'s devic
         from device_status, lateral (select round(date_part('epoch', run_started_at) * 1000)::bigint as started,
           round(date_part('epoch', observed_at) * 1000)::bigint as observed, floor(extract(epoch from observed_at))::bigint * 1000 as seen) t
         group by 1, 2`.execute(db)
-      const sums: Record<string, Record<string, number>> = {}
+      const sums = new Map<string, { ms: Record<string, number> }>()
       for (const row of rows) {
-        const province = (sums[row.province_code] ??= {})
-        province[row.state] = (province[row.state] ?? 0) + Number(row.ms)
-        province.silent = (province.silent ?? 0) + Number(row.silent)
+        const { ms } = sums.get(row.province_code) ?? sums.set(row.province_code, { ms: {} }).get(row.province_code)!
+        ms[row.state] = (ms[row.state] ?? 0) + Number(row.ms)
+        ms.silent = (ms.silent ?? 0) + Number(row.silent)
       }
-      windows.push(Object.fromEntries(Object.entries(sums).sort(([a], [b]) => a.localeCompare(b))
-        .map(([code, ms]) => [code, Object.fromEntries(Object.entries(ms).filter(([, value]) => value !== 0))])))
+      windows.push(plain(sums))
     }
     return windows
   }

@@ -154,7 +154,7 @@ export class AvailabilityStore {
     }
     const fresh = (now - staleAfterMs) / 1000
     const split = Math.max(fresh, ...windows.map((w) => w.start / 1000))
-    // The limits are named once (each a parameter used many times), in milliseconds and, divided exactly, seconds.
+    // The limits are named once per side (each a parameter used many times), in milliseconds and, divided exactly, seconds.
     const limits = sql.join([
       sql`${fresh}::bigint as fresh`, sql`${now}::bigint as now_ms`, sql`${staleAfterMs}::bigint as stale_ms`,
       ...windows.map(({ start }, i) => sql`${start}::bigint as ${sql.ref(`start_${i}`)}`),
